@@ -1,0 +1,163 @@
+// jdc — the on-disk layout of a dispatch-table arena, format version 1.0.
+//
+// format-spec/arena-v1.md is the normative, byte-by-byte description; this comment
+// is the short grammar. All integers little-endian, all offsets absolute (from the
+// first byte of the arena), every section 8-byte aligned, no pointers anywhere.
+//
+//   arena      := header(128) section_dir(section_count * 24) section* (in any order)
+//   header     := magic "JDCA" | u16 major=1 | u16 minor | u64 table_hash
+//                 | u64 created_at_ns | u32 signature_name_length
+//                 | u32 type_signature_length (= arity) | u32 entry_count
+//                 | u8 optimization_type | u8 payload_codec=0 | u16 flags=0
+//                 | u32 compression_ratio_ppm | u32 type_count | u64 memory_saved
+//                 | u64 total_size | u32 header_size=128 | u32 section_count
+//                 | u64 section_dir_offset | u8 reserved[32]=0
+//                 | u64 data_checksum   (XXH3-64, seed 0, of bytes [128, total_size))
+//                 | u64 metadata_checksum (XXH3-64, seed 0, of bytes [0, 120))
+//   section_dir_entry := u32 kind | u32 flags (bit 0: required) | u64 offset | u64 size
+//   strings    := byte*                     -- referenced by (u32 offset, u32 length)
+//   types      := type_record(24)*type_count
+//   type_record:= u64 structural_hash | u32 name_off | u32 name_len | u8 kind | u8[7]=0
+//   signature  := u32 name_off | u32 name_len | u32 arity | u32 return_type
+//                 | u32 declared_param[arity]
+//   entries    := entry_record(56)*entry_count
+//   entry_record := u32 function_id | u32 return_type | u32 name_off | u32 name_len
+//                 | u32 module_off | u32 module_len | u32 file_off | u32 file_len
+//                 | u32 line | u32 column | u32 effects | u32 specificity
+//                 | u64 call_frequency
+//   parameters := u32 param_type[entry_count * arity]    -- row-major by entry
+//
+// Type references (return_type, declared_param, param_type) are indexes into the
+// arena's own type table, or kNoLocalType for "no type" (return types only). The
+// type table names each type and carries its structural hash; binding an arena to
+// a live TypeRegistry maps those indexes to live TypeIds (the "pointer fixup").
+//
+// Why a matrix of parameter types instead of per-entry lists: all methods of a
+// generic function share its arity, so entry i's parameters sit at i*arity. That
+// removes a per-entry offset, makes verification a single range check per cell and
+// makes lookup a linear scan over contiguous u32s.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace jdc::arena {
+
+static_assert(std::endian::native == std::endian::little,
+              "jdc reads arenas in place; format v1 is little-endian and so must the host be");
+
+inline constexpr std::uint32_t kMagic = 0x4143444Au;  // bytes "JDCA"
+inline constexpr std::uint16_t kVersionMajor = 1;
+inline constexpr std::uint16_t kVersionMinor = 0;
+inline constexpr std::uint32_t kAlignment = 8;
+inline constexpr std::uint32_t kNoLocalType = 0xFFFFFFFFu;
+inline constexpr std::uint8_t kOptimizationTypeCountOnDisk = 7;  // header.optimization_type < this
+inline constexpr std::uint8_t kTypeKindCountOnDisk = 6;          // type_record.kind < this
+inline constexpr std::uint32_t kRatioOne = 1'000'000;  // compression_ratio_ppm of an unchanged table
+
+enum class SectionKind : std::uint32_t {
+    strings = 1,
+    types = 2,
+    signature = 3,
+    entries = 4,
+    parameters = 5,
+};
+inline constexpr std::uint32_t kSectionRequired = 1u;  // section_dir_entry.flags bit 0
+
+struct Header {
+    std::uint32_t magic;
+    std::uint16_t version_major;
+    std::uint16_t version_minor;
+    std::uint64_t table_hash;
+    std::uint64_t created_at_ns;
+    std::uint32_t signature_name_length;
+    std::uint32_t type_signature_length;
+    std::uint32_t entry_count;
+    std::uint8_t optimization_type;
+    std::uint8_t payload_codec;
+    std::uint16_t flags;
+    std::uint32_t compression_ratio_ppm;
+    std::uint32_t type_count;
+    std::uint64_t memory_saved;
+    std::uint64_t total_size;
+    std::uint32_t header_size;
+    std::uint32_t section_count;
+    std::uint64_t section_dir_offset;
+    std::uint8_t reserved[32];
+    std::uint64_t data_checksum;
+    std::uint64_t metadata_checksum;
+};
+static_assert(sizeof(Header) == 128);
+static_assert(offsetof(Header, table_hash) == 8);
+static_assert(offsetof(Header, created_at_ns) == 16);
+static_assert(offsetof(Header, signature_name_length) == 24);
+static_assert(offsetof(Header, type_signature_length) == 28);
+static_assert(offsetof(Header, entry_count) == 32);
+static_assert(offsetof(Header, optimization_type) == 36);
+static_assert(offsetof(Header, payload_codec) == 37);
+static_assert(offsetof(Header, flags) == 38);
+static_assert(offsetof(Header, compression_ratio_ppm) == 40);
+static_assert(offsetof(Header, type_count) == 44);
+static_assert(offsetof(Header, memory_saved) == 48);
+static_assert(offsetof(Header, total_size) == 56);
+static_assert(offsetof(Header, header_size) == 64);
+static_assert(offsetof(Header, section_count) == 68);
+static_assert(offsetof(Header, section_dir_offset) == 72);
+static_assert(offsetof(Header, reserved) == 80);
+static_assert(offsetof(Header, data_checksum) == 112);
+static_assert(offsetof(Header, metadata_checksum) == 120);
+
+struct SectionEntry {
+    std::uint32_t kind;
+    std::uint32_t flags;
+    std::uint64_t offset;
+    std::uint64_t size;
+};
+static_assert(sizeof(SectionEntry) == 24);
+static_assert(offsetof(SectionEntry, offset) == 8 && offsetof(SectionEntry, size) == 16);
+
+struct TypeRecord {
+    std::uint64_t structural_hash;
+    std::uint32_t name_offset;
+    std::uint32_t name_length;
+    std::uint8_t kind;
+    std::uint8_t reserved[7];
+};
+static_assert(sizeof(TypeRecord) == 24);
+static_assert(offsetof(TypeRecord, name_offset) == 8 && offsetof(TypeRecord, kind) == 16);
+
+struct SignatureRecord {  // followed by u32 declared_param[arity]
+    std::uint32_t name_offset;
+    std::uint32_t name_length;
+    std::uint32_t arity;
+    std::uint32_t return_type;
+};
+static_assert(sizeof(SignatureRecord) == 16);
+
+struct EntryRecord {
+    std::uint32_t function_id;
+    std::uint32_t return_type;
+    std::uint32_t name_offset;
+    std::uint32_t name_length;
+    std::uint32_t module_offset;
+    std::uint32_t module_length;
+    std::uint32_t file_offset;
+    std::uint32_t file_length;
+    std::uint32_t line;
+    std::uint32_t column;
+    std::uint32_t effects;
+    std::uint32_t specificity;
+    std::uint64_t call_frequency;
+};
+static_assert(sizeof(EntryRecord) == 56);
+static_assert(offsetof(EntryRecord, module_offset) == 16 && offsetof(EntryRecord, file_offset) == 24);
+static_assert(offsetof(EntryRecord, line) == 32 && offsetof(EntryRecord, effects) == 40);
+static_assert(offsetof(EntryRecord, call_frequency) == 48);
+
+inline constexpr std::size_t kHeaderSize = sizeof(Header);
+inline constexpr std::size_t kMetadataChecksumCoverage = offsetof(Header, metadata_checksum);
+
+constexpr std::uint64_t align_up(std::uint64_t n) noexcept { return (n + kAlignment - 1) & ~std::uint64_t{kAlignment - 1}; }
+
+}  // namespace jdc::arena

@@ -1,0 +1,38 @@
+// jdc — verification of untrusted arena bytes.
+//
+// Everything that reads an arena from disk or the network verifies it first, then
+// reads it unchecked (the FlatBuffers model). Two levels:
+//   header: O(1). Magic, version, header size, total size, metadata checksum, and
+//           that the section directory lies inside the bytes. For triage (stats,
+//           listing); it does NOT make the accessors of ArenaView safe.
+//   full:   header, plus the data checksum over every byte after the header, plus
+//           every section, offset, count, string reference and type index.
+//           O(size). The only level that ArenaView accepts.
+// All range checks use the subtraction form (len <= size && off <= size - len), so
+// no out-of-range pointer is ever formed (cf. Cap'n Proto CVE-2017-7892).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "jdc/error.hpp"
+
+namespace jdc {
+
+enum class VerifyLevel : std::uint8_t { header, full };
+
+struct VerifyLimits {
+    std::uint64_t max_total_size = std::uint64_t{1} << 30;  // 1 GiB; also bounded by u32 offsets
+    std::uint32_t max_entries = 1u << 22;
+    std::uint32_t max_types = 1u << 22;
+    std::uint32_t max_arity = 64;
+    std::uint32_t max_sections = 64;
+};
+
+// Returns nothing on success; on failure the error code classifies the problem
+// (bad_magic, unsupported_version, truncated, corrupt, checksum_mismatch,
+// limit_exceeded) and the message names the field, offset and values involved.
+Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits = {});
+
+}  // namespace jdc

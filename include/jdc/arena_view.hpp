@@ -1,0 +1,136 @@
+// jdc — zero-copy, read-only access to a verified arena, and in-place lookup.
+//
+// ArenaView wraps bytes that passed verify_arena(full). It never copies and never
+// writes them; every accessor is O(1) and returns string_views into the bytes.
+// Lifetime: a view, and everything it returns, is valid only while the bytes it was
+// opened on stay alive and unchanged (for a file: while the LoadedArena that owns
+// the mapping lives).
+//
+// BoundArena is a view plus the "pointer fixup": the arena's local type indexes
+// mapped to a live TypeRegistry's ids. Binding fails with ErrorCode::stale when a
+// type the arena mentions is missing from the registry or has a different
+// structural hash (its definition changed). Lookups then run in place with no heap
+// allocation; a bound arena also borrows the registry, which must outlive it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "jdc/arena_format.hpp"
+#include "jdc/arena_verify.hpp"
+#include "jdc/dispatch_table.hpp"
+#include "jdc/optimization.hpp"
+#include "jdc/resolver.hpp"
+
+namespace jdc {
+
+struct LocalType {
+    std::string_view name;
+    std::uint64_t structural_hash;
+    TypeKind kind;
+};
+
+// One implementation as stored; type references are arena-local indexes.
+class EntryView {
+public:
+    std::uint32_t function_id() const noexcept { return record_.function_id; }
+    std::string_view name() const noexcept;
+    std::string_view module() const noexcept;
+    std::string_view source_file() const noexcept;
+    std::uint32_t line() const noexcept { return record_.line; }
+    std::uint32_t column() const noexcept { return record_.column; }
+    std::uint32_t effects() const noexcept { return record_.effects; }
+    std::uint32_t specificity_rank() const noexcept { return record_.specificity; }
+    std::uint64_t call_frequency() const noexcept { return record_.call_frequency; }
+    std::uint32_t return_type() const noexcept { return record_.return_type; }  // local index or kNoLocalType
+    std::uint32_t parameter(std::uint32_t position) const noexcept;             // local index
+
+private:
+    friend class ArenaView;
+    EntryView(const std::byte* base, const arena::EntryRecord& r, const std::byte* params, std::uint32_t arity)
+        : base_(base), record_(r), params_(params), arity_(arity) {}
+    const std::byte* base_;
+    arena::EntryRecord record_;
+    const std::byte* params_;
+    std::uint32_t arity_;
+};
+
+class ArenaView {
+public:
+    // Verifies `bytes` in full and wraps them. The bytes must outlive the view.
+    static Result<ArenaView> open(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
+
+    std::span<const std::byte> bytes() const noexcept { return bytes_; }
+    const arena::Header& header() const noexcept { return header_; }
+
+    std::uint16_t version_major() const noexcept { return header_.version_major; }
+    std::uint16_t version_minor() const noexcept { return header_.version_minor; }
+    std::uint64_t table_hash() const noexcept { return header_.table_hash; }
+    std::uint64_t created_at_ns() const noexcept { return header_.created_at_ns; }
+    OptimizationType optimization_type() const noexcept { return static_cast<OptimizationType>(header_.optimization_type); }
+    double compression_ratio() const noexcept { return header_.compression_ratio_ppm / double(arena::kRatioOne); }
+    std::uint64_t memory_saved() const noexcept { return header_.memory_saved; }
+
+    std::string_view signature_name() const noexcept;
+    std::uint32_t arity() const noexcept { return arity_; }
+    std::uint32_t declared_parameter(std::uint32_t position) const noexcept;  // local index
+    std::uint32_t declared_return_type() const noexcept;                      // local index or kNoLocalType
+
+    std::uint32_t type_count() const noexcept { return header_.type_count; }
+    LocalType type(std::uint32_t local_index) const noexcept;
+
+    std::uint32_t entry_count() const noexcept { return header_.entry_count; }
+    EntryView entry(std::uint32_t index) const noexcept;
+
+private:
+    friend class BoundArena;  // lookup() scans the parameter matrix directly
+    ArenaView() = default;
+    std::string_view string_at(std::uint32_t offset, std::uint32_t length) const noexcept;
+
+    std::span<const std::byte> bytes_;
+    arena::Header header_{};
+    const std::byte* types_ = nullptr;
+    const std::byte* signature_ = nullptr;
+    const std::byte* entries_ = nullptr;
+    const std::byte* parameters_ = nullptr;
+    std::uint32_t arity_ = 0;
+};
+
+class BoundArena {
+public:
+    // Maps every local type to `registry` by structural hash (names are compared too,
+    // so a hash collision cannot bind the wrong type). Fails with ErrorCode::stale,
+    // naming the first type that is missing or changed. `registry` must outlive the
+    // result and must not gain or lose types while it is used.
+    static Result<BoundArena> bind(const ArenaView& view, const TypeRegistry& registry);
+
+    const ArenaView& view() const noexcept { return view_; }
+    TypeId live_type(std::uint32_t local_index) const noexcept {
+        return local_index == arena::kNoLocalType ? kInvalidType : live()[local_index];
+    }
+
+    // Resolves a call in place: same answer as resolve_reference() on the table the
+    // arena was built from. No allocation. `args.size()` != arity -> no_method.
+    Resolution lookup(std::span<const TypeId> args) const noexcept;
+
+    // Copies the arena back into the in-memory model (for tests, tools, and compilers
+    // that want to edit a cached table). Allocates; the hot path never needs it.
+    DispatchTable to_table() const;
+
+private:
+    BoundArena(const ArenaView& view, const TypeRegistry& registry);
+
+    static constexpr std::size_t kInlineTypes = 16;
+    ArenaView view_;
+    const TypeRegistry* registry_;
+    std::array<TypeId, kInlineTypes> inline_live_{};
+    std::unique_ptr<TypeId[]> heap_live_;  // only when the arena has > kInlineTypes types
+
+    const TypeId* live() const noexcept { return heap_live_ ? heap_live_.get() : inline_live_.data(); }
+};
+
+}  // namespace jdc

@@ -1,0 +1,46 @@
+// jdc — the one error type of the library.
+//
+// Every fallible function returns `jdc::Result<T>` (tl::expected). The code says
+// what kind of failure it is, so callers can branch on it (the cache layer turns
+// bad_magic / corrupt / checksum_mismatch / stale into a counted miss); the
+// message says why, for a person, and names the offending offset or value.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace jdc {
+
+enum class ErrorCode {
+    invalid_argument,     // caller passed something the API cannot accept
+    bad_magic,            // the bytes are not a jdc arena at all
+    unsupported_version,  // written by a newer (or unknown) format major version
+    truncated,            // shorter than its header or its sections say
+    corrupt,              // structurally invalid: bad offset, count, index, cycle
+    checksum_mismatch,    // structurally fine but the bytes changed since writing
+    limit_exceeded,       // larger or deeper than the configured verify limits
+    stale,                // valid arena, but built against different type definitions
+    not_found,            // file or entry does not exist
+    io,                   // the operating system refused (open, read, mmap, ...)
+};
+
+std::string_view to_string(ErrorCode code) noexcept;
+
+struct Error {
+    ErrorCode code;
+    std::string message;
+
+    Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
+};
+
+template <class T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> make_error(ErrorCode code, std::string message) {
+    return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+
+}  // namespace jdc

@@ -1,0 +1,58 @@
+// jdc — an arena loaded from a file: the bytes (mapped or read) plus a verified view.
+//
+// Storage layer. Loading = open + (mmap | read) + verify(full); nothing proportional
+// to the entry count is parsed or copied beyond what read() itself copies.
+// Mapped files are mapped read-only (Boost.Interprocess file_mapping + mapped_region)
+// and never written to. Small files are read into an owned buffer instead, because
+// on these machines read() of a few KiB costs a tenth of mmap + munmap, and a read
+// buffer cannot SIGBUS if another process truncates the file (cache files are never
+// truncated by jdc; see format-spec/arena-v1.md, "Files").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "jdc/arena_view.hpp"
+
+namespace jdc {
+
+enum class LoadMode : std::uint8_t {
+    automatic,  // read() up to kReadThreshold bytes, mmap above
+    map,        // always mmap
+    read,       // always read() into an owned buffer
+};
+
+class LoadedArena {
+public:
+    static constexpr std::uint64_t kReadThreshold = 256 * 1024;
+
+    // Errors: not_found (no such file), io (not a regular file, permission, read or
+    // map failure), limit_exceeded (file larger than limits.max_total_size), and every
+    // error of verify_arena(full).
+    static Result<LoadedArena> open(const std::filesystem::path& path, LoadMode mode = LoadMode::automatic,
+                                    const VerifyLimits& limits = {});
+
+    LoadedArena(LoadedArena&&) noexcept;
+    LoadedArena& operator=(LoadedArena&&) noexcept;
+    ~LoadedArena();
+
+    // Valid as long as this LoadedArena lives (it owns the mapping or buffer).
+    const ArenaView& view() const noexcept { return view_; }
+    std::span<const std::byte> bytes() const noexcept { return view_.bytes(); }
+    bool is_mapped() const noexcept;
+
+private:
+    struct Storage;
+    LoadedArena(std::unique_ptr<Storage> storage, ArenaView view);
+    std::unique_ptr<Storage> storage_;
+    ArenaView view_;
+};
+
+// Reads a whole file (at most max_size bytes) into memory: the raw bytes, unverified.
+// For tools that must report on files that do not verify.
+Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size);
+
+}  // namespace jdc

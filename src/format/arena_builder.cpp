@@ -1,0 +1,227 @@
+#include "jdc/arena_builder.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <unordered_map>
+
+#include <xxhash.h>
+
+#include "jdc/arena_format.hpp"
+#include "util/hash_stream.hpp"
+
+namespace jdc {
+namespace {
+
+using namespace arena;
+
+// Arena-local type table: live ids in order of first mention.
+class LocalTypes {
+public:
+    explicit LocalTypes(const TypeRegistry& registry) : registry_(registry), local_of_(registry.size() + 1, kNoLocalType) {}
+
+    std::uint32_t index(TypeId id) {
+        if (id == kInvalidType) return kNoLocalType;
+        std::uint32_t& slot = local_of_[id];
+        if (slot == kNoLocalType) {
+            slot = static_cast<std::uint32_t>(order_.size());
+            order_.push_back(id);
+        }
+        return slot;
+    }
+    const std::vector<TypeId>& order() const { return order_; }
+    const Type& type(TypeId id) const { return *registry_.find(id); }
+
+private:
+    const TypeRegistry& registry_;
+    std::vector<std::uint32_t> local_of_;
+    std::vector<TypeId> order_;
+};
+
+// String pool with de-duplication; offsets are relative to the pool until placed.
+class StringPool {
+public:
+    std::uint32_t add(const std::string& s) {
+        auto [it, inserted] = offsets_.try_emplace(s, static_cast<std::uint32_t>(bytes_.size()));
+        if (inserted) bytes_ += s;
+        return it->second;
+    }
+    const std::string& bytes() const { return bytes_; }
+
+private:
+    std::unordered_map<std::string, std::uint32_t> offsets_;
+    std::string bytes_;
+};
+
+template <class T>
+void put(std::vector<std::byte>& out, std::uint64_t offset, const T& value) {
+    std::memcpy(out.data() + offset, &value, sizeof(T));
+}
+
+std::uint64_t now_ns() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry) {
+    auto type_hash = [&](TypeId id) -> std::uint64_t {
+        const Type* t = registry.find(id);
+        return t != nullptr ? t->structural_hash : 0;
+    };
+    detail::HashStream h;
+    h.str(table.signature_name);
+    h.u32(static_cast<std::uint32_t>(table.arity()));
+    for (TypeId t : table.signature.parameter_types) h.u64(type_hash(t));
+    h.u64(type_hash(table.signature.return_type));
+    h.u32(static_cast<std::uint32_t>(table.implementations.size()));
+    for (const Implementation& impl : table.implementations) {
+        h.u32(impl.function.id);
+        h.str(impl.function.name);
+        h.str(impl.function.module);
+        for (TypeId t : impl.parameter_types) h.u64(type_hash(t));
+        h.u64(type_hash(impl.return_type));
+        h.u32(impl.effects);
+        h.u32(impl.specificity_rank);
+        h.str(impl.location.file);
+        h.u32(impl.location.line);
+        h.u32(impl.location.column);
+    }
+    return h.digest();
+}
+
+Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
+                                           const OptimizationResult& optimization, const ArenaBuildOptions& options) {
+    if (auto ok = validate(table, registry); !ok) return tl::unexpected(ok.error());
+    if (!(optimization.compression_ratio >= 0.0) || optimization.compression_ratio > 4000.0)
+        return make_error(ErrorCode::invalid_argument,
+                          "optimization compression ratio " + std::to_string(optimization.compression_ratio) +
+                              " is outside [0, 4000]");
+    if (static_cast<std::uint8_t>(optimization.type) >= kOptimizationTypeCount)
+        return make_error(ErrorCode::invalid_argument, "unknown optimization type");
+
+    const auto arity = static_cast<std::uint32_t>(table.arity());
+    const auto entry_count = static_cast<std::uint64_t>(table.implementations.size());
+
+    LocalTypes types(registry);
+    std::vector<std::uint32_t> declared;
+    for (TypeId t : table.signature.parameter_types) declared.push_back(types.index(t));
+    const std::uint32_t declared_return = types.index(table.signature.return_type);
+    std::vector<std::uint32_t> params;
+    params.reserve(entry_count * arity);
+    std::vector<std::uint32_t> returns;
+    for (const Implementation& impl : table.implementations) {
+        for (TypeId t : impl.parameter_types) params.push_back(types.index(t));
+        returns.push_back(types.index(impl.return_type));
+    }
+
+    StringPool pool;
+    const std::uint32_t signature_name = pool.add(table.signature_name);
+    std::vector<std::uint32_t> type_names;
+    for (TypeId id : types.order()) type_names.push_back(pool.add(types.type(id).name));
+    struct EntryStrings {
+        std::uint32_t name, module, file;
+    };
+    std::vector<EntryStrings> entry_strings;
+    for (const Implementation& impl : table.implementations)
+        entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
+
+    // Layout: the hot sections (signature, parameters, types) first, so a lookup
+    // touches the fewest pages; strings last.
+    constexpr std::uint32_t kSections = 5;
+    const std::uint64_t dir_offset = kHeaderSize;
+    const std::uint64_t signature_offset = align_up(dir_offset + kSections * sizeof(SectionEntry));
+    const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
+    const std::uint64_t params_offset = align_up(signature_offset + signature_size);
+    const std::uint64_t params_size = 4ull * params.size();
+    const std::uint64_t types_offset = align_up(params_offset + params_size);
+    const std::uint64_t types_size = sizeof(TypeRecord) * types.order().size();
+    const std::uint64_t entries_offset = align_up(types_offset + types_size);
+    const std::uint64_t entries_size = sizeof(EntryRecord) * entry_count;
+    const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
+    const std::uint64_t strings_size = pool.bytes().size();
+    const std::uint64_t total_size = align_up(strings_offset + strings_size);
+    if (total_size > std::numeric_limits<std::uint32_t>::max())
+        return make_error(ErrorCode::invalid_argument, "dispatch table '" + table.signature_name + "' needs " +
+                                                           std::to_string(total_size) +
+                                                           " bytes; format v1 arenas are limited to 4 GiB");
+    const auto str = [&](std::uint32_t pool_offset) { return static_cast<std::uint32_t>(strings_offset + pool_offset); };
+
+    std::vector<std::byte> out(total_size, std::byte{0});
+
+    const SectionEntry dir[kSections] = {
+        {static_cast<std::uint32_t>(SectionKind::signature), kSectionRequired, signature_offset, signature_size},
+        {static_cast<std::uint32_t>(SectionKind::parameters), kSectionRequired, params_offset, params_size},
+        {static_cast<std::uint32_t>(SectionKind::types), kSectionRequired, types_offset, types_size},
+        {static_cast<std::uint32_t>(SectionKind::entries), kSectionRequired, entries_offset, entries_size},
+        {static_cast<std::uint32_t>(SectionKind::strings), kSectionRequired, strings_offset, strings_size},
+    };
+    for (std::uint32_t i = 0; i < kSections; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
+
+    put(out, signature_offset,
+        SignatureRecord{str(signature_name), static_cast<std::uint32_t>(table.signature_name.size()), arity, declared_return});
+    for (std::uint32_t p = 0; p < arity; ++p) put(out, signature_offset + sizeof(SignatureRecord) + 4ull * p, declared[p]);
+
+    if (!params.empty()) std::memcpy(out.data() + params_offset, params.data(), params_size);
+
+    for (std::size_t i = 0; i < types.order().size(); ++i) {
+        const Type& t = types.type(types.order()[i]);
+        TypeRecord r{};
+        r.structural_hash = t.structural_hash;
+        r.name_offset = str(type_names[i]);
+        r.name_length = static_cast<std::uint32_t>(t.name.size());
+        r.kind = static_cast<std::uint8_t>(t.kind);
+        put(out, types_offset + sizeof(TypeRecord) * i, r);
+    }
+
+    for (std::size_t i = 0; i < entry_count; ++i) {
+        const Implementation& impl = table.implementations[i];
+        EntryRecord r{};
+        r.function_id = impl.function.id;
+        r.return_type = returns[i];
+        r.name_offset = str(entry_strings[i].name);
+        r.name_length = static_cast<std::uint32_t>(impl.function.name.size());
+        r.module_offset = str(entry_strings[i].module);
+        r.module_length = static_cast<std::uint32_t>(impl.function.module.size());
+        r.file_offset = str(entry_strings[i].file);
+        r.file_length = static_cast<std::uint32_t>(impl.location.file.size());
+        r.line = impl.location.line;
+        r.column = impl.location.column;
+        r.effects = impl.effects;
+        r.specificity = impl.specificity_rank;
+        r.call_frequency = impl.call_frequency;
+        put(out, entries_offset + sizeof(EntryRecord) * i, r);
+    }
+
+    std::memcpy(out.data() + strings_offset, pool.bytes().data(), strings_size);
+
+    Header h{};
+    h.magic = kMagic;
+    h.version_major = kVersionMajor;
+    h.version_minor = kVersionMinor;
+    h.table_hash = table_content_hash(table, registry);
+    h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : now_ns();
+    h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
+    h.type_signature_length = arity;
+    h.entry_count = static_cast<std::uint32_t>(entry_count);
+    h.optimization_type = static_cast<std::uint8_t>(optimization.type);
+    h.payload_codec = 0;
+    h.flags = 0;
+    h.compression_ratio_ppm = static_cast<std::uint32_t>(std::llround(optimization.compression_ratio * kRatioOne));
+    h.type_count = static_cast<std::uint32_t>(types.order().size());
+    h.memory_saved = optimization.memory_saved;
+    h.total_size = total_size;
+    h.header_size = kHeaderSize;
+    h.section_count = kSections;
+    h.section_dir_offset = dir_offset;
+    h.data_checksum = XXH3_64bits(out.data() + kHeaderSize, total_size - kHeaderSize);
+    put(out, 0, h);
+    h.metadata_checksum = XXH3_64bits(out.data(), kMetadataChecksumCoverage);
+    put(out, 0, h);
+    return out;
+}
+
+}  // namespace jdc

@@ -1,0 +1,269 @@
+#include "jdc/arena_verify.hpp"
+
+#include <cstring>
+#include <string>
+
+#include <xxhash.h>
+
+#include "format/arena_sections.hpp"
+
+namespace jdc {
+namespace detail {
+namespace {
+
+using namespace arena;
+
+std::string hex(std::uint64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s = "0x";
+    bool started = false;
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        const unsigned d = (v >> shift) & 0xF;
+        if (d != 0 || started || shift == 0) {
+            s += digits[d];
+            started = true;
+        }
+    }
+    return s;
+}
+
+std::string n(std::uint64_t v) { return std::to_string(v); }
+
+// Overflow-safe: [offset, offset + length) lies within [0, size).
+constexpr bool in_range(std::uint64_t offset, std::uint64_t length, std::uint64_t size) noexcept {
+    return length <= size && offset <= size - length;
+}
+
+template <class T>
+T load(std::span<const std::byte> bytes, std::uint64_t offset) noexcept {
+    T value;
+    std::memcpy(&value, bytes.data() + offset, sizeof(T));
+    return value;
+}
+
+class Verifier {
+public:
+    Verifier(std::span<const std::byte> bytes, const VerifyLimits& limits) : bytes_(bytes), limits_(limits) {}
+
+    Result<ArenaSections> run(VerifyLevel level) {
+        if (auto r = check_header(); !r) return tl::unexpected(r.error());
+        if (level == VerifyLevel::header) return s_;
+        if (auto r = check_data_checksum(); !r) return tl::unexpected(r.error());
+        if (auto r = check_directory(); !r) return tl::unexpected(r.error());
+        if (auto r = check_signature(); !r) return tl::unexpected(r.error());
+        if (auto r = check_types(); !r) return tl::unexpected(r.error());
+        if (auto r = check_entries(); !r) return tl::unexpected(r.error());
+        if (auto r = check_parameters(); !r) return tl::unexpected(r.error());
+        return s_;
+    }
+
+private:
+    Result<void> check_header() {
+        const std::uint64_t size = bytes_.size();
+        if (size >= 4) {
+            const auto magic = load<std::uint32_t>(bytes_, 0);
+            if (magic != kMagic)
+                return make_error(ErrorCode::bad_magic, "not a jdc arena: magic is " + hex(magic) + ", expected " +
+                                                            hex(kMagic) + " (\"JDCA\")");
+        }
+        if (size < kHeaderSize)
+            return make_error(ErrorCode::truncated, "arena is " + n(size) + " bytes, shorter than its " + n(kHeaderSize) + "-byte header");
+        const Header& h = s_.header = load<Header>(bytes_, 0);
+        if (h.version_major != kVersionMajor)
+            return make_error(ErrorCode::unsupported_version,
+                              "arena format version " + n(h.version_major) + "." + n(h.version_minor) +
+                                  " is not supported by this reader, which reads version " + n(kVersionMajor) + ".x (up to " +
+                                  n(kVersionMajor) + "." + n(kVersionMinor) + ")");
+        const std::uint64_t expected_meta = XXH3_64bits(bytes_.data(), kMetadataChecksumCoverage);
+        if (h.metadata_checksum != expected_meta)
+            return make_error(ErrorCode::checksum_mismatch, "header checksum mismatch: stored " + hex(h.metadata_checksum) +
+                                                                ", computed " + hex(expected_meta));
+        if (h.header_size != kHeaderSize)
+            return make_error(ErrorCode::corrupt, "header_size is " + n(h.header_size) + ", expected " + n(kHeaderSize));
+        if (h.total_size > limits_.max_total_size)
+            return make_error(ErrorCode::limit_exceeded, "arena declares " + n(h.total_size) + " bytes, over the limit of " +
+                                                             n(limits_.max_total_size));
+        if (h.total_size > size)
+            return make_error(ErrorCode::truncated, "arena declares " + n(h.total_size) + " bytes but only " + n(size) + " are present");
+        if (h.total_size < size)
+            return make_error(ErrorCode::corrupt, "arena declares " + n(h.total_size) + " bytes but " + n(size) +
+                                                      " are present (trailing bytes)");
+        if (h.total_size % kAlignment != 0)
+            return make_error(ErrorCode::corrupt, "total_size " + n(h.total_size) + " is not a multiple of 8");
+        if (h.flags != 0)
+            return make_error(ErrorCode::unsupported_version, "arena requires features this reader lacks (flags " + hex(h.flags) + ")");
+        if (h.payload_codec != 0)
+            return make_error(ErrorCode::unsupported_version, "arena uses payload codec " + n(h.payload_codec) +
+                                                                  ", which format v1 readers do not decode in place");
+        if (h.optimization_type >= kOptimizationTypeCountOnDisk)
+            return make_error(ErrorCode::corrupt, "unknown optimization type " + n(h.optimization_type));
+        if (h.entry_count > limits_.max_entries)
+            return make_error(ErrorCode::limit_exceeded, "entry_count " + n(h.entry_count) + " is over the limit of " + n(limits_.max_entries));
+        if (h.type_count > limits_.max_types)
+            return make_error(ErrorCode::limit_exceeded, "type_count " + n(h.type_count) + " is over the limit of " + n(limits_.max_types));
+        if (h.type_signature_length > limits_.max_arity)
+            return make_error(ErrorCode::limit_exceeded, "arity " + n(h.type_signature_length) + " is over the limit of " + n(limits_.max_arity));
+        if (h.section_count > limits_.max_sections)
+            return make_error(ErrorCode::limit_exceeded, "section_count " + n(h.section_count) + " is over the limit of " + n(limits_.max_sections));
+        if (h.section_dir_offset % kAlignment != 0 || h.section_dir_offset < kHeaderSize ||
+            !in_range(h.section_dir_offset, std::uint64_t{h.section_count} * sizeof(SectionEntry), h.total_size))
+            return make_error(ErrorCode::corrupt, "section directory at " + n(h.section_dir_offset) + " (" + n(h.section_count) +
+                                                      " entries) does not lie within the arena after the header");
+        return {};
+    }
+
+    Result<void> check_data_checksum() {
+        const Header& h = s_.header;
+        const std::uint64_t computed = XXH3_64bits(bytes_.data() + kHeaderSize, h.total_size - kHeaderSize);
+        if (computed != h.data_checksum)
+            return make_error(ErrorCode::checksum_mismatch, "data checksum mismatch: stored " + hex(h.data_checksum) +
+                                                                ", computed " + hex(computed));
+        return {};
+    }
+
+    Result<void> check_directory() {
+        const Header& h = s_.header;
+        const std::uint64_t dir_end = h.section_dir_offset + std::uint64_t{h.section_count} * sizeof(SectionEntry);
+        for (std::uint32_t i = 0; i < h.section_count; ++i) {
+            const auto e = load<SectionEntry>(bytes_, h.section_dir_offset + i * sizeof(SectionEntry));
+            const std::string where = "section " + n(i) + " (kind " + n(e.kind) + ")";
+            if (e.offset % kAlignment != 0)
+                return make_error(ErrorCode::corrupt, where + ": offset " + n(e.offset) + " is not 8-byte aligned");
+            if (e.offset < dir_end || !in_range(e.offset, e.size, h.total_size))
+                return make_error(ErrorCode::corrupt, where + ": [" + n(e.offset) + ", +" + n(e.size) +
+                                                          ") is outside the data area [" + n(dir_end) + ", " + n(h.total_size) + ")");
+            SectionRange* slot = nullptr;
+            switch (static_cast<SectionKind>(e.kind)) {
+                case SectionKind::strings: slot = &s_.strings; break;
+                case SectionKind::types: slot = &s_.types; break;
+                case SectionKind::signature: slot = &s_.signature; break;
+                case SectionKind::entries: slot = &s_.entries; break;
+                case SectionKind::parameters: slot = &s_.parameters; break;
+            }
+            if (slot == nullptr) {
+                if ((e.flags & kSectionRequired) != 0)
+                    return make_error(ErrorCode::unsupported_version, where + " is required but unknown to this reader");
+                continue;  // unknown optional section: skipped, by the compatibility rules
+            }
+            if (slot->present) return make_error(ErrorCode::corrupt, where + " appears twice");
+            *slot = {e.offset, e.size, true};
+        }
+        const std::pair<const SectionRange*, const char*> required[] = {
+            {&s_.strings, "strings"}, {&s_.types, "types"}, {&s_.signature, "signature"},
+            {&s_.entries, "entries"}, {&s_.parameters, "parameters"}};
+        for (auto [range, name] : required)
+            if (!range->present) return make_error(ErrorCode::corrupt, std::string("required section '") + name + "' is missing");
+        return {};
+    }
+
+    bool string_ok(std::uint32_t offset, std::uint32_t length) const noexcept {
+        return offset >= s_.strings.offset && in_range(offset - s_.strings.offset, length, s_.strings.size);
+    }
+    Result<void> check_string(std::uint32_t offset, std::uint32_t length, const std::string& what) const {
+        if (string_ok(offset, length)) return {};
+        return make_error(ErrorCode::corrupt, what + " string [" + n(offset) + ", +" + n(length) + ") is outside the strings section [" +
+                                                  n(s_.strings.offset) + ", +" + n(s_.strings.size) + ")");
+    }
+    bool type_ok(std::uint32_t local) const noexcept { return local < s_.header.type_count; }
+    Result<void> check_type_ref(std::uint32_t local, bool none_allowed, const std::string& what) const {
+        if (type_ok(local) || (none_allowed && local == kNoLocalType)) return {};
+        return make_error(ErrorCode::corrupt, what + " refers to type " + n(local) + " but the arena has " + n(s_.header.type_count) + " types");
+    }
+
+    Result<void> check_signature() {
+        const Header& h = s_.header;
+        const std::uint64_t need = sizeof(SignatureRecord) + 4ull * h.type_signature_length;
+        if (s_.signature.size < need)
+            return make_error(ErrorCode::corrupt, "signature section is " + n(s_.signature.size) + " bytes, needs " + n(need));
+        const auto sig = load<SignatureRecord>(bytes_, s_.signature.offset);
+        if (sig.arity != h.type_signature_length)
+            return make_error(ErrorCode::corrupt, "signature arity " + n(sig.arity) + " differs from header type_signature_length " +
+                                                      n(h.type_signature_length));
+        if (sig.name_length != h.signature_name_length)
+            return make_error(ErrorCode::corrupt, "signature name length " + n(sig.name_length) +
+                                                      " differs from header signature_name_length " + n(h.signature_name_length));
+        if (auto r = check_string(sig.name_offset, sig.name_length, "signature name"); !r) return r;
+        if (auto r = check_type_ref(sig.return_type, true, "signature return type"); !r) return r;
+        for (std::uint32_t p = 0; p < sig.arity; ++p) {
+            const auto t = load<std::uint32_t>(bytes_, s_.signature.offset + sizeof(SignatureRecord) + 4ull * p);
+            if (auto r = check_type_ref(t, false, "signature parameter " + n(p)); !r) return r;
+        }
+        return {};
+    }
+
+    Result<void> check_types() {
+        const Header& h = s_.header;
+        if (s_.types.size != sizeof(TypeRecord) * std::uint64_t{h.type_count})
+            return make_error(ErrorCode::corrupt, "types section is " + n(s_.types.size) + " bytes, expected " +
+                                                      n(sizeof(TypeRecord) * std::uint64_t{h.type_count}) + " for " + n(h.type_count) + " types");
+        for (std::uint32_t i = 0; i < h.type_count; ++i) {
+            const auto t = load<TypeRecord>(bytes_, s_.types.offset + sizeof(TypeRecord) * i);
+            if (!string_ok(t.name_offset, t.name_length)) return check_string(t.name_offset, t.name_length, "type " + n(i) + " name");
+            if (t.kind >= kTypeKindCountOnDisk) return make_error(ErrorCode::corrupt, "type " + n(i) + " has unknown kind " + n(t.kind));
+        }
+        return {};
+    }
+
+    Result<void> check_entries() {
+        const Header& h = s_.header;
+        if (s_.entries.size != sizeof(EntryRecord) * std::uint64_t{h.entry_count})
+            return make_error(ErrorCode::corrupt, "entries section is " + n(s_.entries.size) + " bytes, expected " +
+                                                      n(sizeof(EntryRecord) * std::uint64_t{h.entry_count}) + " for " + n(h.entry_count) + " entries");
+        for (std::uint32_t i = 0; i < h.entry_count; ++i) {
+            const auto e = load<EntryRecord>(bytes_, s_.entries.offset + sizeof(EntryRecord) * i);
+            // One combined test on the hot path; the slow path finds which field failed.
+            if (string_ok(e.name_offset, e.name_length) && string_ok(e.module_offset, e.module_length) &&
+                string_ok(e.file_offset, e.file_length) && (type_ok(e.return_type) || e.return_type == kNoLocalType))
+                continue;
+            const std::string at = "entry " + n(i);
+            if (auto r = check_string(e.name_offset, e.name_length, at + " name"); !r) return r;
+            if (auto r = check_string(e.module_offset, e.module_length, at + " module"); !r) return r;
+            if (auto r = check_string(e.file_offset, e.file_length, at + " source file"); !r) return r;
+            return check_type_ref(e.return_type, true, at + " return type");
+        }
+        return {};
+    }
+
+    Result<void> check_parameters() {
+        const Header& h = s_.header;
+        const std::uint64_t cells = std::uint64_t{h.entry_count} * h.type_signature_length;
+        if (s_.parameters.size != 4 * cells)
+            return make_error(ErrorCode::corrupt, "parameters section is " + n(s_.parameters.size) + " bytes, expected " + n(4 * cells));
+        const std::byte* p = bytes_.data() + s_.parameters.offset;
+        std::uint32_t max_index = 0;
+        for (std::uint64_t c = 0; c < cells; ++c) {
+            std::uint32_t v;
+            std::memcpy(&v, p + 4 * c, 4);
+            max_index = v > max_index ? v : max_index;
+        }
+        if (cells != 0 && max_index >= h.type_count) {
+            for (std::uint64_t c = 0; c < cells; ++c) {
+                std::uint32_t v;
+                std::memcpy(&v, p + 4 * c, 4);
+                if (!type_ok(v))
+                    return check_type_ref(v, false, "entry " + n(c / h.type_signature_length) + " parameter " + n(c % h.type_signature_length));
+            }
+        }
+        return {};
+    }
+
+    std::span<const std::byte> bytes_;
+    const VerifyLimits& limits_;
+    ArenaSections s_;
+};
+
+}  // namespace
+
+Result<ArenaSections> verify_and_locate(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits) {
+    return Verifier(bytes, limits).run(level);
+}
+
+}  // namespace detail
+
+Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits) {
+    auto r = detail::verify_and_locate(bytes, level, limits);
+    if (!r) return tl::unexpected(r.error());
+    return {};
+}
+
+}  // namespace jdc

@@ -1,0 +1,114 @@
+#include "jdc/type_registry.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "util/hash_stream.hpp"
+
+namespace jdc {
+
+std::uint64_t structural_hash(std::string_view name, TypeKind kind, std::span<const std::uint64_t> supertype_hashes) noexcept {
+    detail::HashStream h;
+    h.str(name);
+    h.u8(static_cast<std::uint8_t>(kind));
+    h.u32(static_cast<std::uint32_t>(supertype_hashes.size()));
+    for (std::uint64_t s : supertype_hashes) h.u64(s);
+    return h.digest();
+}
+
+TypeRegistry::TypeRegistry() {
+    types_.emplace_back();  // id 0: invalid
+    row_offset_.push_back(0);
+    for (const char* name : {"i32", "f64", "bool", "string"}) {
+        // Built-ins cannot fail: fresh names, no supertypes.
+        (void)add(name, TypeKind::primitive);
+    }
+}
+
+Result<TypeId> TypeRegistry::add(std::string_view name, TypeKind kind, std::span<const TypeId> supertypes) {
+    if (name.empty()) return make_error(ErrorCode::invalid_argument, "type name must not be empty");
+    if (static_cast<std::uint8_t>(kind) >= kTypeKindCount)
+        return make_error(ErrorCode::invalid_argument, "type '" + std::string(name) + "': unknown kind");
+    if (by_name_.contains(name))
+        return make_error(ErrorCode::invalid_argument, "type '" + std::string(name) + "' is already registered");
+    std::vector<std::uint64_t> super_hashes;
+    std::uint32_t depth = 0;
+    for (TypeId s : supertypes) {
+        if (find(s) == nullptr)
+            return make_error(ErrorCode::invalid_argument, "type '" + std::string(name) + "': supertype id " +
+                                                               std::to_string(s) + " is not registered");
+        if (std::count(supertypes.begin(), supertypes.end(), s) > 1)
+            return make_error(ErrorCode::invalid_argument,
+                              "type '" + std::string(name) + "': supertype '" + types_[s].name + "' listed twice");
+        super_hashes.push_back(types_[s].structural_hash);
+        depth = std::max(depth, types_[s].depth + 1);
+    }
+    const auto id = static_cast<TypeId>(types_.size());
+    Type t;
+    t.id = id;
+    t.name = std::string(name);
+    t.kind = kind;
+    t.supertypes.assign(supertypes.begin(), supertypes.end());
+    t.structural_hash = structural_hash(name, kind, super_hashes);
+    t.depth = depth;
+    if (by_hash_.contains(t.structural_hash))
+        return make_error(ErrorCode::invalid_argument,
+                          "type '" + t.name + "': structural hash collides with type '" +
+                              types_[by_hash_.at(t.structural_hash)].name + "'");
+
+    // Ancestor bit row: self, plus the union of the supertypes' rows (their ids are
+    // smaller, so their rows are prefixes of this one).
+    const std::size_t words = id / 64 + 1;
+    const std::size_t offset = ancestor_bits_.size();
+    ancestor_bits_.resize(offset + words, 0);
+    for (TypeId s : supertypes) {
+        const std::size_t s_words = s / 64 + 1;
+        for (std::size_t w = 0; w < s_words; ++w) ancestor_bits_[offset + w] |= ancestor_bits_[row_offset_[s] + w];
+    }
+    ancestor_bits_[offset + id / 64] |= std::uint64_t{1} << (id % 64);
+    row_offset_.push_back(offset);
+
+    by_name_.emplace(t.name, id);
+    by_hash_.emplace(t.structural_hash, id);
+    types_.push_back(std::move(t));
+    return id;
+}
+
+const Type* TypeRegistry::find(TypeId id) const noexcept {
+    if (id == kInvalidType || id >= types_.size()) return nullptr;
+    return &types_[id];
+}
+
+TypeId TypeRegistry::find(std::string_view name) const noexcept {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? kInvalidType : it->second;
+}
+
+TypeId TypeRegistry::find_by_structural_hash(std::uint64_t hash) const noexcept {
+    auto it = by_hash_.find(hash);
+    return it == by_hash_.end() ? kInvalidType : it->second;
+}
+
+bool TypeRegistry::is_subtype_by_walk(TypeId sub, TypeId super) const {
+    if (find(sub) == nullptr || find(super) == nullptr) return false;
+    std::vector<TypeId> stack{sub};
+    std::vector<bool> seen(types_.size(), false);
+    while (!stack.empty()) {
+        TypeId t = stack.back();
+        stack.pop_back();
+        if (t == super) return true;
+        if (seen[t]) continue;
+        seen[t] = true;
+        for (TypeId s : types_[t].supertypes) stack.push_back(s);
+    }
+    return false;
+}
+
+std::uint64_t TypeRegistry::fingerprint() const noexcept {
+    detail::HashStream h;
+    for (const Type& t : types()) h.u64(t.structural_hash);
+    return h.digest();
+}
+
+}  // namespace jdc

@@ -1,0 +1,130 @@
+#include "jdc/loaded_arena.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+
+namespace jdc {
+namespace bip = boost::interprocess;
+
+struct LoadedArena::Storage {
+    // Exactly one of the two is used.
+    std::unique_ptr<std::uint64_t[]> buffer;  // 8-aligned, as the format requires
+    std::optional<bip::mapped_region> region;
+};
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_out) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                          "cannot open '" + path.string() + "': " + errno_text(err));
+    }
+    fd_out = fd;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + path.string() + "': " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "'" + path.string() + "' is not a regular file");
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+Result<void> read_all(int fd, std::byte* out, std::uint64_t size, const std::filesystem::path& path) {
+    std::uint64_t done = 0;
+    while (done < size) {
+        const ssize_t r = ::pread(fd, out + done, size - done, static_cast<off_t>(done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return make_error(ErrorCode::io, "cannot read '" + path.string() + "': " + errno_text(errno));
+        }
+        if (r == 0)
+            return make_error(ErrorCode::truncated, "'" + path.string() + "' shrank to " + std::to_string(done) + " bytes while being read");
+        done += static_cast<std::uint64_t>(r);
+    }
+    return {};
+}
+
+}  // namespace
+
+LoadedArena::LoadedArena(std::unique_ptr<Storage> storage, ArenaView view) : storage_(std::move(storage)), view_(view) {}
+LoadedArena::LoadedArena(LoadedArena&&) noexcept = default;
+LoadedArena& LoadedArena::operator=(LoadedArena&&) noexcept = default;
+LoadedArena::~LoadedArena() = default;
+
+bool LoadedArena::is_mapped() const noexcept { return storage_ && storage_->region.has_value(); }
+
+Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMode mode, const VerifyLimits& limits) {
+    int raw_fd = -1;
+    auto size = open_regular(path, raw_fd);
+    Fd fd(raw_fd);
+    if (!size) return tl::unexpected(size.error());
+    if (*size > limits.max_total_size)
+        return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +
+                                                         " bytes, over the limit of " + std::to_string(limits.max_total_size));
+    if (*size == 0) return make_error(ErrorCode::truncated, "'" + path.string() + "' is empty");
+
+    auto storage = std::make_unique<Storage>();
+    std::span<const std::byte> bytes;
+    const bool use_map = mode == LoadMode::map || (mode == LoadMode::automatic && *size > kReadThreshold);
+    if (use_map) {
+        try {
+            bip::file_mapping file(path.c_str(), bip::read_only);
+            storage->region.emplace(file, bip::read_only, 0, static_cast<std::size_t>(*size));
+        } catch (const bip::interprocess_exception& e) {
+            return make_error(ErrorCode::io, "cannot map '" + path.string() + "': " + e.what());
+        }
+        bytes = {static_cast<const std::byte*>(storage->region->get_address()), storage->region->get_size()};
+    } else {
+        storage->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((*size + 7) / 8);
+        auto* out = reinterpret_cast<std::byte*>(storage->buffer.get());
+        if (auto r = read_all(fd.get(), out, *size, path); !r) return tl::unexpected(r.error());
+        bytes = {out, static_cast<std::size_t>(*size)};
+    }
+    auto view = ArenaView::open(bytes, limits);
+    if (!view) {
+        Error e = view.error();
+        e.message = "'" + path.string() + "': " + e.message;
+        return tl::unexpected(std::move(e));
+    }
+    return LoadedArena(std::move(storage), *view);
+}
+
+Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {
+    int raw_fd = -1;
+    auto size = open_regular(path, raw_fd);
+    Fd fd(raw_fd);
+    if (!size) return tl::unexpected(size.error());
+    if (*size > max_size)
+        return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +
+                                                         " bytes, over the limit of " + std::to_string(max_size));
+    std::vector<std::byte> out(*size);
+    if (auto r = read_all(fd.get(), out.data(), *size, path); !r) return tl::unexpected(r.error());
+    return out;
+}
+
+}  // namespace jdc

@@ -1,0 +1,275 @@
+// jdc — the command-line tool for dispatch-table arenas and (later) the cache.
+//
+// Exit codes: 0 success / valid, 1 invalid arena or failed check, 2 usage or I/O error.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "jdc/arena_builder.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/loaded_arena.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInvalid = 1;
+constexpr int kExitUsage = 2;
+
+std::string hex(std::uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string iso_time(std::uint64_t ns) {
+    const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000ull);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned long long>(ns % 1'000'000'000ull));
+    return buf;
+}
+
+std::string effects_text(std::uint32_t effects) {
+    if (effects == 0) return "pure";
+    std::string s;
+    const std::pair<std::uint32_t, const char*> names[] = {{1, "cpu"}, {2, "io"}, {4, "fs"}, {8, "net"}};
+    for (auto [bit, name] : names)
+        if (effects & bit) s += (s.empty() ? "" : "|") + std::string(name);
+    if (effects & ~jdc::kKnownEffectBits) s += (s.empty() ? "" : "|") + hex(effects & ~jdc::kKnownEffectBits);
+    return s;
+}
+
+const char* section_name(std::uint32_t kind) {
+    switch (static_cast<jdc::arena::SectionKind>(kind)) {
+        case jdc::arena::SectionKind::strings: return "strings";
+        case jdc::arena::SectionKind::types: return "types";
+        case jdc::arena::SectionKind::signature: return "signature";
+        case jdc::arena::SectionKind::entries: return "entries";
+        case jdc::arena::SectionKind::parameters: return "parameters";
+    }
+    return "unknown";
+}
+
+std::string type_ref(const jdc::ArenaView& v, std::uint32_t local) {
+    if (local == jdc::arena::kNoLocalType) return "(none)";
+    return std::string(v.type(local).name);
+}
+
+void print_arena(const jdc::ArenaView& v, std::ostream& out) {
+    const auto& h = v.header();
+    out << "format:        " << v.version_major() << "." << v.version_minor() << "\n"
+        << "size:          " << h.total_size << " bytes\n"
+        << "table hash:    " << hex(h.table_hash) << "\n"
+        << "created:       " << iso_time(h.created_at_ns) << "\n"
+        << "signature:     " << v.signature_name() << "(";
+    for (std::uint32_t p = 0; p < v.arity(); ++p) out << (p ? ", " : "") << type_ref(v, v.declared_parameter(p));
+    out << ") -> " << type_ref(v, v.declared_return_type()) << "\n"
+        << "arity:         " << v.arity() << "\n"
+        << "entries:       " << v.entry_count() << "\n"
+        << "types:         " << v.type_count() << "\n"
+        << "optimization:  " << jdc::to_string(v.optimization_type()) << " (compression ratio " << v.compression_ratio()
+        << ", memory saved " << v.memory_saved() << " bytes)\n"
+        << "checksums:     data " << hex(h.data_checksum) << ", metadata " << hex(h.metadata_checksum) << " (XXH3-64)\n";
+    out << "sections:\n";
+    for (std::uint32_t i = 0; i < h.section_count; ++i) {
+        jdc::arena::SectionEntry e;
+        std::memcpy(&e, v.bytes().data() + h.section_dir_offset + i * sizeof e, sizeof e);
+        char line[128];
+        std::snprintf(line, sizeof line, "  %-11s offset %8llu  size %8llu%s\n", section_name(e.kind),
+                      static_cast<unsigned long long>(e.offset), static_cast<unsigned long long>(e.size),
+                      (e.flags & jdc::arena::kSectionRequired) ? "  required" : "");
+        out << line;
+    }
+    out << "types:\n";
+    for (std::uint32_t i = 0; i < v.type_count(); ++i) {
+        const jdc::LocalType t = v.type(i);
+        out << "  #" << i << "  " << t.name << "  " << jdc::to_string(t.kind) << "  structural hash " << hex(t.structural_hash) << "\n";
+    }
+    out << "entries:\n";
+    for (std::uint32_t i = 0; i < v.entry_count(); ++i) {
+        const jdc::EntryView e = v.entry(i);
+        out << "  #" << i << "  " << e.module() << "." << e.name() << "(";
+        for (std::uint32_t p = 0; p < v.arity(); ++p) out << (p ? ", " : "") << type_ref(v, e.parameter(p));
+        out << ") -> " << type_ref(v, e.return_type()) << "  id " << e.function_id() << "  at " << e.source_file() << ":"
+            << e.line() << ":" << e.column() << "  effects " << effects_text(e.effects()) << "  specificity "
+            << e.specificity_rank() << "  calls " << e.call_frequency() << "\n";
+    }
+}
+
+// Reads a file for inspection: exit code 2 on I/O problems, 1 on invalid arenas.
+int load_for_report(const std::string& path, std::vector<std::byte>& bytes) {
+    auto r = jdc::read_file_bytes(path, jdc::VerifyLimits{}.max_total_size);
+    if (!r) {
+        std::cerr << "jdc: " << r.error().message << "\n";
+        return r.error().code == jdc::ErrorCode::limit_exceeded ? kExitInvalid : kExitUsage;
+    }
+    bytes = std::move(*r);
+    return kExitOk;
+}
+
+int cmd_verify(const std::vector<std::string>& files, bool quiet) {
+    int worst = kExitOk;
+    for (const std::string& path : files) {
+        std::vector<std::byte> bytes;
+        if (int rc = load_for_report(path, bytes); rc != kExitOk) {
+            worst = std::max(worst, rc);
+            continue;
+        }
+        auto ok = jdc::verify_arena(bytes, jdc::VerifyLevel::full);
+        if (!ok) {
+            std::cout << path << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
+            worst = std::max(worst, kExitInvalid);
+        } else if (!quiet) {
+            std::cout << path << ": ok\n";
+        }
+    }
+    return worst;
+}
+
+int cmd_inspect(const std::string& path) {
+    std::vector<std::byte> bytes;
+    if (int rc = load_for_report(path, bytes); rc != kExitOk) return rc;
+    auto view = jdc::ArenaView::open(bytes);
+    if (!view) {
+        std::cout << path << ": INVALID (" << jdc::to_string(view.error().code) << "): " << view.error().message << "\n";
+        return kExitInvalid;
+    }
+    std::cout << "file:          " << path << "\n";
+    print_arena(*view, std::cout);
+    return kExitOk;
+}
+
+// The sample: a small hierarchy with multiple inheritance and a binary generic
+// function, written as an arena, loaded back from disk, bound and queried for every
+// pair of argument types; each answer is checked against the reference resolver.
+int cmd_sample(const std::string& path, bool quiet) {
+    jdc::TypeRegistry reg;
+    auto add = [&](const char* name, std::initializer_list<jdc::TypeId> supers) {
+        return *reg.add(name, jdc::TypeKind::struct_, std::vector<jdc::TypeId>(supers));
+    };
+    const jdc::TypeId object = add("Object", {});
+    const jdc::TypeId shape = add("Shape", {object});
+    const jdc::TypeId drawable = add("Drawable", {object});
+    const jdc::TypeId circle = add("Circle", {shape});
+    const jdc::TypeId square = add("Square", {shape});
+    const jdc::TypeId sprite = add("Sprite", {shape, drawable});
+
+    jdc::DispatchTable table;
+    table.signature_name = "collide";
+    table.signature = {{object, object}, jdc::kTypeBool};
+    auto method = [&](std::uint32_t id, jdc::TypeId a, jdc::TypeId b, std::uint32_t line, std::uint32_t effects) {
+        jdc::Implementation impl;
+        impl.function = {"collide", "geometry", id};
+        impl.parameter_types = {a, b};
+        impl.return_type = jdc::kTypeBool;
+        impl.effects = effects;
+        impl.location = {"geometry.jn", line, 1};
+        impl.specificity_rank = jdc::specificity_rank(impl, reg);
+        table.implementations.push_back(impl);
+    };
+    method(1, object, object, 10, 0);
+    method(2, shape, shape, 14, 1);
+    method(3, circle, circle, 18, 1);
+    method(4, circle, shape, 22, 1);
+    method(5, drawable, shape, 26, 3);
+
+    auto bytes = jdc::build_arena(table, reg);
+    if (!bytes) {
+        std::cerr << "jdc: " << bytes.error().message << "\n";
+        return kExitInvalid;
+    }
+    if (auto w = jdc::write_file_atomically(path, *bytes); !w) {
+        std::cerr << "jdc: " << w.error().message << "\n";
+        return kExitUsage;
+    }
+    auto loaded = jdc::LoadedArena::open(path);
+    if (!loaded) {
+        std::cerr << "jdc: " << loaded.error().message << "\n";
+        return kExitInvalid;
+    }
+    auto bound = jdc::BoundArena::bind(loaded->view(), reg);
+    if (!bound) {
+        std::cerr << "jdc: " << bound.error().message << "\n";
+        return kExitInvalid;
+    }
+    std::cout << "wrote " << path << " (" << bytes->size() << " bytes), loaded it back ("
+              << (loaded->is_mapped() ? "mmap" : "read") << "), verified and bound it\n\n";
+    if (!quiet) {
+        print_arena(loaded->view(), std::cout);
+        std::cout << "\n";
+    }
+    std::cout << "lookups from the loaded arena, each checked against the reference resolver:\n";
+    const jdc::TypeId probes[] = {object, shape, drawable, circle, square, sprite, jdc::kTypeI32};
+    int disagreements = 0, count = 0;
+    for (jdc::TypeId a : probes)
+        for (jdc::TypeId b : probes) {
+            const jdc::TypeId args[] = {a, b};
+            const jdc::Resolution got = bound->lookup(args);
+            const jdc::Resolution want = jdc::resolve_reference(table, reg, args);
+            const bool agree = got.same_outcome(want);
+            disagreements += agree ? 0 : 1;
+            ++count;
+            std::string answer;
+            if (got.kind == jdc::ResolutionKind::method) {
+                const auto e = loaded->view().entry(got.index);
+                answer = "method #" + std::to_string(got.index) + " collide(" + type_ref(loaded->view(), e.parameter(0)) + ", " +
+                         type_ref(loaded->view(), e.parameter(1)) + ")";
+            } else if (got.kind == jdc::ResolutionKind::ambiguous) {
+                answer = "ambiguous between #" + std::to_string(got.index) + " and #" + std::to_string(got.other);
+            } else {
+                answer = "no method";
+            }
+            char line[160];
+            std::snprintf(line, sizeof line, "  collide(%-8s, %-8s) -> %-44s %s\n", reg.find(a)->name.c_str(),
+                          reg.find(b)->name.c_str(), answer.c_str(), agree ? "ok" : "DISAGREES");
+            std::cout << line;
+        }
+    std::cout << "\n" << count - disagreements << " of " << count << " lookups agree with the reference resolver\n";
+    return disagreements == 0 ? kExitOk : kExitInvalid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"jdc: inspect and verify Janus dispatch-table arenas"};
+    app.require_subcommand(1);
+
+    auto* verify = app.add_subcommand("verify", "Fully verify arena files (exit 0 valid, 1 invalid, 2 usage/I/O error)");
+    std::vector<std::string> verify_files;
+    bool verify_quiet = false;
+    verify->add_option("files", verify_files, "Arena files")->required();
+    verify->add_flag("-q,--quiet", verify_quiet, "Print only invalid files");
+
+    auto* inspect = app.add_subcommand("inspect", "Print an arena's header, sections, types and entries");
+    std::string inspect_file;
+    inspect->add_option("file", inspect_file, "Arena file")->required();
+
+    auto* sample = app.add_subcommand("sample", "Write a sample arena, load it back and check every lookup");
+    std::string sample_file;
+    bool sample_quiet = false;
+    sample->add_option("file", sample_file, "Where to write the sample arena")->required();
+    sample->add_flag("-q,--quiet", sample_quiet, "Do not dump the arena");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    if (*verify) return cmd_verify(verify_files, verify_quiet);
+    if (*inspect) return cmd_inspect(inspect_file);
+    if (*sample) return cmd_sample(sample_file, sample_quiet);
+    return kExitUsage;
+}
