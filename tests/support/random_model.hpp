@@ -4,6 +4,9 @@
 // root ("Root"); each further type takes 1..max_supertypes distinct earlier types
 // as supertypes (so multiple inheritance and diamonds occur). Implementations pick
 // random types per position, so ambiguity and no-method calls both occur.
+// tests/data golden "random-arity3" is generated from seed 42: changing the
+// generator changes that golden (regenerate it only with a format version bump,
+// or move the golden to a fixed model first).
 // Generation uses only rng() % n on a std::mt19937_64, which is the same on every
 // standard library, so a seed means the same model everywhere.
 #pragma once

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite. Usage: scripts/test.sh [--sanitize]
+#   --sanitize   build in build-sanitize/ with AddressSanitizer + UndefinedBehaviorSanitizer
+# Ends with a line "tests: N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=build
+opts=()
+if [[ "${1:-}" == "--sanitize" ]]; then
+  dir=build-sanitize
+  opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dcpp_args=-fno-sanitize-recover=all)
+fi
+scripts/build.sh "$dir" "${opts[@]}"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+rc=0
+meson test -C "$dir" --print-errorlogs --num-processes 2 > "$dir/test-output.txt" 2>&1 || rc=$?
+grep -E '^ *[0-9]+/[0-9]+ ' "$dir/test-output.txt" || true
+if [[ $rc -ne 0 ]]; then
+  sed -n '/^--- /,/^------/p' "$dir/test-output.txt" | tail -100
+fi
+ok=$(awk '/^Ok:/ {print $2}' "$dir/test-output.txt")
+failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s + 0}' "$dir/test-output.txt")
+echo "tests: ${ok:-0} passed, ${failed:-0} failed"
+exit $rc

@@ -1,0 +1,193 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <csignal>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jdc/arena_builder.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/loaded_arena.hpp"
+#include "support/random_model.hpp"
+
+using namespace jdc;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/jdc-test-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::permissions(path, fs::perms::owner_all, ec);
+        fs::remove_all(path, ec);
+    }
+};
+
+std::vector<std::byte> sample_arena(std::uint32_t implementations) {
+    auto m = testing::make_random_model(5, {40, 2, 2, implementations, true});
+    auto bytes = build_arena(m.table, m.registry);
+    REQUIRE(bytes);
+    return *bytes;
+}
+
+}  // namespace
+
+TEST_CASE("arenas load from files by read and by mmap, with identical views", "[storage]") {
+    TempDir dir;
+    const auto bytes = sample_arena(100);
+    const fs::path file = dir.path / "t.jdca";
+    REQUIRE(write_file_atomically(file, bytes, Durability::fsync));
+    CHECK(fs::file_size(file) == bytes.size());
+
+    auto by_read = LoadedArena::open(file, LoadMode::read);
+    auto by_map = LoadedArena::open(file, LoadMode::map);
+    REQUIRE(by_read);
+    REQUIRE(by_map);
+    CHECK_FALSE(by_read->is_mapped());
+    CHECK(by_map->is_mapped());
+    CHECK(std::equal(by_read->bytes().begin(), by_read->bytes().end(), bytes.begin(), bytes.end()));
+    CHECK(std::equal(by_map->bytes().begin(), by_map->bytes().end(), bytes.begin(), bytes.end()));
+    CHECK(by_map->view().entry_count() == 100);
+
+    // Small files are read, large ones mapped.
+    auto automatic = LoadedArena::open(file);
+    REQUIRE(automatic);
+    CHECK(automatic->is_mapped() == (bytes.size() > LoadedArena::kReadThreshold));
+    const auto big = sample_arena(6000);
+    REQUIRE(big.size() > LoadedArena::kReadThreshold);
+    REQUIRE(write_file_atomically(dir.path / "big.jdca", big));
+    auto big_loaded = LoadedArena::open(dir.path / "big.jdca");
+    REQUIRE(big_loaded);
+    CHECK(big_loaded->is_mapped());
+
+    // The view survives moving the owner (mapping and buffer are heap-stable).
+    LoadedArena moved = std::move(*by_map);
+    CHECK(moved.view().entry(99).name() == "method_99");
+}
+
+TEST_CASE("bad files give typed errors naming the file", "[storage]") {
+    TempDir dir;
+    const auto bytes = sample_arena(10);
+
+    SECTION("missing file") {
+        auto r = LoadedArena::open(dir.path / "nope.jdca");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::not_found);
+        CHECK(r.error().message.find("nope.jdca") != std::string::npos);
+    }
+    SECTION("a directory") {
+        auto r = LoadedArena::open(dir.path);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::io);
+    }
+    SECTION("empty file") {
+        std::ofstream(dir.path / "empty.jdca").flush();
+        for (LoadMode mode : {LoadMode::read, LoadMode::map}) {
+            auto r = LoadedArena::open(dir.path / "empty.jdca", mode);
+            REQUIRE_FALSE(r);
+            CHECK(r.error().code == ErrorCode::truncated);
+        }
+    }
+    SECTION("truncated file, both modes") {
+        const std::span<const std::byte> half(bytes.data(), bytes.size() / 2);
+        REQUIRE(write_file_atomically(dir.path / "half.jdca", half));
+        for (LoadMode mode : {LoadMode::read, LoadMode::map}) {
+            auto r = LoadedArena::open(dir.path / "half.jdca", mode);
+            REQUIRE_FALSE(r);
+            CHECK(r.error().code == ErrorCode::truncated);
+            CHECK(r.error().message.find("half.jdca") != std::string::npos);
+        }
+    }
+    SECTION("corrupted byte") {
+        auto bad = bytes;
+        bad[bad.size() - 3] ^= std::byte{0x40};
+        REQUIRE(write_file_atomically(dir.path / "bad.jdca", bad));
+        auto r = LoadedArena::open(dir.path / "bad.jdca");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::checksum_mismatch);
+    }
+    SECTION("over the size limit") {
+        REQUIRE(write_file_atomically(dir.path / "t.jdca", bytes));
+        VerifyLimits limits;
+        limits.max_total_size = 64;
+        auto r = LoadedArena::open(dir.path / "t.jdca", LoadMode::automatic, limits);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::limit_exceeded);
+    }
+}
+
+TEST_CASE("atomic publication leaves the old file intact on failure and no temp files behind", "[storage]") {
+    TempDir dir;
+    const auto first = sample_arena(10);
+    const fs::path file = dir.path / "t.jdca";
+    REQUIRE(write_file_atomically(file, first));
+
+    SECTION("missing directory") {
+        auto r = write_file_atomically(dir.path / "no" / "such" / "t.jdca", first);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::not_found);
+    }
+    SECTION("target is a directory: rename fails, old content stays") {
+        fs::create_directory(dir.path / "sub");
+        auto r = write_file_atomically(dir.path / "sub", first);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::io);
+    }
+    SECTION("a reader's mapping stays valid while the file is replaced") {
+        auto mapped = LoadedArena::open(file, LoadMode::map);
+        REQUIRE(mapped);
+        const auto second = sample_arena(20);
+        REQUIRE(write_file_atomically(file, second));
+        CHECK(mapped->view().entry_count() == 10);  // old inode, still mapped
+        CHECK(verify_arena(mapped->bytes(), VerifyLevel::full));
+        auto reopened = LoadedArena::open(file);
+        REQUIRE(reopened);
+        CHECK(reopened->view().entry_count() == 20);
+    }
+    std::size_t files = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path)) {
+        CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+        ++files;
+    }
+    CHECK(files >= 1);
+    auto still = LoadedArena::open(file);
+    REQUIRE(still);
+}
+
+TEST_CASE("a full disk is a clear error and leaves the published file intact", "[storage]") {
+    // RLIMIT_FSIZE makes the write fail with EFBIG in a child process, like a full disk
+    // would with ENOSPC; the parent then checks nothing was lost.
+    TempDir dir;
+    const auto first = sample_arena(10);
+    const fs::path file = dir.path / "t.jdca";
+    REQUIRE(write_file_atomically(file, first));
+    const auto big = sample_arena(2000);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim {4096, 4096};
+        ::setrlimit(RLIMIT_FSIZE, &lim);
+        auto r = write_file_atomically(file, big);
+        _exit(!r && r.error().code == ErrorCode::io && r.error().message.find("t.jdca") != std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    auto still = LoadedArena::open(file);
+    REQUIRE(still);
+    CHECK(still->view().entry_count() == 10);
+    for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().filename() == "t.jdca");
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# CLI tests of the jdc tool: outputs and exit codes (0 ok, 1 invalid, 2 usage/I/O).
+# Usage: tools_jdc.sh PATH_TO_JDC GOLDEN_DIR
+set -u
+jdc=$1
+golden=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+expect() {  # expect NAME WANT_RC PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -20; fail=$((fail + 1)); return
+  fi
+  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | head -20; fail=$((fail + 1)); return
+  fi
+  echo "ok   $name"; pass=$((pass + 1))
+}
+
+expect "sample writes, loads and checks every lookup" 0 "49 of 49 lookups agree" -- "$jdc" sample "$tmp/s.jdca"
+expect "verify a valid arena" 0 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca"
+expect "verify golden arenas" 0 "shapes.jdca: ok" -- "$jdc" verify "$golden"/shapes.jdca "$golden"/empty.jdca "$golden"/random-arity3.jdca
+expect "inspect shows the header" 0 "signature: +collide\(Object, Object\) -> bool" -- "$jdc" inspect "$golden"/shapes.jdca
+expect "inspect shows entries" 0 "#3  geometry.collide\(Drawable, Shape\) -> bool  id 4" -- "$jdc" inspect "$golden"/shapes.jdca
+expect "inspect shows sections" 0 "parameters +offset +[0-9]+ +size +32 +required" -- "$jdc" inspect "$golden"/shapes.jdca
+
+cp "$tmp/s.jdca" "$tmp/flip.jdca"
+printf '\x00' | dd of="$tmp/flip.jdca" bs=1 seek=300 conv=notrunc status=none
+expect "verify a corrupted arena" 1 "flip.jdca: INVALID \(checksum mismatch\)" -- "$jdc" verify "$tmp/flip.jdca"
+expect "inspect a corrupted arena" 1 "INVALID" -- "$jdc" inspect "$tmp/flip.jdca"
+
+head -c 100 "$tmp/s.jdca" > "$tmp/short.jdca"
+expect "verify a truncated arena" 1 "INVALID \(truncated\)" -- "$jdc" verify "$tmp/short.jdca"
+
+printf 'hello world, not an arena at all' > "$tmp/text.jdca"
+expect "verify a wrong magic names both" 1 "magic is 0x6c6c6568, expected 0x4143444a" -- "$jdc" verify "$tmp/text.jdca"
+
+# A version 2.0 arena: patch major version, reseal the header checksum is not
+# needed, the version is checked first and named with ours.
+cp "$tmp/s.jdca" "$tmp/v2.jdca"
+printf '\x02' | dd of="$tmp/v2.jdca" bs=1 seek=4 conv=notrunc status=none
+expect "verify a newer version names both" 1 "version 2.0 is not supported by this reader, which reads version 1" -- "$jdc" verify "$tmp/v2.jdca"
+
+expect "mixed valid and invalid: worst exit wins" 1 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca" "$tmp/flip.jdca"
+expect "verify --quiet prints only problems" 1 "^$tmp/flip.jdca: INVALID" -- "$jdc" verify -q "$tmp/s.jdca" "$tmp/flip.jdca"
+expect "verify a missing file" 2 "cannot open .*missing.jdca" -- "$jdc" verify "$tmp/missing.jdca"
+expect "verify a directory" 2 "not a regular file" -- "$jdc" verify "$tmp"
+expect "no subcommand is a usage error" 2 "" -- "$jdc"
+expect "unknown option is a usage error" 2 "" -- "$jdc" verify --frobnicate "$tmp/s.jdca"
+expect "help exits 0" 0 "inspect" -- "$jdc" --help
+expect "sample into a missing directory" 2 "cannot create temporary file" -- "$jdc" sample "$tmp/no/such/dir/s.jdca"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
