@@ -12,6 +12,8 @@
 //   BM_Xxh3Checksum       XXH3-64 over the arena's bytes    }
 //   BM_JdcLoadFileRead    LoadedArena::open(path, read) + bind
 //   BM_JdcLoadFileMap     LoadedArena::open(path, map) + bind
+//   BM_OsReadFile         open + fstat + read + close of the arena file  } the OS's share
+//   BM_OsMapFile          open + mmap + touch a page + munmap + close    } of a file load
 //   BM_JdcFirstLookup     open + bind + one lookup (bytes in memory)
 //   BM_JdcSteadyLookup    one BoundArena::lookup, cycling over sampled argument tuples
 //   BM_FbEncode           FlatBufferBuilder, same fields, same local type table
@@ -47,6 +49,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,6 +270,9 @@ struct Fixture {
     std::filesystem::path fb_path;
     std::vector<TypeId> tuples;  // kSampledTuples argument tuples, `arity` ids each
     std::size_t tuple_count = 0;
+    std::size_t method_calls = 0;     // how many sampled tuples resolve to a method,
+    std::size_t ambiguous_calls = 0;  // are ambiguous, or have no method
+    std::size_t no_method_calls = 0;
 
     std::span<const TypeId> tuple(std::size_t k) const {
         const std::size_t arity = model.table.arity();
@@ -308,22 +314,32 @@ std::optional<std::string> make_fixture(Fixture& fx, const std::string& name, co
     if (!bound) return "BoundArena::bind: " + bound.error().message;
     auto fb_bound = fb_load(fx.fb(), reg, IndexChecks::run);
     if (!fb_bound) return std::string("FlatBuffers peer does not verify or bind");
-    std::size_t methods = 0;
     for (std::size_t k = 0; k < fx.tuple_count; ++k) {
         const Resolution want = resolve_reference(fx.model.table, reg, fx.tuple(k));
         const Resolution jdc_got = bound->lookup(fx.tuple(k));
         const Resolution fb_got = fb_bound->lookup(fx.tuple(k));
         if (!want.same_outcome(jdc_got) || !want.same_outcome(fb_got))
             return "resolvers disagree on tuple " + std::to_string(k);
-        methods += want.kind == ResolutionKind::method;
+        fx.method_calls += want.kind == ResolutionKind::method;
+        fx.ambiguous_calls += want.kind == ResolutionKind::ambiguous;
+        fx.no_method_calls += want.kind == ResolutionKind::no_method;
     }
-    std::fprintf(stderr, "%-6s: %zu entries, %u local types, arena %zu B, flatbuffer %zu B, %zu/%zu sampled calls resolve to a method\n",
+    std::fprintf(stderr,
+                 "%-6s: %zu entries, %u local types, arena %zu B, flatbuffer %zu B; %zu sampled calls: "
+                 "%zu method, %zu ambiguous, %zu no method\n",
                  name.c_str(), fx.model.table.implementations.size(), view->type_count(), fx.arena.size(),
-                 fx.fb_bytes.size(), methods, fx.tuple_count);
+                 fx.fb_bytes.size(), fx.tuple_count, fx.method_calls, fx.ambiguous_calls, fx.no_method_calls);
     return std::nullopt;
 }
 
 void set_bytes(benchmark::State& state, std::size_t bytes) { state.counters["bytes"] = static_cast<double>(bytes); }
+
+// The outcome mix of the sampled calls (lookups that find an ambiguity stop early).
+void set_outcomes(benchmark::State& state, const Fixture* fx) {
+    state.counters["method"] = static_cast<double>(fx->method_calls);
+    state.counters["ambiguous"] = static_cast<double>(fx->ambiguous_calls);
+    state.counters["no_method"] = static_cast<double>(fx->no_method_calls);
+}
 
 // ---------------------------------------------------------------------------------
 // jdc benchmarks
@@ -337,6 +353,8 @@ void BM_JdcSerialize(benchmark::State& state, const Fixture* fx) {
         benchmark::DoNotOptimize(arena);
     }
     set_bytes(state, size);
+    state.counters["entries"] = static_cast<double>(fx->model.table.implementations.size());
+    state.counters["hierarchy_types"] = static_cast<double>(fx->model.user_types.size());
 }
 
 void BM_JdcDeserialize(benchmark::State& state, const Fixture* fx) {
@@ -391,6 +409,37 @@ void BM_JdcLoadFile(benchmark::State& state, const Fixture* fx, LoadMode mode) {
     set_bytes(state, fx->arena.size());
 }
 
+// The operating system's share of a file load: the same syscalls, no verification.
+void BM_OsReadFile(benchmark::State& state, const Fixture* fx) {
+    const std::string path = fx->arena_path.string();
+    std::vector<std::uint8_t> buffer;
+    for (auto _ : state) {
+        if (!read_whole_file(path.c_str(), buffer)) return fail(state, "cannot read " + path);
+        benchmark::DoNotOptimize(buffer);
+    }
+    set_bytes(state, fx->arena.size());
+}
+
+void BM_OsMapFile(benchmark::State& state, const Fixture* fx) {
+    const std::string path = fx->arena_path.string();
+    for (auto _ : state) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return fail(state, "cannot open " + path);
+        const std::size_t size = fx->arena.size();
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            ::close(fd);
+            return fail(state, "cannot map " + path);
+        }
+        std::byte first;  // touch one page; copy out, never DoNotOptimize the mapping itself
+        std::memcpy(&first, p, 1);
+        benchmark::DoNotOptimize(first);
+        ::munmap(p, size);
+        ::close(fd);
+    }
+    set_bytes(state, fx->arena.size());
+}
+
 void BM_JdcFirstLookup(benchmark::State& state, const Fixture* fx) {
     std::size_t k = 0;
     for (auto _ : state) {
@@ -415,7 +464,7 @@ void BM_JdcSteadyLookup(benchmark::State& state, const Fixture* fx) {
         benchmark::DoNotOptimize(r);
         if (++k == fx->tuple_count) k = 0;
     }
-    state.SetItemsProcessed(state.iterations());
+    set_outcomes(state, fx);
 }
 
 // ---------------------------------------------------------------------------------
@@ -485,7 +534,7 @@ void BM_FbSteadyLookup(benchmark::State& state, const Fixture* fx) {
         benchmark::DoNotOptimize(r);
         if (++k == fx->tuple_count) k = 0;
     }
-    state.SetItemsProcessed(state.iterations());
+    set_outcomes(state, fx);
 }
 
 using Fixtures = std::vector<std::unique_ptr<Fixture>>;
@@ -510,6 +559,8 @@ void register_all(const Fixtures& fx) {
     add("BM_Xxh3Checksum", fx, BM_Xxh3Checksum);
     add("BM_JdcLoadFileRead", fx, BM_JdcLoadFile, LoadMode::read);
     add("BM_JdcLoadFileMap", fx, BM_JdcLoadFile, LoadMode::map);
+    add("BM_OsReadFile", fx, BM_OsReadFile);
+    add("BM_OsMapFile", fx, BM_OsMapFile);
     add("BM_JdcFirstLookup", fx, BM_JdcFirstLookup);
     add("BM_JdcSteadyLookup", fx, BM_JdcSteadyLookup);
     add("BM_FbEncode", fx, BM_FbEncode);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/run.sh — build and run the arena benchmarks (bench/bench_arena.cpp).
+#
+#   bench/run.sh            full run: 5 repetitions per benchmark, medians to
+#                           bench/results/latest.json (not committed) and bench/RESULTS.md
+#   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly; writes nothing;
+#                           exits non-zero when the build or any benchmark fails
+#   bench/run.sh [--smoke] -- ARGS   extra arguments for bench_arena (e.g. --benchmark_filter=Lookup)
+#
+# Uses its own release build directory, build-bench/ at the top of the project.
+# The full run takes about 2-3 minutes on 2 cores.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
+build=build-bench
+mode=full
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) mode=smoke ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+cd "$top"
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" -Dbench=true --buildtype=release
+else
+  meson configure "$build" -Dbench=true -Dbuildtype=release >/dev/null
+fi
+ninja -C "$build" bench/bench_arena
+
+binary="$build/bench/bench_arena"
+if [ "$mode" = smoke ]; then
+  "$binary" --benchmark_min_time=0.01 "${extra[@]}"
+  echo "bench/run.sh --smoke: every benchmark ran"
+  exit 0
+fi
+
+read -r load1 _ < /proc/loadavg
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  echo "bench/run.sh: warning: load average is $load1 on $(nproc) cores; other work will make the figures noisy" >&2
+fi
+mkdir -p bench/results
+json=bench/results/latest.json
+args=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+      --benchmark_out_format=json "--benchmark_out=$json" "${extra[@]}")
+command="$binary ${args[*]}"
+echo "+ $command"
+start=$(date +%s)
+"$binary" "${args[@]}"
+echo "bench/run.sh: benchmarks took $(( $(date +%s) - start )) s"
+python3 bench/make_results.py --json "$json" --out bench/RESULTS.md --build-dir "$build" --command "$command"
+echo "bench/run.sh: wrote bench/RESULTS.md"
