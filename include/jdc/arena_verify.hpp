@@ -2,9 +2,10 @@
 //
 // Everything that reads an arena from disk or the network verifies it first, then
 // reads it unchecked (the FlatBuffers model). Two levels:
-//   header: O(1). Magic, version, header size, total size, metadata checksum, and
-//           that the section directory lies inside the bytes. For triage (stats,
-//           listing); it does NOT make the accessors of ArenaView safe.
+//   header: O(1). Magic, version, metadata checksum, header size, total size, flags,
+//           payload codec, optimization type, the count limits, and that the
+//           section directory lies inside the bytes. For triage (stats, listing);
+//           it does NOT make the accessors of ArenaView safe.
 //   full:   header, plus the data checksum over every byte after the header, plus
 //           every section, offset, count, string reference and type index.
 //           O(size). The only level that ArenaView accepts.

@@ -17,7 +17,8 @@ namespace jdc {
 enum class ErrorCode {
     invalid_argument,     // caller passed something the API cannot accept
     bad_magic,            // the bytes are not a jdc arena at all
-    unsupported_version,  // written by a newer (or unknown) format major version
+    unsupported_version,  // another format major version, or features (flags, codec,
+                          // required sections) this reader does not have
     truncated,            // shorter than its header or its sections say
     corrupt,              // structurally invalid: bad offset, count, index, cycle
     checksum_mismatch,    // structurally fine but the bytes changed since writing

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "jdc/arena_format.hpp"
+#include "jdc/arena_verify.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc {
@@ -144,10 +145,20 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t total_size = align_up(strings_offset + strings_size);
-    if (total_size > std::numeric_limits<std::uint32_t>::max())
-        return make_error(ErrorCode::invalid_argument, "dispatch table '" + table.signature_name + "' needs " +
-                                                           std::to_string(total_size) +
-                                                           " bytes; format v1 arenas are limited to 4 GiB");
+    // Never write what a reader with default limits would refuse.
+    const VerifyLimits defaults;
+    const std::string what = "dispatch table '" + table.signature_name + "'";
+    if (arity > defaults.max_arity)
+        return make_error(ErrorCode::invalid_argument, what + " has arity " + std::to_string(arity) + "; readers accept up to " +
+                                                           std::to_string(defaults.max_arity));
+    if (entry_count > defaults.max_entries || types.order().size() > defaults.max_types)
+        return make_error(ErrorCode::invalid_argument, what + " has " + std::to_string(entry_count) + " implementations and " +
+                                                           std::to_string(types.order().size()) + " types; readers accept up to " +
+                                                           std::to_string(defaults.max_entries) + " of each");
+    if (total_size > defaults.max_total_size || total_size > std::numeric_limits<std::uint32_t>::max())
+        return make_error(ErrorCode::invalid_argument, what + " needs " + std::to_string(total_size) +
+                                                           " bytes; readers accept arenas up to " +
+                                                           std::to_string(defaults.max_total_size) + " bytes");
     const auto str = [&](std::uint32_t pool_offset) { return static_cast<std::uint32_t>(strings_offset + pool_offset); };
 
     std::vector<std::byte> out(total_size, std::byte{0});

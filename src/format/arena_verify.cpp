@@ -1,6 +1,8 @@
 #include "jdc/arena_verify.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include <xxhash.h>
@@ -54,6 +56,7 @@ public:
         if (auto r = check_types(); !r) return tl::unexpected(r.error());
         if (auto r = check_entries(); !r) return tl::unexpected(r.error());
         if (auto r = check_parameters(); !r) return tl::unexpected(r.error());
+        if (auto r = check_no_overlap(); !r) return tl::unexpected(r.error());
         return s_;
     }
 
@@ -72,7 +75,7 @@ private:
         if (h.version_major != kVersionMajor)
             return make_error(ErrorCode::unsupported_version,
                               "arena format version " + n(h.version_major) + "." + n(h.version_minor) +
-                                  " is not supported by this reader, which reads version " + n(kVersionMajor) + ".x (up to " +
+                                  " is not supported: this reader reads format " + n(kVersionMajor) + ".x (written for " +
                                   n(kVersionMajor) + "." + n(kVersionMinor) + ")");
         const std::uint64_t expected_meta = XXH3_64bits(bytes_.data(), kMetadataChecksumCoverage);
         if (h.metadata_checksum != expected_meta)
@@ -95,7 +98,8 @@ private:
         if (h.payload_codec != 0)
             return make_error(ErrorCode::unsupported_version, "arena uses payload codec " + n(h.payload_codec) +
                                                                   ", which format v1 readers do not decode in place");
-        if (h.optimization_type >= kOptimizationTypeCountOnDisk)
+        // A newer minor version may add enum values; for ours and older ones they are corrupt.
+        if (h.optimization_type >= kOptimizationTypeCountOnDisk && !newer_minor())
             return make_error(ErrorCode::corrupt, "unknown optimization type " + n(h.optimization_type));
         if (h.entry_count > limits_.max_entries)
             return make_error(ErrorCode::limit_exceeded, "entry_count " + n(h.entry_count) + " is over the limit of " + n(limits_.max_entries));
@@ -156,6 +160,29 @@ private:
         return {};
     }
 
+    // Run last, so a section whose own size is wrong is reported as such first.
+    Result<void> check_no_overlap() const {
+        // Known sections must not overlap: each byte has one meaning. Empty sections
+        // occupy no bytes and overlap nothing.
+        std::pair<const SectionRange*, const char*> by_offset[] = {
+            {&s_.strings, "strings"}, {&s_.types, "types"}, {&s_.signature, "signature"},
+            {&s_.entries, "entries"}, {&s_.parameters, "parameters"}};
+        std::sort(std::begin(by_offset), std::end(by_offset),
+                  [](const auto& a, const auto& b) { return a.first->offset < b.first->offset; });
+        const std::pair<const SectionRange*, const char*>* last = nullptr;
+        for (const auto& cur : by_offset) {
+            if (cur.first->size == 0) continue;
+            if (last != nullptr && cur.first->offset - last->first->offset < last->first->size)
+                return make_error(ErrorCode::corrupt, std::string("sections '") + last->second + "' [" + n(last->first->offset) +
+                                                          ", +" + n(last->first->size) + ") and '" + cur.second + "' [" +
+                                                          n(cur.first->offset) + ", +" + n(cur.first->size) + ") overlap");
+            last = &cur;
+        }
+        return {};
+    }
+
+    bool newer_minor() const noexcept { return s_.header.version_minor > kVersionMinor; }
+
     bool string_ok(std::uint32_t offset, std::uint32_t length) const noexcept {
         return offset >= s_.strings.offset && in_range(offset - s_.strings.offset, length, s_.strings.size);
     }
@@ -172,13 +199,17 @@ private:
 
     Result<void> check_signature() {
         const Header& h = s_.header;
-        const std::uint64_t need = sizeof(SignatureRecord) + 4ull * h.type_signature_length;
-        if (s_.signature.size < need)
-            return make_error(ErrorCode::corrupt, "signature section is " + n(s_.signature.size) + " bytes, needs " + n(need));
+        if (s_.signature.size < sizeof(SignatureRecord))
+            return make_error(ErrorCode::corrupt, "signature section is " + n(s_.signature.size) + " bytes, shorter than its " +
+                                                      n(sizeof(SignatureRecord)) + "-byte record");
         const auto sig = load<SignatureRecord>(bytes_, s_.signature.offset);
         if (sig.arity != h.type_signature_length)
             return make_error(ErrorCode::corrupt, "signature arity " + n(sig.arity) + " differs from header type_signature_length " +
                                                       n(h.type_signature_length));
+        const std::uint64_t need = sizeof(SignatureRecord) + 4ull * h.type_signature_length;
+        if (s_.signature.size != need)
+            return make_error(ErrorCode::corrupt, "signature section is " + n(s_.signature.size) + " bytes, expected " + n(need) +
+                                                      " for arity " + n(h.type_signature_length));
         if (sig.name_length != h.signature_name_length)
             return make_error(ErrorCode::corrupt, "signature name length " + n(sig.name_length) +
                                                       " differs from header signature_name_length " + n(h.signature_name_length));
@@ -199,7 +230,7 @@ private:
         for (std::uint32_t i = 0; i < h.type_count; ++i) {
             const auto t = load<TypeRecord>(bytes_, s_.types.offset + sizeof(TypeRecord) * i);
             if (!string_ok(t.name_offset, t.name_length)) return check_string(t.name_offset, t.name_length, "type " + n(i) + " name");
-            if (t.kind >= kTypeKindCountOnDisk) return make_error(ErrorCode::corrupt, "type " + n(i) + " has unknown kind " + n(t.kind));
+            if (t.kind >= kTypeKindCountOnDisk && !newer_minor()) return make_error(ErrorCode::corrupt, "type " + n(i) + " has unknown kind " + n(t.kind));
         }
         return {};
     }
