@@ -17,7 +17,8 @@
 //   section_dir_entry := u32 kind | u32 flags (bit 0: required) | u64 offset | u64 size
 //   strings    := byte*                     -- referenced by (u32 offset, u32 length)
 //   types      := type_record(24)*type_count
-//   type_record:= u64 structural_hash | u32 name_off | u32 name_len | u8 kind | u8[7]=0
+//   type_record:= u64 structural_hash | u32 name_off | u32 name_len | u8 kind | u8[3]=0
+//                 | u32 id_hint (the type's id in the writer's registry; advisory)
 //   signature  := u32 name_off | u32 name_len | u32 arity | u32 return_type
 //                 | u32 declared_param[arity]
 //   entries    := entry_record(56)*entry_count
@@ -122,10 +123,12 @@ struct TypeRecord {
     std::uint32_t name_offset;
     std::uint32_t name_length;
     std::uint8_t kind;
-    std::uint8_t reserved[7];
+    std::uint8_t reserved[3];
+    std::uint32_t id_hint;
 };
 static_assert(sizeof(TypeRecord) == 24);
 static_assert(offsetof(TypeRecord, name_offset) == 8 && offsetof(TypeRecord, kind) == 16);
+static_assert(offsetof(TypeRecord, id_hint) == 20);
 
 struct SignatureRecord {  // followed by u32 declared_param[arity]
     std::uint32_t name_offset;

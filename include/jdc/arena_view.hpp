@@ -32,6 +32,7 @@ struct LocalType {
     std::string_view name;
     std::uint64_t structural_hash;
     TypeKind kind;
+    TypeId id_hint;  // the id the writer's registry gave it; binding tries it first
 };
 
 // One implementation as stored; type references are arena-local indexes.
@@ -103,7 +104,9 @@ private:
 class BoundArena {
 public:
     // Maps every local type to `registry` by structural hash (names are compared too,
-    // so a hash collision cannot bind the wrong type). Fails with ErrorCode::stale,
+    // so a hash collision cannot bind the wrong type). The writer's id is tried first:
+    // a compiler that registers its types in the same order every run binds with one
+    // array read per type and no hashing. Fails with ErrorCode::stale,
     // naming the first type that is missing or changed. `registry` must outlive the
     // result and must not gain or lose types while it is used.
     static Result<BoundArena> bind(const ArenaView& view, const TypeRegistry& registry);

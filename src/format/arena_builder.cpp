@@ -185,6 +185,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         r.name_offset = str(type_names[i]);
         r.name_length = static_cast<std::uint32_t>(t.name.size());
         r.kind = static_cast<std::uint8_t>(t.kind);
+        r.id_hint = t.id;
         put(out, types_offset + sizeof(TypeRecord) * i, r);
     }
 

@@ -59,7 +59,7 @@ std::uint32_t ArenaView::declared_return_type() const noexcept { return load<are
 
 LocalType ArenaView::type(std::uint32_t local_index) const noexcept {
     const auto r = load<arena::TypeRecord>(types_ + sizeof(arena::TypeRecord) * local_index);
-    return {string_at(r.name_offset, r.name_length), r.structural_hash, static_cast<TypeKind>(r.kind)};
+    return {string_at(r.name_offset, r.name_length), r.structural_hash, static_cast<TypeKind>(r.kind), r.id_hint};
 }
 
 EntryView ArenaView::entry(std::uint32_t index) const noexcept {
@@ -79,6 +79,11 @@ Result<BoundArena> BoundArena::bind(const ArenaView& view, const TypeRegistry& r
     }
     for (std::uint32_t i = 0; i < count; ++i) {
         const LocalType t = view.type(i);
+        if (const Type* hinted = registry.find(t.id_hint);
+            hinted != nullptr && hinted->structural_hash == t.structural_hash && hinted->name == t.name) {
+            live[i] = t.id_hint;
+            continue;
+        }
         const TypeId id = registry.find_by_structural_hash(t.structural_hash);
         if (id != kInvalidType && registry.find(id)->name == t.name) {
             live[i] = id;

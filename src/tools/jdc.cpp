@@ -91,7 +91,8 @@ void print_arena(const jdc::ArenaView& v, std::ostream& out) {
     out << "types:\n";
     for (std::uint32_t i = 0; i < v.type_count(); ++i) {
         const jdc::LocalType t = v.type(i);
-        out << "  #" << i << "  " << t.name << "  " << jdc::to_string(t.kind) << "  structural hash " << hex(t.structural_hash) << "\n";
+        out << "  #" << i << "  " << t.name << "  " << jdc::to_string(t.kind) << "  structural hash " << hex(t.structural_hash)
+            << "  id hint " << t.id_hint << "\n";
     }
     out << "entries:\n";
     for (std::uint32_t i = 0; i < v.entry_count(); ++i) {
