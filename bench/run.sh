@@ -47,12 +47,17 @@ if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
 fi
 mkdir -p bench/results
 json=bench/results/latest.json
-args=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+# Random interleaving runs the repetitions of all benchmarks in random order, so a burst
+# of other work on the machine spreads over many benchmarks instead of one block.
+args=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true
       --benchmark_out_format=json "--benchmark_out=$json" "${extra[@]}")
 command="$binary ${args[*]}"
 echo "+ $command"
 start=$(date +%s)
 "$binary" "${args[@]}"
 echo "bench/run.sh: benchmarks took $(( $(date +%s) - start )) s"
-python3 bench/make_results.py --json "$json" --out bench/RESULTS.md --build-dir "$build" --command "$command"
+read -r l1 l5 l15 _ < /proc/loadavg
+python3 bench/make_results.py --json "$json" --out bench/RESULTS.md --build-dir "$build" --command "$command" \
+  --load-after "$l1, $l5, $l15"
 echo "bench/run.sh: wrote bench/RESULTS.md"
