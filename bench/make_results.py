@@ -147,6 +147,7 @@ def main():
     ap.add_argument("--build-dir", default="build-bench")
     ap.add_argument("--command", default="")
     ap.add_argument("--load-after", default="", help="the load average when the run ended")
+    ap.add_argument("--binary", default="", help="the benchmark binary (its build time is recorded)")
     args = ap.parse_args()
 
     context, med, cv, counters, errors = load_results(args.json, "cpu_time")
@@ -189,6 +190,9 @@ def main():
         w(f"- load average at start: {', '.join(f'{x:.2f}' for x in context['load_avg'])}"
           + (f"; at the end: {args.load_after}" if args.load_after else ""))
     w(f"- source: git {git_revision()}")
+    if args.binary and os.path.exists(args.binary):
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(args.binary)).astimezone()
+        w(f"- binary built: {built.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     w(f"- command: `{args.command}`" if args.command else "- command: unknown")
     w("")
     shapes = []

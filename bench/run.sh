@@ -6,6 +6,9 @@
 #   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly; writes nothing;
 #                           exits non-zero when the build or any benchmark fails
 #   bench/run.sh [--smoke] -- ARGS   extra arguments for bench_arena (e.g. --benchmark_filter=Lookup)
+#   bench/run.sh --no-build          reuse build-bench/bench/bench_arena as it is (e.g. while the
+#                                    rest of the tree does not configure); RESULTS.md records
+#                                    the binary's build time beside the git revision
 #
 # Uses its own release build directory, build-bench/ at the top of the project.
 # The full run takes about 2-3 minutes on 2 cores.
@@ -15,24 +18,31 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(dirname "$here")
 build=build-bench
 mode=full
+build_first=yes
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) mode=smoke ;;
+    --no-build) build_first=no ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
 cd "$top"
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" -Dbench=true --buildtype=release
-else
-  meson configure "$build" -Dbench=true -Dbuildtype=release >/dev/null
+if [ "$build_first" = yes ]; then
+  if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" -Dbench=true --buildtype=release
+  else
+    meson configure "$build" -Dbench=true -Dbuildtype=release >/dev/null
+  fi
+  ninja -C "$build" bench/bench_arena
+elif [ ! -x "$build/bench/bench_arena" ]; then
+  echo "bench/run.sh: --no-build, but $build/bench/bench_arena does not exist" >&2
+  exit 1
 fi
-ninja -C "$build" bench/bench_arena
 
 binary="$build/bench/bench_arena"
 if [ "$mode" = smoke ]; then
@@ -59,5 +69,5 @@ start=$(date +%s)
 echo "bench/run.sh: benchmarks took $(( $(date +%s) - start )) s"
 read -r l1 l5 l15 _ < /proc/loadavg
 python3 bench/make_results.py --json "$json" --out bench/RESULTS.md --build-dir "$build" --command "$command" \
-  --load-after "$l1, $l5, $l15"
+  --load-after "$l1, $l5, $l15" --binary "$binary"
 echo "bench/run.sh: wrote bench/RESULTS.md"
