@@ -18,8 +18,8 @@
 //   BM_JdcSteadyLookup    one BoundArena::lookup, cycling over sampled argument tuples
 //   BM_FbEncode           FlatBufferBuilder, same fields, same local type table
 //   BM_FbVerifyOnly       flatbuffers::Verifier alone
-//   BM_FbLoadVerify       Verifier + GetRoot + fixup (types -> live registry by
-//                         structural hash, names compared): the peer of BM_JdcDeserialize
+//   BM_FbLoadVerify       Verifier + GetRoot + fixup (types -> live registry: id hint,
+//                         else structural hash; names compared): the peer of BM_JdcDeserialize
 //   BM_FbLoadVerifyChecked  the same plus the index checks jdc's verifier does and the
 //                         FlatBuffers verifier cannot (every type index < type count,
 //                         every parameter list of the table's arity): equal safety
@@ -132,7 +132,7 @@ void fb_encode(flatbuffers::FlatBufferBuilder& fbb, const DispatchTable& table, 
     for (TypeId id : types.order()) {
         const Type& t = *registry.find(id);
         type_offsets.push_back(fbs::CreateType(fbb, fbb.CreateSharedString(t.name), t.structural_hash,
-                                               static_cast<fbs::TypeKind>(t.kind)));
+                                               static_cast<fbs::TypeKind>(t.kind), id));
     }
     auto root = fbs::CreateDispatchTable(fbb, fbb.CreateSharedString(table.signature_name),
                                          static_cast<std::uint32_t>(table.arity()), fbb.CreateVector(declared),
@@ -164,8 +164,9 @@ bool fb_check_indexes(const fbs::DispatchTable& root) {
     return true;
 }
 
-// FlatBuffers counterpart of BoundArena: the same fixup (local types -> live ids by
-// structural hash, names compared) and the same lookup algorithm.
+// FlatBuffers counterpart of BoundArena: the same fixup (local types -> live ids: the
+// writer's id if it still names the same type, else by structural hash; names compared
+// either way) and the same lookup algorithm.
 class FbBound {
 public:
     static std::optional<FbBound> bind(const fbs::DispatchTable* root, const TypeRegistry& registry) {
@@ -179,8 +180,14 @@ public:
         }
         for (std::uint32_t i = 0; i < count; ++i) {
             const fbs::Type* t = types->Get(i);
-            const TypeId id = registry.find_by_structural_hash(t->structural_hash());
+            const std::uint64_t hash = t->structural_hash();
             const std::string_view name(t->name()->c_str(), t->name()->size());
+            if (const Type* hinted = registry.find(t->id_hint());
+                hinted != nullptr && hinted->structural_hash == hash && hinted->name == name) {
+                live[i] = t->id_hint();
+                continue;
+            }
+            const TypeId id = registry.find_by_structural_hash(hash);
             if (id == kInvalidType || registry.find(id)->name != name) return std::nullopt;
             live[i] = id;
         }

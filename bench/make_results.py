@@ -56,7 +56,7 @@ DESCRIPTIONS = {
     "BM_JdcSteadyLookup": "one BoundArena::lookup (cycling over 256 sampled argument tuples)",
     "BM_FbEncode": "FlatBufferBuilder over the same fields (shared strings, same local type table)",
     "BM_FbVerifyOnly": "flatbuffers::Verifier alone",
-    "BM_FbLoadVerify": "Verifier + GetRoot + fixup (types to live ids by structural hash, names compared)",
+    "BM_FbLoadVerify": "Verifier + GetRoot + fixup (types to live ids: writer's id hint, else structural hash; names compared), as BoundArena::bind",
     "BM_FbLoadVerifyChecked": "BM_FbLoadVerify + the index checks jdc's verifier makes",
     "BM_FbLoadFileRead": "open + fstat + read + close + BM_FbLoadVerify",
     "BM_FbFirstLookup": "BM_FbLoadVerify + one lookup",
