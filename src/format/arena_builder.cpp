@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <xxhash.h>
@@ -42,9 +43,11 @@ private:
 };
 
 // String pool with de-duplication; offsets are relative to the pool until placed.
+// Keys are views of the table's own strings, which outlive the build.
 class StringPool {
 public:
-    std::uint32_t add(const std::string& s) {
+    explicit StringPool(std::size_t expected) { offsets_.reserve(expected); }
+    std::uint32_t add(std::string_view s) {
         auto [it, inserted] = offsets_.try_emplace(s, static_cast<std::uint32_t>(bytes_.size()));
         if (inserted) bytes_ += s;
         return it->second;
@@ -52,7 +55,7 @@ public:
     const std::string& bytes() const { return bytes_; }
 
 private:
-    std::unordered_map<std::string, std::uint32_t> offsets_;
+    std::unordered_map<std::string_view, std::uint32_t> offsets_;
     std::string bytes_;
 };
 
@@ -119,7 +122,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         returns.push_back(types.index(impl.return_type));
     }
 
-    StringPool pool;
+    StringPool pool(3 * table.implementations.size() + types.order().size() + 1);
     const std::uint32_t signature_name = pool.add(table.signature_name);
     std::vector<std::uint32_t> type_names;
     for (TypeId id : types.order()) type_names.push_back(pool.add(types.type(id).name));

@@ -130,11 +130,11 @@ private:
         const std::uint64_t dir_end = h.section_dir_offset + std::uint64_t{h.section_count} * sizeof(SectionEntry);
         for (std::uint32_t i = 0; i < h.section_count; ++i) {
             const auto e = load<SectionEntry>(bytes_, h.section_dir_offset + i * sizeof(SectionEntry));
-            const std::string where = "section " + n(i) + " (kind " + n(e.kind) + ")";
+            auto where = [&] { return "section " + n(i) + " (kind " + n(e.kind) + ")"; };
             if (e.offset % kAlignment != 0)
-                return make_error(ErrorCode::corrupt, where + ": offset " + n(e.offset) + " is not 8-byte aligned");
+                return make_error(ErrorCode::corrupt, where() + ": offset " + n(e.offset) + " is not 8-byte aligned");
             if (e.offset < dir_end || !in_range(e.offset, e.size, h.total_size))
-                return make_error(ErrorCode::corrupt, where + ": [" + n(e.offset) + ", +" + n(e.size) +
+                return make_error(ErrorCode::corrupt, where() + ": [" + n(e.offset) + ", +" + n(e.size) +
                                                           ") is outside the data area [" + n(dir_end) + ", " + n(h.total_size) + ")");
             SectionRange* slot = nullptr;
             switch (static_cast<SectionKind>(e.kind)) {
@@ -146,10 +146,10 @@ private:
             }
             if (slot == nullptr) {
                 if ((e.flags & kSectionRequired) != 0)
-                    return make_error(ErrorCode::unsupported_version, where + " is required but unknown to this reader");
+                    return make_error(ErrorCode::unsupported_version, where() + " is required but unknown to this reader");
                 continue;  // unknown optional section: skipped, by the compatibility rules
             }
-            if (slot->present) return make_error(ErrorCode::corrupt, where + " appears twice");
+            if (slot->present) return make_error(ErrorCode::corrupt, where() + " appears twice");
             *slot = {e.offset, e.size, true};
         }
         const std::pair<const SectionRange*, const char*> required[] = {
@@ -213,11 +213,12 @@ private:
         if (sig.name_length != h.signature_name_length)
             return make_error(ErrorCode::corrupt, "signature name length " + n(sig.name_length) +
                                                       " differs from header signature_name_length " + n(h.signature_name_length));
-        if (auto r = check_string(sig.name_offset, sig.name_length, "signature name"); !r) return r;
-        if (auto r = check_type_ref(sig.return_type, true, "signature return type"); !r) return r;
+        if (!string_ok(sig.name_offset, sig.name_length)) return check_string(sig.name_offset, sig.name_length, "signature name");
+        if (!type_ok(sig.return_type) && sig.return_type != kNoLocalType)
+            return check_type_ref(sig.return_type, true, "signature return type");
         for (std::uint32_t p = 0; p < sig.arity; ++p) {
             const auto t = load<std::uint32_t>(bytes_, s_.signature.offset + sizeof(SignatureRecord) + 4ull * p);
-            if (auto r = check_type_ref(t, false, "signature parameter " + n(p)); !r) return r;
+            if (!type_ok(t)) return check_type_ref(t, false, "signature parameter " + n(p));
         }
         return {};
     }
