@@ -1,11 +1,15 @@
 // jdc — publishing a file so that readers see either nothing or all of it.
 //
-// Storage layer. Writes to a temporary file beside the target ("<name>.tmp.<pid>.<rand>"),
-// reserves the space with posix_fallocate (a full disk fails here, with a clear
-// error, instead of later), writes, optionally fsyncs, then rename()s over the target.
-// A published file is never truncated or rewritten afterwards, so a reader's mapping
-// of it stays valid. On any failure the temporary file is removed and the target is
-// untouched.
+// Storage layer. A StagedFile is written to a temporary file ("<name>.tmp.<pid>.<rand>",
+// beside the target or in a staging directory on the same filesystem), with the space
+// reserved by posix_fallocate first (a full disk fails there, with a clear error,
+// instead of later), optionally fsynced; publish() then rename()s it over the target.
+// Staging and publishing are separate so a store can write outside its lock and hold
+// the lock only for the rename and its index update. A published file is never
+// truncated or rewritten afterwards, so a reader's mapping of it stays valid. On any
+// failure, or when a StagedFile is destroyed unpublished, the temporary file is
+// removed and the target is untouched. Temporary names carry the writer's pid, so
+// leftovers of crashed writers can be recognised and removed.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +26,39 @@ enum class Durability : std::uint8_t {
     fsync,    // fsync the file before rename and the directory after it
 };
 
-// Errors: io (with the OS reason: ENOSPC, EACCES, EROFS, ...), not_found (no such directory).
+class StagedFile {
+public:
+    // Writes `bytes` to a new temporary file in `staging_dir`, named after `name_hint`.
+    // Errors: io (with the OS reason: ENOSPC, EFBIG, EACCES, EROFS, ...), not_found
+    // (no such directory).
+    static Result<StagedFile> stage(const std::filesystem::path& staging_dir, std::string_view name_hint,
+                                    std::span<const std::byte> bytes, Durability durability);
+
+    // Atomically replaces `target` (which must be on the same filesystem). After
+    // success the StagedFile is empty. With Durability::fsync the target's directory
+    // is fsynced too.
+    Result<void> publish(const std::filesystem::path& target);
+
+    const std::filesystem::path& temp_path() const noexcept { return temp_; }
+
+    StagedFile(StagedFile&& other) noexcept;
+    StagedFile& operator=(StagedFile&& other) noexcept;
+    StagedFile(const StagedFile&) = delete;
+    StagedFile& operator=(const StagedFile&) = delete;
+    ~StagedFile();
+
+private:
+    StagedFile(std::filesystem::path temp, Durability d) : temp_(std::move(temp)), durability_(d) {}
+    std::filesystem::path temp_;
+    Durability durability_;
+};
+
+// Stage beside the target, then publish.
 Result<void> write_file_atomically(const std::filesystem::path& target, std::span<const std::byte> bytes,
                                    Durability durability = Durability::no_sync);
+
+// True when `filename` is a temporary name made by StagedFile; `pid` receives the
+// writer's process id.
+bool parse_temp_name(std::string_view filename, long& pid) noexcept;
 
 }  // namespace jdc

@@ -25,15 +25,20 @@ enum class LoadMode : std::uint8_t {
     read,       // always read() into an owned buffer
 };
 
+enum class SymlinkPolicy : std::uint8_t {
+    follow,  // ordinary file access (tools opening a file a person named)
+    refuse,  // cache stores: a symlink planted in the store could point anywhere
+};
+
 class LoadedArena {
 public:
     static constexpr std::uint64_t kReadThreshold = 256 * 1024;
 
-    // Errors: not_found (no such file), io (not a regular file, permission, read or
-    // map failure), limit_exceeded (file larger than limits.max_total_size), and every
-    // error of verify_arena(full).
+    // Errors: not_found (no such file), io (not a regular file, a refused symlink,
+    // permission, read or map failure), limit_exceeded (file larger than
+    // limits.max_total_size), and every error of verify_arena(full).
     static Result<LoadedArena> open(const std::filesystem::path& path, LoadMode mode = LoadMode::automatic,
-                                    const VerifyLimits& limits = {});
+                                    const VerifyLimits& limits = {}, SymlinkPolicy symlinks = SymlinkPolicy::follow);
 
     LoadedArena(LoadedArena&&) noexcept;
     LoadedArena& operator=(LoadedArena&&) noexcept;

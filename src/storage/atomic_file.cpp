@@ -1,6 +1,7 @@
 #include "jdc/atomic_file.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <random>
 #include <string>
@@ -11,11 +12,13 @@
 namespace jdc {
 namespace {
 
-std::string temp_name_for(const std::filesystem::path& target) {
+constexpr std::string_view kTempMarker = ".tmp.";
+
+std::string temp_name_for(std::string_view name_hint) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     char suffix[32];
     std::snprintf(suffix, sizeof suffix, "%08llx", static_cast<unsigned long long>(rng() & 0xFFFFFFFFull));
-    return target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." + suffix;
+    return std::string(name_hint) + std::string(kTempMarker) + std::to_string(::getpid()) + "." + suffix;
 }
 
 tl::unexpected<Error> os_error(const std::string& what, const std::filesystem::path& p, int err) {
@@ -36,48 +39,84 @@ Result<void> write_fully(int fd, std::span<const std::byte> bytes, const std::fi
     return {};
 }
 
+Result<void> fsync_directory(const std::filesystem::path& dir) {
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return {};  // nothing to sync we can open; the rename itself succeeded
+    const int rc = ::fsync(dfd);
+    const int err = errno;
+    ::close(dfd);
+    if (rc != 0) return os_error("cannot fsync directory", dir, err);
+    return {};
+}
+
 }  // namespace
 
-Result<void> write_file_atomically(const std::filesystem::path& target, std::span<const std::byte> bytes, Durability durability) {
-    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-    const std::filesystem::path temp = dir / temp_name_for(target);
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+Result<StagedFile> StagedFile::stage(const std::filesystem::path& staging_dir, std::string_view name_hint,
+                                     std::span<const std::byte> bytes, Durability durability) {
+    const std::filesystem::path temp = staging_dir / temp_name_for(name_hint);
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return os_error("cannot create temporary file", temp, errno);
+    StagedFile staged(temp, durability);  // removes the temp file on every early return
 
-    auto fail = [&](tl::unexpected<Error> e) -> Result<void> {
+    auto fail = [&](tl::unexpected<Error> e) -> Result<StagedFile> {
         ::close(fd);
-        ::unlink(temp.c_str());
         return e;
     };
     if (!bytes.empty()) {
         // posix_fallocate returns the error instead of setting errno. EINVAL/EOPNOTSUPP
-        // mean the filesystem cannot preallocate (tmpfs on old kernels, some network
-        // filesystems): the write below then reports a full disk itself.
+        // mean the filesystem cannot preallocate (some network filesystems): the write
+        // below then reports a full disk itself.
         const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes.size()));
         if (err != 0 && err != EINVAL && err != EOPNOTSUPP) return fail(os_error("cannot reserve space for", temp, err));
     }
     if (auto r = write_fully(fd, bytes, temp); !r) return fail(tl::unexpected(r.error()));
     if (durability == Durability::fsync && ::fsync(fd) != 0) return fail(os_error("cannot fsync", temp, errno));
-    if (::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        return os_error("cannot close", temp, err);
-    }
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        return os_error("cannot publish", target, err);
-    }
-    if (durability == Durability::fsync) {
-        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            const int rc = ::fsync(dfd);
-            const int err = errno;
-            ::close(dfd);
-            if (rc != 0) return os_error("cannot fsync directory", dir, err);
-        }
-    }
+    if (::close(fd) != 0) return os_error("cannot close", temp, errno);
+    return staged;
+}
+
+Result<void> StagedFile::publish(const std::filesystem::path& target) {
+    if (temp_.empty()) return make_error(ErrorCode::invalid_argument, "staged file was already published");
+    if (::rename(temp_.c_str(), target.c_str()) != 0) return os_error("cannot publish", target, errno);
+    temp_.clear();
+    if (durability_ == Durability::fsync)
+        return fsync_directory(target.has_parent_path() ? target.parent_path() : std::filesystem::path("."));
     return {};
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept : temp_(std::move(other.temp_)), durability_(other.durability_) {
+    other.temp_.clear();
+}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+    if (this != &other) {
+        if (!temp_.empty()) ::unlink(temp_.c_str());
+        temp_ = std::move(other.temp_);
+        durability_ = other.durability_;
+        other.temp_.clear();
+    }
+    return *this;
+}
+
+StagedFile::~StagedFile() {
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+Result<void> write_file_atomically(const std::filesystem::path& target, std::span<const std::byte> bytes, Durability durability) {
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    auto staged = StagedFile::stage(dir, target.filename().string(), bytes, durability);
+    if (!staged) return tl::unexpected(staged.error());
+    return staged->publish(target);
+}
+
+bool parse_temp_name(std::string_view filename, long& pid) noexcept {
+    const std::size_t at = filename.rfind(kTempMarker);
+    if (at == std::string_view::npos) return false;
+    const std::string_view rest = filename.substr(at + kTempMarker.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string_view::npos || dot == 0) return false;
+    const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + dot, pid);
+    return ec == std::errc() && ptr == rest.data() + dot && pid > 0;
 }
 
 }  // namespace jdc

@@ -40,10 +40,12 @@ private:
     int fd_;
 };
 
-Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_out) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_out, SymlinkPolicy symlinks) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (symlinks == SymlinkPolicy::refuse ? O_NOFOLLOW : 0));
     if (fd < 0) {
         const int err = errno;
+        if (err == ELOOP && symlinks == SymlinkPolicy::refuse)
+            return make_error(ErrorCode::io, "refusing '" + path.string() + "': it is a symlink");
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
                           "cannot open '" + path.string() + "': " + errno_text(err));
     }
@@ -78,9 +80,10 @@ LoadedArena::~LoadedArena() = default;
 
 bool LoadedArena::is_mapped() const noexcept { return storage_ && storage_->region.has_value(); }
 
-Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMode mode, const VerifyLimits& limits) {
+Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMode mode, const VerifyLimits& limits,
+                                      SymlinkPolicy symlinks) {
     int raw_fd = -1;
-    auto size = open_regular(path, raw_fd);
+    auto size = open_regular(path, raw_fd, symlinks);
     Fd fd(raw_fd);
     if (!size) return tl::unexpected(size.error());
     if (*size > limits.max_total_size)
@@ -116,7 +119,7 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
 
 Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {
     int raw_fd = -1;
-    auto size = open_regular(path, raw_fd);
+    auto size = open_regular(path, raw_fd, SymlinkPolicy::follow);
     Fd fd(raw_fd);
     if (!size) return tl::unexpected(size.error());
     if (*size > max_size)

@@ -1,0 +1,154 @@
+// jdc — the local cache store: a directory of arenas shared by many processes.
+//
+// Storage layer; knows nothing of builds. Layout of a store root (default
+// `.janus_cache/dispatch_tables`), specified in format-spec/cache-directory.md:
+//
+//   CACHEDIR.TAG                      marks the directory for backup tools
+//   lock                              the inter-process lock (StoreLock)
+//   index.jdci                        the cache index (CacheIndex)
+//   objects/<2 hex>/<32 hex>.jdca     loose arenas, sharded by the key's first byte
+//   packs/<name>.jdcp                 packs (many arenas, one file; see pack.hpp)
+//   tmp/                              files being written (StagedFile)
+//
+// Guarantees:
+//  - A published file is never truncated or rewritten: it is replaced by rename or
+//    removed by unlink, so a reader that has it open or mapped keeps valid bytes.
+//  - Readers never lock. Writers stage their file outside the lock and hold it only
+//    for the rename and the index update; a batch of puts takes the lock once.
+//  - Everything read is verified in full before it is returned; an entry that fails
+//    verification is removed and counted (corrupt_drops), never returned.
+//  - Eviction rule: size eviction removes least recently used entries, down to the
+//    low-water mark, but never one accessed within `reader_grace` (a reader that has
+//    just found it in the index is about to open it). Age eviction removes entries
+//    not accessed for `max_age`. Packed entries are dropped from the index; their
+//    bytes are reclaimed when the compactor rewrites the pack.
+//  - A crash at any point loses nothing published: a stale temp file is removed after
+//    `temp_grace` (at once if its writer's pid is gone); an index left dirty by a
+//    crashed writer, missing or corrupt is rebuilt from the directory, with a message.
+//  - Symlinks and non-regular files inside the store are refused, never followed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "jdc/arena_view.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/cache_index.hpp"
+#include "jdc/cache_key.hpp"
+
+namespace jdc {
+
+inline constexpr std::uint64_t kNanosPerSecond = 1'000'000'000ull;
+
+struct StoreOptions {
+    std::uint64_t max_size_bytes = 100ull * 1024 * 1024;
+    std::uint32_t low_water_percent = 80;  // size eviction stops at this share of max_size_bytes
+    std::uint64_t max_age_ns = 7ull * 24 * 3600 * kNanosPerSecond;
+    std::uint64_t cleanup_interval_ns = 24ull * 3600 * kNanosPerSecond;
+    std::uint64_t reader_grace_ns = 60 * kNanosPerSecond;
+    std::uint64_t temp_grace_ns = 3600 * kNanosPerSecond;
+    Durability durability = Durability::no_sync;
+    VerifyLimits limits;
+    bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
+    // Receives one line per notable event (index rebuilt, entry dropped, ...).
+    // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
+    std::function<void(const std::string&)> log;
+};
+
+struct PutRequest {
+    CacheKey key;
+    std::span<const std::byte> arena;
+    std::uint64_t config_hash = 0;
+};
+
+// An arena loaded from the store. Its view stays valid as long as this object lives
+// (it owns the file's bytes, or shares the mapping of the pack it came from).
+class StoredArena {
+public:
+    const ArenaView& view() const noexcept { return view_; }
+    const CacheKey& key() const noexcept { return key_; }
+    EntryLocation location() const noexcept { return location_; }
+
+private:
+    friend class LocalStore;
+    StoredArena(CacheKey key, EntryLocation location, std::shared_ptr<const void> owner, ArenaView view)
+        : key_(key), location_(location), owner_(std::move(owner)), view_(view) {}
+    CacheKey key_;
+    EntryLocation location_;
+    std::shared_ptr<const void> owner_;
+    ArenaView view_;
+};
+
+struct MaintenanceReport {
+    std::uint64_t removed_by_age = 0;
+    std::uint64_t removed_by_size = 0;
+    std::uint64_t removed_invalid = 0;
+    std::uint64_t removed_temp_files = 0;
+    std::uint64_t bytes_freed = 0;
+    std::uint64_t bytes_after = 0;
+    std::uint64_t kept_in_grace = 0;  // over the limit, but accessed within reader_grace
+};
+
+struct StoreStats {
+    IndexSummary index;
+    std::uint64_t max_size_bytes = 0;
+    std::uint64_t pack_count = 0;
+};
+
+class LocalStore {
+public:
+    // Opens the store at `root`, creating its directories when missing. Errors: io
+    // (permission denied, read-only filesystem, a symlink or file where a directory
+    // belongs), and whatever rebuilding a damaged index meets.
+    static Result<LocalStore> open(const std::filesystem::path& root, StoreOptions options = {});
+
+    LocalStore(LocalStore&&) noexcept;
+    LocalStore& operator=(LocalStore&&) noexcept;
+    ~LocalStore();
+
+    // Publishes an arena under `key`, replacing any previous entry. The arena is
+    // verified in full first (invalid_argument if it does not verify). io on a full
+    // disk or permission error; the store is unchanged then.
+    Result<void> put(const PutRequest& request);
+    // Many puts under one lock acquisition and one index growth check. Stops at the
+    // first failure; entries before it are published.
+    Result<void> put_batch(std::span<const PutRequest> requests);
+
+    // The entry for `key`, verified. Errors: not_found (a miss), the verification
+    // error of an entry that was just dropped for failing it, io.
+    Result<StoredArena> get(const CacheKey& key);
+    std::vector<Result<StoredArena>> get_batch(std::span<const CacheKey> keys);
+
+    // Index lookup only (no file access).
+    std::optional<IndexEntry> find(const CacheKey& key) const;
+    std::vector<IndexEntry> entries() const;
+
+    // Removes an entry; false when there was none.
+    Result<bool> remove(const CacheKey& key);
+
+    // Age and size eviction now (what automatic maintenance does after puts).
+    Result<MaintenanceReport> evict();
+    // evict() plus removal of stale temporary files; records the cleanup time.
+    Result<MaintenanceReport> cleanup();
+    // Rebuilds the index from the files in the directory (loose and packed entries).
+    Result<void> rebuild_index(const std::string& reason);
+
+    StoreStats stats() const;
+    const std::filesystem::path& root() const noexcept;
+    const StoreOptions& options() const noexcept;
+
+    std::filesystem::path loose_path(const CacheKey& key) const;
+
+private:
+    struct State;
+    explicit LocalStore(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace jdc

@@ -1,0 +1,61 @@
+// jdc — the inter-process lock of a cache directory.
+//
+// Storage layer. Boost.Interprocess file_lock has process-wide semantics (fcntl
+// record locks): a second file_lock object on the same file in the same process
+// shares, and silently releases, the first one's lock, and a lock must be released
+// by the thread that took it. So there is exactly one StoreLock per lock file per
+// process (StoreLock::for_file hands out the shared instance), threads of one process
+// are serialised by a mutex in front of the file lock, and ScopedStoreLock takes and
+// releases both on one thread. A holder that crashes loses the lock with its process
+// (the kernel drops fcntl locks), so nothing waits forever; the cache's own data
+// structures are designed so that a crash at any point loses nothing already published.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/interprocess/sync/file_lock.hpp>
+
+#include "jdc/error.hpp"
+
+namespace jdc {
+
+class StoreLock {
+public:
+    // The process-wide lock object for `lock_file`, created (as an empty file) if
+    // missing. Errors: io (cannot create or open the lock file).
+    static Result<std::shared_ptr<StoreLock>> for_file(const std::filesystem::path& lock_file);
+
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+private:
+    friend class ScopedStoreLock;
+    explicit StoreLock(const std::filesystem::path& file);
+    std::mutex thread_mutex_;
+    boost::interprocess::file_lock file_lock_;
+};
+
+// Holds the lock exclusively for its lifetime (blocking), on the constructing thread.
+class ScopedStoreLock {
+public:
+    enum class Mode { wait, try_only };
+    explicit ScopedStoreLock(StoreLock& lock, Mode mode = Mode::wait);
+    ~ScopedStoreLock();
+    ScopedStoreLock(const ScopedStoreLock&) = delete;
+    ScopedStoreLock& operator=(const ScopedStoreLock&) = delete;
+
+    // False with Mode::try_only when another holder has it, or when the filesystem
+    // refused the lock (then failure() says why).
+    bool owns() const noexcept { return owns_; }
+    const std::string& failure() const noexcept { return failure_; }
+
+private:
+    StoreLock& lock_;
+    bool owns_ = false;
+    std::string failure_;
+};
+
+}  // namespace jdc

@@ -1,0 +1,609 @@
+#include "jdc/local_store.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jdc/loaded_arena.hpp"
+#include "jdc/mapped_pack.hpp"
+#include "jdc/store_lock.hpp"
+
+#include <xxhash.h>
+
+namespace jdc {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCachedirTag =
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by jdc, the Janus dispatch cache.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+std::uint64_t now_ns() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+std::uint64_t mtime_ns(const struct stat& st) {
+    return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+}
+
+// A directory of the store: created when missing; a symlink or a non-directory in
+// its place is refused (it could point anywhere).
+Result<void> ensure_directory(const fs::path& dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0) {
+        if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': it is a symlink");
+        if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "'" + dir.string() + "' exists and is not a directory");
+        return {};
+    }
+    if (errno != ENOENT) return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        return make_error(ErrorCode::io, "cannot create directory '" + dir.string() + "': " + std::strerror(errno));
+    return {};
+}
+
+bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    if (out != nullptr) *out = st;
+    return true;
+}
+
+std::uint32_t version_word(std::uint16_t major, std::uint16_t minor) { return (std::uint32_t{major} << 16) | minor; }
+
+// An arena's own header says when it was written and in which version, so an index
+// rebuilt from the directory keeps both. Only the 128 header bytes are read: the
+// header-level checks (magic, version, metadata checksum, size) without the O(size)
+// data checksum, which the first get() of the entry performs anyway.
+std::optional<arena::Header> read_arena_header(const fs::path& file, std::uint64_t file_size) {
+    std::byte head[sizeof(arena::Header)];
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return std::nullopt;
+    const ssize_t n = ::pread(fd, head, sizeof head, 0);
+    ::close(fd);
+    if (n != static_cast<ssize_t>(sizeof head)) return std::nullopt;
+    arena::Header h;
+    std::memcpy(&h, head, sizeof h);
+    if (h.magic != arena::kMagic || h.version_major != arena::kVersionMajor || h.total_size != file_size) return std::nullopt;
+    if (XXH3_64bits(head, arena::kMetadataChecksumCoverage) != h.metadata_checksum) return std::nullopt;
+    return h;
+}
+
+}  // namespace
+
+struct LocalStore::State {
+    fs::path root;
+    StoreOptions options;
+    std::shared_ptr<StoreLock> lock;
+
+    mutable std::mutex index_mutex;  // guards the `index` pointer, not the index itself
+    std::shared_ptr<CacheIndex> index;
+
+    mutable std::mutex packs_mutex;
+    std::vector<std::shared_ptr<MappedPack>> packs;
+
+    fs::path index_file() const { return root / "index.jdci"; }
+    fs::path objects_dir() const { return root / "objects"; }
+    fs::path packs_dir() const { return root / "packs"; }
+    fs::path tmp_dir() const { return root / "tmp"; }
+    fs::path shard_dir(const CacheKey& key) const { return objects_dir() / key.to_hex().substr(0, 2); }
+    fs::path loose_path(const CacheKey& key) const { return shard_dir(key) / (key.to_hex() + ".jdca"); }
+
+    void log(const std::string& line) const {
+        if (options.log) options.log(line);
+    }
+
+    // The current index; reopens it when another process replaced the file.
+    Result<std::shared_ptr<CacheIndex>> current_index() {
+        std::lock_guard<std::mutex> guard(index_mutex);
+        if (index && !index->retired()) return index;
+        auto opened = CacheIndex::open(index_file());
+        if (!opened) return tl::unexpected(opened.error());
+        index = std::make_shared<CacheIndex>(std::move(*opened));
+        return index;
+    }
+    void forget_index() {
+        std::lock_guard<std::mutex> guard(index_mutex);
+        index.reset();
+    }
+
+    std::vector<std::shared_ptr<MappedPack>> current_packs() const {
+        std::lock_guard<std::mutex> guard(packs_mutex);
+        return packs;
+    }
+    // Maps every pack in packs/ (new packs appear when the compactor publishes them).
+    Result<void> load_packs() {
+        std::vector<std::shared_ptr<MappedPack>> found;
+        std::error_code ec;
+        for (fs::directory_iterator it(packs_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() != ".jdcp" || !is_regular_file_no_follow(it->path())) continue;
+            auto pack = MappedPack::open(it->path());
+            if (!pack) {
+                log("jdc: ignoring pack: " + pack.error().message);
+                continue;
+            }
+            found.push_back(std::make_shared<MappedPack>(std::move(*pack)));
+        }
+        if (ec) return make_error(ErrorCode::io, "cannot list '" + packs_dir().string() + "': " + ec.message());
+        std::lock_guard<std::mutex> guard(packs_mutex);
+        packs = std::move(found);
+        return {};
+    }
+
+    Result<void> rebuild_index_locked(const std::string& reason);
+    Result<std::shared_ptr<CacheIndex>> index_for_writing();
+    Result<void> ensure_room(std::shared_ptr<CacheIndex>& idx, std::uint64_t new_entries);
+    Result<MaintenanceReport> evict_locked(CacheIndex& idx, std::uint64_t now);
+    void remove_temp_files(MaintenanceReport& report, std::uint64_t now);
+    void drop_invalid(const CacheKey& key, const Error& why);
+};
+
+LocalStore::LocalStore(std::unique_ptr<State> state) : s_(std::move(state)) {}
+LocalStore::LocalStore(LocalStore&&) noexcept = default;
+LocalStore& LocalStore::operator=(LocalStore&&) noexcept = default;
+LocalStore::~LocalStore() = default;
+
+const fs::path& LocalStore::root() const noexcept { return s_->root; }
+const StoreOptions& LocalStore::options() const noexcept { return s_->options; }
+fs::path LocalStore::loose_path(const CacheKey& key) const { return s_->loose_path(key); }
+
+Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) {
+    if (options.low_water_percent > 100)
+        return make_error(ErrorCode::invalid_argument, "low_water_percent must be at most 100");
+    auto state = std::make_unique<State>();
+    state->root = root;
+    state->options = std::move(options);
+
+    // Create the parents of the root as needed, then refuse symlinks from the root down.
+    std::error_code ec;
+    if (root.has_parent_path() && !fs::exists(root.parent_path(), ec)) {
+        fs::create_directories(root.parent_path(), ec);
+        if (ec) return make_error(ErrorCode::io, "cannot create directory '" + root.parent_path().string() + "': " + ec.message());
+    }
+    for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
+        if (auto r = ensure_directory(dir); !r) return tl::unexpected(r.error());
+    const fs::path tag = root / "CACHEDIR.TAG";
+    if (!fs::exists(tag, ec)) std::ofstream(tag) << kCachedirTag;
+
+    auto lock = StoreLock::for_file(root / "lock");
+    if (!lock) return tl::unexpected(lock.error());
+    state->lock = *lock;
+    if (auto r = state->load_packs(); !r) return tl::unexpected(r.error());
+
+    auto idx = CacheIndex::open(state->index_file());
+    if (idx && idx->summary().dirty) {
+        // A writer sets `dirty` while it changes the index. If nobody holds the lock
+        // now, that writer died mid-change: the index cannot be trusted.
+        ScopedStoreLock guard(*state->lock, ScopedStoreLock::Mode::try_only);
+        if (guard.owns()) {
+            auto again = CacheIndex::open(state->index_file());
+            if (again && again->summary().dirty) {
+                if (auto r = state->rebuild_index_locked("the index was left mid-update by a writer that crashed"); !r)
+                    return tl::unexpected(r.error());
+            }
+        }
+    } else if (!idx) {
+        ScopedStoreLock guard(*state->lock);
+        if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock '" + (root / "lock").string() + "': " + guard.failure());
+        auto again = CacheIndex::open(state->index_file());  // another process may have made it meanwhile
+        if (!again) {
+            const std::string reason = again.error().code == ErrorCode::not_found ? "the index was missing"
+                                                                                    : "the index was unreadable (" + again.error().message + ")";
+            if (auto r = state->rebuild_index_locked(reason); !r) return tl::unexpected(r.error());
+        }
+    }
+    if (auto r = state->current_index(); !r) return tl::unexpected(r.error());
+    return LocalStore(std::move(state));
+}
+
+// ---- rebuilding ---------------------------------------------------------------
+
+Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) {
+    std::vector<IndexEntry> entries;
+    std::uint64_t dropped = 0, foreign = 0;
+    std::error_code ec;
+    for (fs::directory_iterator shard(objects_dir(), ec), end; !ec && shard != end; shard.increment(ec)) {
+        struct stat st {};
+        if (::lstat(shard->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            ++foreign;
+            continue;
+        }
+        std::error_code ec2;
+        for (fs::directory_iterator it(shard->path(), ec2), end2; !ec2 && it != end2; it.increment(ec2)) {
+            const fs::path& p = it->path();
+            const std::string stem = p.stem().string();
+            const auto key = CacheKey::from_hex(stem);
+            struct stat fst {};
+            if (!key || p.extension() != ".jdca" || stem.substr(0, 2) != shard->path().filename().string() ||
+                !is_regular_file_no_follow(p, &fst)) {
+                ++foreign;
+                continue;
+            }
+            const auto header = read_arena_header(p, static_cast<std::uint64_t>(fst.st_size));
+            if (!header) {
+                ::unlink(p.c_str());
+                ++dropped;
+                continue;
+            }
+            IndexEntry e;
+            e.key = *key;
+            e.size = static_cast<std::uint64_t>(fst.st_size);
+            e.created_ns = header->created_at_ns;
+            e.last_access_ns = mtime_ns(fst);
+            e.format_version = version_word(header->version_major, header->version_minor);
+            e.location = EntryLocation::loose;
+            entries.push_back(e);
+        }
+    }
+    if (ec) return make_error(ErrorCode::io, "cannot list '" + objects_dir().string() + "': " + ec.message());
+    std::unordered_set<CacheKey, CacheKeyHash> known;
+    for (const IndexEntry& e : entries) known.insert(e.key);
+    for (const auto& pack : current_packs()) {
+        (void)pack->for_each_entry([&](const CacheKey& key, std::span<const std::byte> arena_bytes) {
+            if (arena_bytes.size() < sizeof(arena::Header)) return;
+            arena::Header h;
+            std::memcpy(&h, arena_bytes.data(), sizeof h);
+            // Loose copies are newer than packed ones (packs are only written from them),
+            // and a key in two packs is listed once.
+            if (!known.insert(key).second) return;
+            IndexEntry e;
+            e.key = key;
+            e.size = arena_bytes.size();
+            e.created_ns = h.created_at_ns;
+            e.last_access_ns = pack->created_at_ns();
+            e.format_version = version_word(h.version_major, h.version_minor);
+            e.location = EntryLocation::packed;
+            entries.push_back(e);
+        });
+    }
+
+    // Keep the old file mapped, if it maps at all, to mark it retired once the new one
+    // is in place: that is how other processes learn to reopen.
+    auto previous = CacheIndex::open(index_file());
+    std::optional<IndexSummary> old;
+    if (previous) old = previous->summary();
+    if (old) old->corrupt_drops += dropped;
+    IndexSummary fresh{};
+    fresh.created_ns = now_ns();
+    fresh.corrupt_drops = dropped;
+    auto written = CacheIndex::write_new(index_file(), entries, 0, old ? &*old : &fresh, old ? old->last_cleanup_ns : 0);
+    if (!written) return written;
+    if (previous) previous->mark_retired();
+    {
+        std::lock_guard<std::mutex> guard(index_mutex);
+        if (index) index->mark_retired();
+        index.reset();
+    }
+    log("jdc: rebuilt cache index of '" + root.string() + "' (" + reason + "): " + std::to_string(entries.size()) + " entries" +
+        (dropped ? ", " + std::to_string(dropped) + " invalid files removed" : "") +
+        (foreign ? ", " + std::to_string(foreign) + " foreign files ignored" : ""));
+    return {};
+}
+
+Result<void> LocalStore::rebuild_index(const std::string& reason) {
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    if (auto r = s_->load_packs(); !r) return r;
+    return s_->rebuild_index_locked(reason);
+}
+
+// ---- writing --------------------------------------------------------------------
+
+// Under the lock: the index to change, rebuilt first if a crashed writer left it dirty.
+Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
+    auto idx = current_index();
+    if (!idx) {
+        forget_index();
+        if (auto r = rebuild_index_locked("the index was unreadable (" + idx.error().message + ")"); !r) return tl::unexpected(r.error());
+        return current_index();
+    }
+    if ((*idx)->summary().dirty) {
+        if (auto r = rebuild_index_locked("the index was left mid-update by a writer that crashed"); !r) return tl::unexpected(r.error());
+        return current_index();
+    }
+    return idx;
+}
+
+Result<void> LocalStore::State::ensure_room(std::shared_ptr<CacheIndex>& idx, std::uint64_t new_entries) {
+    if (idx->has_room_for(new_entries)) return {};
+    const IndexSummary summary = idx->summary();
+    std::vector<IndexEntry> all = idx->entries();
+    auto written = CacheIndex::write_new(index_file(), all, (summary.live_count + new_entries) * 2, &summary, summary.last_cleanup_ns);
+    if (!written) return written;
+    idx->mark_retired();
+    auto fresh = current_index();
+    if (!fresh) return tl::unexpected(fresh.error());
+    idx = *fresh;
+    return {};
+}
+
+Result<void> LocalStore::put(const PutRequest& request) { return put_batch(std::span<const PutRequest>(&request, 1)); }
+
+Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
+    // Verify and stage outside the lock: the lock is held only to rename and index.
+    std::vector<StagedFile> staged;
+    staged.reserve(requests.size());
+    for (const PutRequest& r : requests) {
+        if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
+        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+            return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
+        auto file = StagedFile::stage(s_->tmp_dir(), r.key.to_hex(), r.arena, s_->options.durability);
+        if (!file) return tl::unexpected(file.error());
+        staged.push_back(std::move(*file));
+    }
+
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    auto idx = s_->index_for_writing();
+    if (!idx) return tl::unexpected(idx.error());
+    if (auto r = s_->ensure_room(*idx, requests.size()); !r) return r;
+    CacheIndex& index_ref = **idx;
+    const std::uint64_t now = now_ns();
+
+    index_ref.set_dirty(true);
+    Result<void> outcome;
+    std::uint64_t written_bytes = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const PutRequest& r = requests[i];
+        if (auto d = ensure_directory(s_->shard_dir(r.key)); !d) {
+            outcome = d;
+            break;
+        }
+        if (auto p = staged[i].publish(s_->loose_path(r.key)); !p) {
+            outcome = p;
+            break;
+        }
+        arena::Header h;
+        std::memcpy(&h, r.arena.data(), sizeof h);
+        IndexEntry e;
+        e.key = r.key;
+        e.size = r.arena.size();
+        e.created_ns = h.created_at_ns;
+        e.last_access_ns = now;
+        e.format_version = version_word(h.version_major, h.version_minor);
+        e.config_hash = r.config_hash;
+        e.location = EntryLocation::loose;
+        index_ref.put(e);
+        written_bytes += r.arena.size();
+    }
+    index_ref.add(IndexCounter::bytes_written, written_bytes);
+    index_ref.set_dirty(false);
+    if (!outcome) return outcome;
+
+    if (s_->options.automatic_maintenance) {
+        const IndexSummary summary = index_ref.summary();
+        if (summary.total_bytes > s_->options.max_size_bytes) {
+            auto evicted = s_->evict_locked(index_ref, now);
+            if (!evicted) return tl::unexpected(evicted.error());
+        }
+        if (now - std::min(now, summary.last_cleanup_ns) > s_->options.cleanup_interval_ns) {
+            MaintenanceReport report;
+            s_->remove_temp_files(report, now);
+            auto evicted = s_->evict_locked(index_ref, now);
+            if (!evicted) return tl::unexpected(evicted.error());
+            index_ref.set_last_cleanup(now);
+        }
+    }
+    return {};
+}
+
+// ---- reading --------------------------------------------------------------------
+
+void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
+    ScopedStoreLock guard(*lock);
+    if (!guard.owns()) return;
+    auto idx = current_index();
+    if (!idx) return;
+    const auto meta = (*idx)->find(key);
+    if (!meta) return;  // already gone
+    if (meta->location == EntryLocation::loose &&
+        LoadedArena::open(loose_path(key), LoadMode::read, options.limits, SymlinkPolicy::refuse)) {
+        return;  // another process replaced the file with a good one since we read it
+    }
+    (*idx)->set_dirty(true);
+    (*idx)->erase(key);
+    if (meta->location == EntryLocation::loose) ::unlink(loose_path(key).c_str());
+    (*idx)->add(IndexCounter::corrupt_drops);
+    (*idx)->set_dirty(false);
+    log("jdc: dropped cache entry " + key.to_hex() + ": " + why.message);
+}
+
+Result<StoredArena> LocalStore::get(const CacheKey& key) {
+    auto idx = s_->current_index();
+    if (!idx) return tl::unexpected(idx.error());
+    const auto meta = (*idx)->find(key);
+    if (!meta) {
+        (*idx)->add(IndexCounter::misses);
+        return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
+    }
+
+    Result<StoredArena> result = make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
+    if (meta->location == EntryLocation::loose) {
+        struct stat st {};
+        const fs::path shard = s_->shard_dir(key);
+        if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+            result = make_error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+        } else {
+            auto loaded = LoadedArena::open(s_->loose_path(key), LoadMode::automatic, s_->options.limits, SymlinkPolicy::refuse);
+            if (loaded) {
+                auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
+                const ArenaView view = owner->view();
+                result = StoredArena(key, EntryLocation::loose, std::move(owner), view);
+            } else {
+                result = tl::unexpected(loaded.error());
+            }
+        }
+    } else {
+        bool rescanned = false;
+        while (true) {
+            for (const auto& pack : s_->current_packs()) {
+                auto found = pack->find(key);
+                if (!found) {
+                    result = tl::unexpected(found.error());
+                    break;
+                }
+                if (!*found) continue;
+                auto view = ArenaView::open(**found, s_->options.limits);
+                if (view)
+                    result = StoredArena(key, EntryLocation::packed, pack, *view);
+                else
+                    result = tl::unexpected(view.error());
+                break;
+            }
+            if (result || result.error().code != ErrorCode::not_found || rescanned) break;
+            rescanned = true;  // a pack published after we opened: map the current set
+            if (auto r = s_->load_packs(); !r) break;
+        }
+    }
+
+    if (result) {
+        (*idx)->record_access(key, now_ns());
+        (*idx)->add(IndexCounter::hits);
+        (*idx)->add(IndexCounter::bytes_read, result->view().bytes().size());
+        return result;
+    }
+    (*idx)->add(IndexCounter::misses);
+    switch (result.error().code) {
+        case ErrorCode::not_found: break;  // evicted by another process since we looked
+        case ErrorCode::io: case ErrorCode::invalid_argument: case ErrorCode::stale: break;
+        default: s_->drop_invalid(key, result.error()); break;  // failed verification: never served again
+    }
+    return result;
+}
+
+std::vector<Result<StoredArena>> LocalStore::get_batch(std::span<const CacheKey> keys) {
+    std::vector<Result<StoredArena>> out;
+    out.reserve(keys.size());
+    for (const CacheKey& k : keys) out.push_back(get(k));
+    return out;
+}
+
+std::optional<IndexEntry> LocalStore::find(const CacheKey& key) const {
+    auto idx = s_->current_index();
+    if (!idx) return std::nullopt;
+    return (*idx)->find(key);
+}
+
+std::vector<IndexEntry> LocalStore::entries() const {
+    auto idx = s_->current_index();
+    if (!idx) return {};
+    return (*idx)->entries();
+}
+
+Result<bool> LocalStore::remove(const CacheKey& key) {
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    auto idx = s_->index_for_writing();
+    if (!idx) return tl::unexpected(idx.error());
+    (*idx)->set_dirty(true);
+    const auto erased = (*idx)->erase(key);
+    if (erased && erased->location == EntryLocation::loose) ::unlink(s_->loose_path(key).c_str());
+    (*idx)->set_dirty(false);
+    return erased.has_value();
+}
+
+// ---- maintenance ----------------------------------------------------------------
+
+Result<MaintenanceReport> LocalStore::State::evict_locked(CacheIndex& idx, std::uint64_t now) {
+    MaintenanceReport report;
+    std::vector<IndexEntry> all = idx.entries();
+    auto drop = [&](const IndexEntry& e) {
+        idx.erase(e.key);
+        if (e.location == EntryLocation::loose) ::unlink(loose_path(e.key).c_str());
+        report.bytes_freed += e.size;
+        idx.add(IndexCounter::evictions);
+    };
+    idx.set_dirty(true);
+    // Age: not used for max_age.
+    std::vector<IndexEntry> remaining;
+    for (const IndexEntry& e : all) {
+        if (now > e.last_access_ns && now - e.last_access_ns > options.max_age_ns) {
+            drop(e);
+            ++report.removed_by_age;
+        } else {
+            remaining.push_back(e);
+        }
+    }
+    // Size: least recently used first, down to the low-water mark.
+    std::uint64_t total = idx.summary().total_bytes;
+    if (total > options.max_size_bytes) {
+        const std::uint64_t target = options.max_size_bytes / 100 * options.low_water_percent +
+                                     options.max_size_bytes % 100 * options.low_water_percent / 100;
+        std::sort(remaining.begin(), remaining.end(),
+                  [](const IndexEntry& a, const IndexEntry& b) { return a.last_access_ns < b.last_access_ns; });
+        for (const IndexEntry& e : remaining) {
+            if (total <= target) break;
+            if (e.last_access_ns + options.reader_grace_ns > now) {
+                ++report.kept_in_grace;
+                continue;
+            }
+            drop(e);
+            ++report.removed_by_size;
+            total -= std::min(total, e.size);
+        }
+    }
+    idx.set_dirty(false);
+    report.bytes_after = idx.summary().total_bytes;
+    if (report.removed_by_age + report.removed_by_size > 0)
+        log("jdc: evicted " + std::to_string(report.removed_by_age) + " entries by age and " + std::to_string(report.removed_by_size) +
+            " by size, freeing " + std::to_string(report.bytes_freed) + " bytes");
+    return report;
+}
+
+void LocalStore::State::remove_temp_files(MaintenanceReport& report, std::uint64_t now) {
+    std::error_code ec;
+    for (fs::directory_iterator it(tmp_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+        long pid = 0;
+        const bool ours = parse_temp_name(it->path().filename().string(), pid);
+        const bool writer_gone = ours && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+        const bool old = now > mtime_ns(st) && now - mtime_ns(st) > options.temp_grace_ns;
+        if ((writer_gone || old) && ::unlink(it->path().c_str()) == 0) ++report.removed_temp_files;
+    }
+}
+
+Result<MaintenanceReport> LocalStore::evict() {
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    auto idx = s_->index_for_writing();
+    if (!idx) return tl::unexpected(idx.error());
+    return s_->evict_locked(**idx, now_ns());
+}
+
+Result<MaintenanceReport> LocalStore::cleanup() {
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    auto idx = s_->index_for_writing();
+    if (!idx) return tl::unexpected(idx.error());
+    const std::uint64_t now = now_ns();
+    MaintenanceReport temps;
+    s_->remove_temp_files(temps, now);
+    auto report = s_->evict_locked(**idx, now);
+    if (!report) return report;
+    report->removed_temp_files = temps.removed_temp_files;
+    (*idx)->set_last_cleanup(now);
+    return report;
+}
+
+StoreStats LocalStore::stats() const {
+    StoreStats st;
+    if (auto idx = s_->current_index()) st.index = (*idx)->summary();
+    st.max_size_bytes = s_->options.max_size_bytes;
+    st.pack_count = s_->current_packs().size();
+    return st;
+}
+
+}  // namespace jdc

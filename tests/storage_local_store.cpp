@@ -1,0 +1,336 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jdc/local_store.hpp"
+#include "jdc/pack.hpp"
+#include "support/arena_samples.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jdc;
+using jdc::testing::arena_for;
+using jdc::testing::key_for;
+namespace fs = std::filesystem;
+
+namespace {
+
+StoreOptions quiet_options(std::vector<std::string>* log = nullptr) {
+    StoreOptions o;
+    if (log != nullptr) o.log = [log](const std::string& line) { log->push_back(line); };
+    return o;
+}
+
+std::size_t loose_file_count(const fs::path& root) {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(root / "objects"))
+        if (e.is_regular_file()) ++n;
+    return n;
+}
+
+bool contains(const std::vector<std::string>& lines, const std::string& part) {
+    for (const auto& l : lines)
+        if (l.find(part) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("put then get returns the verified arena; unknown keys miss", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path / "cache");
+    REQUIRE(store);
+    CHECK(fs::exists(dir.path / "cache" / "CACHEDIR.TAG"));
+    const auto a = arena_for(1);
+    REQUIRE(store->put({key_for(1), a, 42}));
+    auto got = store->get(key_for(1));
+    REQUIRE(got);
+    CHECK(std::equal(got->view().bytes().begin(), got->view().bytes().end(), a.begin(), a.end()));
+    CHECK(got->location() == EntryLocation::loose);
+    const auto meta = store->find(key_for(1));
+    REQUIRE(meta);
+    CHECK(meta->size == a.size());
+    CHECK(meta->config_hash == 42);
+    CHECK(meta->format_version == 0x10000);
+    CHECK(meta->access_count == 1);
+
+    auto miss = store->get(key_for(2));
+    REQUIRE_FALSE(miss);
+    CHECK(miss.error().code == ErrorCode::not_found);
+    const StoreStats st = store->stats();
+    CHECK(st.index.hits == 1);
+    CHECK(st.index.misses == 1);
+    CHECK(st.index.live_count == 1);
+    CHECK(st.index.total_bytes == a.size());
+    CHECK(st.index.bytes_written == a.size());
+    CHECK(fs::exists(store->loose_path(key_for(1))));
+}
+
+TEST_CASE("put refuses junk and the zero key; a failed put leaves the store unchanged", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    REQUIRE(store->put({key_for(1), arena_for(1)}));
+    std::vector<std::byte> junk(200, std::byte{7});
+    auto r = store->put({key_for(2), junk});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::invalid_argument);
+    CHECK_FALSE(store->put({CacheKey{}, arena_for(2)}));
+    CHECK(store->stats().index.live_count == 1);
+    CHECK(loose_file_count(dir.path) == 1);
+    CHECK(fs::is_empty(dir.path / "tmp"));
+}
+
+TEST_CASE("a batch of puts takes the lock once and grows the index as needed", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    std::vector<std::vector<std::byte>> arenas;
+    for (std::uint64_t n = 0; n < 300; ++n) arenas.push_back(arena_for(n, 1));
+    std::vector<PutRequest> batch;
+    for (std::uint64_t n = 0; n < 300; ++n) batch.push_back({key_for(n), arenas[n]});
+    REQUIRE(store->put_batch(batch));
+    CHECK(store->stats().index.live_count == 300);
+    CHECK(store->stats().index.capacity >= 300 * 10 / 7);
+    std::vector<CacheKey> keys;
+    for (std::uint64_t n = 0; n < 300; ++n) keys.push_back(key_for(n));
+    for (auto& r : store->get_batch(keys)) CHECK(r);
+    CHECK(loose_file_count(dir.path) == 300);
+}
+
+TEST_CASE("size eviction removes least recently used entries down to the low-water mark", "[store][eviction]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.reader_grace_ns = 0;
+    o.automatic_maintenance = false;
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    std::vector<std::vector<std::byte>> arenas;
+    for (std::uint64_t n = 0; n < 10; ++n) arenas.push_back(arena_for(n));
+    for (std::uint64_t n = 0; n < 10; ++n) REQUIRE(store->put({key_for(n), arenas[n]}));
+    // Touch entries so that LRU order is 0,2,4,6,8,1,3,5,7,9 (oldest first).
+    for (std::uint64_t n : {0, 2, 4, 6, 8, 1, 3, 5, 7, 9}) {
+        REQUIRE(store->get(key_for(n)));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const std::uint64_t total = store->stats().index.total_bytes;
+    StoreOptions tight = o;
+    tight.max_size_bytes = total / 2;
+    tight.low_water_percent = 80;
+    auto small = LocalStore::open(dir.path, tight);
+    REQUIRE(small);
+    auto report = small->evict();
+    REQUIRE(report);
+    CHECK(report->removed_by_size > 0);
+    CHECK(small->stats().index.total_bytes <= tight.max_size_bytes * 80 / 100);
+    // The evicted ones are a prefix of the LRU order.
+    const std::uint64_t order[] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
+    for (std::size_t i = 0; i < 10; ++i) {
+        const bool gone = !small->find(key_for(order[i]));
+        CHECK(gone == (i < report->removed_by_size));
+        CHECK(fs::exists(small->loose_path(key_for(order[i]))) == !gone);
+    }
+    CHECK(small->stats().index.evictions == report->removed_by_size);
+}
+
+TEST_CASE("size eviction spares entries read within the reader grace period", "[store][eviction]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.automatic_maintenance = false;
+    o.reader_grace_ns = 3600 * kNanosPerSecond;
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    for (std::uint64_t n = 0; n < 4; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    StoreOptions tight = o;
+    tight.max_size_bytes = 1;
+    auto small = LocalStore::open(dir.path, tight);
+    REQUIRE(small);
+    auto report = small->evict();
+    REQUIRE(report);
+    CHECK(report->removed_by_size == 0);
+    CHECK(report->kept_in_grace == 4);
+    CHECK(small->stats().index.live_count == 4);
+}
+
+TEST_CASE("automatic maintenance evicts after a put crosses the limit", "[store][eviction]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.reader_grace_ns = 0;
+    o.max_size_bytes = 4 * arena_for(0).size();
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    for (std::uint64_t n = 0; n < 12; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    CHECK(store->stats().index.total_bytes <= o.max_size_bytes);
+    CHECK(store->stats().index.evictions >= 8);
+    CHECK(store->get(key_for(11)));  // the newest survives
+    CHECK(loose_file_count(dir.path) == store->stats().index.live_count);
+}
+
+TEST_CASE("age eviction removes entries unused for max_age", "[store][eviction]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.automatic_maintenance = false;
+    o.max_age_ns = 50'000'000;  // 50 ms
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    REQUIRE(store->put({key_for(1), arena_for(1)}));
+    REQUIRE(store->put({key_for(2), arena_for(2)}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    REQUIRE(store->get(key_for(2)));  // used recently: stays
+    auto report = store->evict();
+    REQUIRE(report);
+    CHECK(report->removed_by_age == 1);
+    CHECK_FALSE(store->find(key_for(1)));
+    CHECK(store->find(key_for(2)));
+}
+
+TEST_CASE("an entry that fails verification is dropped, counted and never served", "[store][validity]") {
+    testing::TempDir dir;
+    std::vector<std::string> log;
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    const auto a = arena_for(3);
+    REQUIRE(store->put({key_for(3), a}));
+    {
+        std::fstream f(store->loose_path(key_for(3)), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(a.size() - 5));
+        f.put('\x5A');
+    }
+    auto r = store->get(key_for(3));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::checksum_mismatch);
+    CHECK_FALSE(store->find(key_for(3)));
+    CHECK_FALSE(fs::exists(store->loose_path(key_for(3))));
+    CHECK(store->stats().index.corrupt_drops == 1);
+    CHECK(contains(log, "dropped cache entry " + key_for(3).to_hex()));
+    auto again = store->get(key_for(3));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == ErrorCode::not_found);
+}
+
+TEST_CASE("a missing, corrupt or dirty index is rebuilt from the directory with a message", "[store][recovery]") {
+    testing::TempDir dir;
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        for (std::uint64_t n = 0; n < 20; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    }
+    std::vector<std::string> log;
+    SECTION("missing") { fs::remove(dir.path / "index.jdci"); }
+    SECTION("corrupt") {
+        std::ofstream(dir.path / "index.jdci", std::ios::binary | std::ios::trunc) << "garbage";
+    }
+    SECTION("left dirty by a crashed writer") {
+        auto idx = CacheIndex::open(dir.path / "index.jdci");
+        REQUIRE(idx);
+        idx->set_dirty(true);
+    }
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    CHECK(contains(log, "rebuilt cache index"));
+    CHECK(store->stats().index.live_count == 20);
+    CHECK_FALSE(store->stats().index.dirty);
+    for (std::uint64_t n = 0; n < 20; ++n) {
+        auto got = store->get(key_for(n));
+        REQUIRE(got);
+        CHECK(got->view().created_at_ns() == 1'700'000'000'000'000'000ull + n);
+    }
+}
+
+TEST_CASE("rebuilding drops invalid files and ignores foreign ones", "[store][recovery]") {
+    testing::TempDir dir;
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        REQUIRE(store->put({key_for(1), arena_for(1)}));
+        REQUIRE(store->put({key_for(2), arena_for(2)}));
+        std::ofstream(store->loose_path(key_for(2)), std::ios::binary | std::ios::trunc) << "not an arena";
+        std::ofstream(dir.path / "objects" / "README") << "hello";
+    }
+    fs::remove(dir.path / "index.jdci");
+    std::vector<std::string> log;
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    CHECK(store->stats().index.live_count == 1);
+    CHECK(store->stats().index.corrupt_drops == 1);
+    CHECK(contains(log, "1 invalid files removed"));
+    CHECK(contains(log, "1 foreign files ignored"));
+    CHECK(fs::exists(dir.path / "objects" / "README"));
+}
+
+TEST_CASE("stale temporary files of dead writers are removed by cleanup", "[store][recovery]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    // A pid that cannot exist (beyond pid_max), and one that is alive (ours).
+    std::ofstream(dir.path / "tmp" / "abc.jdca.tmp.999999999.deadbeef") << "half";
+    const std::string live_name = "def.jdca.tmp." + std::to_string(::getpid()) + ".cafebabe";
+    std::ofstream(dir.path / "tmp" / live_name) << "in progress";
+    auto report = store->cleanup();
+    REQUIRE(report);
+    CHECK(report->removed_temp_files == 1);
+    CHECK(fs::exists(dir.path / "tmp" / live_name));
+    CHECK(store->stats().index.last_cleanup_ns > 0);
+}
+
+TEST_CASE("symlinks planted in the store are refused, not followed", "[store][safety]") {
+    testing::TempDir dir;
+    testing::TempDir elsewhere;
+    auto store = LocalStore::open(dir.path / "cache");
+    REQUIRE(store);
+    const auto a = arena_for(5);
+    REQUIRE(store->put({key_for(5), a}));
+    const fs::path real = store->loose_path(key_for(5));
+    fs::rename(real, elsewhere.path / "x.jdca");
+    fs::create_symlink(elsewhere.path / "x.jdca", real);
+    auto r = store->get(key_for(5));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::io);
+
+    SECTION("a symlinked store directory") {
+        fs::remove_all(dir.path / "cache" / "tmp");
+        fs::create_directory_symlink(elsewhere.path, dir.path / "cache" / "tmp");
+        auto reopened = LocalStore::open(dir.path / "cache");
+        REQUIRE_FALSE(reopened);
+        CHECK(reopened.error().message.find("symlink") != std::string::npos);
+    }
+}
+
+TEST_CASE("packed entries are found through the index and the pack", "[store][packs]") {
+    testing::TempDir dir;
+    std::vector<std::vector<std::byte>> arenas;
+    for (std::uint64_t n = 0; n < 50; ++n) arenas.push_back(arena_for(n, 2));
+    std::vector<PackInput> inputs;
+    for (std::uint64_t n = 0; n < 50; ++n) inputs.push_back({key_for(n), arenas[n]});
+    auto pack = build_pack(inputs, 1234);
+    REQUIRE(pack);
+    fs::create_directories(dir.path / "packs");
+    REQUIRE(write_file_atomically(dir.path / "packs" / "p1.jdcp", *pack));
+    auto store = LocalStore::open(dir.path);  // no index yet: rebuilt from loose files and packs
+    REQUIRE(store);
+    CHECK(store->stats().pack_count == 1);
+    CHECK(store->stats().index.live_count == 50);
+    for (std::uint64_t n = 0; n < 50; ++n) {
+        auto got = store->get(key_for(n));
+        REQUIRE(got);
+        CHECK(got->location() == EntryLocation::packed);
+        CHECK(got->view().bytes().size() == arenas[n].size());
+    }
+    // A loose put of a packed key wins.
+    REQUIRE(store->put({key_for(3), arenas[4]}));
+    auto replaced = store->get(key_for(3));
+    REQUIRE(replaced);
+    CHECK(replaced->location() == EntryLocation::loose);
+}
+
+TEST_CASE("a cache directory that cannot be created is a clear error", "[store][safety]") {
+    testing::TempDir dir;
+    std::ofstream(dir.path / "file") << "x";
+    auto r = LocalStore::open(dir.path / "file" / "cache");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::io);
+    CHECK(r.error().message.find("file") != std::string::npos);
+}

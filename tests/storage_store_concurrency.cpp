@@ -1,0 +1,156 @@
+// Multi-process tests of the local store: several processes writing, reading and
+// evicting one directory, and writers killed with SIGKILL at random moments.
+// Bounded and seeded: fixed operation counts, fixed kill schedule per seed.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jdc/local_store.hpp"
+#include "support/arena_samples.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jdc;
+using jdc::testing::arena_for;
+using jdc::testing::key_for;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t kKeys = 40;
+
+// Child exit codes, so a failure says what went wrong.
+enum ChildExit { kOk = 0, kOpenFailed = 10, kPutFailed = 11, kBadGet = 12, kWrongBytes = 13, kEvictFailed = 14 };
+
+int worker(const fs::path& root, std::uint64_t seed, int operations, const StoreOptions& options) {
+    auto store = LocalStore::open(root, options);
+    if (!store) return kOpenFailed;
+    std::mt19937_64 rng(seed);
+    std::vector<std::vector<std::byte>> arenas(kKeys);
+    for (std::uint64_t n = 0; n < kKeys; ++n) arenas[n] = arena_for(n, 3);
+    for (int op = 0; op < operations; ++op) {
+        const std::uint64_t n = rng() % kKeys;
+        const unsigned what = rng() % 10;
+        if (what < 4) {
+            if (!store->put({key_for(n), arenas[n]})) return kPutFailed;
+        } else if (what < 9) {
+            auto got = store->get(key_for(n));
+            if (!got) {
+                if (got.error().code != ErrorCode::not_found) return kBadGet;
+                continue;
+            }
+            const auto bytes = got->view().bytes();
+            if (!std::equal(bytes.begin(), bytes.end(), arenas[n].begin(), arenas[n].end())) return kWrongBytes;
+        } else {
+            if (!store->evict()) return kEvictFailed;
+        }
+    }
+    return kOk;
+}
+
+// Every index entry has its file and verifies; every file has its entry; the
+// index's byte total is the files' total.
+void check_consistent(const fs::path& root) {
+    auto store = LocalStore::open(root);
+    REQUIRE(store);
+    std::set<std::string> indexed;
+    std::uint64_t indexed_bytes = 0;
+    for (const IndexEntry& e : store->entries()) {
+        if (e.location != EntryLocation::loose) continue;
+        indexed.insert(e.key.to_hex());
+        indexed_bytes += e.size;
+    }
+    std::set<std::string> on_disk;
+    std::uint64_t disk_bytes = 0;
+    for (const auto& f : fs::recursive_directory_iterator(root / "objects")) {
+        if (!f.is_regular_file()) continue;
+        on_disk.insert(f.path().stem().string());
+        disk_bytes += f.file_size();
+    }
+    CHECK(indexed == on_disk);
+    CHECK(indexed_bytes == disk_bytes);
+    CHECK(store->stats().index.total_bytes == indexed_bytes);
+    CHECK_FALSE(store->stats().index.dirty);
+    for (const std::string& hex : indexed) {
+        auto got = store->get(*CacheKey::from_hex(hex));
+        CHECK(got);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("four processes writing, reading and evicting under a tiny size limit stay consistent", "[store][multiprocess]") {
+    testing::TempDir dir;
+    StoreOptions options;
+    options.max_size_bytes = 8 * arena_for(0, 3).size();  // far below the 40 keys' total
+    options.reader_grace_ns = 0;                           // so eviction really competes with readers
+    constexpr int kProcesses = 4;
+    constexpr int kOperations = 400;
+    std::vector<pid_t> children;
+    for (int p = 0; p < kProcesses; ++p) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) ::_exit(worker(dir.path, 100 + p, kOperations, options));
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        INFO("child exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == kOk);
+    }
+    check_consistent(dir.path);
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    const IndexSummary s = store->stats().index;
+    CHECK(s.evictions > 0);
+    CHECK(s.hits > 0);
+    CHECK(s.corrupt_drops == 0);
+}
+
+TEST_CASE("writers killed with SIGKILL at random moments lose nothing published", "[store][crash]") {
+    testing::TempDir dir;
+    StoreOptions options;
+    options.max_size_bytes = 12 * arena_for(0, 3).size();
+    options.reader_grace_ns = 0;
+    std::mt19937_64 rng(2024);
+    int kills = 0;
+    auto spawn = [&](std::uint64_t seed) {
+        const pid_t pid = ::fork();
+        if (pid == 0) ::_exit(worker(dir.path, seed, 1'000'000, options));  // runs until killed
+        return pid;
+    };
+    std::vector<pid_t> writers;
+    for (int w = 0; w < 3; ++w) writers.push_back(spawn(500 + w));
+    for (int round = 0; round < 25; ++round) {
+        std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 20000));
+        const std::size_t victim = rng() % writers.size();
+        ::kill(writers[victim], SIGKILL);
+        int status = 0;
+        ::waitpid(writers[victim], &status, 0);
+        if (WIFSIGNALED(status)) ++kills;
+        writers[victim] = spawn(600 + round);
+    }
+    for (pid_t pid : writers) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+    CHECK(kills >= 20);
+
+    // Reopening repairs what the kills left (a dirty index is rebuilt); cleanup
+    // removes the temp files of the dead writers.
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        auto report = store->cleanup();
+        REQUIRE(report);
+    }
+    for (const auto& f : fs::directory_iterator(dir.path / "tmp")) FAIL("temp file left behind: " << f.path());
+    check_consistent(dir.path);
+}
