@@ -120,7 +120,7 @@ Result<Header> check_header(std::span<const std::byte> bytes, const PackLimits& 
     return h;
 }
 
-// --- slots (format-spec/pack-v1.md §5, checks S1-S5) -----------------------------
+// --- slots (format-spec/pack-v1.md §7.3, checks S1-S5) ---------------------------
 
 struct SlotRead {
     Slot slot;
@@ -170,7 +170,7 @@ Result<std::span<const std::byte>> locate_entry(std::span<const std::byte> bytes
     return bytes.subspan(s.entry_offset + kEntryPrefixSize, s.arena_size);
 }
 
-// --- full verification (format-spec/pack-v1.md §7.3, checks F1-F6) ---------------
+// --- full verification (format-spec/pack-v1.md §7.4, checks F1-F6) ---------------
 
 struct Located {
     std::uint64_t slot;
