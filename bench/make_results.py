@@ -186,6 +186,10 @@ def main():
     w(f"- compiler: {compiler_version(args.build_dir)}; meson buildtype=release (-O3, NDEBUG)")
     w(f"- Google Benchmark library build type: {context.get('library_build_type', 'unknown')} "
       "(Debian's package; it only affects the harness, not the code measured)")
+    niceness = os.nice(0)  # inherited from bench/run.sh, hence from the benchmark itself
+    if niceness != 0:
+        w(f"- scheduling: the run had niceness {niceness} (e.g. `nice -n {niceness} bench/run.sh`), so other "
+          "jobs on the machine took the cores only when the benchmark thread did not need one")
     if "load_avg" in context:
         w(f"- load average at start: {', '.join(f'{x:.2f}' for x in context['load_avg'])}"
           + (f"; at the end: {args.load_after}" if args.load_after else ""))
