@@ -249,19 +249,24 @@ def main():
     w("## jdc against FlatBuffers (same tables, same run)")
     w("")
     w("Ratio = FlatBuffers / jdc: above 1, jdc is faster (or, for bytes, smaller). "
-      "**Bold** marks where jdc loses.")
+      "**Bold** marks where jdc loses; ~ marks a difference within the run's noise.")
     w("")
     w("| operation | size | jdc | FlatBuffers | FB / jdc |")
     w("|---|---|---:|---:|---:|")
-    losses = []
+    losses, close_calls = [], []
     for label, jb, fb, _ in PEER_ROWS:
         for size in SIZES:
             j, f = m(jb, size), m(fb, size)
             r = f / j if j and f else None
             lose = r is not None and r < 1.0
+            # Within noise: the gap is smaller than the two CVs together.
+            noise = cv.get(f"{jb}/{size}", 0.0) + cv.get(f"{fb}/{size}", 0.0)
+            close = r is not None and abs(r - 1.0) < noise
             if lose:
                 losses.append(f"{label} ({size}): jdc {fmt_time(j)} vs FlatBuffers {fmt_time(f)}")
-            rs = fmt_ratio(r)
+            if close:
+                close_calls.append(f"{label} ({size})")
+            rs = fmt_ratio(r) + (" ~" if close else "")
             w(f"| {label} | {size} | {cell(jb, size)} | {cell(fb, size)} | {'**' + rs + '**' if lose else rs} |")
     for size in SIZES:
         j, f = nbytes.get(f"BM_JdcSerialize/{size}"), nbytes.get(f"BM_FbEncode/{size}")
@@ -280,7 +285,11 @@ def main():
     if losses:
         w("**Where jdc loses:** " + "; ".join(losses) + ".")
     else:
-        w("jdc is ahead of FlatBuffers on every row.")
+        w("jdc is ahead of FlatBuffers on every row of this run.")
+    if close_calls:
+        w("")
+        w("~ marks a gap smaller than the two coefficients of variation added together: within this run's "
+          "noise, so read it as a tie rather than a win or a loss: " + "; ".join(close_calls) + ".")
     w("")
 
     # --- every median ------------------------------------------------------------------
