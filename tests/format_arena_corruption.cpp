@@ -251,7 +251,13 @@ TEST_CASE("every single-bit flip is rejected: the two checksums cover every byte
         std::vector<std::byte> bytes = s.bytes;
         std::size_t accepted = 0;
         std::size_t empty_reason = 0;
+        std::size_t misclassified = 0;
         for (std::size_t i = 0; i < bytes.size(); ++i) {
+            // format-spec §10.2: the magic (H1) and the major version (H3) are checked
+            // before the metadata checksum (H4); everything else is a checksum mismatch.
+            const ErrorCode expected = i < 4   ? ErrorCode::bad_magic
+                                       : i < 6 ? ErrorCode::unsupported_version
+                                               : ErrorCode::checksum_mismatch;
             for (int bit = 0; bit < 8; ++bit) {
                 bytes[i] ^= std::byte(1u << bit);
                 auto r = verify_arena(bytes, VerifyLevel::full);
@@ -265,13 +271,16 @@ TEST_CASE("every single-bit flip is rejected: the two checksums cover every byte
                     fuzzing::read_every_accessor(*view);
                     fuzzing::Sink sink;
                     fuzzing::bind_and_look_up(*view, s.model.registry, s.model.user_types, 0, sink);
-                } else if (r.error().message.empty()) {
-                    ++empty_reason;
+                } else {
+                    if (r.error().message.empty()) ++empty_reason;
+                    if (r.error().code != expected && misclassified++ < 3)
+                        UNSCOPED_INFO("flip of bit " << bit << " of byte " << i << ": " << verify_message(bytes, VerifyLevel::full));
                 }
                 bytes[i] ^= std::byte(1u << bit);
             }
         }
         CHECK(empty_reason == 0);
+        CHECK(misclassified == 0);
         // Every byte is covered by a checksum: [0, 120) by metadata_checksum, the
         // checksum fields themselves by the comparison, [128, total) by data_checksum.
         // XXH3-64 detects every single-bit change of these sizes in practice, so a
@@ -556,6 +565,24 @@ std::vector<Defect> structural_defects(const Sample& s) {
                      return true;
                  },
                  ErrorCode::corrupt, {"signature", "60"}});
+    d.push_back({"signature section larger than 16 + 4 * arity (F4c: exact size)",
+                 [=](ArenaEditor& e, const Sample&) {
+                     e.edit_section(SectionKind::signature, [](SectionEntry& x) { x.size += 8; });
+                     return true;
+                 },
+                 ErrorCode::corrupt, {"signature section", n(sig.size + 8), n(sig.size)}});
+    d.push_back({"two known non-empty sections overlap (F8)",
+                 [=](ArenaEditor& e, const Sample&) {
+                     // Grow the strings section backwards over the types section: every
+                     // string reference stays inside it, so only the overlap is wrong.
+                     const auto types = e.section(SectionKind::types);
+                     e.edit_section(SectionKind::strings, [&](SectionEntry& x) {
+                         x.size += x.offset - types.offset;
+                         x.offset = types.offset;
+                     });
+                     return true;
+                 },
+                 ErrorCode::corrupt, {"types", "strings", "overlap"}});
     d.push_back({"signature name length differs from the header",
                  [=](ArenaEditor& e, const Sample&) {
                      e.edit_header([&](Header& x) { x.signature_name_length += 1; });
@@ -705,4 +732,76 @@ TEST_CASE("an unknown optional section is accepted and skipped", "[format][arena
         CHECK(r.error().code == ErrorCode::corrupt);
         CHECK_THAT(r.error().message, Catch::Contains("kind 99") && Catch::Contains("aligned"));
     }
+}
+
+// What format-spec/arena-v1.md says readers MUST accept even though a 1.0 writer
+// would not write it (§5.2 id_hint, §10.5, §13): rejecting any of these would make
+// readers disagree on the set of valid arenas.
+TEST_CASE("arenas a reader must accept although the reference writer never writes them", "[format][arena][corruption]") {
+    struct Variant {
+        const char* name;
+        std::function<bool(ArenaEditor&, const Header&)> make;  // false: not applicable
+    };
+    const Variant variants[] = {
+        {"a newer minor version (§13)",
+         [](ArenaEditor& e, const Header&) {
+             e.edit_header([](Header& x) { x.version_minor = 7; });
+             return true;
+         }},
+        {"enum values added by a newer minor version (H12, F5b)",
+         [](ArenaEditor& e, const Header& h) {
+             e.edit_header([](Header& x) {
+                 x.version_minor = 1;
+                 x.optimization_type = 200;
+             });
+             e.edit_type(h.type_count - 1, [](arena::TypeRecord& x) { x.kind = 99; });
+             return true;
+         }},
+        {"id hints that name no type, or the wrong one (§5.2, §11: advisory)",
+         [](ArenaEditor& e, const Header& h) {
+             const TypeId bad_hints[] = {0, 0xFFFFFFFFu, kTypeI32, kFirstUserType};
+             for (std::uint32_t i = 0; i < h.type_count; ++i)
+                 e.edit_type(i, [&](arena::TypeRecord& x) { x.id_hint = bad_hints[i % 4]; });
+             return true;
+         }},
+        {"nonzero reserved bytes and section flag bits (§1: readers ignore them)",
+         [](ArenaEditor& e, const Header& h) {
+             e.edit_header([](Header& x) { std::memset(x.reserved, 0xEE, sizeof x.reserved); });
+             for (std::uint32_t i = 0; i < h.type_count; ++i)
+                 e.edit_type(i, [](arena::TypeRecord& x) { std::memset(x.reserved, 0xEE, sizeof x.reserved); });
+             e.edit_section(SectionKind::types, [](SectionEntry& x) { x.flags = 0xFFFFFFFEu | arena::kSectionRequired; });
+             e.edit_section(SectionKind::strings, [](SectionEntry& x) { x.flags = 0; });
+             return true;
+         }},
+        {"an unknown optional section overlapping a known one (§10.5)",
+         [](ArenaEditor& e, const Header&) {
+             e.add_section(0x1234, 0, 8);
+             const auto strings = e.section(SectionKind::strings);
+             e.set(e.dir_offset(e.header().section_count - 1),
+                   SectionEntry{0x1234, 0, strings.offset, std::min<std::uint64_t>(strings.size, 16)});
+             return true;
+         }},
+        {"empty known sections placed inside others (F8: empty sections overlap nothing)",
+         [](ArenaEditor& e, const Header& h) {
+             if (h.entry_count != 0) return false;
+             const auto strings = e.section(SectionKind::strings);
+             const auto types = e.section(SectionKind::types);
+             e.edit_section(SectionKind::entries, [&](SectionEntry& x) { x.offset = types.offset + 8; });
+             e.edit_section(SectionKind::parameters, [&](SectionEntry& x) { x.offset = arena::align_up(strings.offset + 1); });
+             return true;
+         }},
+    };
+    std::size_t applied = 0;
+    for (const Sample& s : samples()) {
+        for (const Variant& v : variants) {
+            ArenaEditor e(s.bytes);
+            if (!v.make(e, e.header())) continue;
+            ++applied;
+            e.reseal();
+            INFO("sample: " << s.name << "; variant: " << v.name << "; verifier says: " << verify_message(e.bytes(), VerifyLevel::full));
+            REQUIRE(verify_arena(e.bytes(), VerifyLevel::full));
+            check_lookups_match_reference(e.bytes(), s.model);
+        }
+    }
+    CHECK(applied == 3 * 5 + 1);
 }
