@@ -72,14 +72,33 @@ inline std::uint64_t read_every_accessor(const ArenaView& view) {
     return s.value();
 }
 
-// Every tuple of `types` of length `arity`, in odometer order, at most `max_tuples`
-// of them (0 = no cap). Calls visit(std::span<const TypeId>).
+// Calls visit(std::span<const TypeId>) for argument tuples of length `arity` over
+// `types`: every tuple, in odometer order, when there are at most `max_tuples` of
+// them (or max_tuples == 0); otherwise `max_tuples` tuples drawn pseudo-randomly
+// from `seed`, so that a cap still samples every position and every type.
 template <class Visit>
-void for_each_tuple_capped(std::span<const TypeId> types, std::uint32_t arity, std::uint64_t max_tuples, Visit&& visit) {
+void for_each_tuple_capped(std::span<const TypeId> types, std::uint32_t arity, std::uint64_t max_tuples, Visit&& visit,
+                           std::uint64_t seed = 0) {
     if (types.empty() && arity > 0) return;
-    std::vector<std::size_t> idx(arity, 0);
     std::vector<TypeId> args(arity);
-    for (std::uint64_t done = 0; max_tuples == 0 || done < max_tuples; ++done) {
+    std::uint64_t total = 1;
+    for (std::uint32_t p = 0; p < arity && total <= max_tuples; ++p) total *= types.size();
+    if (max_tuples != 0 && total > max_tuples) {
+        std::uint64_t x = seed;
+        auto next = [&x] {  // splitmix64
+            std::uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            return z ^ (z >> 31);
+        };
+        for (std::uint64_t i = 0; i < max_tuples; ++i) {
+            for (std::uint32_t p = 0; p < arity; ++p) args[p] = types[next() % types.size()];
+            visit(std::span<const TypeId>(args));
+        }
+        return;
+    }
+    std::vector<std::size_t> idx(arity, 0);
+    while (true) {
         for (std::uint32_t p = 0; p < arity; ++p) args[p] = types[idx[p]];
         visit(std::span<const TypeId>(args));
         std::uint32_t p = 0;

@@ -28,6 +28,7 @@ inline const SeedModel kSeedModels[] = {
     {"arity0", 17, {3, 1, 0, 3, false}},
     {"arity1-single-inheritance", 19, {10, 1, 1, 6, true}},
     {"diamonds", 23, {12, 3, 2, 12, false}},
+    {"many-types", 29, {40, 2, 1, 40, true}},  // > 16 local types: BoundArena's heap path
 };
 
 // Fixed creation time, so the seed arenas are byte-for-byte reproducible.

@@ -83,7 +83,7 @@ wait || true
 
 for t in "${names[@]}"; do
     log=$scratch/$t/log
-    summary=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true)
+    summary=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
     execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
     echo "== $t: ${summary:-no DONE line} (executions: ${execs:-?})"
     artifacts=$(find "$scratch/$t/artifacts" -type f 2>/dev/null || true)
