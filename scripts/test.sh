@@ -8,7 +8,8 @@ dir=build
 opts=()
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-sanitize
-  opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dcpp_args=-fno-sanitize-recover=all)
+  opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+        -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all)
 fi
 scripts/build.sh "$dir" "${opts[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -334,3 +334,24 @@ TEST_CASE("a cache directory that cannot be created is a clear error", "[store][
     CHECK(r.error().code == ErrorCode::io);
     CHECK(r.error().message.find("file") != std::string::npos);
 }
+
+TEST_CASE("SIGBUS policy: an entry read into memory is immune to the file being truncated", "[store][safety]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.load_mode = LoadMode::read;
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    const auto a = arena_for(8, 40);
+    REQUIRE(store->put({key_for(8), a}));
+    auto got = store->get(key_for(8));
+    REQUIRE(got);
+    // Someone outside jdc truncates the file under the live entry.
+    ::truncate(store->loose_path(key_for(8)).c_str(), 0);
+    CHECK(verify_arena(got->view().bytes(), VerifyLevel::full));
+    CHECK(got->view().entry(39).name() == "method_39");
+    // The next get sees the damage, drops the entry and reports it.
+    auto again = store->get(key_for(8));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == ErrorCode::truncated);
+    CHECK_FALSE(store->find(key_for(8)));
+}

@@ -52,12 +52,11 @@ public:
 
 private:
     friend class ArenaView;
-    EntryView(const std::byte* base, const arena::EntryRecord& r, const std::byte* params, std::uint32_t arity)
-        : base_(base), record_(r), params_(params), arity_(arity) {}
+    EntryView(const std::byte* base, const arena::EntryRecord& r, const std::byte* params)
+        : base_(base), record_(r), params_(params) {}
     const std::byte* base_;
     arena::EntryRecord record_;
     const std::byte* params_;
-    std::uint32_t arity_;
 };
 
 class ArenaView {

@@ -26,6 +26,15 @@
 //    `temp_grace` (at once if its writer's pid is gone); an index left dirty by a
 //    crashed writer, missing or corrupt is rebuilt from the directory, with a message.
 //  - Symlinks and non-regular files inside the store are refused, never followed.
+//
+// SIGBUS policy: jdc never truncates or rewrites a published file (see above), so a
+// mapping made by jdc cannot lose its pages to jdc. Loose arenas up to 256 KiB are
+// read() into private memory and are immune to anything done to the file afterwards;
+// larger arenas and packs are mapped. If something outside jdc truncates a mapped
+// file (a person, a sync tool, another machine on a network filesystem), touching the
+// lost pages raises SIGBUS in the reader: that is outside the contract, and on
+// network filesystems `load_mode = LoadMode::read` keeps loose arenas immune.
+// tests/storage_local_store.cpp checks the read-mode half of this.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +50,7 @@
 #include "jdc/atomic_file.hpp"
 #include "jdc/cache_index.hpp"
 #include "jdc/cache_key.hpp"
+#include "jdc/loaded_arena.hpp"
 
 namespace jdc {
 
@@ -54,6 +64,7 @@ struct StoreOptions {
     std::uint64_t reader_grace_ns = 60 * kNanosPerSecond;
     std::uint64_t temp_grace_ns = 3600 * kNanosPerSecond;
     Durability durability = Durability::no_sync;
+    LoadMode load_mode = LoadMode::automatic;  // LoadMode::read on network filesystems (see SIGBUS policy)
     VerifyLimits limits;
     bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
     // Receives one line per notable event (index rebuilt, entry dropped, ...).

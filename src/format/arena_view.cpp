@@ -64,7 +64,7 @@ LocalType ArenaView::type(std::uint32_t local_index) const noexcept {
 
 EntryView ArenaView::entry(std::uint32_t index) const noexcept {
     return EntryView(bytes_.data(), load<arena::EntryRecord>(entries_ + sizeof(arena::EntryRecord) * index),
-                     parameters_ + 4ull * arity_ * index, arity_);
+                     parameters_ + 4ull * arity_ * index);
 }
 
 BoundArena::BoundArena(const ArenaView& view, const TypeRegistry& registry) : view_(view), registry_(&registry) {}

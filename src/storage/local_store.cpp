@@ -436,7 +436,7 @@ Result<StoredArena> LocalStore::get(const CacheKey& key) {
         if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
             result = make_error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
         } else {
-            auto loaded = LoadedArena::open(s_->loose_path(key), LoadMode::automatic, s_->options.limits, SymlinkPolicy::refuse);
+            auto loaded = LoadedArena::open(s_->loose_path(key), s_->options.load_mode, s_->options.limits, SymlinkPolicy::refuse);
             if (loaded) {
                 auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
                 const ArenaView view = owner->view();
