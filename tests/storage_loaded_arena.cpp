@@ -14,25 +14,13 @@
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "support/random_model.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace jdc;
 namespace fs = std::filesystem;
+using jdc::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/jdc-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, ec);
-        fs::remove_all(path, ec);
-    }
-};
 
 std::vector<std::byte> sample_arena(std::uint32_t implementations) {
     auto m = testing::make_random_model(5, {40, 2, 2, implementations, true});
@@ -190,4 +178,15 @@ TEST_CASE("a full disk is a clear error and leaves the published file intact", "
     REQUIRE(still);
     CHECK(still->view().entry_count() == 10);
     for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().filename() == "t.jdca");
+}
+
+TEST_CASE("a FIFO where an arena belongs is refused without blocking", "[storage]") {
+    TempDir dir;
+    REQUIRE(::mkfifo((dir.path / "fifo.jdca").c_str(), 0600) == 0);
+    for (LoadMode mode : {LoadMode::read, LoadMode::map}) {
+        auto r = LoadedArena::open(dir.path / "fifo.jdca", mode);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::io);
+        CHECK(r.error().message.find("not a regular file") != std::string::npos);
+    }
 }

@@ -21,26 +21,15 @@
 #include "jdc/mapped_pack.hpp"
 #include "jdc/resolver.hpp"
 #include "support/random_model.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace jdc;
 namespace fs = std::filesystem;
+using jdc::testing::TempDir;
 
 namespace {
 
 constexpr std::uint64_t kTime = 1'700'000'000'000'000'000ull;
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/jdc-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 struct Table {
     testing::RandomModel model;

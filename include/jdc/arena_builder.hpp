@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "jdc/cache_key.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "jdc/optimization.hpp"
 
@@ -29,5 +30,9 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
 // the header's table_hash holds (format-spec/arena-v1.md, "table_hash"). Call
 // frequencies are excluded, so new profile data does not change a table's identity.
 std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
+
+// A 128-bit key over the same content plus the arena format version: the key under
+// which DispatchTableSerializer stores a table it is given whole.
+CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
 
 }  // namespace jdc

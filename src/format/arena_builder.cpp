@@ -69,14 +69,13 @@ std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-}  // namespace
-
-std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry) {
+// The canonical content encoding (format-spec/arena-v1.md, "table_hash").
+template <class Stream>
+void encode_table_content(Stream& h, const DispatchTable& table, const TypeRegistry& registry) {
     auto type_hash = [&](TypeId id) -> std::uint64_t {
         const Type* t = registry.find(id);
         return t != nullptr ? t->structural_hash : 0;
     };
-    detail::HashStream h;
     h.str(table.signature_name);
     h.u32(static_cast<std::uint32_t>(table.arity()));
     for (TypeId t : table.signature.parameter_types) h.u64(type_hash(t));
@@ -94,7 +93,23 @@ std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry&
         h.u32(impl.location.line);
         h.u32(impl.location.column);
     }
+}
+
+}  // namespace
+
+std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry) {
+    detail::HashStream h;
+    encode_table_content(h, table, registry);
     return h.digest();
+}
+
+CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry) {
+    detail::HashStream128 h;
+    h.str("jdc table content key");
+    h.u32((std::uint32_t{arena::kVersionMajor} << 16) | arena::kVersionMinor);
+    encode_table_content(h, table, registry);
+    const XXH128_hash_t d = h.digest();
+    return {d.high64, d.low64};
 }
 
 Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,

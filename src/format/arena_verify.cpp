@@ -8,40 +8,13 @@
 #include <xxhash.h>
 
 #include "format/arena_sections.hpp"
+#include "util/byte_checks.hpp"
 
 namespace jdc {
 namespace detail {
 namespace {
 
 using namespace arena;
-
-std::string hex(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s = "0x";
-    bool started = false;
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        const unsigned d = (v >> shift) & 0xF;
-        if (d != 0 || started || shift == 0) {
-            s += digits[d];
-            started = true;
-        }
-    }
-    return s;
-}
-
-std::string n(std::uint64_t v) { return std::to_string(v); }
-
-// Overflow-safe: [offset, offset + length) lies within [0, size).
-constexpr bool in_range(std::uint64_t offset, std::uint64_t length, std::uint64_t size) noexcept {
-    return length <= size && offset <= size - length;
-}
-
-template <class T>
-T load(std::span<const std::byte> bytes, std::uint64_t offset) noexcept {
-    T value;
-    std::memcpy(&value, bytes.data() + offset, sizeof(T));
-    return value;
-}
 
 class Verifier {
 public:

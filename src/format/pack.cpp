@@ -8,54 +8,22 @@
 
 #include <xxhash.h>
 
+#include "util/byte_checks.hpp"
+
 namespace jdc {
 namespace {
 
 using namespace pack;
+using detail::hex;
+using detail::in_range;
+using detail::load;
+using detail::n;
 
 constexpr std::uint64_t kNoEntry = std::numeric_limits<std::uint64_t>::max();
 
-std::string hex(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s = "0x";
-    bool started = false;
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        const unsigned d = (v >> shift) & 0xF;
-        if (d != 0 || started || shift == 0) {
-            s += digits[d];
-            started = true;
-        }
-    }
-    return s;
-}
+std::string key_hex(const CacheKey& key) { return key.to_hex(); }
 
-std::string n(std::uint64_t v) { return std::to_string(v); }
-
-// 32 hex digits, hi first: the same text as CacheKey::to_hex, kept here so the
-// format layer does not depend on storage code.
-std::string key_text(const CacheKey& key) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(32, '0');
-    for (int i = 0; i < 16; ++i) {
-        s[15 - i] = digits[(key.hi >> (4 * i)) & 0xF];
-        s[31 - i] = digits[(key.lo >> (4 * i)) & 0xF];
-    }
-    return s;
-}
-
-std::string slot_text(std::uint64_t index, const CacheKey& key) { return "slot " + n(index) + " (key " + key_text(key) + ")"; }
-
-// Overflow-safe: [offset, offset + length) lies within [0, size).
-constexpr bool in_range(std::uint64_t offset, std::uint64_t length, std::uint64_t size) noexcept {
-    return length <= size && offset <= size - length;
-}
-
-template <class T>
-T load(std::span<const std::byte> bytes, std::uint64_t offset) noexcept {
-    T value;
-    std::memcpy(&value, bytes.data() + offset, sizeof(T));
-    return value;
-}
+std::string slot_text(std::uint64_t index, const CacheKey& key) { return "slot " + n(index) + " (key " + key_hex(key) + ")"; }
 
 template <class T>
 void store(std::vector<std::byte>& bytes, std::uint64_t offset, const T& value) noexcept {
@@ -166,7 +134,7 @@ Result<std::span<const std::byte>> locate_entry(std::span<const std::byte> bytes
     const auto prefix = load<EntryPrefix>(bytes, s.entry_offset);
     if (prefix.key_hi != s.key_hi || prefix.key_lo != s.key_lo)
         return make_error(ErrorCode::corrupt, slot_text(index, r.key) + ": the entry at " + n(s.entry_offset) + " belongs to key " +
-                                                  key_text({prefix.key_hi, prefix.key_lo}));
+                                                  key_hex({prefix.key_hi, prefix.key_lo}));
     return bytes.subspan(s.entry_offset + kEntryPrefixSize, s.arena_size);
 }
 
@@ -209,7 +177,7 @@ Result<void> check_unique_keys(std::vector<Located> entries) {
     std::sort(entries.begin(), entries.end(), [](const Located& a, const Located& b) { return a.key < b.key; });
     for (std::size_t i = 1; i < entries.size(); ++i)
         if (entries[i].key == entries[i - 1].key)
-            return make_error(ErrorCode::corrupt, "key " + key_text(entries[i].key) + " is in two slots: " +
+            return make_error(ErrorCode::corrupt, "key " + key_hex(entries[i].key) + " is in two slots: " +
                                                       n(entries[i - 1].slot) + " and " + n(entries[i].slot));
     return {};
 }
@@ -308,7 +276,7 @@ Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, st
             return make_error(ErrorCode::invalid_argument, "pack input " + n(i) + " has the zero key, which is reserved for empty slots");
         if (auto r = verify_arena(e.arena, VerifyLevel::header); !r)
             return make_error(ErrorCode::invalid_argument,
-                              "pack input " + n(i) + " (key " + key_text(e.key) + ") is not an arena: " + r.error().message);
+                              "pack input " + n(i) + " (key " + key_hex(e.key) + ") is not an arena: " + r.error().message);
     }
     // Sorted by key, so placement (and thus every byte) is independent of input order.
     std::vector<std::size_t> order(entries.size());
@@ -316,7 +284,7 @@ Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, st
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return entries[a].key < entries[b].key; });
     for (std::size_t i = 1; i < order.size(); ++i)
         if (entries[order[i]].key == entries[order[i - 1]].key)
-            return make_error(ErrorCode::invalid_argument, "key " + key_text(entries[order[i]].key) + " is given twice (pack inputs " +
+            return make_error(ErrorCode::invalid_argument, "key " + key_hex(entries[order[i]].key) + " is given twice (pack inputs " +
                                                                n(std::min(order[i - 1], order[i])) + " and " +
                                                                n(std::max(order[i - 1], order[i])) + ")");
 

@@ -1,5 +1,6 @@
 #include "jdc/loaded_arena.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -41,7 +42,9 @@ private:
 };
 
 Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_out, SymlinkPolicy symlinks) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (symlinks == SymlinkPolicy::refuse ? O_NOFOLLOW : 0));
+    // O_NONBLOCK: a FIFO planted where a file belongs is refused below instead of
+    // blocking the open until a writer appears. It has no effect on regular files.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (symlinks == SymlinkPolicy::refuse ? O_NOFOLLOW : 0));
     if (fd < 0) {
         const int err = errno;
         if (err == ELOOP && symlinks == SymlinkPolicy::refuse)
@@ -96,8 +99,15 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
     const bool use_map = mode == LoadMode::map || (mode == LoadMode::automatic && *size > kReadThreshold);
     if (use_map) {
         try {
+            // Boost opens the file again by name. If it was replaced (by rename) since
+            // our open, map the size of what Boost opened, never more: mapping past a
+            // file's end would SIGBUS on the first touch.
             bip::file_mapping file(path.c_str(), bip::read_only);
-            storage->region.emplace(file, bip::read_only, 0, static_cast<std::size_t>(*size));
+            struct stat st {};
+            if (::fstat(file.get_mapping_handle().handle, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+                return make_error(ErrorCode::io, "cannot map '" + path.string() + "': it changed while being opened");
+            const auto mapped_size = std::min<std::uint64_t>(*size, static_cast<std::uint64_t>(st.st_size));
+            storage->region.emplace(file, bip::read_only, 0, static_cast<std::size_t>(mapped_size));
         } catch (const bip::interprocess_exception& e) {
             return make_error(ErrorCode::io, "cannot map '" + path.string() + "': " + e.what());
         }

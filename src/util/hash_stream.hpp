@@ -12,14 +12,19 @@
 
 namespace jdc::detail {
 
-class HashStream {
+// Bits: 64 (XXH3_64bits) or 128 (XXH3_128bits); the byte encoding is the same.
+template <int Bits>
+class BasicHashStream {
+    static_assert(Bits == 64 || Bits == 128);
+
 public:
-    HashStream() noexcept {
+    BasicHashStream() noexcept {
         XXH3_INITSTATE(&state_);
-        XXH3_64bits_reset(&state_);
+        if constexpr (Bits == 64) XXH3_64bits_reset(&state_);
+        else XXH3_128bits_reset(&state_);
     }
-    HashStream(const HashStream&) = delete;
-    HashStream& operator=(const HashStream&) = delete;
+    BasicHashStream(const BasicHashStream&) = delete;
+    BasicHashStream& operator=(const BasicHashStream&) = delete;
 
     void u8(std::uint8_t v) noexcept { bytes(&v, 1); }
     void u32(std::uint32_t v) noexcept { bytes(&v, 4); }  // host is little-endian (arena_format.hpp)
@@ -28,11 +33,20 @@ public:
         u32(static_cast<std::uint32_t>(s.size()));
         bytes(s.data(), s.size());
     }
-    void bytes(const void* p, std::size_t n) noexcept { XXH3_64bits_update(&state_, p, n); }
-    std::uint64_t digest() const noexcept { return XXH3_64bits_digest(&state_); }
+    void bytes(const void* p, std::size_t n) noexcept {
+        if constexpr (Bits == 64) XXH3_64bits_update(&state_, p, n);
+        else XXH3_128bits_update(&state_, p, n);
+    }
+    auto digest() const noexcept {
+        if constexpr (Bits == 64) return XXH3_64bits_digest(&state_);
+        else return XXH3_128bits_digest(&state_);  // XXH128_hash_t {low64, high64}
+    }
 
 private:
     XXH3_state_t state_;
 };
+
+using HashStream = BasicHashStream<64>;
+using HashStream128 = BasicHashStream<128>;
 
 }  // namespace jdc::detail

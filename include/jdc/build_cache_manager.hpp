@@ -1,0 +1,141 @@
+// jdc — the seed's BuildCacheManager: the cache as a compiler's build sees it.
+//
+// Cache layer. For each generic function the compiler asks getOrBuildDispatchTable
+// with the table's *inputs*: its name and signature, the source files its methods
+// come from (with their transitive content hashes, see DependencyTracker), the types
+// whose definitions decide its dispatch, and the build's identity (compiler version,
+// flags and optimization settings). The cache key is a hash of exactly those inputs,
+// so every invalidation rule of the seed is a key change:
+//   source file modified (content hash)        -> sources
+//   dependency modified (transitive)           -> sources' transitive hashes
+//   type definition changed                    -> types' structural hashes
+//   compiler version changed                   -> identity.compiler_version
+//   build configuration changed                -> identity.config_hash
+// On a hit the table is served zero-copy from the store; on a miss `builder` runs,
+// its table is stored, and the reason for the miss is recorded (explain()).
+//
+//   auto m = *BuildCacheManager::create(*CacheConfig::from_environment(), {"janusc 0.1", flags_hash});
+//   m.startBuildSession();
+//   auto t = m.getOrBuildDispatchTable(inputs, registry, build_fn);   // Result<CachedTable>
+//   m.endBuildSession();
+//   m.generateBuildReport(std::cout);
+//
+// Thread-safe: getOrBuildDispatchTable may be called from many threads at once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "jdc/cache_config.hpp"
+#include "jdc/cached_table.hpp"
+#include "jdc/dispatch_table.hpp"
+#include "jdc/local_store.hpp"
+#include "jdc/optimization.hpp"
+
+namespace jdc {
+
+struct BuildIdentity {
+    std::string compiler_version;
+    std::uint64_t config_hash = 0;  // hash of the flags and optimization settings that affect tables
+};
+
+struct SourceInput {
+    std::string path;        // as the compiler names it (normalised by the caller)
+    CacheKey content_hash;   // transitive: the file and everything it imports
+};
+
+struct TableInputs {
+    std::string name;                  // the generic function
+    TypeSignature signature;
+    std::vector<SourceInput> sources;  // files whose content determines the methods
+    std::vector<TypeId> types;         // types whose definitions determine dispatch
+};
+
+// The table a builder produced, with what its optimizer did (written to the header).
+struct BuiltTable {
+    DispatchTable table;
+    OptimizationResult optimization;
+};
+using TableBuilder = std::function<Result<BuiltTable>(const TableInputs&, const TypeRegistry&)>;
+
+// Why a lookup missed. Values index CacheMetrics::misses_by_reason.
+enum class MissReason : std::uint8_t {
+    never_seen,         // no table of this name was ever stored
+    source_changed,     // a source file (or one it imports) changed
+    type_changed,       // a type definition the table depends on changed
+    signature_changed,  // the generic function's declared signature changed
+    config_changed,     // build flags / optimization settings changed
+    compiler_changed,   // compiler version changed
+    evicted,            // same inputs as last time, but the entry was evicted
+    corrupt,            // the stored entry failed verification and was dropped
+    stale,              // the stored entry no longer binds to the registry
+    disabled,           // caching is off (JANUS_CACHE_DISABLE)
+};
+inline constexpr std::size_t kMissReasonCount = 10;
+std::string_view to_string(MissReason reason) noexcept;
+
+struct Explanation {
+    bool hit = false;
+    MissReason reason = MissReason::never_seen;
+    std::string detail;  // e.g. "src/shapes.jn" or "type 'Circle'"
+    CacheKey key;
+};
+
+struct CacheMetrics {
+    std::uint64_t lookups = 0, hits = 0, misses = 0;
+    std::array<std::uint64_t, kMissReasonCount> misses_by_reason{};
+    std::uint64_t build_ns = 0;  // time in builders (misses)
+    std::uint64_t load_ns = 0;   // time serving hits (lookup, verify, bind)
+    std::uint64_t bytes_read = 0, bytes_written = 0;
+    std::uint64_t evictions = 0, corrupt_drops = 0, stale_drops = 0, store_errors = 0;
+
+    double hit_ratio() const noexcept { return lookups == 0 ? 0.0 : double(hits) / double(lookups); }
+    // Hits times the mean build time measured on misses, minus the time hits took.
+    // `fallback_build_ns` is used when there were no misses to measure.
+    std::int64_t time_saved_ns(std::uint64_t fallback_build_ns) const noexcept;
+    CacheMetrics& operator+=(const CacheMetrics& o) noexcept;
+};
+
+class BuildCacheManager {
+public:
+    static Result<BuildCacheManager> create(const CacheConfig& config, BuildIdentity identity);
+
+    BuildCacheManager(BuildCacheManager&&) noexcept;
+    BuildCacheManager& operator=(BuildCacheManager&&) noexcept;
+    ~BuildCacheManager();
+
+    Result<void> startBuildSession();
+    // Persists the session's metrics (lifetime totals, last session) and the inputs
+    // recorded for explain(); runs cleanup when the cleanup interval has passed.
+    Result<void> endBuildSession();
+
+    Result<CachedTable> getOrBuildDispatchTable(const TableInputs& inputs, const TypeRegistry& registry, const TableBuilder& builder);
+    // The seed's form: a table that depends only on its signature's types.
+    Result<CachedTable> getOrBuildDispatchTable(std::string_view name, const TypeSignature& signature, const TypeRegistry& registry,
+                                                const TableBuilder& builder);
+
+    CacheKey cache_key(const TableInputs& inputs, const TypeRegistry& registry) const;
+    // What a lookup with these inputs would do, and why it would miss.
+    Explanation explain(const TableInputs& inputs, const TypeRegistry& registry) const;
+
+    CacheMetrics session_metrics() const;
+    CacheMetrics lifetime_metrics() const;  // persisted totals, including this session
+    void generateBuildReport(std::ostream& out) const;
+    std::string build_report_json() const;
+
+    const CacheConfig& config() const noexcept;
+    LocalStore* store() noexcept;  // nullptr when caching is disabled
+
+private:
+    struct State;
+    explicit BuildCacheManager(std::unique_ptr<State> s);
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace jdc

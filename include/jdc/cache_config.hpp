@@ -1,0 +1,52 @@
+// jdc — cache configuration, with the seed's fields, defaults and environment variables.
+//
+// Cache layer. Defaults are the seed's: `.janus_cache/dispatch_tables`, 100 MB, one
+// week, compression on, incremental updates on, daily cleanup. Environment variables
+// override them (CacheConfig::from_environment):
+//   JANUS_CACHE_DIR      cache directory (non-empty path)
+//   JANUS_CACHE_SIZE     maximum size: bytes, or with a K/M/G/T suffix (powers of 1024;
+//                        "KB", "KiB" and lower case accepted), e.g. 512M
+//   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
+//                        written); 0/false/no/off or empty: on
+//   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+// A value that does not parse is an error naming the variable and the value; it is
+// never ignored.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jdc/error.hpp"
+
+namespace jdc {
+
+struct CacheConfig {
+    std::filesystem::path cache_directory = ".janus_cache/dispatch_tables";
+    std::uint64_t max_cache_size_bytes = 100ull * 1024 * 1024;
+    std::uint64_t max_cache_age_seconds = 7ull * 24 * 60 * 60;
+    bool enable_compression = true;
+    bool enable_incremental_updates = true;
+    std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
+    bool enabled = true;   // JANUS_CACHE_DISABLE clears it
+    bool verbose = false;  // JANUS_CACHE_VERBOSE
+
+    static CacheConfig defaults() { return {}; }
+
+    // Defaults overridden by the JANUS_CACHE_* variables of this process.
+    static Result<CacheConfig> from_environment();
+    // Same, reading variables through `getenv` (tests pass a map).
+    using Getenv = std::function<std::optional<std::string>(std::string_view name)>;
+    static Result<CacheConfig> from_environment(const Getenv& getenv);
+    static Result<CacheConfig> from_environment(const Getenv& getenv, CacheConfig base);
+};
+
+// "100", "64K", "512M", "2G", "1TiB" -> bytes. nullopt when malformed or overflowing.
+std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept;
+// "1", "true", "yes", "on" -> true; "0", "false", "no", "off", "" -> false; else nullopt.
+std::optional<bool> parse_flag(std::string_view text) noexcept;
+
+}  // namespace jdc

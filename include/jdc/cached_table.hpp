@@ -1,0 +1,46 @@
+// jdc — a dispatch table obtained through the cache: loaded from it, or just built.
+//
+// Cache layer. Either way the table is an arena bound to the caller's registry, so
+// callers use one type: lookups run in place, `to_table()` copies out when needed.
+// A CachedTable owns what its view points into (the stored file's bytes, a pack
+// mapping, or the freshly built arena) and borrows the registry, which must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "jdc/arena_view.hpp"
+#include "jdc/cache_key.hpp"
+
+namespace jdc {
+
+enum class TableOrigin : std::uint8_t { cache, built };
+
+class CachedTable {
+public:
+    // Binds `view` (whose bytes `owner` keeps alive) to `registry`. Errors: stale.
+    static Result<CachedTable> bind(std::shared_ptr<const void> owner, const ArenaView& view, const TypeRegistry& registry,
+                                    CacheKey key, TableOrigin origin);
+    // Takes ownership of freshly built arena bytes (verified here: a builder bug must
+    // not reach lookups).
+    static Result<CachedTable> from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key);
+
+    const ArenaView& view() const noexcept { return bound_.view(); }
+    const BoundArena& bound() const noexcept { return bound_; }
+    Resolution lookup(std::span<const TypeId> args) const noexcept { return bound_.lookup(args); }
+    DispatchTable to_table() const { return bound_.to_table(); }
+    const CacheKey& key() const noexcept { return key_; }
+    TableOrigin origin() const noexcept { return origin_; }
+
+private:
+    CachedTable(std::shared_ptr<const void> owner, BoundArena bound, CacheKey key, TableOrigin origin)
+        : owner_(std::move(owner)), bound_(std::move(bound)), key_(key), origin_(origin) {}
+    std::shared_ptr<const void> owner_;
+    BoundArena bound_;
+    CacheKey key_;
+    TableOrigin origin_;
+};
+
+}  // namespace jdc

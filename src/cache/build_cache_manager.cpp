@@ -1,0 +1,505 @@
+#include "jdc/build_cache_manager.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "jdc/arena_builder.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/report_format.hpp"
+#include "jdc/store_lock.hpp"
+#include "util/hash_stream.hpp"
+
+namespace jdc {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string_view to_string(MissReason reason) noexcept {
+    switch (reason) {
+        case MissReason::never_seen: return "never seen";
+        case MissReason::source_changed: return "source changed";
+        case MissReason::type_changed: return "type changed";
+        case MissReason::signature_changed: return "signature changed";
+        case MissReason::config_changed: return "config changed";
+        case MissReason::compiler_changed: return "compiler version changed";
+        case MissReason::evicted: return "evicted";
+        case MissReason::corrupt: return "corrupt";
+        case MissReason::stale: return "stale";
+        case MissReason::disabled: return "cache disabled";
+    }
+    return "unknown";
+}
+
+std::int64_t CacheMetrics::time_saved_ns(std::uint64_t fallback_build_ns) const noexcept {
+    const double mean_build = misses > 0 && build_ns > 0 ? double(build_ns) / double(misses) : double(fallback_build_ns);
+    return static_cast<std::int64_t>(double(hits) * mean_build) - static_cast<std::int64_t>(load_ns);
+}
+
+CacheMetrics& CacheMetrics::operator+=(const CacheMetrics& o) noexcept {
+    lookups += o.lookups;
+    hits += o.hits;
+    misses += o.misses;
+    for (std::size_t i = 0; i < kMissReasonCount; ++i) misses_by_reason[i] += o.misses_by_reason[i];
+    build_ns += o.build_ns;
+    load_ns += o.load_ns;
+    bytes_read += o.bytes_read;
+    bytes_written += o.bytes_written;
+    evictions += o.evictions;
+    corrupt_drops += o.corrupt_drops;
+    stale_drops += o.stale_drops;
+    store_errors += o.store_errors;
+    return *this;
+}
+
+namespace {
+
+std::uint64_t now_ns() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+std::string hex64(std::uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::uint64_t type_hash(const TypeRegistry& registry, TypeId id) {
+    const Type* t = registry.find(id);
+    return t != nullptr ? t->structural_hash : 0;
+}
+
+std::uint64_t signature_hash(const TypeSignature& sig, const TypeRegistry& registry) {
+    detail::HashStream h;
+    h.u32(static_cast<std::uint32_t>(sig.arity()));
+    for (TypeId t : sig.parameter_types) h.u64(type_hash(registry, t));
+    h.u64(type_hash(registry, sig.return_type));
+    return h.digest();
+}
+
+json metrics_json(const CacheMetrics& m) {
+    json reasons = json::object();
+    for (std::size_t i = 0; i < kMissReasonCount; ++i)
+        if (m.misses_by_reason[i] != 0) reasons[std::string(to_string(static_cast<MissReason>(i)))] = m.misses_by_reason[i];
+    return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
+            {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
+            {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
+            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+}
+
+CacheMetrics metrics_from_json(const json& j) {
+    CacheMetrics m;
+    auto get = [&](const char* k) { return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<std::uint64_t>() : 0; };
+    m.lookups = get("lookups");
+    m.hits = get("hits");
+    m.misses = get("misses");
+    m.build_ns = get("build_ns");
+    m.load_ns = get("load_ns");
+    m.bytes_read = get("bytes_read");
+    m.bytes_written = get("bytes_written");
+    m.evictions = get("evictions");
+    m.corrupt_drops = get("corrupt_drops");
+    m.stale_drops = get("stale_drops");
+    m.store_errors = get("store_errors");
+    if (j.contains("misses_by_reason") && j["misses_by_reason"].is_object())
+        for (std::size_t i = 0; i < kMissReasonCount; ++i) {
+            const std::string name(to_string(static_cast<MissReason>(i)));
+            if (j["misses_by_reason"].contains(name) && j["misses_by_reason"][name].is_number_unsigned())
+                m.misses_by_reason[i] = j["misses_by_reason"][name].get<std::uint64_t>();
+        }
+    return m;
+}
+
+// Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
+std::optional<json> read_json(const fs::path& p) {
+    std::ifstream in(p);
+    if (!in) return std::nullopt;
+    try {
+        return json::parse(in);
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+Result<void> write_json(const fs::path& p, const json& j) {
+    const std::string text = j.dump(1);
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    return write_file_atomically(p, std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
+
+}  // namespace
+
+struct BuildCacheManager::State {
+    CacheConfig config;
+    BuildIdentity identity;
+    std::optional<LocalStore> store;
+
+    mutable std::mutex mutex;  // guards everything below
+    CacheMetrics session;
+    CacheMetrics lifetime_before;  // persisted totals when the session started
+    std::uint64_t lifetime_mean_build_ns = 0;
+    std::uint64_t evictions_at_start = 0;
+    bool in_session = false;
+
+    fs::path root() const { return config.cache_directory; }
+    fs::path inputs_path(std::string_view name) const {
+        detail::HashStream h;
+        h.str(name);
+        const std::string hex = hex64(h.digest());
+        return root() / "inputs" / hex.substr(0, 2) / (hex + ".json");
+    }
+    fs::path stats_path() const { return root() / "stats.json"; }
+
+    void log(const std::string& line) const {
+        if (config.verbose) std::cerr << "jdc-cache: " << line << "\n";
+    }
+
+    json inputs_record(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t build_ns) const {
+        json sources = json::object();
+        for (const auto& s : in.sources) sources[s.path] = s.content_hash.to_hex();
+        json types = json::object();
+        for (TypeId t : in.types)
+            if (const Type* type = reg.find(t)) types[type->name] = hex64(type->structural_hash);
+        return {{"name", in.name},
+                {"key", key.to_hex()},
+                {"compiler_version", identity.compiler_version},
+                {"config_hash", hex64(identity.config_hash)},
+                {"signature", hex64(signature_hash(in.signature, reg))},
+                {"sources", sources},
+                {"types", types},
+                {"build_ns", build_ns}};
+    }
+
+    // Compares the inputs recorded when this name was last stored with today's.
+    Explanation explain_miss(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key) const {
+        Explanation e;
+        e.key = key;
+        const auto rec = read_json(inputs_path(in.name));
+        if (!rec || !rec->is_object() || rec->value("name", "") != in.name) {
+            e.reason = MissReason::never_seen;
+            return e;
+        }
+        if (rec->value("compiler_version", "") != identity.compiler_version) {
+            e.reason = MissReason::compiler_changed;
+            e.detail = rec->value("compiler_version", "") + " -> " + identity.compiler_version;
+            return e;
+        }
+        if (rec->value("config_hash", "") != hex64(identity.config_hash)) {
+            e.reason = MissReason::config_changed;
+            return e;
+        }
+        const json now = inputs_record(in, reg, key, 0);
+        const json& old_sources = (*rec)["sources"];
+        for (const auto& [path, hash] : now["sources"].items()) {
+            if (!old_sources.contains(path)) {
+                e.reason = MissReason::source_changed;
+                e.detail = path + " (new)";
+                return e;
+            }
+            if (old_sources[path] != hash) {
+                e.reason = MissReason::source_changed;
+                e.detail = path;
+                return e;
+            }
+        }
+        for (const auto& [path, hash] : old_sources.items())
+            if (!now["sources"].contains(path)) {
+                e.reason = MissReason::source_changed;
+                e.detail = path + " (no longer used)";
+                return e;
+            }
+        const json& old_types = (*rec)["types"];
+        for (const auto& [name, hash] : now["types"].items())
+            if (!old_types.contains(name) || old_types[name] != hash) {
+                e.reason = MissReason::type_changed;
+                e.detail = "type '" + name + "'" + (old_types.contains(name) ? "" : " (new)");
+                return e;
+            }
+        for (const auto& [name, hash] : old_types.items())
+            if (!now["types"].contains(name)) {
+                e.reason = MissReason::type_changed;
+                e.detail = "type '" + name + "' (removed)";
+                return e;
+            }
+        if (rec->value("signature", "") != now["signature"]) {
+            e.reason = MissReason::signature_changed;
+            return e;
+        }
+        e.reason = MissReason::evicted;
+        return e;
+    }
+
+    void count_miss(MissReason reason) {
+        ++session.lookups;
+        ++session.misses;
+        ++session.misses_by_reason[static_cast<std::size_t>(reason)];
+    }
+};
+
+BuildCacheManager::BuildCacheManager(std::unique_ptr<State> s) : s_(std::move(s)) {}
+BuildCacheManager::BuildCacheManager(BuildCacheManager&&) noexcept = default;
+BuildCacheManager& BuildCacheManager::operator=(BuildCacheManager&&) noexcept = default;
+BuildCacheManager::~BuildCacheManager() = default;
+
+const CacheConfig& BuildCacheManager::config() const noexcept { return s_->config; }
+LocalStore* BuildCacheManager::store() noexcept { return s_->store ? &*s_->store : nullptr; }
+
+Result<BuildCacheManager> BuildCacheManager::create(const CacheConfig& config, BuildIdentity identity) {
+    auto s = std::make_unique<State>();
+    s->config = config;
+    s->identity = std::move(identity);
+    if (config.enabled) {
+        StoreOptions options;
+        options.max_size_bytes = config.max_cache_size_bytes;
+        options.max_age_ns = config.max_cache_age_seconds * kNanosPerSecond;
+        options.cleanup_interval_ns = config.cache_cleanup_interval_seconds * kNanosPerSecond;
+        if (config.verbose) options.log = [](const std::string& line) { std::cerr << line << "\n"; };
+        auto store = LocalStore::open(config.cache_directory, std::move(options));
+        if (!store) return tl::unexpected(store.error());
+        s->store.emplace(std::move(*store));
+    }
+    return BuildCacheManager(std::move(s));
+}
+
+Result<void> BuildCacheManager::startBuildSession() {
+    std::lock_guard<std::mutex> guard(s_->mutex);
+    s_->session = {};
+    s_->in_session = true;
+    if (!s_->store) return {};
+    s_->evictions_at_start = s_->store->stats().index.evictions;
+    if (auto j = read_json(s_->stats_path()); j && j->is_object()) {
+        if (j->contains("lifetime")) s_->lifetime_before = metrics_from_json((*j)["lifetime"]);
+        s_->lifetime_mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    }
+    s_->log("build session started (" + s_->root().string() + ")");
+    return {};
+}
+
+Result<void> BuildCacheManager::endBuildSession() {
+    std::lock_guard<std::mutex> guard(s_->mutex);
+    if (!s_->in_session) return make_error(ErrorCode::invalid_argument, "endBuildSession() without startBuildSession()");
+    s_->in_session = false;
+    if (!s_->store) return {};
+    s_->session.evictions = s_->store->stats().index.evictions - s_->evictions_at_start;
+
+    // Other processes may end sessions too: merge into the file under a lock.
+    auto lock = StoreLock::for_file(s_->root() / "stats.lock");
+    if (!lock) return tl::unexpected(lock.error());
+    ScopedStoreLock held(**lock);
+    if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + (s_->root() / "stats.lock").string() + "': " + held.failure());
+    CacheMetrics lifetime;
+    std::uint64_t built_before = 0, build_ns_before = 0;
+    if (auto j = read_json(s_->stats_path()); j && j->is_object() && j->contains("lifetime")) {
+        lifetime = metrics_from_json((*j)["lifetime"]);
+        built_before = lifetime.misses;
+        build_ns_before = lifetime.build_ns;
+    }
+    lifetime += s_->session;
+    const std::uint64_t built = built_before + s_->session.misses;
+    const std::uint64_t mean = built == 0 ? 0 : (build_ns_before + s_->session.build_ns) / built;
+    s_->lifetime_before = lifetime;  // now includes this session; lifetime_metrics() adds it only while in a session
+    s_->lifetime_mean_build_ns = mean;
+    json out = {{"lifetime", metrics_json(lifetime)}, {"last_session", metrics_json(s_->session)}, {"mean_build_ns", mean}};
+    if (auto w = write_json(s_->stats_path(), out); !w) return w;
+
+    const IndexSummary summary = s_->store->stats().index;
+    if (summary.last_cleanup_ns == 0 ||
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count()) - summary.last_cleanup_ns >
+            s_->config.cache_cleanup_interval_seconds * kNanosPerSecond) {
+        if (auto c = s_->store->cleanup(); !c) return tl::unexpected(c.error());
+    }
+    s_->log("build session ended: " + std::to_string(s_->session.hits) + " hits, " + std::to_string(s_->session.misses) + " misses");
+    return {};
+}
+
+CacheKey BuildCacheManager::cache_key(const TableInputs& in, const TypeRegistry& reg) const {
+    detail::HashStream128 h;
+    h.str("jdc table input key");
+    h.u32((std::uint32_t{arena::kVersionMajor} << 16) | arena::kVersionMinor);
+    h.str(s_->identity.compiler_version);
+    h.u64(s_->identity.config_hash);
+    h.str(in.name);
+    h.u64(signature_hash(in.signature, reg));
+    std::vector<std::pair<std::string_view, CacheKey>> sources;
+    for (const auto& src : in.sources) sources.emplace_back(src.path, src.content_hash);
+    std::sort(sources.begin(), sources.end());
+    h.u32(static_cast<std::uint32_t>(sources.size()));
+    for (const auto& [path, hash] : sources) {
+        h.str(path);
+        h.u64(hash.hi);
+        h.u64(hash.lo);
+    }
+    std::vector<std::uint64_t> types;
+    for (TypeId t : in.types) types.push_back(type_hash(reg, t));
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    h.u32(static_cast<std::uint32_t>(types.size()));
+    for (std::uint64_t t : types) h.u64(t);
+    const XXH128_hash_t d = h.digest();
+    return {d.high64, d.low64};
+}
+
+Explanation BuildCacheManager::explain(const TableInputs& inputs, const TypeRegistry& registry) const {
+    const CacheKey key = cache_key(inputs, registry);
+    if (!s_->store) return {false, MissReason::disabled, {}, key};
+    if (s_->store->find(key)) return {true, MissReason::never_seen, {}, key};
+    return s_->explain_miss(inputs, registry, key);
+}
+
+Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(std::string_view name, const TypeSignature& signature,
+                                                               const TypeRegistry& registry, const TableBuilder& builder) {
+    TableInputs inputs;
+    inputs.name = std::string(name);
+    inputs.signature = signature;
+    inputs.types = signature.parameter_types;
+    return getOrBuildDispatchTable(inputs, registry, builder);
+}
+
+Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs& inputs, const TypeRegistry& registry,
+                                                               const TableBuilder& builder) {
+    const std::uint64_t t0 = now_ns();
+    const CacheKey key = cache_key(inputs, registry);
+    MissReason reason = MissReason::disabled;
+    std::string detail;
+
+    if (s_->store) {
+        auto got = s_->store->get(key);
+        if (got) {
+            auto owner = std::make_shared<StoredArena>(std::move(*got));
+            auto table = CachedTable::bind(owner, owner->view(), registry, key, TableOrigin::cache);
+            if (table) {
+                const std::uint64_t took = now_ns() - t0;
+                std::lock_guard<std::mutex> guard(s_->mutex);
+                ++s_->session.lookups;
+                ++s_->session.hits;
+                s_->session.load_ns += took;
+                s_->session.bytes_read += owner->view().bytes().size();
+                s_->log("hit " + inputs.name + " " + key.to_hex() + " (" + format_bytes(owner->view().bytes().size()) + ", " +
+                        format_duration_ns(took) + ")");
+                return table;
+            }
+            // The key covers every type's structural hash, so this means the caller
+            // left a type out of TableInputs::types. Drop the entry: it cannot be used.
+            (void)s_->store->remove(key);
+            reason = MissReason::stale;
+            detail = table.error().message;
+            std::lock_guard<std::mutex> guard(s_->mutex);
+            ++s_->session.stale_drops;
+        } else if (got.error().code == ErrorCode::not_found) {
+            const Explanation e = s_->explain_miss(inputs, registry, key);
+            reason = e.reason;
+            detail = e.detail;
+        } else {
+            reason = got.error().code == ErrorCode::io ? MissReason::evicted : MissReason::corrupt;
+            detail = got.error().message;
+            std::lock_guard<std::mutex> guard(s_->mutex);
+            if (reason == MissReason::corrupt) ++s_->session.corrupt_drops;
+            else ++s_->session.store_errors;
+        }
+    }
+
+    const std::uint64_t build_start = now_ns();
+    auto built = builder(inputs, registry);
+    if (!built) return tl::unexpected(built.error());
+    auto bytes = build_arena(built->table, registry, built->optimization);
+    if (!bytes) return tl::unexpected(bytes.error());
+    const std::uint64_t build_took = now_ns() - build_start;
+
+    std::uint64_t written = 0;
+    bool store_failed = false;
+    if (s_->store) {
+        if (auto put = s_->store->put({key, *bytes, s_->identity.config_hash}); put) {
+            written = bytes->size();
+            (void)write_json(s_->inputs_path(inputs.name), s_->inputs_record(inputs, registry, key, build_took));
+        } else {
+            store_failed = true;  // the build goes on: a cache that cannot write is only slower
+            s_->log("cannot store " + inputs.name + ": " + put.error().message);
+        }
+    }
+    {
+        std::lock_guard<std::mutex> guard(s_->mutex);
+        s_->count_miss(reason);
+        s_->session.build_ns += build_took;
+        s_->session.bytes_written += written;
+        if (store_failed) ++s_->session.store_errors;
+        s_->log("miss " + inputs.name + " (" + std::string(to_string(reason)) + (detail.empty() ? "" : ": " + detail) + "), built in " +
+                format_duration_ns(build_took) + (written ? ", stored " + format_bytes(written) : ""));
+    }
+    return CachedTable::from_bytes(std::move(*bytes), registry, key);
+}
+
+CacheMetrics BuildCacheManager::session_metrics() const {
+    std::lock_guard<std::mutex> guard(s_->mutex);
+    return s_->session;
+}
+
+CacheMetrics BuildCacheManager::lifetime_metrics() const {
+    std::lock_guard<std::mutex> guard(s_->mutex);
+    CacheMetrics m = s_->lifetime_before;
+    if (s_->in_session) m += s_->session;
+    return m;
+}
+
+void BuildCacheManager::generateBuildReport(std::ostream& out) const {
+    const CacheMetrics m = session_metrics();
+    std::uint64_t fallback;
+    {
+        std::lock_guard<std::mutex> guard(s_->mutex);
+        fallback = s_->lifetime_mean_build_ns;
+    }
+    out << "jdc build cache report\n";
+    if (!s_->store) out << "  cache:        disabled (JANUS_CACHE_DISABLE): every table built, nothing stored\n";
+    out << "  lookups:      " << m.lookups << " (" << m.hits << " hits, " << m.misses << " misses, hit ratio "
+        << format_percent(m.hits, m.lookups) << ")\n";
+    if (m.misses > 0) {
+        out << "  misses:      ";
+        bool first = true;
+        for (std::size_t i = 0; i < kMissReasonCount; ++i) {
+            if (m.misses_by_reason[i] == 0) continue;
+            out << (first ? " " : ", ") << to_string(static_cast<MissReason>(i)) << " " << m.misses_by_reason[i];
+            first = false;
+        }
+        out << "\n";
+    }
+    out << "  building:     " << m.misses << " tables in " << format_duration_ns(m.build_ns);
+    if (m.misses) out << " (" << format_duration_ns(m.build_ns / m.misses) << " each)";
+    out << "\n  loading:      " << m.hits << " tables in " << format_duration_ns(m.load_ns);
+    if (m.hits) out << " (" << format_duration_ns(m.load_ns / m.hits) << " each)";
+    const std::int64_t saved = m.time_saved_ns(fallback);
+    out << "\n  time saved:   " << (saved < 0 ? "-" : "") << format_duration_ns(static_cast<std::uint64_t>(saved < 0 ? -saved : saved))
+        << " (hits x mean build time of misses - load time)\n"
+        << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
+        << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
+        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
+    if (s_->store) {
+        const StoreStats st = s_->store->stats();
+        out << "  cache:        " << st.index.live_count << " entries, " << format_bytes(st.index.total_bytes) << " of "
+            << format_bytes(st.max_size_bytes) << " in " << s_->root().string() << "\n";
+    }
+}
+
+std::string BuildCacheManager::build_report_json() const {
+    const CacheMetrics m = session_metrics();
+    json j = {{"session", metrics_json(m)}, {"lifetime", metrics_json(lifetime_metrics())}, {"enabled", s_->store.has_value()}};
+    std::uint64_t fallback;
+    {
+        std::lock_guard<std::mutex> guard(s_->mutex);
+        fallback = s_->lifetime_mean_build_ns;
+    }
+    j["session"]["time_saved_ns"] = m.time_saved_ns(fallback);
+    if (s_->store) {
+        const StoreStats st = s_->store->stats();
+        j["cache"] = {{"directory", s_->root().string()}, {"entries", st.index.live_count}, {"bytes", st.index.total_bytes},
+                      {"max_bytes", st.max_size_bytes}, {"packs", st.pack_count}};
+    }
+    return j.dump(2);
+}
+
+}  // namespace jdc

@@ -1,0 +1,19 @@
+#include "jdc/cached_table.hpp"
+
+namespace jdc {
+
+Result<CachedTable> CachedTable::bind(std::shared_ptr<const void> owner, const ArenaView& view, const TypeRegistry& registry,
+                                      CacheKey key, TableOrigin origin) {
+    auto bound = BoundArena::bind(view, registry);
+    if (!bound) return tl::unexpected(bound.error());
+    return CachedTable(std::move(owner), std::move(*bound), key, origin);
+}
+
+Result<CachedTable> CachedTable::from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key) {
+    auto owner = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
+    auto view = ArenaView::open(*owner);
+    if (!view) return tl::unexpected(view.error());
+    return bind(owner, *view, registry, key, TableOrigin::built);
+}
+
+}  // namespace jdc

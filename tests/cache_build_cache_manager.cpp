@@ -1,0 +1,279 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jdc/build_cache_manager.hpp"
+#include "jdc/dispatch_table_serializer.hpp"
+#include "support/random_model.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jdc;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A project: a hierarchy, one generic function, and the inputs a compiler would pass.
+struct Project {
+    testing::RandomModel model = testing::make_random_model(77, {20, 2, 2, 30, true});
+    int builds = 0;
+
+    TableInputs inputs() const {
+        TableInputs in;
+        in.name = m().table.signature_name;
+        in.signature = m().table.signature;
+        in.sources = {{"src/shapes.jn", {1, 1}}, {"src/geometry.jn", {2, 2}}};
+        in.types = m().user_types;
+        return in;
+    }
+    const testing::RandomModel& m() const { return model; }
+    TableBuilder builder() {
+        return [this](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+            ++builds;
+            return BuiltTable{model.table, {}};
+        };
+    }
+};
+
+CacheConfig config_in(const fs::path& dir) {
+    CacheConfig c;
+    c.cache_directory = dir;
+    return c;
+}
+
+MissReason only_miss_reason(const CacheMetrics& m) {
+    for (std::size_t i = 0; i < kMissReasonCount; ++i)
+        if (m.misses_by_reason[i] != 0) return static_cast<MissReason>(i);
+    return MissReason::never_seen;
+}
+
+// Runs one lookup in a fresh session and returns its metrics.
+CacheMetrics one_build(const fs::path& dir, BuildIdentity id, Project& p, const TableInputs& in) {
+    auto m = BuildCacheManager::create(config_in(dir), std::move(id));
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    auto t = m->getOrBuildDispatchTable(in, p.model.registry, p.builder());
+    REQUIRE(t);
+    CHECK(t->to_table() == p.model.table);
+    REQUIRE(m->endBuildSession());
+    return m->session_metrics();
+}
+
+}  // namespace
+
+TEST_CASE("the second build hits; the table is identical either way", "[manager]") {
+    testing::TempDir dir;
+    Project p;
+    const auto first = one_build(dir.path, {"janusc 1", 7}, p, p.inputs());
+    CHECK(first.misses == 1);
+    CHECK(only_miss_reason(first) == MissReason::never_seen);
+    const auto second = one_build(dir.path, {"janusc 1", 7}, p, p.inputs());
+    CHECK(second.hits == 1);
+    CHECK(second.misses == 0);
+    CHECK(p.builds == 1);
+    CHECK(second.bytes_read > 0);
+}
+
+TEST_CASE("each of the seed's invalidation rules misses, with its reason", "[manager][invalidation]") {
+    testing::TempDir dir;
+    Project p;
+    const BuildIdentity id{"janusc 1", 7};
+    one_build(dir.path, id, p, p.inputs());
+
+    SECTION("source file modified") {
+        auto in = p.inputs();
+        in.sources[1].content_hash = {2, 3};
+        auto m = one_build(dir.path, id, p, in);
+        CHECK(only_miss_reason(m) == MissReason::source_changed);
+    }
+    SECTION("a dependency modified (transitive hash of an importing file changes)") {
+        auto in = p.inputs();
+        in.sources[0].content_hash = {9, 9};
+        CHECK(only_miss_reason(one_build(dir.path, id, p, in)) == MissReason::source_changed);
+    }
+    SECTION("type definition changed") {
+        // Same names, one supertype list changed: structural hashes differ.
+        testing::RandomModel changed = testing::make_random_model(77, {20, 2, 2, 30, true});
+        TypeRegistry reg;
+        std::vector<TypeId> remap(changed.registry.size() + 1);
+        for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
+        for (const Type& t : changed.registry.types()) {
+            if (t.id < kFirstUserType) continue;
+            std::vector<TypeId> supers;
+            for (TypeId s : t.supertypes) supers.push_back(remap[s]);
+            const auto kind = t.name == "T19" ? TypeKind::generic_instance : t.kind;  // the edit
+            remap[t.id] = *reg.add(t.name, kind, supers);
+        }
+        Project q;
+        q.model.registry = std::move(reg);
+        auto in = p.inputs();
+        auto m = BuildCacheManager::create(config_in(dir.path), id);
+        REQUIRE(m);
+        const Explanation e = m->explain(in, q.model.registry);
+        CHECK_FALSE(e.hit);
+        CHECK(e.reason == MissReason::type_changed);
+        CHECK(e.detail == "type 'T19'");
+    }
+    SECTION("compiler version changed") {
+        auto m = one_build(dir.path, {"janusc 2", 7}, p, p.inputs());
+        CHECK(only_miss_reason(m) == MissReason::compiler_changed);
+    }
+    SECTION("build configuration changed") {
+        auto m = one_build(dir.path, {"janusc 1", 8}, p, p.inputs());
+        CHECK(only_miss_reason(m) == MissReason::config_changed);
+    }
+    SECTION("an unrelated source change does not miss") {
+        auto in = p.inputs();
+        auto m = one_build(dir.path, id, p, in);
+        CHECK(m.hits == 1);
+    }
+}
+
+TEST_CASE("explain names the changed file, and evicted and corrupt entries", "[manager][explain]") {
+    testing::TempDir dir;
+    Project p;
+    const BuildIdentity id{"janusc 1", 7};
+    one_build(dir.path, id, p, p.inputs());
+    auto m = BuildCacheManager::create(config_in(dir.path), id);
+    REQUIRE(m);
+    CHECK(m->explain(p.inputs(), p.model.registry).hit);
+
+    auto in = p.inputs();
+    in.sources[1].content_hash = {5, 5};
+    Explanation e = m->explain(in, p.model.registry);
+    CHECK(e.reason == MissReason::source_changed);
+    CHECK(e.detail == "src/geometry.jn");
+
+    in = p.inputs();
+    in.sources.push_back({"src/new.jn", {1, 2}});
+    e = m->explain(in, p.model.registry);
+    CHECK(e.reason == MissReason::source_changed);
+    CHECK(e.detail == "src/new.jn (new)");
+
+    const CacheKey key = m->cache_key(p.inputs(), p.model.registry);
+    REQUIRE(m->store()->remove(key));
+    e = m->explain(p.inputs(), p.model.registry);
+    CHECK(e.reason == MissReason::evicted);
+
+    one_build(dir.path, id, p, p.inputs());  // stored again
+    {
+        const fs::path file = m->store()->loose_path(key);
+        std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(200);
+        f.put('\x55');
+    }
+    auto after = one_build(dir.path, id, p, p.inputs());
+    CHECK(only_miss_reason(after) == MissReason::corrupt);
+    CHECK(after.corrupt_drops == 1);
+}
+
+TEST_CASE("JANUS_CACHE_DISABLE: every call builds, nothing is written", "[manager][disabled]") {
+    testing::TempDir dir;
+    Project p;
+    CacheConfig c = config_in(dir.path / "cache");
+    c.enabled = false;
+    auto m = BuildCacheManager::create(c, {"janusc 1", 7});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    for (int i = 0; i < 3; ++i) {
+        auto t = m->getOrBuildDispatchTable(p.inputs(), p.model.registry, p.builder());
+        REQUIRE(t);
+        CHECK(t->origin() == TableOrigin::built);
+    }
+    REQUIRE(m->endBuildSession());
+    CHECK(p.builds == 3);
+    CHECK(m->session_metrics().misses_by_reason[static_cast<std::size_t>(MissReason::disabled)] == 3);
+    CHECK_FALSE(fs::exists(dir.path / "cache"));
+    std::ostringstream report;
+    m->generateBuildReport(report);
+    CHECK(report.str().find("disabled") != std::string::npos);
+}
+
+TEST_CASE("the build report says what happened, in text and JSON", "[manager][report]") {
+    testing::TempDir dir;
+    Project p;
+    one_build(dir.path, {"janusc 1", 7}, p, p.inputs());
+    auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    REQUIRE(m->getOrBuildDispatchTable(p.inputs(), p.model.registry, p.builder()));
+    auto other = p.inputs();
+    other.name = "another_function";
+    REQUIRE(m->getOrBuildDispatchTable(other, p.model.registry, p.builder()));
+    REQUIRE(m->endBuildSession());
+    std::ostringstream text;
+    m->generateBuildReport(text);
+    const std::string r = text.str();
+    CHECK(r.find("2 (1 hits, 1 misses, hit ratio 50.0%)") != std::string::npos);
+    CHECK(r.find("never seen 1") != std::string::npos);
+    CHECK(r.find("time saved:") != std::string::npos);
+    CHECK(r.find("entries") != std::string::npos);
+    const auto j = nlohmann::json::parse(m->build_report_json());
+    CHECK(j["session"]["hits"] == 1);
+    CHECK(j["session"]["misses"] == 1);
+    CHECK(j["session"]["misses_by_reason"]["never seen"] == 1);
+    CHECK(j["lifetime"]["lookups"] == 3);
+    CHECK(j["cache"]["entries"] == 2);
+}
+
+TEST_CASE("two processes share a cache through the manager: the second gets hits", "[manager][multiprocess]") {
+    testing::TempDir dir;
+    Project p;
+    auto run_child = [&]() {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+            if (!m || !m->startBuildSession()) ::_exit(2);
+            auto t = m->getOrBuildDispatchTable(p.inputs(), p.model.registry, p.builder());
+            if (!t || !(t->to_table() == p.model.table)) ::_exit(3);
+            if (!m->endBuildSession()) ::_exit(4);
+            ::_exit(m->session_metrics().hits == 1 ? 10 : 11);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    CHECK(run_child() == 11);  // first process: a miss
+    CHECK(run_child() == 10);  // second process: a hit
+    const auto stats = nlohmann::json::parse(std::ifstream(dir.path / "stats.json"));
+    CHECK(stats["lifetime"]["hits"] == 1);
+    CHECK(stats["lifetime"]["misses"] == 1);
+    CHECK(stats["last_session"]["hits"] == 1);
+}
+
+TEST_CASE("the serializer stores whole tables under their content key", "[serializer]") {
+    testing::TempDir dir;
+    Project p;
+    auto s = DispatchTableSerializer::open(dir.path);
+    REQUIRE(s);
+    CHECK_FALSE(*s->isCached(p.model.table, p.model.registry));
+    auto path = s->serializeTable(p.model.table, p.model.registry);
+    REQUIRE(path);
+    CHECK(fs::exists(*path));
+    CHECK(*s->isCached(p.model.table, p.model.registry));
+    const CacheKey key = s->calculateCacheKey(p.model.table, p.model.registry);
+    auto t = s->deserializeTable(key, p.model.registry);
+    REQUIRE(t);
+    CHECK(t->to_table() == p.model.table);
+    CHECK(t->origin() == TableOrigin::cache);
+
+    auto miss = s->deserializeTable({1, 2}, p.model.registry);
+    REQUIRE_FALSE(miss);
+    CHECK(miss.error().code == ErrorCode::not_found);
+
+    TypeRegistry empty;  // none of the table's types: stale, and dropped
+    auto stale = s->deserializeTable(key, empty);
+    REQUIRE_FALSE(stale);
+    CHECK(stale.error().code == ErrorCode::stale);
+    CHECK_FALSE(*s->isCached(p.model.table, p.model.registry));
+
+    std::ostringstream report;
+    s->generateCacheReport(report);
+    CHECK(report.str().find("1 serialized") != std::string::npos);
+    CHECK(report.str().find("1 stale") != std::string::npos);
+    CHECK(s->getStats().deserialized == 1);
+}

@@ -1,0 +1,92 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "jdc/cache_config.hpp"
+
+using namespace jdc;
+
+namespace {
+
+CacheConfig::Getenv env(std::map<std::string, std::string> vars) {
+    return [vars](std::string_view name) -> std::optional<std::string> {
+        auto it = vars.find(std::string(name));
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the seed's", "[config]") {
+    const CacheConfig c = CacheConfig::defaults();
+    CHECK(c.cache_directory == ".janus_cache/dispatch_tables");
+    CHECK(c.max_cache_size_bytes == 100ull * 1024 * 1024);
+    CHECK(c.max_cache_age_seconds == 7ull * 24 * 60 * 60);
+    CHECK(c.enable_compression);
+    CHECK(c.enable_incremental_updates);
+    CHECK(c.cache_cleanup_interval_seconds == 24ull * 60 * 60);
+    CHECK(c.enabled);
+    CHECK_FALSE(c.verbose);
+    auto from_empty = CacheConfig::from_environment(env({}));
+    REQUIRE(from_empty);
+    CHECK(from_empty->cache_directory == c.cache_directory);
+}
+
+TEST_CASE("every JANUS_CACHE_* variable overrides its field", "[config]") {
+    auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_DIR", "/var/cache/janus"},
+                                                {"JANUS_CACHE_SIZE", "512M"},
+                                                {"JANUS_CACHE_DISABLE", "1"},
+                                                {"JANUS_CACHE_VERBOSE", "yes"}}));
+    REQUIRE(c);
+    CHECK(c->cache_directory == "/var/cache/janus");
+    CHECK(c->max_cache_size_bytes == 512ull * 1024 * 1024);
+    CHECK_FALSE(c->enabled);
+    CHECK(c->verbose);
+}
+
+TEST_CASE("sizes accept bytes and K/M/G/T suffixes", "[config]") {
+    CHECK(parse_byte_size("100") == 100u);
+    CHECK(parse_byte_size("64K") == 64u * 1024);
+    CHECK(parse_byte_size("64kb") == 64u * 1024);
+    CHECK(parse_byte_size("3MiB") == 3u * 1024 * 1024);
+    CHECK(parse_byte_size("2G") == 2ull << 30);
+    CHECK(parse_byte_size(" 1T ") == 1ull << 40);
+    CHECK_FALSE(parse_byte_size(""));
+    CHECK_FALSE(parse_byte_size("M"));
+    CHECK_FALSE(parse_byte_size("-5"));
+    CHECK_FALSE(parse_byte_size("5X"));
+    CHECK_FALSE(parse_byte_size("1.5G"));
+    CHECK_FALSE(parse_byte_size("99999999999999999999"));
+    CHECK_FALSE(parse_byte_size("17179869184G"));  // overflows 64 bits
+}
+
+TEST_CASE("flags accept the usual spellings", "[config]") {
+    for (const char* t : {"1", "true", "TRUE", "yes", "on"}) CHECK(parse_flag(t) == true);
+    for (const char* f : {"", "0", "false", "No", "off"}) CHECK(parse_flag(f) == false);
+    CHECK_FALSE(parse_flag("maybe"));
+    CHECK_FALSE(parse_flag("2"));
+}
+
+TEST_CASE("a bad value is an error naming the variable and the value", "[config]") {
+    struct Case {
+        const char* var;
+        const char* value;
+    };
+    for (Case c : {Case{"JANUS_CACHE_SIZE", "lots"}, Case{"JANUS_CACHE_SIZE", "0"}, Case{"JANUS_CACHE_DISABLE", "perhaps"},
+                   Case{"JANUS_CACHE_VERBOSE", "loud"}, Case{"JANUS_CACHE_DIR", ""}}) {
+        auto r = CacheConfig::from_environment(env({{c.var, c.value}}));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::invalid_argument);
+        CHECK(r.error().message.find(c.var) != std::string::npos);
+        CHECK(r.error().message.find(std::string("'") + c.value + "'") != std::string::npos);
+    }
+}
+
+TEST_CASE("from_environment reads the real process environment", "[config]") {
+    ::setenv("JANUS_CACHE_SIZE", "1K", 1);
+    auto c = CacheConfig::from_environment();
+    ::unsetenv("JANUS_CACHE_SIZE");
+    REQUIRE(c);
+    CHECK(c->max_cache_size_bytes == 1024);
+}
