@@ -133,9 +133,11 @@ def git_revision():
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "include", "tests/support", "bench"],
+        # Tracked files only: the previous RESULTS.md and raw results are not sources.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "include",
+                                "tests/support", "bench", ":(exclude)bench/RESULTS.md", "meson.build", "tests/meson.build"],
                                capture_output=True, text=True, check=True).stdout.strip()
-        return rev + (" (with uncommitted changes in src/include/tests/bench)" if dirty else "")
+        return rev + (" (with uncommitted changes to tracked sources)" if dirty else " (clean)")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -148,6 +150,7 @@ def main():
     ap.add_argument("--command", default="")
     ap.add_argument("--load-after", default="", help="the load average when the run ended")
     ap.add_argument("--binary", default="", help="the benchmark binary (its build time is recorded)")
+    ap.add_argument("--niceness", type=int, default=None, help="the niceness of the run (default: this process's)")
     args = ap.parse_args()
 
     context, med, cv, counters, errors = load_results(args.json, "cpu_time")
@@ -179,14 +182,14 @@ def main():
     w("")
     w("## Machine and run")
     w("")
-    w(f"- date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
+    w(f"- date of the run: {context.get('date') or datetime.datetime.now().astimezone().isoformat(timespec='minutes')}")
     w(f"- CPU: {cpu_model()}, nproc = {os.cpu_count()}"
       + (f", {context['mhz_per_cpu']} MHz" if "mhz_per_cpu" in context else ""))
     w(f"- OS: {platform.system()} {platform.release()}")
     w(f"- compiler: {compiler_version(args.build_dir)}; meson buildtype=release (-O3, NDEBUG)")
     w(f"- Google Benchmark library build type: {context.get('library_build_type', 'unknown')} "
       "(Debian's package; it only affects the harness, not the code measured)")
-    niceness = os.nice(0)  # inherited from bench/run.sh, hence from the benchmark itself
+    niceness = args.niceness if args.niceness is not None else os.nice(0)
     if niceness != 0:
         w(f"- scheduling: the run had niceness {niceness} (e.g. `nice -n {niceness} bench/run.sh`), so other "
           "jobs on the machine took the cores only when the benchmark thread did not need one")

@@ -71,5 +71,5 @@ start=$(date +%s)
 echo "bench/run.sh: benchmarks took $(( $(date +%s) - start )) s"
 read -r l1 l5 l15 _ < /proc/loadavg
 python3 bench/make_results.py --json "$json" --out bench/RESULTS.md --build-dir "$build" --command "$command" \
-  --load-after "$l1, $l5, $l15" --binary "$binary"
+  --load-after "$l1, $l5, $l15" --binary "$binary" --niceness "$(nice)"
 echo "bench/run.sh: wrote bench/RESULTS.md"
