@@ -277,3 +277,45 @@ TEST_CASE("the serializer stores whole tables under their content key", "[serial
     CHECK(report.str().find("1 stale") != std::string::npos);
     CHECK(s->getStats().deserialized == 1);
 }
+
+TEST_CASE("source inputs come from the dependency tracker; explain names the changed import", "[manager][dependencies]") {
+    testing::TempDir dir;
+    const fs::path src = dir.path / "src";
+    fs::create_directories(src);
+    std::ofstream(src / "main.jn") << "import shapes\n";
+    std::ofstream(src / "shapes.jn") << "type Shape\n";
+    std::ofstream(src / "other.jn") << "type Other\n";
+    Project p;
+    auto build = [&](int expect_hits) {
+        auto m = BuildCacheManager::create(config_in(dir.path / "cache"), {"janusc 1", 7});
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        const fs::path imports[] = {src / "shapes.jn"};
+        REQUIRE(m->dependencies().set_imports(src / "main.jn", imports));
+        auto in = p.inputs();
+        auto sources = m->source_inputs(src / "main.jn");
+        REQUIRE(sources);
+        CHECK(sources->size() == 2);
+        in.sources = *sources;
+        const Explanation e = m->explain(in, p.model.registry);
+        REQUIRE(m->getOrBuildDispatchTable(in, p.model.registry, p.builder()));
+        REQUIRE(m->endBuildSession());
+        CHECK(m->session_metrics().hits == static_cast<std::uint64_t>(expect_hits));
+        return e;
+    };
+    CHECK(build(0).reason == MissReason::never_seen);
+    CHECK(build(1).hit);
+    CHECK(fs::exists(dir.path / "cache" / "deps.jdcd"));
+    std::ofstream(src / "other.jn") << "type Other : Shape\n";  // not imported: still a hit
+    CHECK(build(1).hit);
+    std::ofstream(src / "shapes.jn") << "type Shape\ntype Circle : Shape\n";
+    const Explanation e = build(0);
+    CHECK(e.reason == MissReason::source_changed);
+    CHECK(e.detail == (src / "shapes.jn").string());
+
+    auto m = BuildCacheManager::create(config_in(dir.path / "cache"), {"janusc 1", 7});
+    REQUIRE(m);
+    auto missing = m->source_inputs(src / "nope.jn");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == ErrorCode::not_found);
+}

@@ -34,6 +34,7 @@
 
 #include "jdc/cache_config.hpp"
 #include "jdc/cached_table.hpp"
+#include "jdc/dependency_tracker.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/optimization.hpp"
@@ -119,6 +120,16 @@ public:
     // The seed's form: a table that depends only on its signature's types.
     Result<CachedTable> getOrBuildDispatchTable(std::string_view name, const TypeSignature& signature, const TypeRegistry& registry,
                                                 const TableBuilder& builder);
+
+    // The manager's DependencyTracker: its state (stat cache, import graph) lives in
+    // the cache directory (`deps.jdcd`), is loaded by startBuildSession() (which also
+    // starts the tracker's build, for the racy-mtime rule) and saved by endBuildSession().
+    DependencyTracker& dependencies() noexcept;
+    // The source inputs for a table whose methods are in `file`: one per file of its
+    // transitive closure (as told to dependencies().set_imports()), each with its own
+    // content hash, so that explain() names the very file that changed. Errors:
+    // not_found, io (naming the file).
+    Result<std::vector<SourceInput>> source_inputs(const std::filesystem::path& file);
 
     CacheKey cache_key(const TableInputs& inputs, const TypeRegistry& registry) const;
     // What a lookup with these inputs would do, and why it would miss.

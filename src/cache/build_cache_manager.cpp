@@ -139,6 +139,7 @@ struct BuildCacheManager::State {
     CacheConfig config;
     BuildIdentity identity;
     std::optional<LocalStore> store;
+    DependencyTracker deps;  // used by one thread at a time: the compiler's driver
 
     mutable std::mutex mutex;  // guards everything below
     CacheMetrics session;
@@ -155,6 +156,7 @@ struct BuildCacheManager::State {
         return root() / "inputs" / hex.substr(0, 2) / (hex + ".json");
     }
     fs::path stats_path() const { return root() / "stats.json"; }
+    fs::path deps_path() const { return root() / "deps.jdcd"; }
 
     void log(const std::string& line) const {
         if (config.verbose) std::cerr << "jdc-cache: " << line << "\n";
@@ -248,7 +250,17 @@ BuildCacheManager& BuildCacheManager::operator=(BuildCacheManager&&) noexcept = 
 BuildCacheManager::~BuildCacheManager() = default;
 
 const CacheConfig& BuildCacheManager::config() const noexcept { return s_->config; }
+DependencyTracker& BuildCacheManager::dependencies() noexcept { return s_->deps; }
 LocalStore* BuildCacheManager::store() noexcept { return s_->store ? &*s_->store : nullptr; }
+
+Result<std::vector<SourceInput>> BuildCacheManager::source_inputs(const fs::path& file) {
+    auto closure = s_->deps.transitive_file_hashes(file);
+    if (!closure) return tl::unexpected(closure.error());
+    std::vector<SourceInput> out;
+    out.reserve(closure->size());
+    for (const FileHash& f : *closure) out.push_back({f.path.string(), f.hash});
+    return out;
+}
 
 Result<BuildCacheManager> BuildCacheManager::create(const CacheConfig& config, BuildIdentity identity) {
     auto s = std::make_unique<State>();
@@ -271,6 +283,11 @@ Result<void> BuildCacheManager::startBuildSession() {
     std::lock_guard<std::mutex> guard(s_->mutex);
     s_->session = {};
     s_->in_session = true;
+    if (s_->store) {
+        const StateLoad loaded = s_->deps.load(s_->deps_path());
+        if (loaded.status == StateLoadStatus::discarded) s_->log(loaded.warning);
+    }
+    s_->deps.begin_build();
     if (!s_->store) return {};
     s_->evictions_at_start = s_->store->stats().index.evictions;
     if (auto j = read_json(s_->stats_path()); j && j->is_object()) {
@@ -307,6 +324,7 @@ Result<void> BuildCacheManager::endBuildSession() {
     s_->lifetime_mean_build_ns = mean;
     json out = {{"lifetime", metrics_json(lifetime)}, {"last_session", metrics_json(s_->session)}, {"mean_build_ns", mean}};
     if (auto w = write_json(s_->stats_path(), out); !w) return w;
+    if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
 
     const IndexSummary summary = s_->store->stats().index;
     if (summary.last_cleanup_ns == 0 ||

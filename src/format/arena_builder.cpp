@@ -1,12 +1,13 @@
 #include "jdc/arena_builder.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -43,19 +44,61 @@ private:
 };
 
 // String pool with de-duplication; offsets are relative to the pool until placed.
-// Keys are views of the table's own strings, which outlive the build.
+// An open-addressing table of indexes into the pool itself: no per-string node or
+// copy (module and file names repeat across most entries of a table).
 class StringPool {
+    // Names are short; an inline multiply-xorshift over 8-byte words beats a library
+    // call per string. Only used for this table's probe order, never stored.
+    static std::uint64_t hash(std::string_view s) noexcept {
+        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+            h ^= h >> 31;
+        }
+        std::uint64_t tail = 0;
+        std::memcpy(&tail, s.data() + i, s.size() - i);
+        h = (h ^ tail) * 0x94D049BB133111EBull;
+        return h ^ (h >> 29);
+    }
+
 public:
-    explicit StringPool(std::size_t expected) { offsets_.reserve(expected); }
+    explicit StringPool(std::size_t expected) : slots_(std::bit_ceil(std::max<std::size_t>(16, expected * 2)), kEmpty) {}
+
     std::uint32_t add(std::string_view s) {
-        auto [it, inserted] = offsets_.try_emplace(s, static_cast<std::uint32_t>(bytes_.size()));
-        if (inserted) bytes_ += s;
-        return it->second;
+        const std::size_t mask = slots_.size() - 1;
+        std::size_t i = hash(s) & mask;
+        for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
+            const Interned& e = interned_[slots_[i]];
+            if (e.length == s.size() && std::memcmp(bytes_.data() + e.offset, s.data(), s.size()) == 0) return e.offset;
+        }
+        const auto offset = static_cast<std::uint32_t>(bytes_.size());
+        slots_[i] = static_cast<std::uint32_t>(interned_.size());
+        interned_.push_back({offset, static_cast<std::uint32_t>(s.size())});
+        bytes_ += s;
+        if (interned_.size() * 2 > slots_.size()) grow();
+        return offset;
     }
     const std::string& bytes() const { return bytes_; }
 
 private:
-    std::unordered_map<std::string_view, std::uint32_t> offsets_;
+    static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
+    struct Interned {
+        std::uint32_t offset, length;
+    };
+    void grow() {
+        slots_.assign(slots_.size() * 2, kEmpty);
+        const std::size_t mask = slots_.size() - 1;
+        for (std::uint32_t k = 0; k < interned_.size(); ++k) {
+            std::size_t i = hash({bytes_.data() + interned_[k].offset, interned_[k].length}) & mask;
+            while (slots_[i] != kEmpty) i = (i + 1) & mask;
+            slots_[i] = k;
+        }
+    }
+    std::vector<std::uint32_t> slots_;
+    std::vector<Interned> interned_;
     std::string bytes_;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
@@ -33,17 +34,37 @@ public:
         u32(static_cast<std::uint32_t>(s.size()));
         bytes(s.data(), s.size());
     }
+    // Small writes are gathered in a local buffer: XXH3's update call costs about a
+    // hundred instructions whatever its size, and encodings are mostly 4-8 byte fields.
     void bytes(const void* p, std::size_t n) noexcept {
-        if constexpr (Bits == 64) XXH3_64bits_update(&state_, p, n);
-        else XXH3_128bits_update(&state_, p, n);
+        if (n > sizeof(buffer_) - used_) {
+            flush();
+            if (n > sizeof(buffer_)) {
+                update(p, n);
+                return;
+            }
+        }
+        std::memcpy(buffer_ + used_, p, n);
+        used_ += n;
     }
-    auto digest() const noexcept {
+    auto digest() noexcept {
+        flush();
         if constexpr (Bits == 64) return XXH3_64bits_digest(&state_);
         else return XXH3_128bits_digest(&state_);  // XXH128_hash_t {low64, high64}
     }
 
 private:
+    void update(const void* p, std::size_t n) noexcept {
+        if constexpr (Bits == 64) XXH3_64bits_update(&state_, p, n);
+        else XXH3_128bits_update(&state_, p, n);
+    }
+    void flush() noexcept {
+        if (used_ != 0) update(buffer_, used_);
+        used_ = 0;
+    }
     XXH3_state_t state_;
+    std::size_t used_ = 0;
+    unsigned char buffer_[1024];
 };
 
 using HashStream = BasicHashStream<64>;
