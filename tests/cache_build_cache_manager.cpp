@@ -319,3 +319,55 @@ TEST_CASE("source inputs come from the dependency tracker; explain names the cha
     REQUIRE_FALSE(missing);
     CHECK(missing.error().code == ErrorCode::not_found);
 }
+
+TEST_CASE("a changed signature and a stale entry are told apart", "[manager][explain]") {
+    testing::TempDir dir;
+    Project p;
+    const BuildIdentity id{"janusc 1", 7};
+
+    SECTION("signature changed") {
+        one_build(dir.path, id, p, p.inputs());
+        auto in = p.inputs();
+        in.signature.return_type = kTypeI32;
+        auto m = BuildCacheManager::create(config_in(dir.path), id);
+        REQUIRE(m);
+        CHECK(m->explain(in, p.model.registry).reason == MissReason::signature_changed);
+    }
+    SECTION("an entry that no longer binds is dropped and rebuilt as stale") {
+        // Inputs that leave the table's types out of the key: a changed type then
+        // reaches the stored entry, and binding (not the key) has to catch it.
+        auto in = p.inputs();
+        in.types.clear();
+        one_build(dir.path, id, p, in);
+        Project q;
+        TypeRegistry other;  // same names; every type below the root redefined as an enum
+        std::vector<TypeId> remap(q.model.registry.size() + 1);
+        for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
+        for (const Type& t : q.model.registry.types()) {
+            if (t.id < kFirstUserType) continue;
+            std::vector<TypeId> supers;
+            for (TypeId s : t.supertypes) supers.push_back(remap[s]);
+            remap[t.id] = *other.add(t.name, t.name == "Root" ? t.kind : TypeKind::enum_, supers);
+        }
+        auto m = BuildCacheManager::create(config_in(dir.path), id);
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        auto builder = [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+            DispatchTable t = q.model.table;
+            for (TypeId& x : t.signature.parameter_types) x = remap[x];
+            for (auto& impl : t.implementations) {
+                for (TypeId& x : impl.parameter_types) x = remap[x];
+                if (impl.return_type != kInvalidType) impl.return_type = remap[impl.return_type];
+            }
+            t.signature.return_type = remap[t.signature.return_type];
+            return BuiltTable{t, {}};
+        };
+        // The signature (Root, Root) -> f64 is unchanged, so the key is the same.
+        auto t = m->getOrBuildDispatchTable(in, other, builder);
+        REQUIRE(t);
+        const CacheMetrics s = m->session_metrics();
+        CHECK(s.misses == 1);
+        CHECK(s.stale_drops == 1);
+        CHECK(only_miss_reason(s) == MissReason::stale);
+    }
+}

@@ -3,7 +3,11 @@
 #include <fstream>
 #include <thread>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jdc/local_store.hpp"
@@ -354,4 +358,39 @@ TEST_CASE("SIGBUS policy: an entry read into memory is immune to the file being 
     REQUIRE_FALSE(again);
     CHECK(again.error().code == ErrorCode::truncated);
     CHECK_FALSE(store->find(key_for(8)));
+}
+
+TEST_CASE("a full disk during put is a clear error and the store stays intact", "[store][safety]") {
+    // RLIMIT_FSIZE makes writes fail (EFBIG) in a child, as a full disk would (ENOSPC).
+    testing::TempDir dir;
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        REQUIRE(store->put({key_for(1), arena_for(1)}));
+    }
+    const auto big = arena_for(2, 400);
+    REQUIRE(big.size() > 8192);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim {8192, 8192};
+        ::setrlimit(RLIMIT_FSIZE, &lim);
+        auto store = LocalStore::open(dir.path);
+        if (!store) ::_exit(2);
+        auto r = store->put({key_for(2), big});
+        const bool clear = !r && r.error().code == ErrorCode::io && r.error().message.find("cannot") != std::string::npos;
+        ::_exit(clear ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    CHECK(store->get(key_for(1)));
+    CHECK_FALSE(store->find(key_for(2)));
+    CHECK(store->stats().index.live_count == 1);
+    CHECK(fs::is_empty(dir.path / "tmp"));
+    CHECK(loose_file_count(dir.path) == 1);
 }
