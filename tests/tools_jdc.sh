@@ -57,5 +57,10 @@ expect "unknown option is a usage error" 2 "" -- "$jdc" verify --frobnicate "$tm
 expect "help exits 0" 0 "inspect" -- "$jdc" --help
 expect "sample into a missing directory" 2 "cannot create temporary file" -- "$jdc" sample "$tmp/no/such/dir/s.jdca"
 
+expect "demo-build: cold then warm, identical tables" 0 "20 of 20 tables identical" -- "$jdc" demo-build --dir "$tmp/demo" --functions 20 --types 30
+expect "demo-build: the warm build only hits" 0 "lookups: +20 \(20 hits, 0 misses, hit ratio 100.0%\)" -- "$jdc" demo-build --dir "$tmp/demo" --functions 20 --types 30
+expect "demo-build: a bad option value is a usage error" 2 "" -- "$jdc" demo-build --functions 0
+JANUS_CACHE_SIZE=lots expect "demo-build: a bad JANUS_CACHE_SIZE names the variable" 2 "JANUS_CACHE_SIZE='lots'" -- "$jdc" demo-build --dir "$tmp/demo2" --functions 2
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

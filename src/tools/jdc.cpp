@@ -14,6 +14,7 @@
 #include "jdc/arena_builder.hpp"
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
+#include "tools/demo_build.hpp"
 
 namespace {
 
@@ -240,7 +241,7 @@ int cmd_sample(const std::string& path, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"jdc: inspect and verify Janus dispatch-table arenas"};
+    CLI::App app{"jdc: the Janus dispatch cache tool"};
     app.require_subcommand(1);
 
     auto* verify = app.add_subcommand("verify", "Fully verify arena files (exit 0 valid, 1 invalid, 2 usage/I/O error)");
@@ -259,6 +260,14 @@ int main(int argc, char** argv) {
     sample->add_option("file", sample_file, "Where to write the sample arena")->required();
     sample->add_flag("-q,--quiet", sample_quiet, "Do not dump the arena");
 
+    auto* demo = app.add_subcommand("demo-build",
+                                    "Build a synthetic program twice through the cache (cold, then warm) and print both build reports");
+    jdc::tools::DemoOptions demo_options;
+    demo->add_option("--dir", demo_options.cache_dir, "Cache directory")->capture_default_str();
+    demo->add_option("--functions", demo_options.functions, "Generic functions")->capture_default_str()->check(CLI::Range(1u, 1000000u));
+    demo->add_option("--types", demo_options.types, "Types in the hierarchy")->capture_default_str()->check(CLI::Range(2u, 100000u));
+    demo->add_option("--seed", demo_options.seed, "Generator seed")->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -272,5 +281,6 @@ int main(int argc, char** argv) {
     if (*verify) return cmd_verify(verify_files, verify_quiet);
     if (*inspect) return cmd_inspect(inspect_file);
     if (*sample) return cmd_sample(sample_file, sample_quiet);
+    if (*demo) return jdc::tools::run_demo_build(demo_options);
     return kExitUsage;
 }
