@@ -36,6 +36,8 @@
 //     BM_OsPutFloor/new       the same files written with bare syscalls: open(O_CREAT |
 //                             O_EXCL) + fallocate + write + close in tmp/, rename into a
 //                             shard directory: the OS floor of a put
+//     BM_StoreLock/put        ScopedStoreLock taken and released on the put store's lock:
+//                             the per-call cost a batch pays once instead of per entry
 //     BM_StorePut/replace     put over an existing entry; only with --jdc_replace (it
 //                             deletes an inode per put, which slows every later file
 //                             creation on ext4 for ~30 s: see bench/PROFILE.md)
@@ -85,6 +87,7 @@
 #include "jdc/local_store.hpp"
 #include "jdc/mapped_pack.hpp"
 #include "jdc/pack.hpp"
+#include "jdc/store_lock.hpp"
 #include "support/arena_samples.hpp"
 #include "support/random_model.hpp"
 
@@ -590,6 +593,17 @@ void BM_StorePutBatch(benchmark::State& state, PutFixture* px) {
 
 // What a put's files cost with nothing of jdc around them: the syscalls StagedFile and
 // publish make (no fsync: the store's default durability is no_sync).
+void BM_StoreLock(benchmark::State& state, PutFixture* px) {
+    auto lock = StoreLock::for_file(px->root / "lock");
+    if (!lock) return fail(state, lock.error().message);
+    for (auto _ : state) {
+        ScopedStoreLock guard(**lock);
+        if (!guard.owns()) return fail(state, "cannot take the store lock: " + guard.failure());
+        bool owns = guard.owns();
+        benchmark::DoNotOptimize(owns);
+    }
+}
+
 void BM_OsPutFloor(benchmark::State& state, PutFixture* px) {
     const std::string tmp = (px->floor_root / "tmp").string();
     const std::string objects = (px->floor_root / "objects").string();
@@ -695,6 +709,7 @@ void register_all(Fixtures& fx, bool with_replace) {
     add("BM_StorePut/new", [=](benchmark::State& s) { BM_StorePut(s, put); });
     add("BM_StorePutBatch/new", [=](benchmark::State& s) { BM_StorePutBatch(s, put); });
     add("BM_OsPutFloor/new", [=](benchmark::State& s) { BM_OsPutFloor(s, put); });
+    add("BM_StoreLock/put", [=](benchmark::State& s) { BM_StoreLock(s, put); });
     if (with_replace) add("BM_StorePut/replace", [=](benchmark::State& s) { BM_StorePutReplace(s, put); });
     BuildCacheManager* m = fx.manager.manager.get();
     const std::pair<const char*, ManagerBench> manager_benches[] = {
