@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Writes bench/RESULTS.md from the Google Benchmark JSON of bench/run.sh.
 
-Reads the median (and coefficient of variation) of every benchmark, compares jdc
-with the seed's published figures and with the FlatBuffers peer measured in the
-same run, and says plainly where jdc loses. Standard library only.
+Reads the median (and coefficient of variation) of every benchmark. For bench_arena:
+compares jdc with the seed's published figures and with the FlatBuffers peer measured
+in the same run, and says plainly where jdc loses. For bench_store: pack open and
+lookups against the pack's size (with the fitted growth), loose loads against the OS
+floor, the store's bookkeeping at 1,000 and 100,000 entries, puts single and batched,
+and where a manager hit's time goes. Standard library only.
 
-    python3 bench/make_results.py --json bench/results/latest.json \
-        --out bench/RESULTS.md --build-dir build-bench --command "..."
+    python3 bench/make_results.py --arena-json bench/results/arena.json \
+        --store-json bench/results/store.json --out bench/RESULTS.md --build-dir build-bench \
+        --arena-command "..." --store-command "..."
 """
 
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import subprocess
@@ -98,7 +103,8 @@ def load_results(path, metric):
         if agg == "median" or (agg is None and b.get("run_type") == "iteration"):
             medians[name] = b[metric] * TO_US[b.get("time_unit", "ns")]
             counters[name] = {k: b[k] for k in ("bytes", "method", "ambiguous", "no_method", "entries",
-                                                "hierarchy_types", "repetitions") if k in b}
+                                                "hierarchy_types", "repetitions", "batch", "entries_after",
+                                                "index_slots", "hashed_types") if k in b}
         elif agg == "cv":
             cvs[name] = b[metric]  # a fraction (aggregate_unit "percentage")
     return data.get("context", {}), medians, cvs, counters, errors
@@ -142,22 +148,303 @@ def git_revision():
         return "unknown"
 
 
+# ---------------------------------------------------------------------------------------
+# bench_store
+
+STORE_DESCRIPTIONS = {
+    "BM_PackOpen": "MappedPack::open + ~MappedPack: open, fstat, mmap, O(1) header check, munmap",
+    "BM_PackFind": "MappedPack::find of a present key (locates the arena, no verification)",
+    "BM_PackFindVerify": "find + ArenaView::open (full verify incl. XXH3) of the found arena",
+    "BM_PackFindMissing": "find of a key the pack does not hold",
+    "BM_StoreGet": "LocalStore::get of a loose entry: index lookup + open + read + verify + access record",
+    "BM_StoreFind": "LocalStore::find: the index lookup alone",
+    "BM_LoadedArenaOpen": "LoadedArena::open of the same files, as get() opens them (automatic mode: read)",
+    "BM_OsReadFile": "open + fstat + read + close of the same files: the OS floor",
+    "BM_StoreStats": "LocalStore::stats(): the index header's totals and counters",
+    "BM_StoreEntries": "LocalStore::entries(): every live slot of the index, copied out",
+    "BM_StoreOpen": "LocalStore::open + ~LocalStore of an existing store (maps its index and its pack)",
+    "BM_StoreGetPacked": "LocalStore::get of a packed entry: index + pack lookup + verify",
+    "BM_StorePut": "LocalStore::put of one ~600 B arena under a new key: verify + stage + lock + rename + index",
+    "BM_StorePutBatch": "LocalStore::put_batch of `batch` such arenas under new keys (time per batch)",
+    "BM_OsPutFloor": "create (O_EXCL) + fallocate + write + close + rename of the same bytes: the OS floor of a put",
+    "BM_StoreLock": "ScopedStoreLock acquire + release (fcntl lock + thread mutex): what a batch shares across entries",
+    "BM_ManagerHit": "BuildCacheManager::getOrBuildDispatchTable on a hit: key hash + get + bind",
+    "BM_ManagerKey": "BuildCacheManager::cache_key alone (name, signature, 4 sources, every type of the hierarchy)",
+    "BM_ManagerStoreGet": "LocalStore::get of the same entry alone",
+}
+
+
+def fmt_count(n):
+    return f"{int(n):,}"
+
+
+def fit_exponent(points):
+    """Least-squares slope b of log t = a + b log n: t grows like n^b (0 flat, 1 linear)."""
+    pts = [(math.log(n), math.log(t)) for n, t in points if n and t]
+    if len(pts) < 2:
+        return None
+    mx = sum(x for x, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else None
+
+
+def sizes_of(med, bench):
+    """The numeric arguments `bench` ran with, ascending, as strings."""
+    return sorted({k.rsplit("/", 1)[1] for k in med if k.startswith(bench + "/") and k.rsplit("/", 1)[1].isdigit()}, key=int)
+
+
+def store_sections(w, st, arena_med):
+    med, cv, wall, wall_cv, counters = st["med"], st["cv"], st["wall"], st["wall_cv"], st["counters"]
+    pack_sizes, store_sizes = sizes_of(med, "BM_PackOpen"), sizes_of(med, "BM_StoreStats")
+    if not pack_sizes or not store_sizes:
+        w("## bench_store")
+        w("")
+        w("**No results of bench_store in this run** (filtered out?).")
+        w("")
+        return
+    p_lo, p_hi, s_lo, s_hi = pack_sizes[0], pack_sizes[-1], store_sizes[0], store_sizes[-1]
+
+    def m(name):
+        return med.get(name)
+
+    def c(name):
+        return cv.get(name, 0.0)
+
+    def cell(name, scale=1.0):
+        v = m(name)
+        k = cv.get(name)
+        return fmt_time(v / scale if v is not None else None) + (f" ±{k * 100:.0f}%" if k is not None and k >= 0.005 else "")
+
+    def growth(bench, sizes):
+        """(exponent, last/first ratio, within noise?) over the sizes present."""
+        pts = [(int(s), m(f"{bench}/{s}")) for s in sizes if m(f"{bench}/{s}")]
+        if len(pts) < 2:
+            return None, None, False
+        b = fit_exponent(pts)
+        first, last = f"{bench}/{pts[0][0]}", f"{bench}/{pts[-1][0]}"
+        ratio = pts[-1][1] / pts[0][1]
+        return b, ratio, abs(ratio - 1.0) < c(first) + c(last)
+
+    def growth_cell(bench, sizes):
+        b, ratio, tie = growth(bench, sizes)
+        if b is None:
+            return "—"
+        return f"n^{b:.2f} ({fmt_ratio(ratio)}{' ~' if tie else ''})"
+
+    # --- packs ----------------------------------------------------------------------------
+    w("## Packs: open and lookup against the number of tables (bench_store)")
+    w("")
+    shapes, biggest = [], 0
+    for s in pack_sizes:
+        k = counters.get(f"BM_PackOpen/{s}", {})
+        if "bytes" in k:
+            biggest = max(biggest, k["bytes"])
+            shapes.append(f"{fmt_count(s)} tables = {k['bytes'] / 1e6:.2f} MB" if k["bytes"] >= 1e6
+                          else f"{fmt_count(s)} tables = {k['bytes'] / 1e3:.1f} KB")
+    w("One pack file per size (build_pack of tiny arenas, 560-640 B each: 64 distinct arenas reused under "
+      "different keys), in a temp dir on this machine's ext4 root filesystem: " + "; ".join(shapes) + ". "
+      f"Lookups cycle over up to 4,096 keys drawn at random from the pack (fixed seed), so the {fmt_count(p_hi)}-table "
+      f"pack's lookups touch pages and cache lines all over a {biggest / 1e6:.0f} MB mapping, as a compiler's would; "
+      "missing keys are 4,096 keys in no pack.")
+    w("")
+    w("Growth: the exponent b of a least-squares fit of t ∝ n^b over the sizes (0 = flat, 1 = linear), "
+      f"then the {fmt_count(p_hi)}-table median over the {fmt_count(p_lo)}-table one; ~ marks a ratio within the two "
+      "coefficients of variation added together (a tie: no measurable growth).")
+    w("")
+    w("| operation | " + " | ".join(f"{fmt_count(s)} tables" for s in pack_sizes)
+      + f" | growth ({fmt_count(p_hi)} / {fmt_count(p_lo)}) |")
+    w("|---|" + "---:|" * len(pack_sizes) + "---|")
+    for label, bench in (("MappedPack::open (+ close)", "BM_PackOpen"), ("find, present key", "BM_PackFind"),
+                         ("find + ArenaView::open (verify)", "BM_PackFindVerify"),
+                         ("find, missing key", "BM_PackFindMissing")):
+        w(f"| {label} | " + " | ".join(cell(f"{bench}/{s}") for s in pack_sizes) + f" | {growth_cell(bench, pack_sizes)} |")
+    w("")
+    b, ratio, tie = growth("BM_PackOpen", pack_sizes)
+    if b is not None:
+        flat = tie or abs(b) < 0.05
+        w(f"**Pack open is {'flat' if flat else 'not flat'}:** fitted growth n^{b:.3f}; opening {fmt_count(p_hi)} tables "
+          f"takes {fmt_ratio(ratio)} the time of {fmt_count(p_lo)}"
+          + (" (within noise)" if tie else "") + ". "
+          + ("Nothing in it is proportional to the number of tables (the mapping is lazy and the header check "
+             "O(1)); its time is syscalls (see bench/PROFILE.md)." if flat else
+             "Something in it grows with the pack: see bench/PROFILE.md."))
+        w("")
+    fv = [m(f"BM_PackFindVerify/{s}") for s in pack_sizes]
+    f0 = [m(f"BM_PackFind/{s}") for s in pack_sizes]
+    if all(fv) and all(f0):
+        w(f"A lookup is a find ({fmt_time(f0[0])} to {fmt_time(f0[-1])}) plus the full verification of the "
+          f"arena it returns ({fmt_time(fv[0])} to {fmt_time(fv[-1])} together). What growth there is at "
+          f"{fmt_count(p_hi)} tables is cache and TLB misses (the sampled keys are spread over the whole mapping, "
+          "and a cold ~600 B arena is ten cache lines to fetch before XXH3 can hash them), not probing: the index "
+          "is a hash table. A missing key is a probe to the first empty slot, cheapest where the index is "
+          "emptiest (see bench/PROFILE.md).")
+        w("")
+
+    # --- loose files ------------------------------------------------------------------------
+    w("## Loose-file load: LocalStore::get against LoadedArena and the OS floor")
+    w("")
+    n = "1000"
+    get, loaded, floor, find = (m(f"BM_StoreGet/{n}"), m(f"BM_LoadedArenaOpen/{n}"), m(f"BM_OsReadFile/{n}"),
+                                m(f"BM_StoreFind/{n}"))
+    w("A store of 1,000 loose entries (one ~600 B arena file each, sharded in objects/<2 hex>/); every benchmark "
+      "cycles over the same 1,000 files in the same random order.")
+    w("")
+    w("| operation | median | on top of the row below |")
+    w("|---|---:|---:|")
+    rows = [("LocalStore::get (index + open + read + verify + access record)", f"BM_StoreGet/{n}", get, loaded),
+            ("LoadedArena::open of the same file (open + fstat + read + verify)", f"BM_LoadedArenaOpen/{n}", loaded, floor),
+            ("OS floor: open + fstat + read + close", f"BM_OsReadFile/{n}", floor, None),
+            ("LocalStore::find (the index lookup alone)", f"BM_StoreFind/{n}", find, None)]
+    for label, name, v, below in rows:
+        w(f"| {label} | {cell(name)} | {fmt_time(v - below) if v and below else '—'} |")
+    w("")
+    if get and loaded and floor:
+        w(f"Of a {fmt_time(get)} get, {fmt_time(floor)} ({floor / get * 100:.0f}%) is the OS's open + read + close, "
+          f"{fmt_time(loaded - floor)} is jdc's verification and buffer, and {fmt_time(get - loaded)} "
+          f"({(get - loaded) / get * 100:.0f}%) is the store's own work around the load (the index lookup is "
+          f"{fmt_time(find)} of it); bench/PROFILE.md says where that goes.")
+        w("")
+
+    # --- bookkeeping ------------------------------------------------------------------------
+    w(f"## The store's bookkeeping: stats, entries, open ({fmt_count(s_lo)} and {fmt_count(s_hi)} entries)")
+    w("")
+    slots = {s: counters.get(f"BM_StoreEntries/{s}", {}).get("index_slots") for s in store_sizes}
+    w("Each store holds its entries in one pack (the pack fixture of that size, hard-linked into packs/ and "
+      f"indexed with rebuild_index), so building the {fmt_count(s_hi)}-entry store creates two files, not "
+      f"{fmt_count(s_hi)}; the index (what stats and entries read) is the same as for loose entries"
+      + (": " + " and ".join(fmt_count(slots[s]) for s in store_sizes) + " slots of 64 B" if all(slots.values()) else "")
+      + ". Growth as for packs (fitted exponent over the sizes).")
+    w("")
+    w("| operation | " + " | ".join(f"{fmt_count(s)} entries" for s in store_sizes)
+      + f" | growth ({fmt_count(s_hi)} / {fmt_count(s_lo)}) |")
+    w("|---|" + "---:|" * len(store_sizes) + "---|")
+    for label, bench in (("LocalStore::stats()", "BM_StoreStats"), ("LocalStore::entries()", "BM_StoreEntries"),
+                         ("LocalStore::open (+ close)", "BM_StoreOpen"), ("LocalStore::get, packed entry", "BM_StoreGetPacked")):
+        w(f"| {label} | " + " | ".join(cell(f"{bench}/{s}") for s in store_sizes) + f" | {growth_cell(bench, store_sizes)} |")
+    w("")
+    b, ratio, tie = growth("BM_StoreStats", store_sizes)
+    if b is not None:
+        o1 = tie or abs(b) < 0.05
+        w(f"**stats() is {'O(1)' if o1 else 'not O(1)'}:** fitted growth n^{b:.3f} ({fmt_ratio(ratio)} from "
+          f"{fmt_count(s_lo)} to {fmt_count(s_hi)} entries{', within noise' if tie else ''})"
+          + (": it reads totals and counters from the index header and never scans the index or the directory."
+             if o1 else "."))
+        w("")
+    e1, e2 = m(f"BM_StoreEntries/{s_lo}"), m(f"BM_StoreEntries/{s_hi}")
+    if e1 and e2 and all(slots.values()):
+        w(f"entries() is linear in the index's slots, as it must be: {e2 * 1000 / slots[s_hi]:.0f} ns per slot "
+          f"at {fmt_count(s_hi)} entries ({e1 * 1000 / slots[s_lo]:.0f} ns at {fmt_count(s_lo)}). Callers that only "
+          "need totals should use stats().")
+        w("")
+    b, ratio, tie = growth("BM_StoreOpen", store_sizes)
+    if b is not None:
+        w(f"LocalStore::open grows n^{b:.2f} ({fmt_ratio(ratio)}{', within noise' if tie else ''}): it maps the "
+          "index and the packs and reads neither; its time is syscalls (see bench/PROFILE.md).")
+        w("")
+
+    # --- puts -------------------------------------------------------------------------------
+    w("## Puts: one at a time against put_batch")
+    w("")
+    single, batch, pfloor = m("BM_StorePut/new"), m("BM_StorePutBatch/new"), m("BM_OsPutFloor/new")
+    bsize = counters.get("BM_StorePutBatch/new", {}).get("batch")
+    after = counters.get("BM_StorePutBatch/new", {}).get("entries_after")
+    w("Every put is of a new key (a cache miss's put), into a store that starts with 1,000 entries and grows"
+      + (f" (to about {fmt_count(after)} entries by the end of the run)" if after else "")
+      + "; durability no_sync (the store's default), arenas of ~600 B. Nothing is deleted while the puts run: on "
+      "this ext4, file creation slows down for minutes after many deletions (bench/PROFILE.md).")
+    w("")
+    w("| operation | per call | per entry |")
+    w("|---|---:|---:|")
+    w(f"| LocalStore::put (one arena) | {cell('BM_StorePut/new')} | {fmt_time(single)} |")
+    if bsize:
+        w(f"| LocalStore::put_batch ({fmt_count(bsize)} arenas) | {cell('BM_StorePutBatch/new')} | "
+          f"{fmt_time(batch / bsize) if batch else '—'} |")
+    w(f"| OS floor: create + fallocate + write + close + rename | {cell('BM_OsPutFloor/new')} | {fmt_time(pfloor)} |")
+    lock = m("BM_StoreLock/put")
+    w(f"| ScopedStoreLock acquire + release (per call, shared by a batch) | {cell('BM_StoreLock/put')} | — |")
+    if m("BM_StorePut/replace"):
+        w(f"| LocalStore::put over an existing entry (--jdc_replace) | {cell('BM_StorePut/replace')} | "
+          f"{fmt_time(m('BM_StorePut/replace'))} |")
+    w("")
+    if single and batch and bsize:
+        per = batch / bsize
+        noise = c("BM_StorePut/new") + c("BM_StorePutBatch/new")
+        tie = abs(per / single - 1.0) < noise
+        if per < single and not tie:
+            verdict = (f"**batching amortises the lock:** {fmt_time(per)} per entry against {fmt_time(single)} for a "
+                       f"lone put ({fmt_ratio(single / per)} cheaper); the batch saves {fmt_time(single - per)} per "
+                       "entry, what a lone put spends once per call (the lock, the index and maintenance checks).")
+        else:
+            verdict = (f"**batching shows no measurable gain in this run:** {fmt_time(per)} per entry against "
+                       f"{fmt_time(single)} for a lone put" + (" (~: within this run's noise, a tie)" if tie else "")
+                       + ". It does take the lock once instead of per entry"
+                       + (f", but a lock cycle costs {fmt_time(lock)}" if lock else "")
+                       + ", which is lost in the noise of creating the files.")
+        w("Batching: " + verdict
+          + (f" The OS floor alone is {fmt_time(pfloor)} per file ({pfloor / per * 100:.0f}% of a batched put): "
+             "on this machine creating a file is most of a put." if pfloor else ""))
+        w("")
+
+    # --- manager ---------------------------------------------------------------------------------
+    w("## Build cache manager: getOrBuildDispatchTable on a hit")
+    w("")
+    w("Tables of bench_arena's size classes (same generator and seed), stored once by a miss; inputs are the "
+      "function's name and signature, 4 source files and every type of the hierarchy. The parts are measured "
+      "separately (bind is bench_arena's BM_JdcBindOnly), so \"rest\" is what the manager adds around them plus "
+      "the noise between separately measured figures; bench/PROFILE.md has the instruction shares of a hit.")
+    w("")
+    w("| size | hit | key hash | store get | bind | rest (hit − the parts) |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for size in SIZES:
+        hit, key, sget = m(f"BM_ManagerHit/{size}"), m(f"BM_ManagerKey/{size}"), m(f"BM_ManagerStoreGet/{size}")
+        bind = arena_med.get(f"BM_JdcBindOnly/{size}")
+        rest = hit - key - sget - bind if hit and key and sget and bind else None
+        w(f"| {size} | {cell(f'BM_ManagerHit/{size}')} | {cell(f'BM_ManagerKey/{size}')} | "
+          f"{cell(f'BM_ManagerStoreGet/{size}')} | {fmt_time(bind)} | {fmt_time(rest) if rest is not None else '—'} |")
+    w("")
+
+    # --- every median -------------------------------------------------------------------------
+    w("## Every bench_store benchmark (median CPU time, then wall-clock)")
+    w("")
+    w("| benchmark | CPU | wall-clock | measures |")
+    w("|---|---:|---:|---|")
+    order = list(STORE_DESCRIPTIONS)
+    def arg_key(arg):
+        if arg.isdigit():
+            return (0, int(arg), "")
+        return (1, SIZES.index(arg), "") if arg in SIZES else (2, 0, arg)
+
+    names = sorted(med, key=lambda k: (order.index(k.rsplit("/", 1)[0]) if k.rsplit("/", 1)[0] in order else len(order),
+                                       arg_key(k.rsplit("/", 1)[-1]), k))
+    for name in names:
+        base = name.rsplit("/", 1)[0]
+        wc = wall_cv.get(name)
+        wcell = fmt_time(wall.get(name)) + (f" ±{wc * 100:.0f}%" if wc is not None and wc >= 0.005 else "")
+        w(f"| {name} | {cell(name)} | {wcell} | {STORE_DESCRIPTIONS.get(base, '')} |")
+    w("")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--json", required=True)
+    for prog in ("arena", "store"):
+        ap.add_argument(f"--{prog}-json", required=True, help=f"bench_{prog}'s JSON")
+        ap.add_argument(f"--{prog}-command", default="", help=f"the command that ran bench_{prog}")
+        ap.add_argument(f"--{prog}-load-after", default="", help=f"the load average when bench_{prog} ended")
+        ap.add_argument(f"--{prog}-binary", default="", help=f"bench_{prog} (its build time is recorded)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--build-dir", default="build-bench")
-    ap.add_argument("--command", default="")
-    ap.add_argument("--load-after", default="", help="the load average when the run ended")
-    ap.add_argument("--binary", default="", help="the benchmark binary (its build time is recorded)")
     ap.add_argument("--niceness", type=int, default=None, help="the niceness of the run (default: this process's)")
     args = ap.parse_args()
 
-    context, med, cv, counters, errors = load_results(args.json, "cpu_time")
-    _, wall, wall_cv, _, _ = load_results(args.json, "real_time")
+    context, med, cv, counters, errors = load_results(args.arena_json, "cpu_time")
+    _, wall, wall_cv, _, _ = load_results(args.arena_json, "real_time")
+    store = {}
+    store["context"], store["med"], store["cv"], store["counters"], store_errors = load_results(args.store_json, "cpu_time")
+    _, store["wall"], store["wall_cv"], _, _ = load_results(args.store_json, "real_time")
     nbytes = {k: int(round(v["bytes"])) for k, v in counters.items() if "bytes" in v}
-    if errors:
-        print("make_results.py: benchmarks failed:\n  " + "\n  ".join(errors), file=sys.stderr)
+    if errors or store_errors:
+        print("make_results.py: benchmarks failed:\n  " + "\n  ".join(errors + store_errors), file=sys.stderr)
         return 1
 
     def m(bench, size):
@@ -170,19 +457,23 @@ def main():
 
     out = []
     w = out.append
-    w("# jdc arena benchmarks")
+    w("# jdc benchmarks")
     w("")
-    reps = sorted({int(c["repetitions"]) for c in counters.values() if "repetitions" in c})
+    reps = sorted({int(c["repetitions"]) for cs in (counters, store["counters"]) for c in cs.values() if "repetitions" in c})
     w("Generated by `bench/run.sh` (bench/make_results.py); do not edit by hand. "
       f"Medians of {'/'.join(map(str, reps)) or '?'} repetitions of the benchmark thread's **CPU time** "
       "(user + system, so syscalls count); ±x% is the coefficient of variation across them when ≥ 0.5%. "
       "CPU time rather than wall-clock time because this 2-core machine is shared with other jobs "
       "(see the load averages below): time the thread spends descheduled is not jdc's cost. "
-      "On a quiet machine the two agree; wall-clock medians are in the last table.")
+      "On a quiet machine the two agree; wall-clock medians are in the last table of each program. "
+      "Two programs, run one after the other: bench_arena (arenas against the seed and FlatBuffers; "
+      "the first sections) and bench_store (packs, the loose-file store, puts and the build cache "
+      "manager; from \"Packs\" on).")
     w("")
     w("## Machine and run")
     w("")
-    w(f"- date of the run: {context.get('date') or datetime.datetime.now().astimezone().isoformat(timespec='minutes')}")
+    w(f"- date of the run: {context.get('date') or datetime.datetime.now().astimezone().isoformat(timespec='minutes')}"
+      + (f" (bench_arena), {store['context']['date']} (bench_store)" if store["context"].get("date") else ""))
     w(f"- CPU: {cpu_model()}, nproc = {os.cpu_count()}"
       + (f", {context['mhz_per_cpu']} MHz" if "mhz_per_cpu" in context else ""))
     w(f"- OS: {platform.system()} {platform.release()}")
@@ -193,14 +484,20 @@ def main():
     if niceness != 0:
         w(f"- scheduling: the run had niceness {niceness} (e.g. `nice -n {niceness} bench/run.sh`), so other "
           "jobs on the machine took the cores only when the benchmark thread did not need one")
-    if "load_avg" in context:
-        w(f"- load average at start: {', '.join(f'{x:.2f}' for x in context['load_avg'])}"
-          + (f"; at the end: {args.load_after}" if args.load_after else ""))
+    for prog, ctx in (("arena", context), ("store", store["context"])):
+        if "load_avg" in ctx:
+            after = getattr(args, f"{prog}_load_after")
+            w(f"- load average at the start of bench_{prog}: {', '.join(f'{x:.2f}' for x in ctx['load_avg'])}"
+              + (f"; at its end: {after}" if after else ""))
     w(f"- source: git {git_revision()}")
-    if args.binary and os.path.exists(args.binary):
-        built = datetime.datetime.fromtimestamp(os.path.getmtime(args.binary)).astimezone()
-        w(f"- binary built: {built.strftime('%Y-%m-%d %H:%M:%S %Z')}")
-    w(f"- command: `{args.command}`" if args.command else "- command: unknown")
+    for prog in ("arena", "store"):
+        binary = getattr(args, f"{prog}_binary")
+        if binary and os.path.exists(binary):
+            built = datetime.datetime.fromtimestamp(os.path.getmtime(binary)).astimezone()
+            w(f"- bench_{prog} built: {built.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    for prog in ("arena", "store"):
+        command = getattr(args, f"{prog}_command")
+        w(f"- command: `{command}`" if command else f"- command of bench_{prog}: unknown")
     w("")
     shapes = []
     for size in SIZES:
@@ -341,6 +638,7 @@ def main():
             cells.append(fmt_time(v) + (f" ±{c * 100:.0f}%" if c is not None and c >= 0.005 else ""))
         w(f"| {base} | " + " | ".join(cells) + " |")
     w("")
+    store_sections(w, store, med)
     w("")
 
     with open(args.out, "w", encoding="utf-8") as f:
