@@ -58,7 +58,11 @@ public:
     std::uint64_t u64() { return u32() | (std::uint64_t{u32()} << 32); }
     // Up to max_length raw bytes (length from the next byte).
     std::string string(std::size_t max_length) {
-        const std::size_t n = std::min<std::size_t>(u8() % (max_length + 1), size_ - pos_);
+        // The length byte is read first: as two arguments of one call, the order of
+        // u8() and size_ - pos_ would be unspecified (g++ and clang differ), and
+        // reading the remaining size before u8() advanced overran by one byte.
+        const std::size_t wanted = u8() % (max_length + 1);
+        const std::size_t n = std::min<std::size_t>(wanted, size_ - pos_);
         std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
         pos_ += n;
         return s;

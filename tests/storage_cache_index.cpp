@@ -27,7 +27,7 @@ IndexEntry entry(std::uint64_t n, std::uint64_t size) {
 TEST_CASE("an index holds, replaces and erases entries like a map", "[index]") {
     testing::TempDir dir;
     const auto file = dir.path / "index.jdci";
-    REQUIRE(CacheIndex::write_new(file, {}, 0, nullptr, 0));
+    REQUIRE(CacheIndex::write_new(file, dir.path, {}, 0, nullptr, 0));
     auto idx = CacheIndex::open(file);
     REQUIRE(idx);
     std::unordered_map<CacheKey, IndexEntry, CacheKeyHash> model;
@@ -42,7 +42,7 @@ TEST_CASE("an index holds, replaces and erases entries like a map", "[index]") {
             if (!idx->has_room_for(1)) {
                 std::vector<IndexEntry> all = idx->entries();
                 const IndexSummary s = idx->summary();
-                REQUIRE(CacheIndex::write_new(file, all, 0, &s, 0));
+                REQUIRE(CacheIndex::write_new(file, dir.path, all, 0, &s, 0));
                 idx->mark_retired();
                 CHECK(idx->retired());
                 idx = CacheIndex::open(file);
@@ -71,7 +71,7 @@ TEST_CASE("an index holds, replaces and erases entries like a map", "[index]") {
 TEST_CASE("access tracking and counters update in place and survive reopening", "[index]") {
     testing::TempDir dir;
     const auto file = dir.path / "index.jdci";
-    REQUIRE(CacheIndex::write_new(file, {entry(1, 10), entry(2, 20)}, 0, nullptr, 0));
+    REQUIRE(CacheIndex::write_new(file, dir.path, {entry(1, 10), entry(2, 20)}, 0, nullptr, 0));
     {
         auto idx = CacheIndex::open(file);
         REQUIRE(idx);
@@ -96,7 +96,7 @@ TEST_CASE("a damaged slot reads as absent, and bad index files are refused with 
     const auto file = dir.path / "index.jdci";
     std::vector<IndexEntry> many;
     for (std::uint64_t n = 0; n < 40; ++n) many.push_back(entry(n, 5));
-    REQUIRE(CacheIndex::write_new(file, many, 0, nullptr, 0));
+    REQUIRE(CacheIndex::write_new(file, dir.path, many, 0, nullptr, 0));
     auto bytes = std::filesystem::file_size(file);
 
     SECTION("flipped bit inside a slot") {

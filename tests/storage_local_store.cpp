@@ -265,18 +265,20 @@ TEST_CASE("rebuilding drops invalid files and ignores foreign ones", "[store][re
     CHECK(fs::exists(dir.path / "objects" / "README"));
 }
 
-TEST_CASE("stale temporary files of dead writers are removed by cleanup", "[store][recovery]") {
+TEST_CASE("stale temporary files are removed by cleanup after the grace period", "[store][recovery]") {
     testing::TempDir dir;
     auto store = LocalStore::open(dir.path);
     REQUIRE(store);
-    // A pid that cannot exist (beyond pid_max), and one that is alive (ours).
-    std::ofstream(dir.path / "tmp" / "abc.jdca.tmp.999999999.deadbeef") << "half";
-    const std::string live_name = "def.jdca.tmp." + std::to_string(::getpid()) + ".cafebabe";
-    std::ofstream(dir.path / "tmp" / live_name) << "in progress";
-    auto report = store->cleanup();
+    const fs::path old_file = dir.path / "tmp" / "abc.jdca.tmp.4242.deadbeef";
+    const fs::path fresh_file = dir.path / "tmp" / ("def.jdca.tmp." + std::to_string(::getpid()) + ".cafebabe");
+    std::ofstream(old_file) << "half written two hours ago";
+    std::ofstream(fresh_file) << "in progress";
+    fs::last_write_time(old_file, fs::file_time_type::clock::now() - std::chrono::hours(2));
+    auto report = store->cleanup();  // default grace: one hour
     REQUIRE(report);
     CHECK(report->removed_temp_files == 1);
-    CHECK(fs::exists(dir.path / "tmp" / live_name));
+    CHECK_FALSE(fs::exists(old_file));
+    CHECK(fs::exists(fresh_file));  // may belong to a live writer, here or on another machine
     CHECK(store->stats().index.last_cleanup_ns > 0);
 }
 
@@ -393,4 +395,62 @@ TEST_CASE("a full disk during put is a clear error and the store stays intact", 
     CHECK(store->stats().index.live_count == 1);
     CHECK(fs::is_empty(dir.path / "tmp"));
     CHECK(loose_file_count(dir.path) == 1);
+}
+
+TEST_CASE("dropping a damaged entry repairs a dirty index instead of hiding it", "[store][recovery]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    REQUIRE(store->put({key_for(1), arena_for(1)}));
+    REQUIRE(store->put({key_for(2), arena_for(2)}));
+    // A writer died after publishing key 3 and before indexing it: dirty index, orphan file.
+    fs::create_directories(store->loose_path(key_for(3)).parent_path());
+    REQUIRE(write_file_atomically(store->loose_path(key_for(3)), arena_for(3)));
+    {
+        auto idx = CacheIndex::open(dir.path / "index.jdci");
+        REQUIRE(idx);
+        idx->set_dirty(true);
+    }
+    std::ofstream(store->loose_path(key_for(2)), std::ios::binary | std::ios::trunc) << "damaged";
+    auto r = store->get(key_for(2));
+    REQUIRE_FALSE(r);
+    CHECK_FALSE(store->stats().index.dirty);
+    CHECK(store->find(key_for(3)));  // the rebuild found the orphan
+    CHECK_FALSE(store->find(key_for(2)));
+    CHECK(store->get(key_for(1)));
+}
+
+TEST_CASE("a writer notices that the index it mapped was replaced without being retired", "[store][recovery]") {
+    testing::TempDir dir;
+    auto first = LocalStore::open(dir.path);
+    REQUIRE(first);
+    REQUIRE(first->put({key_for(1), arena_for(1)}));
+    fs::remove(dir.path / "index.jdci");  // e.g. deleted by hand as a recovery step
+    auto second = LocalStore::open(dir.path);  // rebuilds a new index file
+    REQUIRE(second);
+    REQUIRE(first->put({key_for(2), arena_for(2)}));  // must land in the new index, not the orphan
+    CHECK(second->find(key_for(2)));
+    CHECK(second->find(key_for(1)));
+    CHECK(second->stats().index.live_count == 2);
+}
+
+TEST_CASE("an entry over one reader's own limits is a miss for it, not deleted for everyone", "[store][validity]") {
+    testing::TempDir dir;
+    const auto a = arena_for(6, 40);
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        REQUIRE(store->put({key_for(6), a}));
+    }
+    StoreOptions strict;
+    strict.limits.max_total_size = a.size() - 8;
+    auto picky = LocalStore::open(dir.path, strict);
+    REQUIRE(picky);
+    auto r = picky->get(key_for(6));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::limit_exceeded);
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    CHECK(store->get(key_for(6)));
+    CHECK(store->stats().index.corrupt_drops == 0);
 }

@@ -144,9 +144,11 @@ TEST_CASE("writers killed with SIGKILL at random moments lose nothing published"
     CHECK(kills >= 20);
 
     // Reopening repairs what the kills left (a dirty index is rebuilt); cleanup
-    // removes the temp files of the dead writers.
+    // removes the temp files of the dead writers (all writers are gone: no grace).
     {
-        auto store = LocalStore::open(dir.path);
+        StoreOptions no_grace;
+        no_grace.temp_grace_ns = 0;
+        auto store = LocalStore::open(dir.path, no_grace);
         REQUIRE(store);
         auto report = store->cleanup();
         REQUIRE(report);

@@ -36,7 +36,8 @@ public:
 
     // Atomically replaces `target` (which must be on the same filesystem). After
     // success the StagedFile is empty. With Durability::fsync the target's directory
-    // is fsynced too.
+    // is fsynced too; if only that fails, the file IS published (temp_path() is then
+    // empty) and the error says it may not survive a power failure.
     Result<void> publish(const std::filesystem::path& target);
 
     const std::filesystem::path& temp_path() const noexcept { return temp_; }

@@ -125,8 +125,10 @@ public:
     // Writes a new index holding `entries` (capacity chosen for them, at least
     // `min_capacity`) and atomically puts it at `file`. The caller holds the store
     // lock. Counters are carried over from `counters_from` when given.
-    static Result<void> write_new(const std::filesystem::path& file, const std::vector<IndexEntry>& entries,
-                                  std::uint64_t min_capacity, const IndexSummary* counters_from, std::uint64_t last_cleanup_ns);
+    // The temporary file is staged in `staging_dir` (same filesystem as `file`).
+    static Result<void> write_new(const std::filesystem::path& file, const std::filesystem::path& staging_dir,
+                                  const std::vector<IndexEntry>& entries, std::uint64_t min_capacity,
+                                  const IndexSummary* counters_from, std::uint64_t last_cleanup_ns);
 
     CacheIndex(CacheIndex&&) noexcept;
     CacheIndex& operator=(CacheIndex&&) noexcept;
@@ -138,6 +140,10 @@ public:
     void add(IndexCounter counter, std::uint64_t n = 1) noexcept;
     IndexSummary summary() const noexcept;
     bool retired() const noexcept;
+    // True when `file` (still) names the file this index mapped. A writer checks it
+    // under the lock: a replacement whose writer died before marking this mapping
+    // retired, or a deleted index, is caught here.
+    bool is_file_at(const std::filesystem::path& file) const noexcept;
     // Every live entry (a consistent-enough snapshot for statistics and eviction).
     std::vector<IndexEntry> entries() const;
 

@@ -126,11 +126,17 @@ std::optional<json> read_json(const fs::path& p) {
     }
 }
 
-Result<void> write_json(const fs::path& p, const json& j) {
+// Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
+// does not find.
+Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
     const std::string text = j.dump(1);
     std::error_code ec;
     fs::create_directories(p.parent_path(), ec);
-    return write_file_atomically(p, std::as_bytes(std::span<const char>(text.data(), text.size())));
+    if (ec) return make_error(ErrorCode::io, "cannot create directory '" + p.parent_path().string() + "': " + ec.message());
+    auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
+                                    Durability::no_sync);
+    if (!staged) return tl::unexpected(staged.error());
+    return staged->publish(p);
 }
 
 }  // namespace
@@ -303,7 +309,9 @@ Result<void> BuildCacheManager::endBuildSession() {
     if (!s_->in_session) return make_error(ErrorCode::invalid_argument, "endBuildSession() without startBuildSession()");
     s_->in_session = false;
     if (!s_->store) return {};
-    s_->session.evictions = s_->store->stats().index.evictions - s_->evictions_at_start;
+    // The counter is the cache's; if the index was rebuilt meanwhile it restarted.
+    const std::uint64_t evictions_now = s_->store->stats().index.evictions;
+    s_->session.evictions = evictions_now >= s_->evictions_at_start ? evictions_now - s_->evictions_at_start : evictions_now;
 
     // Other processes may end sessions too: merge into the file under a lock.
     auto lock = StoreLock::for_file(s_->root() / "stats.lock");
@@ -323,14 +331,14 @@ Result<void> BuildCacheManager::endBuildSession() {
     s_->lifetime_before = lifetime;  // now includes this session; lifetime_metrics() adds it only while in a session
     s_->lifetime_mean_build_ns = mean;
     json out = {{"lifetime", metrics_json(lifetime)}, {"last_session", metrics_json(s_->session)}, {"mean_build_ns", mean}};
-    if (auto w = write_json(s_->stats_path(), out); !w) return w;
+    if (auto w = write_json(s_->stats_path(), s_->root() / "tmp", out); !w) return w;
     if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
 
     const IndexSummary summary = s_->store->stats().index;
-    if (summary.last_cleanup_ns == 0 ||
-        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count()) - summary.last_cleanup_ns >
-            s_->config.cache_cleanup_interval_seconds * kNanosPerSecond) {
+    const auto wall_now = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    const std::uint64_t since_cleanup = wall_now - std::min(wall_now, summary.last_cleanup_ns);  // a clock set back is not "long ago"
+    if (summary.last_cleanup_ns == 0 || since_cleanup > s_->config.cache_cleanup_interval_seconds * kNanosPerSecond) {
         if (auto c = s_->store->cleanup(); !c) return tl::unexpected(c.error());
     }
     s_->log("build session ended: " + std::to_string(s_->session.hits) + " hits, " + std::to_string(s_->session.misses) + " misses");
@@ -415,11 +423,22 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             reason = e.reason;
             detail = e.detail;
         } else {
-            reason = got.error().code == ErrorCode::io ? MissReason::evicted : MissReason::corrupt;
+            // Damage (dropped by the store) is `corrupt`; anything else the store could
+            // not read (permission, a refused symlink, a newer format, local limits) is
+            // counted as a store error and explained by what was recorded.
+            const ErrorCode code = got.error().code;
+            const bool damage = code == ErrorCode::bad_magic || code == ErrorCode::truncated || code == ErrorCode::corrupt ||
+                                code == ErrorCode::checksum_mismatch;
             detail = got.error().message;
             std::lock_guard<std::mutex> guard(s_->mutex);
-            if (reason == MissReason::corrupt) ++s_->session.corrupt_drops;
-            else ++s_->session.store_errors;
+            if (damage) {
+                reason = MissReason::corrupt;
+                ++s_->session.corrupt_drops;
+            } else {
+                reason = s_->explain_miss(inputs, registry, key).reason;
+                ++s_->session.store_errors;
+                s_->log("cannot read " + inputs.name + " from the cache: " + detail);
+            }
         }
     }
 
@@ -435,7 +454,8 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     if (s_->store) {
         if (auto put = s_->store->put({key, *bytes, s_->identity.config_hash}); put) {
             written = bytes->size();
-            (void)write_json(s_->inputs_path(inputs.name), s_->inputs_record(inputs, registry, key, build_took));
+            if (auto w = write_json(s_->inputs_path(inputs.name), s_->root() / "tmp", s_->inputs_record(inputs, registry, key, build_took)); !w)
+                s_->log("cannot record the inputs of " + inputs.name + " (explain will be less precise): " + w.error().message);
         } else {
             store_failed = true;  // the build goes on: a cache that cannot write is only slower
             s_->log("cannot store " + inputs.name + ": " + put.error().message);

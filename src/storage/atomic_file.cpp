@@ -41,7 +41,7 @@ Result<void> write_fully(int fd, std::span<const std::byte> bytes, const std::fi
 
 Result<void> fsync_directory(const std::filesystem::path& dir) {
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return {};  // nothing to sync we can open; the rename itself succeeded
+    if (dfd < 0) return os_error("cannot open directory to fsync", dir, errno);
     const int rc = ::fsync(dfd);
     const int err = errno;
     ::close(dfd);

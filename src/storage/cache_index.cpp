@@ -7,13 +7,15 @@
 #include <cstring>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <xxhash.h>
 
 #include "jdc/atomic_file.hpp"
+#include "storage/fd_mapping.hpp"
 
 namespace jdc {
 namespace bip = boost::interprocess;
@@ -22,6 +24,12 @@ using namespace index_format;
 namespace {
 
 constexpr std::size_t kSlotWords = sizeof(Slot) / 8;
+
+// Cross-process atomicity needs real lock-free instructions: a library fallback would
+// use a lock private to each process.
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic_ref<std::uint64_t>::required_alignment <= 8);
 
 // The mapping is shared between processes and written concurrently, so every access
 // to it is an atomic access to an aligned word (the region is page-aligned, the
@@ -91,6 +99,7 @@ std::uint64_t capacity_for(std::uint64_t entries, std::uint64_t min_capacity) no
 
 struct CacheIndex::Mapping {
     std::filesystem::path file;
+    std::uint64_t device = 0, inode = 0;  // of the file mapped, to tell when the name points elsewhere
     bip::mapped_region region;
     std::byte* base = nullptr;
     std::uint64_t capacity = 0;
@@ -124,26 +133,36 @@ CacheIndex::~CacheIndex() = default;
 
 Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
     const std::string name = "cache index '" + file.string() + "'";
-    struct stat st {};
-    if (::lstat(file.c_str(), &st) != 0) {
+    // One open, by fd: no window between checking the file and mapping it.
+    const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
         const int err = errno;
-        return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot stat " + name + ": " + std::strerror(err));
+        return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot open " + name + ": " + std::strerror(err));
     }
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return make_error(ErrorCode::io, "cannot stat " + name + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, name + " is not a regular file");
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size < sizeof(Header)) return make_error(ErrorCode::truncated, name + " is " + std::to_string(size) + " bytes, shorter than its header");
 
     auto m = std::make_unique<Mapping>();
     m->file = file;
+    m->device = static_cast<std::uint64_t>(st.st_dev);
+    m->inode = static_cast<std::uint64_t>(st.st_ino);
     try {
-        bip::file_mapping fm(file.c_str(), bip::read_write);
-        m->region = bip::mapped_region(fm, bip::read_write, 0, static_cast<std::size_t>(size));
+        m->region = bip::mapped_region(detail::FdMappable(fd), bip::read_write, 0, static_cast<std::size_t>(size));
     } catch (const bip::interprocess_exception& e) {
         return make_error(ErrorCode::io, "cannot map " + name + ": " + e.what());
     }
     m->base = static_cast<std::byte*>(m->region.get_address());
     Header h;
-    std::memcpy(&h, m->base, sizeof h);
+    std::uint64_t words[sizeof(Header) / 8];  // other processes update the header atomically
+    for (std::size_t w = 0; w < std::size(words); ++w) words[w] = word_at(m->base, 8 * w).load(std::memory_order_acquire);
+    std::memcpy(&h, words, sizeof h);
     if (h.magic != kMagic) return make_error(ErrorCode::bad_magic, name + " has a bad magic number");
     if (h.version_major != kVersionMajor)
         return make_error(ErrorCode::unsupported_version, name + " has format version " + std::to_string(h.version_major) + "." +
@@ -158,8 +177,9 @@ Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
     return CacheIndex(std::move(m));
 }
 
-Result<void> CacheIndex::write_new(const std::filesystem::path& file, const std::vector<IndexEntry>& entries,
-                                   std::uint64_t min_capacity, const IndexSummary* counters_from, std::uint64_t last_cleanup_ns) {
+Result<void> CacheIndex::write_new(const std::filesystem::path& file, const std::filesystem::path& staging_dir,
+                                   const std::vector<IndexEntry>& entries, std::uint64_t min_capacity,
+                                   const IndexSummary* counters_from, std::uint64_t last_cleanup_ns) {
     const std::uint64_t capacity = capacity_for(entries.size(), min_capacity);
     if (entries.size() * 10 > capacity * 7)
         return make_error(ErrorCode::limit_exceeded, "cache index cannot hold " + std::to_string(entries.size()) + " entries (at most " +
@@ -204,7 +224,7 @@ Result<void> CacheIndex::write_new(const std::filesystem::path& file, const std:
         h.total_bytes += e.size;
     }
     std::memcpy(bytes.data(), &h, sizeof h);
-    auto staged = StagedFile::stage(file.parent_path(), file.filename().string(), bytes, Durability::no_sync);
+    auto staged = StagedFile::stage(staging_dir, file.filename().string(), bytes, Durability::no_sync);
     if (!staged) return tl::unexpected(staged.error());
     return staged->publish(file);
 }
@@ -260,6 +280,12 @@ IndexSummary CacheIndex::summary() const noexcept {
     return s;
 }
 
+bool CacheIndex::is_file_at(const std::filesystem::path& file) const noexcept {
+    struct stat st {};
+    return ::stat(file.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == m_->device &&
+           static_cast<std::uint64_t>(st.st_ino) == m_->inode;
+}
+
 bool CacheIndex::retired() const noexcept {
     return half_at(m_->base, offsetof(Header, retired)).load(std::memory_order_acquire) != 0;
 }
@@ -284,8 +310,9 @@ void CacheIndex::put(const IndexEntry& entry) noexcept {
     std::optional<std::uint64_t> reusable;
     for (std::uint64_t probes = 0; probes < m_->capacity; ++probes, i = (i + 1) & mask) {
         const Slot s = m_->read_slot(i);
-        if (s.state == kLive && s.key_hi == entry.key.hi && s.key_lo == entry.key.lo) {
-            m_->set_header_word(offsetof(Header, total_bytes), m_->header_word(offsetof(Header, total_bytes)) - s.size + entry.size);
+        if (m_->holds(s, entry.key)) {
+            const std::uint64_t total = m_->header_word(offsetof(Header, total_bytes));
+            m_->set_header_word(offsetof(Header, total_bytes), total - std::min(total, s.size) + entry.size);
             m_->write_slot(i, make_slot(entry, kLive));
             return;
         }
@@ -302,8 +329,9 @@ void CacheIndex::put(const IndexEntry& entry) noexcept {
     const Slot old = m_->read_slot(*reusable);
     if (old.state == kTombstone)
         m_->set_header_word(offsetof(Header, tombstone_count), m_->header_word(offsetof(Header, tombstone_count)) - 1);
-    else if (old.state == kLive)  // damaged slot: its bytes were counted when it was intact
-        m_->set_header_word(offsetof(Header, total_bytes), m_->header_word(offsetof(Header, total_bytes)) - old.size);
+    // A damaged live slot is reused without subtracting its size: the size field may be
+    // the damaged part. total_bytes may then overstate the cache until the next
+    // rebuild, which errs towards evicting early, never towards growing unbounded.
     if (old.state != kLive) m_->set_header_word(offsetof(Header, live_count), m_->header_word(offsetof(Header, live_count)) + 1);
     m_->write_slot(*reusable, make_slot(entry, kLive));
     m_->set_header_word(offsetof(Header, total_bytes), m_->header_word(offsetof(Header, total_bytes)) + entry.size);
@@ -322,7 +350,8 @@ std::optional<IndexEntry> CacheIndex::erase(const CacheKey& key) noexcept {
         m_->write_slot(i, dead);
         m_->set_header_word(offsetof(Header, live_count), m_->header_word(offsetof(Header, live_count)) - 1);
         m_->set_header_word(offsetof(Header, tombstone_count), m_->header_word(offsetof(Header, tombstone_count)) + 1);
-        m_->set_header_word(offsetof(Header, total_bytes), m_->header_word(offsetof(Header, total_bytes)) - s.size);
+        const std::uint64_t total = m_->header_word(offsetof(Header, total_bytes));
+        m_->set_header_word(offsetof(Header, total_bytes), total - std::min(total, s.size));
         return entry_of(s);
     }
     return std::nullopt;

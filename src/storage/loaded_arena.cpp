@@ -11,8 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
+
+#include "storage/fd_mapping.hpp"
 
 namespace jdc {
 namespace bip = boost::interprocess;
@@ -99,15 +100,7 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
     const bool use_map = mode == LoadMode::map || (mode == LoadMode::automatic && *size > kReadThreshold);
     if (use_map) {
         try {
-            // Boost opens the file again by name. If it was replaced (by rename) since
-            // our open, map the size of what Boost opened, never more: mapping past a
-            // file's end would SIGBUS on the first touch.
-            bip::file_mapping file(path.c_str(), bip::read_only);
-            struct stat st {};
-            if (::fstat(file.get_mapping_handle().handle, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-                return make_error(ErrorCode::io, "cannot map '" + path.string() + "': it changed while being opened");
-            const auto mapped_size = std::min<std::uint64_t>(*size, static_cast<std::uint64_t>(st.st_size));
-            storage->region.emplace(file, bip::read_only, 0, static_cast<std::size_t>(mapped_size));
+            storage->region.emplace(detail::FdMappable(fd.get()), bip::read_only, 0, static_cast<std::size_t>(*size));
         } catch (const bip::interprocess_exception& e) {
             return make_error(ErrorCode::io, "cannot map '" + path.string() + "': " + e.what());
         }

@@ -104,6 +104,9 @@ struct LocalStore::State {
     void log(const std::string& line) const {
         if (options.log) options.log(line);
     }
+    tl::unexpected<Error> lock_error(const ScopedStoreLock& guard) const {
+        return make_error(ErrorCode::io, "cannot lock '" + (root / "lock").string() + "': " + guard.failure());
+    }
 
     // The current index; reopens it when another process replaced the file.
     Result<std::shared_ptr<CacheIndex>> current_index() {
@@ -211,6 +214,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
 // ---- rebuilding ---------------------------------------------------------------
 
 Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) {
+    if (auto r = load_packs(); !r) return r;  // packs published since we opened count too
     std::vector<IndexEntry> entries;
     std::uint64_t dropped = 0, foreign = 0;
     std::error_code ec;
@@ -221,7 +225,9 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
             continue;
         }
         std::error_code ec2;
-        for (fs::directory_iterator it(shard->path(), ec2), end2; !ec2 && it != end2; it.increment(ec2)) {
+        fs::directory_iterator it(shard->path(), ec2);
+        if (ec2) return make_error(ErrorCode::io, "cannot list '" + shard->path().string() + "': " + ec2.message());
+        for (fs::directory_iterator end2; !ec2 && it != end2; it.increment(ec2)) {
             const fs::path& p = it->path();
             const std::string stem = p.stem().string();
             const auto key = CacheKey::from_hex(stem);
@@ -278,7 +284,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
     IndexSummary fresh{};
     fresh.created_ns = now_ns();
     fresh.corrupt_drops = dropped;
-    auto written = CacheIndex::write_new(index_file(), entries, 0, old ? &*old : &fresh, old ? old->last_cleanup_ns : 0);
+    auto written = CacheIndex::write_new(index_file(), tmp_dir(), entries, 0, old ? &*old : &fresh, old ? old->last_cleanup_ns : 0);
     if (!written) return written;
     if (previous) previous->mark_retired();
     {
@@ -294,8 +300,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
 
 Result<void> LocalStore::rebuild_index(const std::string& reason) {
     ScopedStoreLock guard(*s_->lock);
-    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
-    if (auto r = s_->load_packs(); !r) return r;
+    if (!guard.owns()) return s_->lock_error(guard);
     return s_->rebuild_index_locked(reason);
 }
 
@@ -304,6 +309,12 @@ Result<void> LocalStore::rebuild_index(const std::string& reason) {
 // Under the lock: the index to change, rebuilt first if a crashed writer left it dirty.
 Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
     auto idx = current_index();
+    if (idx && !(*idx)->is_file_at(index_file())) {
+        // The name points elsewhere, yet nobody marked our mapping retired: its
+        // replacer died in between, or the file was deleted. Map what is there now.
+        forget_index();
+        idx = current_index();
+    }
     if (!idx) {
         forget_index();
         if (auto r = rebuild_index_locked("the index was unreadable (" + idx.error().message + ")"); !r) return tl::unexpected(r.error());
@@ -320,8 +331,12 @@ Result<void> LocalStore::State::ensure_room(std::shared_ptr<CacheIndex>& idx, st
     if (idx->has_room_for(new_entries)) return {};
     const IndexSummary summary = idx->summary();
     std::vector<IndexEntry> all = idx->entries();
-    auto written = CacheIndex::write_new(index_file(), all, (summary.live_count + new_entries) * 2, &summary, summary.last_cleanup_ns);
-    if (!written) return written;
+    idx->set_dirty(true);  // if we die before retiring it, whoever maps it next rebuilds
+    auto written = CacheIndex::write_new(index_file(), tmp_dir(), all, (summary.live_count + new_entries) * 2, &summary, summary.last_cleanup_ns);
+    if (!written) {
+        idx->set_dirty(false);
+        return written;
+    }
     idx->mark_retired();
     auto fresh = current_index();
     if (!fresh) return tl::unexpected(fresh.error());
@@ -345,7 +360,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     }
 
     ScopedStoreLock guard(*s_->lock);
-    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
     if (auto r = s_->ensure_room(*idx, requests.size()); !r) return r;
@@ -363,7 +378,8 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
         }
         if (auto p = staged[i].publish(s_->loose_path(r.key)); !p) {
             outcome = p;
-            break;
+            if (!staged[i].temp_path().empty()) break;  // not renamed: nothing published
+            // Renamed, but the directory fsync failed: the file is live, so index it.
         }
         arena::Header h;
         std::memcpy(&h, r.arena.data(), sizeof h);
@@ -377,6 +393,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
         e.location = EntryLocation::loose;
         index_ref.put(e);
         written_bytes += r.arena.size();
+        if (!outcome) break;
     }
     index_ref.add(IndexCounter::bytes_written, written_bytes);
     index_ref.set_dirty(false);
@@ -401,16 +418,26 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
 
 // ---- reading --------------------------------------------------------------------
 
+// Only damage that every reader would see is a reason to delete a shared entry; a
+// reader's own limits, a newer format version or a transient I/O error are not.
+static bool is_damage(ErrorCode code) noexcept {
+    return code == ErrorCode::bad_magic || code == ErrorCode::truncated || code == ErrorCode::corrupt ||
+           code == ErrorCode::checksum_mismatch;
+}
+
 void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
     ScopedStoreLock guard(*lock);
-    if (!guard.owns()) return;
-    auto idx = current_index();
+    if (!guard.owns()) {
+        log("jdc: cannot drop damaged cache entry " + key.to_hex() + " now: " + lock_error(guard).value().message);
+        return;
+    }
+    auto idx = index_for_writing();  // also repairs a dirty index first, never hides it
     if (!idx) return;
     const auto meta = (*idx)->find(key);
     if (!meta) return;  // already gone
-    if (meta->location == EntryLocation::loose &&
-        LoadedArena::open(loose_path(key), LoadMode::read, options.limits, SymlinkPolicy::refuse)) {
-        return;  // another process replaced the file with a good one since we read it
+    if (meta->location == EntryLocation::loose) {
+        auto again = LoadedArena::open(loose_path(key), LoadMode::read, options.limits, SymlinkPolicy::refuse);
+        if (again || !is_damage(again.error().code)) return;  // replaced by a good file, or not damage after all
     }
     (*idx)->set_dirty(true);
     (*idx)->erase(key);
@@ -448,21 +475,27 @@ Result<StoredArena> LocalStore::get(const CacheKey& key) {
     } else {
         bool rescanned = false;
         while (true) {
+            std::optional<Error> damage;
             for (const auto& pack : s_->current_packs()) {
                 auto found = pack->find(key);
                 if (!found) {
-                    result = tl::unexpected(found.error());
-                    break;
+                    damage = found.error();  // a damaged slot in one pack: another may hold a good copy
+                    continue;
                 }
                 if (!*found) continue;
                 auto view = ArenaView::open(**found, s_->options.limits);
-                if (view)
+                if (view) {
                     result = StoredArena(key, EntryLocation::packed, pack, *view);
-                else
-                    result = tl::unexpected(view.error());
+                    break;
+                }
+                damage = view.error();
+            }
+            if (result) break;
+            if (damage) {
+                result = tl::unexpected(*damage);
                 break;
             }
-            if (result || result.error().code != ErrorCode::not_found || rescanned) break;
+            if (rescanned) break;
             rescanned = true;  // a pack published after we opened: map the current set
             if (auto r = s_->load_packs(); !r) break;
         }
@@ -475,11 +508,7 @@ Result<StoredArena> LocalStore::get(const CacheKey& key) {
         return result;
     }
     (*idx)->add(IndexCounter::misses);
-    switch (result.error().code) {
-        case ErrorCode::not_found: break;  // evicted by another process since we looked
-        case ErrorCode::io: case ErrorCode::invalid_argument: case ErrorCode::stale: break;
-        default: s_->drop_invalid(key, result.error()); break;  // failed verification: never served again
-    }
+    if (is_damage(result.error().code)) s_->drop_invalid(key, result.error());  // never served again
     return result;
 }
 
@@ -504,7 +533,7 @@ std::vector<IndexEntry> LocalStore::entries() const {
 
 Result<bool> LocalStore::remove(const CacheKey& key) {
     ScopedStoreLock guard(*s_->lock);
-    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
     (*idx)->set_dirty(true);
@@ -567,17 +596,16 @@ void LocalStore::State::remove_temp_files(MaintenanceReport& report, std::uint64
     for (fs::directory_iterator it(tmp_dir(), ec), end; !ec && it != end; it.increment(ec)) {
         struct stat st {};
         if (::lstat(it->path().c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
-        long pid = 0;
-        const bool ours = parse_temp_name(it->path().filename().string(), pid);
-        const bool writer_gone = ours && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-        const bool old = now > mtime_ns(st) && now - mtime_ns(st) > options.temp_grace_ns;
-        if ((writer_gone || old) && ::unlink(it->path().c_str()) == 0) ++report.removed_temp_files;
+        // By age only: a writer's pid says nothing when the cache is shared between
+        // containers or machines, and removing a live writer's file loses its put.
+        const bool old = now > mtime_ns(st) && now - mtime_ns(st) >= options.temp_grace_ns;
+        if (old && ::unlink(it->path().c_str()) == 0) ++report.removed_temp_files;
     }
 }
 
 Result<MaintenanceReport> LocalStore::evict() {
     ScopedStoreLock guard(*s_->lock);
-    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
     return s_->evict_locked(**idx, now_ns());
@@ -585,7 +613,7 @@ Result<MaintenanceReport> LocalStore::evict() {
 
 Result<MaintenanceReport> LocalStore::cleanup() {
     ScopedStoreLock guard(*s_->lock);
-    if (!guard.owns()) return make_error(ErrorCode::io, "cannot lock the cache: " + guard.failure());
+    if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
     const std::uint64_t now = now_ns();

@@ -5,6 +5,7 @@
 #include <map>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace jdc {
@@ -12,25 +13,35 @@ namespace jdc {
 StoreLock::StoreLock(const std::filesystem::path& file) : file_lock_(file.c_str()) {}
 
 Result<std::shared_ptr<StoreLock>> StoreLock::for_file(const std::filesystem::path& lock_file) {
+    // Keyed by the file's identity, not its name: two names for one file (a symlinked
+    // parent, a bind mount) must share one lock object. And no extra open()/close() of
+    // a lock file this process may already lock: closing any descriptor of a file
+    // drops every fcntl lock the process holds on it.
     static std::mutex registry_mutex;
-    static std::map<std::filesystem::path, std::weak_ptr<StoreLock>> registry;
+    static std::map<std::pair<std::uint64_t, std::uint64_t>, std::weak_ptr<StoreLock>> registry;
 
-    std::error_code ec;
-    std::filesystem::path canonical = std::filesystem::weakly_canonical(lock_file, ec);
-    if (ec) canonical = lock_file;
     std::lock_guard<std::mutex> guard(registry_mutex);
-    if (auto existing = registry[canonical].lock()) return existing;
-
-    const int fd = ::open(canonical.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return make_error(ErrorCode::io, "cannot open lock file '" + canonical.string() + "': " + std::strerror(errno));
-    ::close(fd);
+    struct stat st {};
+    if (::stat(lock_file.c_str(), &st) != 0) {
+        if (errno != ENOENT)
+            return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
+        // Not there yet, so nobody in this process can hold it: creating it is safe.
+        const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return make_error(ErrorCode::io, "cannot create lock file '" + lock_file.string() + "': " + std::strerror(errno));
+        ::close(fd);
+        if (::stat(lock_file.c_str(), &st) != 0)
+            return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "lock file '" + lock_file.string() + "' is not a regular file");
+    const auto id = std::make_pair(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+    if (auto existing = registry[id].lock()) return existing;
     try {
-        std::shared_ptr<StoreLock> lock(new StoreLock(canonical));
-        registry[canonical] = lock;
+        std::shared_ptr<StoreLock> lock(new StoreLock(lock_file));
+        registry[id] = lock;
         return lock;
     } catch (const boost::interprocess::interprocess_exception& e) {
-        return make_error(ErrorCode::io, "cannot use lock file '" + canonical.string() + "': " + e.what());
+        return make_error(ErrorCode::io, "cannot use lock file '" + lock_file.string() + "': " + e.what());
     }
 }
 
