@@ -29,18 +29,21 @@
 //     BM_StoreOpen/N          LocalStore::open + ~LocalStore of an existing store (maps its pack)
 //     BM_StoreGetPacked/N     LocalStore::get of a packed entry: index + pack lookup + verify
 //   Puts (a store that starts with 1,000 entries and grows: every put is of a new key,
-//   as a cache miss's is; nothing is removed, see "Deleting files" below):
-//     BM_StorePut/new         put of one tiny arena: verify + stage + lock + rename + index
-//     BM_StorePutBatch/new    put_batch of `batch` arenas (counter batch; the time is per
+//   as a cache miss's is; nothing is removed, see "Deleting files" below). <where> is
+//   tmp (the store under /tmp, with every other fixture) or shm (a second put store
+//   under /dev/shm, tmpfs, where creating a file is cheap: what jdc adds to a put shows
+//   there; skipped when /dev/shm is missing):
+//     BM_StorePut/<where>     put of one tiny arena: verify + stage + lock + rename + index
+//     BM_StorePutBatch/<where> put_batch of `batch` arenas (counter batch; the time is per
 //                             batch, bench/make_results.py divides it)
-//     BM_OsPutFloor/new       the same files written with bare syscalls: open(O_CREAT |
-//                             O_EXCL) + fallocate + write + close in tmp/, rename into a
-//                             shard directory: the OS floor of a put
-//     BM_StoreLock/put        ScopedStoreLock taken and released on the put store's lock:
+//     BM_OsPutFloor/<where>   the same files written with bare syscalls: open(O_CREAT |
+//                             O_EXCL) + fallocate + write + close in the store's tmp/,
+//                             rename into its shard directory: the OS floor of a put
+//     BM_StoreLock/<where>    ScopedStoreLock taken and released on the put store's lock:
 //                             the per-call cost a batch pays once instead of per entry
-//     BM_StorePut/replace     put over an existing entry; only with --jdc_replace (it
-//                             deletes an inode per put, which slows every later file
-//                             creation on ext4 for ~30 s: see bench/PROFILE.md)
+//     BM_StorePut/replace     put over an existing entry (/tmp); only with --jdc_replace
+//                             (it frees an inode per put, which slows later file creation
+//                             on this ext4: see bench/PROFILE.md)
 //   Build cache manager (tables of bench_arena's size classes, seed 20261124):
 //     BM_ManagerHit/<size>    getOrBuildDispatchTable on a hit: key hash + get + bind
 //     BM_ManagerKey/<size>    BuildCacheManager::cache_key alone
@@ -64,7 +67,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -186,8 +191,9 @@ struct StoreFixture {
 };
 
 struct PutFixture {
+    std::string where;                 // "tmp" or "shm"
     fs::path root;
-    fs::path floor_root;               // BM_OsPutFloor's tree: tmp/ and objects/<2 hex>/
+    fs::path floor_root;               // BM_OsPutFloor's tree: tmp/ and objects/<2 hex>/ (the store's)
     std::size_t batch = kBatch;
     const Arenas* arenas = nullptr;
     std::vector<PutRequest> existing;  // requests over keys the store holds
@@ -214,7 +220,8 @@ struct Fixtures {
     std::vector<std::unique_ptr<PackFixture>> packs;
     std::unique_ptr<StoreFixture> loose;                // 1,000 loose entries
     std::vector<std::unique_ptr<StoreFixture>> packed;  // 1,000 and 100,000 packed entries
-    PutFixture put;
+    std::vector<std::unique_ptr<PutFixture>> puts;  // under /tmp, then under /dev/shm
+    fs::path shm_dir;                               // empty when /dev/shm is not usable
     ManagerFixture manager;
 };
 
@@ -322,7 +329,10 @@ std::optional<std::string> make_put_store(PutFixture& px, std::size_t batch, con
     if (auto e = fill_store(*store, kPutKeyBase, kInitialEntries, arenas)) return e;
     for (std::uint64_t i = 0; i < kInitialEntries; ++i)
         px.existing.push_back({testing::key_for(kPutKeyBase + i), arenas.for_entry(i), 0});
-    px.floor_root = dir / "put-floor";
+    // The floor writes into the store's own tmp/ and shard directories (names no entry
+    // uses): a file's cost depends on its directory's place on disk (see "Deleting
+    // files" above), so the floor and the puts must share directories to compare.
+    px.floor_root = px.root;
     std::error_code ec;
     fs::create_directories(px.floor_root / "tmp", ec);
     for (int shard = 0; shard < 256 && !ec; ++shard) {
@@ -705,11 +715,14 @@ void register_all(Fixtures& fx, bool with_replace) {
             const StoreBench f = fn;
             add(std::string(name) + "/" + std::to_string(p->entries), [=](benchmark::State& s) { f(s, p); });
         }
-    PutFixture* put = &fx.put;
-    add("BM_StorePut/new", [=](benchmark::State& s) { BM_StorePut(s, put); });
-    add("BM_StorePutBatch/new", [=](benchmark::State& s) { BM_StorePutBatch(s, put); });
-    add("BM_OsPutFloor/new", [=](benchmark::State& s) { BM_OsPutFloor(s, put); });
-    add("BM_StoreLock/put", [=](benchmark::State& s) { BM_StoreLock(s, put); });
+    for (const auto& px : fx.puts) {
+        PutFixture* put = px.get();
+        add("BM_StorePut/" + put->where, [=](benchmark::State& s) { BM_StorePut(s, put); });
+        add("BM_StorePutBatch/" + put->where, [=](benchmark::State& s) { BM_StorePutBatch(s, put); });
+        add("BM_OsPutFloor/" + put->where, [=](benchmark::State& s) { BM_OsPutFloor(s, put); });
+        add("BM_StoreLock/" + put->where, [=](benchmark::State& s) { BM_StoreLock(s, put); });
+    }
+    PutFixture* put = fx.puts.front().get();
     if (with_replace) add("BM_StorePut/replace", [=](benchmark::State& s) { BM_StorePutReplace(s, put); });
     BuildCacheManager* m = fx.manager.manager.get();
     const std::pair<const char*, ManagerBench> manager_benches[] = {
@@ -756,7 +769,13 @@ std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::ui
         fx.packed.push_back(std::move(sx));
     }
     t0 = Clock::now();
-    if (auto e = make_put_store(fx.put, batch, fx.arenas, fx.dir)) return e;
+    for (const fs::path& where : {fx.dir, fx.shm_dir}) {
+        if (where.empty()) continue;
+        auto px = std::make_unique<PutFixture>();
+        px->where = where == fx.dir ? "tmp" : "shm";
+        if (auto e = make_put_store(*px, batch, fx.arenas, where)) return e;
+        fx.puts.push_back(std::move(px));
+    }
     if (auto e = make_manager(fx.manager, fx.dir)) return e;
     std::fprintf(stderr, "bench_store: put store and build cache manager (%.1f s)\n", seconds_since(t0));
     return std::nullopt;
@@ -788,6 +807,11 @@ int main(int argc, char** argv) {
     }
     Fixtures fx;
     fx.dir = dir_template;
+    char shm_template[] = "/dev/shm/jdc-bench-store-XXXXXX";
+    if (::mkdtemp(shm_template) != nullptr)
+        fx.shm_dir = shm_template;
+    else
+        std::fprintf(stderr, "bench_store: no /dev/shm (%s): the */shm put benchmarks are skipped\n", std::strerror(errno));
     int status = 0;
     const auto t0 = Clock::now();
     if (auto error = make_fixtures(fx, {10, 1'000, big}, 1'000, small_scale ? kSmallBatch : kBatch)) {
@@ -807,5 +831,6 @@ int main(int argc, char** argv) {
     fx.packs.clear();
     std::error_code ec;
     fs::remove_all(fx.dir, ec);
+    if (!fx.shm_dir.empty()) fs::remove_all(fx.shm_dir, ec);
     return status;
 }

@@ -164,7 +164,8 @@ STORE_DESCRIPTIONS = {
     "BM_StoreEntries": "LocalStore::entries(): every live slot of the index, copied out",
     "BM_StoreOpen": "LocalStore::open + ~LocalStore of an existing store (maps its index and its pack)",
     "BM_StoreGetPacked": "LocalStore::get of a packed entry: index + pack lookup + verify",
-    "BM_StorePut": "LocalStore::put of one ~600 B arena under a new key: verify + stage + lock + rename + index",
+    "BM_StorePut": "LocalStore::put of one ~600 B arena under a new key: verify + stage + lock + rename + index "
+                   "(tmp: the store under /tmp; shm: under /dev/shm)",
     "BM_StorePutBatch": "LocalStore::put_batch of `batch` such arenas under new keys (time per batch)",
     "BM_OsPutFloor": "create (O_EXCL) + fallocate + write + close + rename of the same bytes: the OS floor of a put",
     "BM_StoreLock": "ScopedStoreLock acquire + release (fcntl lock + thread mutex): what a batch shares across entries",
@@ -172,6 +173,25 @@ STORE_DESCRIPTIONS = {
     "BM_ManagerKey": "BuildCacheManager::cache_key alone (name, signature, 4 sources, every type of the hierarchy)",
     "BM_ManagerStoreGet": "LocalStore::get of the same entry alone",
 }
+
+
+PLACE = {"tmp": "/tmp", "shm": "/dev/shm"}
+
+
+def fs_type(path):
+    """The filesystem type of `path`, from /proc/mounts (longest mount point that contains it)."""
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    mnt = parts[1]
+                    if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                        best, kind = mnt, parts[2]
+    except OSError:
+        pass
+    return kind
 
 
 def fmt_count(n):
@@ -346,45 +366,56 @@ def store_sections(w, st, arena_med):
     # --- puts -------------------------------------------------------------------------------
     w("## Puts: one at a time against put_batch")
     w("")
-    single, batch, pfloor = m("BM_StorePut/new"), m("BM_StorePutBatch/new"), m("BM_OsPutFloor/new")
-    bsize = counters.get("BM_StorePutBatch/new", {}).get("batch")
-    after = counters.get("BM_StorePutBatch/new", {}).get("entries_after")
+    places = [p for p in ("tmp", "shm") if m(f"BM_StorePut/{p}")]
+    after = counters.get("BM_StorePutBatch/tmp", {}).get("entries_after")
     w("Every put is of a new key (a cache miss's put), into a store that starts with 1,000 entries and grows"
       + (f" (to about {fmt_count(after)} entries by the end of the run)" if after else "")
-      + "; durability no_sync (the store's default), arenas of ~600 B. Nothing is deleted while the puts run: on "
-      "this ext4, file creation slows down for minutes after many deletions (bench/PROFILE.md).")
+      + "; durability no_sync (the store's default), arenas of ~600 B. Nothing is deleted while the puts run. "
+      "Two stores: one under /tmp with the other fixtures, and one under /dev/shm, where creating a file is "
+      "cheap, so that what jdc adds to the files shows. Per entry: the batch's median over its size.")
     w("")
-    w("| operation | per call | per entry |")
-    w("|---|---:|---:|")
-    w(f"| LocalStore::put (one arena) | {cell('BM_StorePut/new')} | {fmt_time(single)} |")
-    if bsize:
-        w(f"| LocalStore::put_batch ({fmt_count(bsize)} arenas) | {cell('BM_StorePutBatch/new')} | "
-          f"{fmt_time(batch / bsize) if batch else '—'} |")
-    w(f"| OS floor: create + fallocate + write + close + rename | {cell('BM_OsPutFloor/new')} | {fmt_time(pfloor)} |")
-    lock = m("BM_StoreLock/put")
-    w(f"| ScopedStoreLock acquire + release (per call, shared by a batch) | {cell('BM_StoreLock/put')} | — |")
+    w("| operation | " + " | ".join(f"{PLACE[p]} ({fs_type(PLACE[p])})" for p in places) + " |")
+    w("|---|" + "---:|" * len(places) + "")
+    bsize = {p: counters.get(f"BM_StorePutBatch/{p}", {}).get("batch") for p in places}
+
+    def row(label, fn):
+        w(f"| {label} | " + " | ".join(fn(p) for p in places) + " |")
+
+    row("LocalStore::put, one arena", lambda p: cell(f"BM_StorePut/{p}"))
+    row("LocalStore::put_batch, per entry", lambda p: (f"{fmt_time(m(f'BM_StorePutBatch/{p}') / bsize[p])} "
+                                                        f"(±{c(f'BM_StorePutBatch/{p}') * 100:.0f}%, {fmt_count(bsize[p])} a batch)")
+        if bsize[p] and m(f"BM_StorePutBatch/{p}") else "—")
+    row("OS floor: create + fallocate + write + close + rename", lambda p: cell(f"BM_OsPutFloor/{p}"))
+    row("jdc on top of the floor, lone put", lambda p: fmt_time(m(f"BM_StorePut/{p}") - m(f"BM_OsPutFloor/{p}"))
+        if m(f"BM_OsPutFloor/{p}") else "—")
+    row("ScopedStoreLock acquire + release (once a call: shared by a batch)", lambda p: cell(f"BM_StoreLock/{p}"))
     if m("BM_StorePut/replace"):
         w(f"| LocalStore::put over an existing entry (--jdc_replace) | {cell('BM_StorePut/replace')} | "
-          f"{fmt_time(m('BM_StorePut/replace'))} |")
+          + " | ".join("—" for _ in places[1:]) + " |")
     w("")
-    if single and batch and bsize:
-        per = batch / bsize
-        noise = c("BM_StorePut/new") + c("BM_StorePutBatch/new")
-        tie = abs(per / single - 1.0) < noise
+    for p in places:
+        single, batch, floor, lock = (m(f"BM_StorePut/{p}"), m(f"BM_StorePutBatch/{p}"), m(f"BM_OsPutFloor/{p}"),
+                                      m(f"BM_StoreLock/{p}"))
+        if not (single and batch and bsize[p]):
+            continue
+        per = batch / bsize[p]
+        tie = abs(per / single - 1.0) < c(f"BM_StorePut/{p}") + c(f"BM_StorePutBatch/{p}")
         if per < single and not tie:
-            verdict = (f"**batching amortises the lock:** {fmt_time(per)} per entry against {fmt_time(single)} for a "
-                       f"lone put ({fmt_ratio(single / per)} cheaper); the batch saves {fmt_time(single - per)} per "
-                       "entry, what a lone put spends once per call (the lock, the index and maintenance checks).")
+            verdict = (f"**batching amortises the per-call work:** {fmt_time(per)} per entry against {fmt_time(single)} "
+                       f"for a lone put ({fmt_ratio(single / per)} cheaper, {fmt_time(single - per)} saved per entry"
+                       + (f"; the lock cycle alone is {fmt_time(lock)}" if lock else "") + ").")
         else:
-            verdict = (f"**batching shows no measurable gain in this run:** {fmt_time(per)} per entry against "
-                       f"{fmt_time(single)} for a lone put" + (" (~: within this run's noise, a tie)" if tie else "")
-                       + ". It does take the lock once instead of per entry"
-                       + (f", but a lock cycle costs {fmt_time(lock)}" if lock else "")
-                       + ", which is lost in the noise of creating the files.")
-        w("Batching: " + verdict
-          + (f" The OS floor alone is {fmt_time(pfloor)} per file ({pfloor / per * 100:.0f}% of a batched put): "
-             "on this machine creating a file is most of a put." if pfloor else ""))
-        w("")
+            verdict = (f"**no measurable gain from batching:** {fmt_time(per)} per entry against {fmt_time(single)} for "
+                       "a lone put" + (" (~: within this run's noise, a tie)" if tie else "") + "; the lock it takes "
+                       "once instead of per entry" + (f" costs {fmt_time(lock)}," if lock else "")
+                       + " too little to show against the files" + (f" (OS floor {fmt_time(floor)} per file)" if floor else "")
+                       + ".")
+        w(f"- {PLACE[p]}: " + verdict)
+    w("")
+    w("On /tmp the figures swing with the state of the filesystem (ext4 without a journal skips recently freed inodes "
+      "when it allocates one, so file creation slows down after other jobs delete files): compare them with the floor "
+      "of the same run, never across runs (bench/PROFILE.md).")
+    w("")
 
     # --- manager ---------------------------------------------------------------------------------
     w("## Build cache manager: getOrBuildDispatchTable on a hit")
@@ -400,8 +431,9 @@ def store_sections(w, st, arena_med):
         hit, key, sget = m(f"BM_ManagerHit/{size}"), m(f"BM_ManagerKey/{size}"), m(f"BM_ManagerStoreGet/{size}")
         bind = arena_med.get(f"BM_JdcBindOnly/{size}")
         rest = hit - key - sget - bind if hit and key and sget and bind else None
+        rest_cell = "—" if rest is None else (fmt_time(rest) if rest >= 0 else f"≈ 0 (−{fmt_time(-rest)}: noise)")
         w(f"| {size} | {cell(f'BM_ManagerHit/{size}')} | {cell(f'BM_ManagerKey/{size}')} | "
-          f"{cell(f'BM_ManagerStoreGet/{size}')} | {fmt_time(bind)} | {fmt_time(rest) if rest is not None else '—'} |")
+          f"{cell(f'BM_ManagerStoreGet/{size}')} | {fmt_time(bind)} | {rest_cell} |")
     w("")
 
     # --- every median -------------------------------------------------------------------------
