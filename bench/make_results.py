@@ -316,14 +316,25 @@ def store_sections(w, st, arena_med):
             ("LoadedArena::open of the same file (open + fstat + read + verify)", f"BM_LoadedArenaOpen/{n}", loaded, floor),
             ("OS floor: open + fstat + read + close", f"BM_OsReadFile/{n}", floor, None),
             ("LocalStore::find (the index lookup alone)", f"BM_StoreFind/{n}", find, None)]
+    def diff(v, below, names):
+        """v - below, or a tie when the gap is within the two CVs (or negative)."""
+        if not (v and below):
+            return "—"
+        d = v - below
+        if d <= 0 or d / below < sum(c(n) for n in names):
+            return f"≈ 0 ({'−' if d < 0 else ''}{fmt_time(abs(d))}: within noise)"
+        return fmt_time(d)
+
+    below_name = {f"BM_StoreGet/{n}": f"BM_LoadedArenaOpen/{n}", f"BM_LoadedArenaOpen/{n}": f"BM_OsReadFile/{n}"}
     for label, name, v, below in rows:
-        w(f"| {label} | {cell(name)} | {fmt_time(v - below) if v and below else '—'} |")
+        w(f"| {label} | {cell(name)} | {diff(v, below, [name, below_name.get(name, name)]) if below else '—'} |")
     w("")
     if get and loaded and floor:
         w(f"Of a {fmt_time(get)} get, {fmt_time(floor)} ({floor / get * 100:.0f}%) is the OS's open + read + close, "
-          f"{fmt_time(loaded - floor)} is jdc's verification and buffer, and {fmt_time(get - loaded)} "
+          f"{diff(loaded, floor, [f'BM_LoadedArenaOpen/{n}', f'BM_OsReadFile/{n}'])} is LoadedArena's verification "
+          f"and buffer on top of that, and {diff(get, loaded, [f'BM_StoreGet/{n}', f'BM_LoadedArenaOpen/{n}'])} "
           f"({(get - loaded) / get * 100:.0f}%) is the store's own work around the load (the index lookup is "
-          f"{fmt_time(find)} of it); bench/PROFILE.md says where that goes.")
+          f"{fmt_time(find)} of it; the rest is one more syscall and building paths: bench/PROFILE.md).")
         w("")
 
     # --- bookkeeping ------------------------------------------------------------------------
@@ -445,7 +456,8 @@ def store_sections(w, st, arena_med):
     def arg_key(arg):
         if arg.isdigit():
             return (0, int(arg), "")
-        return (1, SIZES.index(arg), "") if arg in SIZES else (2, 0, arg)
+        order = SIZES + list(PLACE)
+        return (1, order.index(arg), "") if arg in order else (2, 0, arg)
 
     names = sorted(med, key=lambda k: (order.index(k.rsplit("/", 1)[0]) if k.rsplit("/", 1)[0] in order else len(order),
                                        arg_key(k.rsplit("/", 1)[-1]), k))

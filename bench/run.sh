@@ -16,7 +16,7 @@
 #                                    their build times beside the git revision
 #
 # Uses its own release build directory, build-bench/ at the top of the project.
-# The full run takes about 6-8 minutes on 2 cores (bench_arena 2-3, bench_store 4-5).
+# The full run takes about 3-5 minutes on 2 cores (bench_arena ~1.5, bench_store 1.5-3).
 # On a machine shared with other jobs, run it as `nice -n -20 bench/run.sh` (root): the
 # benchmark thread then keeps a core, and RESULTS.md records the niceness.
 set -euo pipefail
