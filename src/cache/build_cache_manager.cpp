@@ -402,13 +402,16 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             auto table = CachedTable::bind(owner, owner->view(), registry, key, TableOrigin::cache);
             if (table) {
                 const std::uint64_t took = now_ns() - t0;
-                std::lock_guard<std::mutex> guard(s_->mutex);
-                ++s_->session.lookups;
-                ++s_->session.hits;
-                s_->session.load_ns += took;
-                s_->session.bytes_read += owner->view().bytes().size();
-                s_->log("hit " + inputs.name + " " + key.to_hex() + " (" + format_bytes(owner->view().bytes().size()) + ", " +
-                        format_duration_ns(took) + ")");
+                {
+                    std::lock_guard<std::mutex> guard(s_->mutex);
+                    ++s_->session.lookups;
+                    ++s_->session.hits;
+                    s_->session.load_ns += took;
+                    s_->session.bytes_read += owner->view().bytes().size();
+                }
+                if (s_->config.verbose)  // the message costs more than a small hit
+                    s_->log("hit " + inputs.name + " " + key.to_hex() + " (" + format_bytes(owner->view().bytes().size()) + ", " +
+                            format_duration_ns(took) + ")");
                 return table;
             }
             // The key covers every type's structural hash, so this means the caller

@@ -447,6 +447,8 @@ void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
     log("jdc: dropped cache entry " + key.to_hex() + ": " + why.message);
 }
 
+// The hot path of a warm build: one index probe, one open + read (or mmap) + verify.
+// Nothing is allocated for messages unless something fails.
 Result<StoredArena> LocalStore::get(const CacheKey& key) {
     auto idx = s_->current_index();
     if (!idx) return tl::unexpected(idx.error());
@@ -456,60 +458,56 @@ Result<StoredArena> LocalStore::get(const CacheKey& key) {
         return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
     }
 
-    Result<StoredArena> result = make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
+    std::optional<StoredArena> found;
+    std::optional<Error> failure;
     if (meta->location == EntryLocation::loose) {
+        const fs::path file = s_->loose_path(key);
+        const fs::path& shard = file.parent_path();
+        // The file itself is opened with O_NOFOLLOW; its directory is checked here.
         struct stat st {};
-        const fs::path shard = s_->shard_dir(key);
         if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-            result = make_error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+            failure = Error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+        } else if (auto loaded = LoadedArena::open(file, s_->options.load_mode, s_->options.limits, SymlinkPolicy::refuse)) {
+            auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
+            const ArenaView view = owner->view();
+            found.emplace(StoredArena(key, EntryLocation::loose, std::move(owner), view));
         } else {
-            auto loaded = LoadedArena::open(s_->loose_path(key), s_->options.load_mode, s_->options.limits, SymlinkPolicy::refuse);
-            if (loaded) {
-                auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
-                const ArenaView view = owner->view();
-                result = StoredArena(key, EntryLocation::loose, std::move(owner), view);
-            } else {
-                result = tl::unexpected(loaded.error());
-            }
+            failure = loaded.error();
         }
     } else {
         bool rescanned = false;
-        while (true) {
-            std::optional<Error> damage;
+        while (!found && !failure) {
             for (const auto& pack : s_->current_packs()) {
-                auto found = pack->find(key);
-                if (!found) {
-                    damage = found.error();  // a damaged slot in one pack: another may hold a good copy
+                auto in_pack = pack->find(key);
+                if (!in_pack) {
+                    failure = in_pack.error();  // a damaged slot in one pack: another may hold a good copy
                     continue;
                 }
-                if (!*found) continue;
-                auto view = ArenaView::open(**found, s_->options.limits);
+                if (!*in_pack) continue;
+                auto view = ArenaView::open(**in_pack, s_->options.limits);
                 if (view) {
-                    result = StoredArena(key, EntryLocation::packed, pack, *view);
+                    found.emplace(StoredArena(key, EntryLocation::packed, pack, *view));
+                    failure.reset();
                     break;
                 }
-                damage = view.error();
+                failure = view.error();
             }
-            if (result) break;
-            if (damage) {
-                result = tl::unexpected(*damage);
-                break;
-            }
-            if (rescanned) break;
+            if (found || failure || rescanned) break;
             rescanned = true;  // a pack published after we opened: map the current set
             if (auto r = s_->load_packs(); !r) break;
         }
     }
 
-    if (result) {
+    if (found) {
         (*idx)->record_access(key, now_ns());
         (*idx)->add(IndexCounter::hits);
-        (*idx)->add(IndexCounter::bytes_read, result->view().bytes().size());
-        return result;
+        (*idx)->add(IndexCounter::bytes_read, found->view().bytes().size());
+        return std::move(*found);
     }
     (*idx)->add(IndexCounter::misses);
-    if (is_damage(result.error().code)) s_->drop_invalid(key, result.error());  // never served again
-    return result;
+    if (!failure) return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex() + " (indexed, but in no pack)");
+    if (is_damage(failure->code)) s_->drop_invalid(key, *failure);  // never served again
+    return tl::unexpected(std::move(*failure));
 }
 
 std::vector<Result<StoredArena>> LocalStore::get_batch(std::span<const CacheKey> keys) {
