@@ -65,7 +65,10 @@ class StringPool {
     }
 
 public:
-    explicit StringPool(std::size_t expected) : slots_(std::bit_ceil(std::max<std::size_t>(16, expected * 2)), kEmpty) {}
+    explicit StringPool(std::size_t expected) : slots_(std::bit_ceil(std::max<std::size_t>(16, expected * 2)), kEmpty) {
+        interned_.reserve(expected);
+        bytes_.reserve(expected * 12);  // typical identifier length; grows if needed
+    }
 
     std::uint32_t add(std::string_view s) {
         const std::size_t mask = slots_.size() - 1;
@@ -175,6 +178,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     std::vector<std::uint32_t> params;
     params.reserve(entry_count * arity);
     std::vector<std::uint32_t> returns;
+    returns.reserve(entry_count);
     for (const Implementation& impl : table.implementations) {
         for (TypeId t : impl.parameter_types) params.push_back(types.index(t));
         returns.push_back(types.index(impl.return_type));
@@ -183,11 +187,13 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     StringPool pool(3 * table.implementations.size() + types.order().size() + 1);
     const std::uint32_t signature_name = pool.add(table.signature_name);
     std::vector<std::uint32_t> type_names;
+    type_names.reserve(types.order().size());
     for (TypeId id : types.order()) type_names.push_back(pool.add(types.type(id).name));
     struct EntryStrings {
         std::uint32_t name, module, file;
     };
     std::vector<EntryStrings> entry_strings;
+    entry_strings.reserve(entry_count);
     for (const Implementation& impl : table.implementations)
         entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
 
