@@ -4,7 +4,8 @@
 // version is bumped and new goldens are added; every older version's files must
 // still verify and read back, so compatibility is tested, not promised.
 //
-// Regenerate (only together with a version bump):
+// Regenerate (after release: only together with a version bump; before a version is
+// released its goldens are amended in place, see format-spec/README.md):
 //   JDC_WRITE_GOLDEN=1 build/tests/test_format_golden
 #include <catch2/catch.hpp>
 
