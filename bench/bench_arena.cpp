@@ -63,6 +63,7 @@
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/resolver.hpp"
+#include "bench_support.hpp"
 #include "support/random_model.hpp"
 
 namespace {
@@ -246,24 +247,7 @@ std::optional<FbBound> fb_load(std::span<const std::uint8_t> bytes, const TypeRe
     return FbBound::bind(root, registry);
 }
 
-// Whole file into an owned buffer: open + fstat + read + close.
-bool read_whole_file(const char* path, std::vector<std::uint8_t>& out) {
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st {};
-    bool ok = ::fstat(fd, &st) == 0;
-    if (ok) {
-        out.resize(static_cast<std::size_t>(st.st_size));
-        std::size_t done = 0;
-        while (ok && done < out.size()) {
-            const ssize_t got = ::read(fd, out.data() + done, out.size() - done);
-            ok = got > 0;
-            if (ok) done += static_cast<std::size_t>(got);
-        }
-    }
-    ::close(fd);
-    return ok;
-}
+using jdc::bench::read_whole_file;
 
 // ---------------------------------------------------------------------------------
 // Fixtures: one per size class, built once before the benchmarks run.

@@ -93,6 +93,7 @@
 #include "jdc/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "jdc/store_lock.hpp"
+#include "bench_support.hpp"
 #include "support/arena_samples.hpp"
 #include "support/random_model.hpp"
 
@@ -147,24 +148,7 @@ std::vector<std::uint64_t> sample_indexes(std::uint64_t n, std::size_t count, st
     return out;
 }
 
-// Whole file into `out`: open + fstat + read + close (as bench_arena's OS floor).
-bool read_whole_file(const char* path, std::vector<std::byte>& out) {
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st {};
-    bool ok = ::fstat(fd, &st) == 0;
-    if (ok) {
-        out.resize(static_cast<std::size_t>(st.st_size));
-        std::size_t done = 0;
-        while (ok && done < out.size()) {
-            const ssize_t got = ::read(fd, out.data() + done, out.size() - done);
-            ok = got > 0;
-            if (ok) done += static_cast<std::size_t>(got);
-        }
-    }
-    ::close(fd);
-    return ok;
-}
+using jdc::bench::read_whole_file;
 
 // ---------------------------------------------------------------------------------
 // Fixtures

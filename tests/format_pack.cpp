@@ -23,11 +23,13 @@
 #include "jdc/pack.hpp"
 #include "jdc/pack_format.hpp"
 #include "jdc/resolver.hpp"
+#include "support/arena_samples.hpp"
 #include "support/random_model.hpp"
 
 namespace {
 
 using namespace jdc;
+using jdc::testing::random_keys;
 using testing::for_each_tuple;
 
 constexpr std::uint64_t kTime = 1'700'000'000'000'000'000ull;
@@ -55,17 +57,6 @@ const std::vector<Table>& tables() {
         return v;
     }();
     return all;
-}
-
-std::vector<CacheKey> random_keys(std::size_t count, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::set<CacheKey> seen;
-    std::vector<CacheKey> keys;
-    while (keys.size() < count) {
-        const CacheKey k{rng(), rng()};
-        if (!k.is_zero() && seen.insert(k).second) keys.push_back(k);
-    }
-    return keys;
 }
 
 // keys[i] holds tables()[i % tables().size()].

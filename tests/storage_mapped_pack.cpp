@@ -20,10 +20,12 @@
 #include "jdc/atomic_file.hpp"
 #include "jdc/mapped_pack.hpp"
 #include "jdc/resolver.hpp"
+#include "support/arena_samples.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
+using jdc::testing::random_keys;
 namespace fs = std::filesystem;
 using jdc::testing::TempDir;
 
@@ -51,17 +53,6 @@ const std::vector<Table>& tables() {
         return v;
     }();
     return all;
-}
-
-std::vector<CacheKey> random_keys(std::size_t count, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::set<CacheKey> seen;
-    std::vector<CacheKey> keys;
-    while (keys.size() < count) {
-        const CacheKey k{rng(), rng()};
-        if (!k.is_zero() && seen.insert(k).second) keys.push_back(k);
-    }
-    return keys;
 }
 
 // keys[i] holds tables()[i % tables().size()].
