@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jdc/arena_optimizer.hpp"
 #include "jdc/arena_view.hpp"
 #include "jdc/resolver.hpp"
 
@@ -69,6 +70,16 @@ inline std::uint64_t read_every_accessor(const ArenaView& view) {
         s.mix(e.return_type());
         for (std::uint32_t p = 0; p < view.arity(); ++p) s.mix(e.parameter(p));
     }
+    for (auto kind : {arena::SectionKind::dispatch_index, arena::SectionKind::decision_tree})
+        for (std::byte b : view.section(kind)) s.mix(static_cast<std::uint64_t>(b));
+    // The optimizer decodes the index and rebuilds the forms: what it writes must verify.
+    s.mix(describe_dispatch_forms(view));
+    if (auto rebuilt = reoptimize_arena(view)) {
+        if (!verify_arena(*rebuilt, VerifyLevel::full)) __builtin_trap();
+        s.mix(rebuilt->size());
+    } else {
+        s.mix(rebuilt.error().message);
+    }
     return s.value();
 }
 
@@ -121,12 +132,23 @@ inline bool bind_and_look_up(const ArenaView& view, const TypeRegistry& registry
     sink.mix(bound->live_type(arena::kNoLocalType));
     const DispatchTable table = bound->to_table();
     sink.mix(table.implementations.size());
-    for_each_tuple_capped(lookup_types, view.arity(), max_tuples, [&](std::span<const TypeId> args) {
-        const Resolution r = bound->lookup(args);
+    auto mix = [&](const Resolution& r) {
         sink.mix(static_cast<std::uint64_t>(r.kind));
         sink.mix(r.index);
         sink.mix(r.other);
+    };
+    for_each_tuple_capped(lookup_types, view.arity(), max_tuples, [&](std::span<const TypeId> args) {
+        mix(bound->lookup(args));
+        mix(bound->lookup_table(args));
+        mix(bound->lookup_tree(args));
     });
+    // Ids the writer never saw (0, past the registry) take every form's unknown-type path.
+    std::vector<TypeId> unknown(view.arity(), static_cast<TypeId>(registry.size() + 7));
+    mix(bound->lookup_table(unknown));
+    mix(bound->lookup_tree(unknown));
+    std::fill(unknown.begin(), unknown.end(), kInvalidType);
+    mix(bound->lookup_table(unknown));
+    mix(bound->lookup_tree(unknown));
     // A call of the wrong arity is a no-method result, never a read past the row.
     std::vector<TypeId> too_long(view.arity() + 1, kTypeI32);
     sink.mix(static_cast<std::uint64_t>(bound->lookup(too_long).kind));

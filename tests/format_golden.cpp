@@ -31,6 +31,7 @@ struct Golden {
     TypeRegistry registry;
     DispatchTable table;
     OptimizationResult optimization;
+    DispatchForms forms;  // v1.1: optimized sections
 };
 
 Golden shapes_golden() {
@@ -58,6 +59,7 @@ Golden shapes_golden() {
         g.table.implementations.push_back(impl);
         ++id;
     }
+    g.forms = DispatchForms::all();
     return g;
 }
 
@@ -103,7 +105,7 @@ TEST_CASE("the writer reproduces the current version's golden arenas byte for by
     const bool write = std::getenv("JDC_WRITE_GOLDEN") != nullptr;
     if (write) fs::create_directories(dir);
     for (Golden& g : goldens()) {
-        auto bytes = build_arena(g.table, g.registry, g.optimization, {kGoldenTime});
+        auto bytes = build_arena(g.table, g.registry, g.optimization, {kGoldenTime, g.forms});
         REQUIRE(bytes);
         const fs::path file = dir / (g.name + ".jdca");
         if (write) REQUIRE(write_file_atomically(file, *bytes));
@@ -141,7 +143,21 @@ TEST_CASE("the current goldens hold exactly their models", "[golden]") {
         REQUIRE(bound);
         CHECK(bound->to_table() == g.table);
         CHECK(view->table_hash() == table_content_hash(g.table, g.registry));
-        CHECK(view->optimization_type() == g.optimization.type);
-        CHECK(view->memory_saved() == g.optimization.memory_saved);
+        if (g.forms.compressed_table) {
+            CHECK(view->optimization_type() == OptimizationType::combined);
+            CHECK(view->has_dispatch_index());
+            CHECK(view->has_decision_tree() == g.forms.decision_tree);
+        } else {
+            CHECK(view->optimization_type() == g.optimization.type);
+            CHECK(view->memory_saved() == g.optimization.memory_saved);
+        }
+        std::vector<TypeId> all_types;
+        for (const Type& t : g.registry.types()) all_types.push_back(t.id);
+        testing::for_each_tuple(all_types, g.table.arity(), [&](std::span<const TypeId> args) {
+            const Resolution expected = resolve_reference(g.table, g.registry, args);
+            CHECK(bound->lookup_scan(args).same_outcome(expected));
+            CHECK(bound->lookup_table(args).same_outcome(expected));
+            CHECK(bound->lookup_tree(args).same_outcome(expected));
+        });
     }
 }

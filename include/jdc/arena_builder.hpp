@@ -9,19 +9,37 @@
 #include <vector>
 
 #include "jdc/cache_key.hpp"
+#include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "jdc/optimization.hpp"
 
 namespace jdc {
 
+// The optimized dispatch forms (format v1.1 optional sections) an arena carries
+// besides its entries. Building them costs a DispatchMatrix (see there); readers
+// that do not know them skip them.
+struct DispatchForms {
+    bool compressed_table = false;  // section 6: poles + shared, row-displaced pole table
+    bool decision_tree = false;     // section 7 (needs the compressed table's index)
+    bool hot_path = true;           // shape the tree by the entries' call frequencies, when any
+    MatrixLimits limits;            // above them the forms are omitted, not an error
+    std::uint32_t max_tree_nodes = 1u << 16;  // a bigger tree is omitted
+
+    static DispatchForms all() { return {true, true}; }
+};
+
 struct ArenaBuildOptions {
     // Creation timestamp written to the header (Unix epoch, nanoseconds).
     // 0 means "now" from the system clock.
     std::uint64_t created_at_ns = 0;
+    DispatchForms forms;
 };
 
 // Builds the arena. Fails with invalid_argument when the table does not validate
 // against the registry (see validate()) or does not fit the format's u32 offsets.
+// When `options.forms` adds optimized forms, the header's optimization fields are
+// computed from them (techniques applied, bytes against the dense matrix) and
+// `optimization` is ignored; otherwise `optimization` is written as given.
 Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
                                            const OptimizationResult& optimization = {},
                                            const ArenaBuildOptions& options = {});

@@ -50,7 +50,7 @@ static_assert(std::endian::native == std::endian::little,
 
 inline constexpr std::uint32_t kMagic = 0x4143444Au;  // bytes "JDCA"
 inline constexpr std::uint16_t kVersionMajor = 1;
-inline constexpr std::uint16_t kVersionMinor = 0;
+inline constexpr std::uint16_t kVersionMinor = 1;  // 1.1 adds the optional sections 6 and 7
 inline constexpr std::uint32_t kAlignment = 8;
 inline constexpr std::uint32_t kNoLocalType = 0xFFFFFFFFu;
 inline constexpr std::uint8_t kOptimizationTypeCountOnDisk = 7;  // header.optimization_type < this
@@ -63,8 +63,13 @@ enum class SectionKind : std::uint32_t {
     signature = 3,
     entries = 4,
     parameters = 5,
+    dispatch_index = 6,  // v1.1, optional: poles + row-displaced pole table (§7)
+    decision_tree = 7,   // v1.1, optional: offset-linked decision tree (§8)
 };
 inline constexpr std::uint32_t kSectionRequired = 1u;  // section_dir_entry.flags bit 0
+// Writers of v1.1 leave room after the header for this many directory entries
+// (unused ones zero), so optional sections can be added in place later.
+inline constexpr std::uint32_t kDirectoryCapacity = 7;
 
 struct Header {
     std::uint32_t magic;
@@ -158,9 +163,81 @@ static_assert(offsetof(EntryRecord, module_offset) == 16 && offsetof(EntryRecord
 static_assert(offsetof(EntryRecord, line) == 32 && offsetof(EntryRecord, effects) == 40);
 static_assert(offsetof(EntryRecord, call_frequency) == 48);
 
+// Section 6 (v1.1): the dispatch matrix of the table over the writer's type ids
+// [id_base, id_base + id_span), compressed. Layout after this 40-byte record, each
+// array starting 8-aligned (relative to the section), sizes in DispatchIndexLayout:
+//   u64 type_hash[id_span]           structural hash of the writer's type base + i
+//   u32 pole_count[arity]
+//   u16 pole_of[arity * id_span]     1-based pole of type base + i at each position
+//   u32 row_of[row_count]            pole-prefix row -> shared (unique) row
+//   u32 displacement[unique_rows]    unique row -> first cell slot of its row
+//   cell cells[cell_count]           {u32 owner (unique row or kNoOwner), u32 result}
+//   pair ambiguities[ambiguity_count] {u32 first, u32 second}
+struct DispatchIndexHeader {
+    std::uint32_t arity;
+    std::uint32_t id_base;
+    std::uint32_t id_span;
+    std::uint32_t row_count;     // product of pole_count[0 .. arity-2] (1 when arity <= 1)
+    std::uint32_t column_count;  // pole_count[arity-1] (1 when arity == 0)
+    std::uint32_t unique_rows;
+    std::uint32_t cell_count;
+    std::uint32_t ambiguity_count;
+    std::uint32_t techniques;    // bit (1 << OptimizationType) for each technique applied
+    std::uint32_t reserved;      // 0
+};
+static_assert(sizeof(DispatchIndexHeader) == 40);
+struct PoleCell {
+    std::uint32_t owner;
+    std::uint32_t result;
+};
+inline constexpr std::uint32_t kNoOwner = 0xFFFFFFFFu;
+inline constexpr std::uint32_t kMaxPoles = 0xFFFFu;  // pole_of is u16
+inline constexpr std::uint32_t kResultAmbiguous = 0x80000000u;  // result codes: see dispatch_matrix.hpp
+
+struct DispatchIndexLayout {
+    std::uint64_t type_hashes, pole_counts, pole_of, row_of, displacement, cells, ambiguities, size;  // offsets in the section
+};
+constexpr std::uint64_t align_up(std::uint64_t n) noexcept { return (n + kAlignment - 1) & ~std::uint64_t{kAlignment - 1}; }
+constexpr DispatchIndexLayout dispatch_index_layout(const DispatchIndexHeader& h) noexcept {
+    DispatchIndexLayout l{};
+    l.type_hashes = sizeof(DispatchIndexHeader);
+    l.pole_counts = l.type_hashes + 8ull * h.id_span;
+    l.pole_of = align_up(l.pole_counts + 4ull * h.arity);
+    l.row_of = align_up(l.pole_of + 2ull * h.arity * h.id_span);
+    l.displacement = align_up(l.row_of + 4ull * h.row_count);
+    l.cells = align_up(l.displacement + 4ull * h.unique_rows);
+    l.ambiguities = l.cells + sizeof(PoleCell) * h.cell_count;
+    l.size = l.ambiguities + 8ull * h.ambiguity_count;
+    return l;
+}
+
+// Section 7 (v1.1): a decision tree over the same writer ids. Node 0 is the root;
+// every child index is greater than its parent's, so the tree (a DAG where equal
+// subtrees are shared) has no cycles by construction and a walk ends within
+// node_count steps.
+struct DecisionTreeHeader {
+    std::uint32_t node_count;
+    std::uint32_t flags;  // bit 0: shaped by call frequencies (hot paths shallower)
+};
+static_assert(sizeof(DecisionTreeHeader) == 8);
+enum class TreeNodeKind : std::uint8_t {
+    test = 0,      // argument `position` < `value` ? node `below` : node `at_or_above`
+    result = 1,    // answer: `value` is a result code
+    fallback = 2,  // the argument's type is unknown to the tree: resolve by scanning
+};
+struct TreeNode {
+    std::uint8_t kind;
+    std::uint8_t position;
+    std::uint16_t reserved;  // 0
+    std::uint32_t value;
+    std::uint32_t below;
+    std::uint32_t at_or_above;
+};
+static_assert(sizeof(TreeNode) == 16);
+inline constexpr std::uint32_t kTreeShapedByProfile = 1u;
+
 inline constexpr std::size_t kHeaderSize = sizeof(Header);
 inline constexpr std::size_t kMetadataChecksumCoverage = offsetof(Header, metadata_checksum);
 
-constexpr std::uint64_t align_up(std::uint64_t n) noexcept { return (n + kAlignment - 1) & ~std::uint64_t{kAlignment - 1}; }
 
 }  // namespace jdc::arena

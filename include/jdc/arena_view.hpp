@@ -86,6 +86,12 @@ public:
     std::uint32_t entry_count() const noexcept { return header_.entry_count; }
     EntryView entry(std::uint32_t index) const noexcept;
 
+    // The bytes of a known section (empty when the arena has none): for tools and
+    // for the optimizer, which decode the v1.1 optional sections.
+    std::span<const std::byte> section(arena::SectionKind kind) const noexcept;
+    bool has_dispatch_index() const noexcept { return dispatch_index_ != nullptr; }
+    bool has_decision_tree() const noexcept { return decision_tree_ != nullptr; }
+
 private:
     friend class BoundArena;  // lookup() scans the parameter matrix directly
     ArenaView() = default;
@@ -97,7 +103,17 @@ private:
     const std::byte* signature_ = nullptr;
     const std::byte* entries_ = nullptr;
     const std::byte* parameters_ = nullptr;
+    const std::byte* dispatch_index_ = nullptr;  // optional sections; nullptr when absent
+    const std::byte* decision_tree_ = nullptr;
+    std::uint64_t dispatch_index_size_ = 0, decision_tree_size_ = 0;
     std::uint32_t arity_ = 0;
+};
+
+// Which dispatch form answers BoundArena::lookup (see there).
+enum class DispatchForm : std::uint8_t {
+    scan,              // every method tested: the v1.0 form, always available
+    compressed_table,  // poles + row-displaced pole table (dispatch_index section)
+    decision_tree,     // the decision_tree section
 };
 
 class BoundArena {
@@ -117,7 +133,22 @@ public:
 
     // Resolves a call in place: same answer as resolve_reference() on the table the
     // arena was built from. No allocation. `args.size()` != arity -> no_method.
-    Resolution lookup(std::span<const TypeId> args) const noexcept;
+    // Uses the compressed table when the arena has one and binding could map the
+    // writer's type ids (O(arity) reads), else the scan (O(n * arity)). An argument
+    // type the writer did not know (added to the hierarchy since) is resolved by
+    // the scan, so answers never depend on the form.
+    Resolution lookup(std::span<const TypeId> args) const noexcept {
+        return has_index_ ? lookup_table(args) : lookup_scan(args);
+    }
+    // Each form on its own (tests and benchmarks compare them). A form the arena
+    // does not carry falls back to the scan.
+    Resolution lookup_scan(std::span<const TypeId> args) const noexcept;
+    Resolution lookup_table(std::span<const TypeId> args) const noexcept;
+    Resolution lookup_tree(std::span<const TypeId> args) const noexcept;
+    bool has_form(DispatchForm form) const noexcept;
+    // True when the live registry gives every type of the dispatch index the
+    // writer's id, so lookups use argument ids directly (no remapping).
+    bool ids_match_writer() const noexcept { return has_index_ && remap_ == nullptr; }
 
     // Copies the arena back into the in-memory model (for tests, tools, and compilers
     // that want to edit a cached table). Allocates; the hot path never needs it.
@@ -133,6 +164,26 @@ private:
     std::unique_ptr<TypeId[]> heap_live_;  // only when the arena has > kInlineTypes types
 
     const TypeId* live() const noexcept { return heap_live_ ? heap_live_.get() : inline_live_.data(); }
+
+    // The dispatch index, located once at bind time (arena_format.hpp, section 6).
+    void bind_index(const TypeRegistry& registry);
+    // Writer's id of a live type (identity unless remapped); 0 when unknown.
+    TypeId writer_id(TypeId live_id) const noexcept {
+        if (remap_ == nullptr) return live_id;
+        return live_id < remap_size_ ? remap_[live_id] : 0;
+    }
+    Resolution decode(std::uint32_t code) const noexcept;
+    bool has_index_ = false;
+    std::uint32_t id_base_ = 0, id_span_ = 0, column_count_ = 0;
+    const std::byte* pole_counts_ = nullptr;
+    const std::byte* pole_of_ = nullptr;
+    const std::byte* row_of_ = nullptr;
+    const std::byte* displacement_ = nullptr;
+    const std::byte* cells_ = nullptr;
+    const std::byte* ambiguities_ = nullptr;
+    const std::byte* tree_nodes_ = nullptr;
+    std::unique_ptr<TypeId[]> remap_;  // live id -> writer id, when the ids differ
+    std::size_t remap_size_ = 0;
 };
 
 }  // namespace jdc

@@ -13,6 +13,7 @@
 
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
+#include "format/dispatch_sections.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc {
@@ -197,11 +198,30 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     for (const Implementation& impl : table.implementations)
         entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
 
+    // Optimized forms (v1.1): computed before the layout, since their sizes place
+    // the sections. Too big a matrix or tree leaves them out; the scan remains.
+    detail::OptimizedSections forms;
+    if (options.forms.compressed_table || options.forms.decision_tree) {
+        if (auto matrix = DispatchMatrix::build(table, registry, options.forms.limits)) {
+            std::vector<std::uint64_t> hashes(matrix->id_span());
+            for (std::uint32_t i = 0; i < matrix->id_span(); ++i) hashes[i] = registry.find(matrix->id_base() + i)->structural_hash;
+            std::vector<std::uint64_t> weights;
+            weights.reserve(entry_count);
+            for (const Implementation& impl : table.implementations) weights.push_back(impl.call_frequency);
+            forms = detail::build_sections(*matrix, hashes, weights, options.forms);
+        } else if (matrix.error().code != ErrorCode::limit_exceeded) {
+            return tl::unexpected(matrix.error());
+        }
+    }
+    const OptimizationResult& recorded = forms.index ? forms.result : optimization;
+
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
-    // touches the fewest pages; strings last.
-    constexpr std::uint32_t kSections = 5;
+    // touches the fewest pages; strings, then the optional optimized forms, last.
+    // The directory always has room for every section this version knows, so the
+    // optimizer can add or replace the optional sections without moving any other.
+    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0) + (forms.tree ? 1 : 0);
     const std::uint64_t dir_offset = kHeaderSize;
-    const std::uint64_t signature_offset = align_up(dir_offset + kSections * sizeof(SectionEntry));
+    const std::uint64_t signature_offset = align_up(dir_offset + kDirectoryCapacity * sizeof(SectionEntry));
     const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
     const std::uint64_t params_offset = align_up(signature_offset + signature_size);
     const std::uint64_t params_size = 4ull * params.size();
@@ -211,7 +231,11 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t entries_size = sizeof(EntryRecord) * entry_count;
     const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
     const std::uint64_t strings_size = pool.bytes().size();
-    const std::uint64_t total_size = align_up(strings_offset + strings_size);
+    const std::uint64_t index_offset = align_up(strings_offset + strings_size);
+    const std::uint64_t index_size = forms.index ? forms.index->bytes.size() : 0;
+    const std::uint64_t tree_offset = align_up(index_offset + index_size);
+    const std::uint64_t tree_size = forms.tree ? forms.tree->bytes.size() : 0;
+    const std::uint64_t total_size = align_up(tree_offset + tree_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;
     const std::string what = "dispatch table '" + table.signature_name + "'";
@@ -230,14 +254,18 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
 
     std::vector<std::byte> out(total_size, std::byte{0});
 
-    const SectionEntry dir[kSections] = {
+    const SectionEntry dir[] = {
         {static_cast<std::uint32_t>(SectionKind::signature), kSectionRequired, signature_offset, signature_size},
         {static_cast<std::uint32_t>(SectionKind::parameters), kSectionRequired, params_offset, params_size},
         {static_cast<std::uint32_t>(SectionKind::types), kSectionRequired, types_offset, types_size},
         {static_cast<std::uint32_t>(SectionKind::entries), kSectionRequired, entries_offset, entries_size},
         {static_cast<std::uint32_t>(SectionKind::strings), kSectionRequired, strings_offset, strings_size},
+        {static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, index_offset, index_size},
+        {static_cast<std::uint32_t>(SectionKind::decision_tree), 0, tree_offset, tree_size},
     };
-    for (std::uint32_t i = 0; i < kSections; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
+    for (std::uint32_t i = 0; i < section_count; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
+    if (forms.index) std::memcpy(out.data() + index_offset, forms.index->bytes.data(), index_size);
+    if (forms.tree) std::memcpy(out.data() + tree_offset, forms.tree->bytes.data(), tree_size);
 
     put(out, signature_offset,
         SignatureRecord{str(signature_name), static_cast<std::uint32_t>(table.signature_name.size()), arity, declared_return});
@@ -286,15 +314,15 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
     h.type_signature_length = arity;
     h.entry_count = static_cast<std::uint32_t>(entry_count);
-    h.optimization_type = static_cast<std::uint8_t>(optimization.type);
+    h.optimization_type = static_cast<std::uint8_t>(recorded.type);
     h.payload_codec = 0;
     h.flags = 0;
-    h.compression_ratio_ppm = static_cast<std::uint32_t>(std::llround(optimization.compression_ratio * kRatioOne));
+    h.compression_ratio_ppm = static_cast<std::uint32_t>(std::llround(recorded.compression_ratio * kRatioOne));
     h.type_count = static_cast<std::uint32_t>(types.order().size());
-    h.memory_saved = optimization.memory_saved;
+    h.memory_saved = recorded.memory_saved;
     h.total_size = total_size;
     h.header_size = kHeaderSize;
-    h.section_count = kSections;
+    h.section_count = section_count;
     h.section_dir_offset = dir_offset;
     h.data_checksum = XXH3_64bits(out.data() + kHeaderSize, total_size - kHeaderSize);
     put(out, 0, h);

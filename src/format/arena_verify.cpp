@@ -29,6 +29,8 @@ public:
         if (auto r = check_types(); !r) return tl::unexpected(r.error());
         if (auto r = check_entries(); !r) return tl::unexpected(r.error());
         if (auto r = check_parameters(); !r) return tl::unexpected(r.error());
+        if (auto r = check_dispatch_index(); !r) return tl::unexpected(r.error());
+        if (auto r = check_decision_tree(); !r) return tl::unexpected(r.error());
         if (auto r = check_no_overlap(); !r) return tl::unexpected(r.error());
         return s_;
     }
@@ -116,6 +118,8 @@ private:
                 case SectionKind::signature: slot = &s_.signature; break;
                 case SectionKind::entries: slot = &s_.entries; break;
                 case SectionKind::parameters: slot = &s_.parameters; break;
+                case SectionKind::dispatch_index: slot = &s_.dispatch_index; break;
+                case SectionKind::decision_tree: slot = &s_.decision_tree; break;
             }
             if (slot == nullptr) {
                 if ((e.flags & kSectionRequired) != 0)
@@ -138,8 +142,10 @@ private:
         // Known sections must not overlap: each byte has one meaning. Empty sections
         // occupy no bytes and overlap nothing.
         std::pair<const SectionRange*, const char*> by_offset[] = {
-            {&s_.strings, "strings"}, {&s_.types, "types"}, {&s_.signature, "signature"},
-            {&s_.entries, "entries"}, {&s_.parameters, "parameters"}};
+            {&s_.strings, "strings"},         {&s_.types, "types"},
+            {&s_.signature, "signature"},     {&s_.entries, "entries"},
+            {&s_.parameters, "parameters"},   {&s_.dispatch_index, "dispatch_index"},
+            {&s_.decision_tree, "decision_tree"}};
         std::sort(std::begin(by_offset), std::end(by_offset),
                   [](const auto& a, const auto& b) { return a.first->offset < b.first->offset; });
         const std::pair<const SectionRange*, const char*>* last = nullptr;
@@ -247,6 +253,103 @@ private:
                 std::memcpy(&v, p + 4 * c, 4);
                 if (!type_ok(v))
                     return check_type_ref(v, false, "entry " + n(c / h.type_signature_length) + " parameter " + n(c % h.type_signature_length));
+            }
+        }
+        return {};
+    }
+
+    bool result_ok(std::uint32_t code, std::uint32_t ambiguity_count) const noexcept {
+        return (code & kResultAmbiguous) != 0 ? (code & ~kResultAmbiguous) < ambiguity_count : code <= s_.header.entry_count;
+    }
+
+    // §7. Everything a lookup reads without checking is checked here: pole indexes
+    // in range, every row's displaced cells inside the cell array, every result a
+    // valid code. A bad value is reported, never followed.
+    Result<void> check_dispatch_index() {
+        if (!s_.dispatch_index.present) return {};
+        const SectionRange& sec = s_.dispatch_index;
+        auto bad = [](const std::string& what) { return make_error(ErrorCode::corrupt, "dispatch_index: " + what); };
+        if (sec.size < sizeof(DispatchIndexHeader))
+            return bad("section is " + n(sec.size) + " bytes, shorter than its " + n(sizeof(DispatchIndexHeader)) + "-byte header");
+        const auto h = load<DispatchIndexHeader>(bytes_, sec.offset);
+        const Header& ah = s_.header;
+        if (h.arity != ah.type_signature_length) return bad("arity " + n(h.arity) + " differs from the table's " + n(ah.type_signature_length));
+        if (h.reserved != 0) return bad("reserved field is " + n(h.reserved) + ", expected 0");
+        if (h.id_span > limits_.max_types) return bad("id_span " + n(h.id_span) + " is over the type limit " + n(limits_.max_types));
+        if (h.id_base == 0 || std::uint64_t{h.id_base} + h.id_span > 0xFFFFFFFFull)
+            return bad("type id range [" + n(h.id_base) + ", +" + n(h.id_span) + ") is outside [1, 2^32)");
+        if (h.techniques >= (1u << kOptimizationTypeCountOnDisk) && !newer_minor()) return bad("unknown technique bits " + hex(h.techniques));
+        const DispatchIndexLayout l = dispatch_index_layout(h);
+        if (l.size != sec.size) return bad("section is " + n(sec.size) + " bytes, its header describes " + n(l.size));
+        const std::uint64_t s = sec.offset;
+        std::uint64_t rows = 1;
+        for (std::uint32_t p = 0; p < h.arity; ++p) {
+            const auto count = load<std::uint32_t>(bytes_, s + l.pole_counts + 4ull * p);
+            if (count == 0 || count > kMaxPoles) return bad("position " + n(p) + " has " + n(count) + " poles (1.." + n(kMaxPoles) + " allowed)");
+            for (std::uint32_t i = 0; i < h.id_span; ++i) {
+                const auto pole = load<std::uint16_t>(bytes_, s + l.pole_of + 2ull * (std::uint64_t{p} * h.id_span + i));
+                if (pole == 0 || pole > count)
+                    return bad("pole of type id " + n(std::uint64_t{h.id_base} + i) + " at position " + n(p) + " is " + n(pole) +
+                               ", outside 1.." + n(count));
+            }
+            if (p + 1 < h.arity) rows *= count;  // <= 2^16 per factor, checked against row_count before it can overflow
+            if (rows > h.row_count) return bad("row_count " + n(h.row_count) + " is less than the product of the pole counts");
+            if (p + 1 == h.arity && count != h.column_count) return bad("column_count " + n(h.column_count) + " differs from the last position's " + n(count) + " poles");
+        }
+        if (rows != h.row_count) return bad("row_count " + n(h.row_count) + ", the pole counts give " + n(rows));
+        if (h.arity == 0 && h.column_count != 1) return bad("column_count of a table without parameters must be 1");
+        if (h.unique_rows == 0 || h.unique_rows > h.row_count) return bad("unique_rows " + n(h.unique_rows) + " outside 1.." + n(h.row_count));
+        for (std::uint32_t r = 0; r < h.row_count; ++r)
+            if (const auto u = load<std::uint32_t>(bytes_, s + l.row_of + 4ull * r); u >= h.unique_rows)
+                return bad("row " + n(r) + " maps to unique row " + n(u) + " of " + n(h.unique_rows));
+        for (std::uint32_t u = 0; u < h.unique_rows; ++u)
+            if (const auto d = load<std::uint32_t>(bytes_, s + l.displacement + 4ull * u); std::uint64_t{d} + h.column_count > h.cell_count)
+                return bad("unique row " + n(u) + " displaced to " + n(d) + " runs past the " + n(h.cell_count) + " cells");
+        for (std::uint32_t c = 0; c < h.cell_count; ++c) {
+            const auto cell = load<PoleCell>(bytes_, s + l.cells + sizeof(PoleCell) * std::uint64_t{c});
+            const bool ok = cell.owner == kNoOwner ? cell.result == 0 : cell.owner < h.unique_rows && result_ok(cell.result, h.ambiguity_count);
+            if (!ok) return bad("cell " + n(c) + " (owner " + n(cell.owner) + ", result " + hex(cell.result) + ") is invalid");
+        }
+        for (std::uint32_t a = 0; a < h.ambiguity_count; ++a) {
+            const auto first = load<std::uint32_t>(bytes_, s + l.ambiguities + 8ull * a);
+            const auto second = load<std::uint32_t>(bytes_, s + l.ambiguities + 8ull * a + 4);
+            if (!(first < second && second < ah.entry_count))
+                return bad("ambiguity " + n(a) + " names entries " + n(first) + " and " + n(second) + " of " + n(ah.entry_count));
+        }
+        s_.ambiguity_count = h.ambiguity_count;
+        return {};
+    }
+
+    // §8. Children lie after their parent, so a walk always ends: no cycles possible.
+    Result<void> check_decision_tree() {
+        if (!s_.decision_tree.present) return {};
+        const SectionRange& sec = s_.decision_tree;
+        auto bad = [](const std::string& what) { return make_error(ErrorCode::corrupt, "decision_tree: " + what); };
+        if (!s_.dispatch_index.present) return bad("present without the dispatch_index section its results refer to");
+        if (sec.size < sizeof(DecisionTreeHeader)) return bad("section is " + n(sec.size) + " bytes, shorter than its header");
+        const auto h = load<DecisionTreeHeader>(bytes_, sec.offset);
+        if (h.node_count == 0) return bad("has no nodes");
+        if (sec.size != sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{h.node_count})
+            return bad("section is " + n(sec.size) + " bytes, expected " + n(sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{h.node_count}) +
+                       " for " + n(h.node_count) + " nodes");
+        if ((h.flags & ~kTreeShapedByProfile) != 0 && !newer_minor()) return bad("unknown flags " + hex(h.flags));
+        for (std::uint32_t i = 0; i < h.node_count; ++i) {
+            const auto node = load<TreeNode>(bytes_, sec.offset + sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{i});
+            const std::string at = "node " + n(i);
+            if (node.reserved != 0) return bad(at + " has a non-zero reserved field");
+            switch (static_cast<TreeNodeKind>(node.kind)) {
+                case TreeNodeKind::test:
+                    if (node.position >= s_.header.type_signature_length)
+                        return bad(at + " tests position " + n(node.position) + " of a " + n(s_.header.type_signature_length) + "-argument table");
+                    if (node.below <= i || node.at_or_above <= i || node.below >= h.node_count || node.at_or_above >= h.node_count)
+                        return bad(at + " links to nodes " + n(node.below) + " and " + n(node.at_or_above) + ": children must lie in (" + n(i) +
+                                   ", " + n(h.node_count) + ")");
+                    break;
+                case TreeNodeKind::result:
+                    if (!result_ok(node.value, s_.ambiguity_count)) return bad(at + " has invalid result " + hex(node.value));
+                    break;
+                case TreeNodeKind::fallback: break;
+                default: return bad(at + " has unknown kind " + n(node.kind));
             }
         }
         return {};
