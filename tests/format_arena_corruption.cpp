@@ -418,11 +418,19 @@ void optimized_section_defects(const Sample& s, std::vector<Defect>& d) {
                  {"dispatch_index", "unique row " + n(ih.unique_rows)}});
     d.push_back({"row displaced past the cells", index_edit(l.displacement, ih.cell_count), ErrorCode::corrupt,
                  {"dispatch_index", "runs past"}});
-    d.push_back({"cell owned by a row that does not exist", index_edit(l.cells, arena::PoleCell{ih.unique_rows, 1}), ErrorCode::corrupt,
-                 {"dispatch_index", "cell 0"}});
-    d.push_back({"cell naming a method past the entries", index_edit(l.cells, arena::PoleCell{0, h.entry_count + 1}), ErrorCode::corrupt,
-                 {"dispatch_index", "cell 0"}});
-    d.push_back({"empty cell with a result", index_edit(l.cells, arena::PoleCell{arena::kNoOwner, 1}), ErrorCode::corrupt, {"dispatch_index", "cell 0"}});
+    if (ih.cell_format == arena::kCellsDisplaced) {
+        d.push_back({"cell owned by a row that does not exist", index_edit(l.cells, arena::PoleCell{ih.unique_rows, 1}), ErrorCode::corrupt,
+                     {"dispatch_index", "cell 0"}});
+        d.push_back({"cell naming a method past the entries", index_edit(l.cells, arena::PoleCell{0, h.entry_count + 1}), ErrorCode::corrupt,
+                     {"dispatch_index", "cell 0"}});
+        d.push_back({"empty cell with a result", index_edit(l.cells, arena::PoleCell{arena::kNoOwner, 1}), ErrorCode::corrupt,
+                     {"dispatch_index", "cell 0"}});
+    } else {
+        d.push_back({"plain cell naming a method past the entries", index_edit(l.cells, h.entry_count + 1), ErrorCode::corrupt,
+                     {"dispatch_index", "cell 0", "invalid result"}});
+    }
+    d.push_back({"unknown cell format", index_edit(offsetof(arena::DispatchIndexHeader, cell_format), std::uint32_t{2}), ErrorCode::corrupt,
+                 {"dispatch_index", "cell_format"}});
     d.push_back({"index arity differs from the table's", index_edit(0, h.type_signature_length + 1), ErrorCode::corrupt,
                  {"dispatch_index", "arity"}});
     d.push_back({"index id range starting at the invalid id 0", index_edit(offsetof(arena::DispatchIndexHeader, id_base), std::uint32_t{0}),

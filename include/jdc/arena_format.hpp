@@ -171,7 +171,8 @@ static_assert(offsetof(EntryRecord, call_frequency) == 48);
 //   u16 pole_of[arity * id_span]     1-based pole of type base + i at each position
 //   u32 row_of[row_count]            pole-prefix row -> shared (unique) row
 //   u32 displacement[unique_rows]    unique row -> first cell slot of its row
-//   cell cells[cell_count]           {u32 owner (unique row or kNoOwner), u32 result}
+//   cells[cell_count]                cell_format 0: {u32 owner (unique row or kNoOwner), u32 result}
+//                                    cell_format 1: u32 result (rows not overlaid: no owner needed)
 //   pair ambiguities[ambiguity_count] {u32 first, u32 second}
 struct DispatchIndexHeader {
     std::uint32_t arity;
@@ -183,9 +184,13 @@ struct DispatchIndexHeader {
     std::uint32_t cell_count;
     std::uint32_t ambiguity_count;
     std::uint32_t techniques;    // bit (1 << OptimizationType) for each technique applied
-    std::uint32_t reserved;      // 0
+    std::uint32_t cell_format;   // kCellsDisplaced or kCellsPlain
 };
 static_assert(sizeof(DispatchIndexHeader) == 40);
+// Row displacement pays for its owner tags only when rows overlap enough; when they
+// do not (dense tables), rows are stored whole and a cell is just its result.
+inline constexpr std::uint32_t kCellsDisplaced = 0;
+inline constexpr std::uint32_t kCellsPlain = 1;
 struct PoleCell {
     std::uint32_t owner;
     std::uint32_t result;
@@ -206,7 +211,7 @@ constexpr DispatchIndexLayout dispatch_index_layout(const DispatchIndexHeader& h
     l.row_of = align_up(l.pole_of + 2ull * h.arity * h.id_span);
     l.displacement = align_up(l.row_of + 4ull * h.row_count);
     l.cells = align_up(l.displacement + 4ull * h.unique_rows);
-    l.ambiguities = l.cells + sizeof(PoleCell) * h.cell_count;
+    l.ambiguities = align_up(l.cells + (h.cell_format == kCellsPlain ? 4ull : sizeof(PoleCell)) * h.cell_count);
     l.size = l.ambiguities + 8ull * h.ambiguity_count;
     return l;
 }

@@ -174,6 +174,7 @@ private:
     }
     Resolution decode(std::uint32_t code) const noexcept;
     bool has_index_ = false;
+    bool plain_cells_ = false;
     std::uint32_t id_base_ = 0, id_span_ = 0, column_count_ = 0;
     const std::byte* pole_counts_ = nullptr;
     const std::byte* pole_of_ = nullptr;

@@ -113,7 +113,8 @@ std::string describe_dispatch_forms(const ArenaView& view) {
     o << "\n  writer type ids [" << h.id_base << ", " << std::uint64_t{h.id_base} + h.id_span << "), poles per position:";
     for (std::uint32_t p = 0; p < h.arity; ++p) o << ' ' << load<std::uint32_t>(index.data() + l.pole_counts + 4ull * p);
     o << "\n  rows " << h.row_count << " (" << h.unique_rows << " distinct), columns " << h.column_count << ", cells "
-      << h.cell_count << " (" << std::uint64_t{h.unique_rows} * h.column_count << " before displacement), ambiguities "
+      << h.cell_count << (h.cell_format == kCellsPlain ? " stored whole" : " overlaid by row displacement") << " ("
+      << std::uint64_t{h.unique_rows} * h.column_count << " in distinct rows), ambiguities "
       << h.ambiguity_count << '\n';
     if (auto decoded = detail::decode_dispatch_index(view)) {
         const std::vector<bool> reachable = decoded->matrix.reachable_methods();

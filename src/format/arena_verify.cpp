@@ -274,7 +274,7 @@ private:
         const auto h = load<DispatchIndexHeader>(bytes_, sec.offset);
         const Header& ah = s_.header;
         if (h.arity != ah.type_signature_length) return bad("arity " + n(h.arity) + " differs from the table's " + n(ah.type_signature_length));
-        if (h.reserved != 0) return bad("reserved field is " + n(h.reserved) + ", expected 0");
+        if (h.cell_format != kCellsDisplaced && h.cell_format != kCellsPlain) return bad("unknown cell_format " + n(h.cell_format));
         if (h.id_span > limits_.max_types) return bad("id_span " + n(h.id_span) + " is over the type limit " + n(limits_.max_types));
         if (h.id_base == 0 || std::uint64_t{h.id_base} + h.id_span > 0xFFFFFFFFull)
             return bad("type id range [" + n(h.id_base) + ", +" + n(h.id_span) + ") is outside [1, 2^32)");
@@ -306,6 +306,11 @@ private:
             if (const auto d = load<std::uint32_t>(bytes_, s + l.displacement + 4ull * u); std::uint64_t{d} + h.column_count > h.cell_count)
                 return bad("unique row " + n(u) + " displaced to " + n(d) + " runs past the " + n(h.cell_count) + " cells");
         for (std::uint32_t c = 0; c < h.cell_count; ++c) {
+            if (h.cell_format == kCellsPlain) {
+                if (const auto result = load<std::uint32_t>(bytes_, s + l.cells + 4ull * c); !result_ok(result, h.ambiguity_count))
+                    return bad("cell " + n(c) + " has invalid result " + hex(result));
+                continue;
+            }
             const auto cell = load<PoleCell>(bytes_, s + l.cells + sizeof(PoleCell) * std::uint64_t{c});
             const bool ok = cell.owner == kNoOwner ? cell.result == 0 : cell.owner < h.unique_rows && result_ok(cell.result, h.ambiguity_count);
             if (!ok) return bad("cell " + n(c) + " (owner " + n(cell.owner) + ", result " + hex(cell.result) + ") is invalid");

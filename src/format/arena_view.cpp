@@ -134,6 +134,7 @@ void BoundArena::bind_index(const TypeRegistry& registry) {
     row_of_ = s + l.row_of;
     displacement_ = s + l.displacement;
     cells_ = s + l.cells;
+    plain_cells_ = h.cell_format == arena::kCellsPlain;
     ambiguities_ = s + l.ambiguities;
     if (view_.has_decision_tree()) tree_nodes_ = view_.decision_tree_ + sizeof(arena::DecisionTreeHeader);
 
@@ -191,6 +192,7 @@ Resolution BoundArena::lookup_table(std::span<const TypeId> args) const noexcept
     }
     const auto unique = load<std::uint32_t>(row_of_ + 4 * row);
     const auto slot = std::uint64_t{load<std::uint32_t>(displacement_ + 4ull * unique)} + column;
+    if (plain_cells_) return decode(load<std::uint32_t>(cells_ + 4 * slot));
     const auto cell = load<arena::PoleCell>(cells_ + sizeof(arena::PoleCell) * slot);
     return decode(cell.owner == unique ? cell.result : 0);
 }

@@ -103,11 +103,18 @@ EncodedSection encode_dispatch_index(const DispatchMatrix& m, std::span<const st
         while (first_free < slots.size() && slots[first_free].owner != kNoOwner) ++first_free;
     }
     if (slots.empty()) slots.resize(h.column_count, PoleCell{kNoOwner, kResultNoMethod});
-    h.cell_count = static_cast<std::uint32_t>(slots.size());
+    const std::uint64_t plain_cells = std::uint64_t{h.unique_rows} * h.column_count;
+    h.cell_format = plain_cells * 4 <= slots.size() * sizeof(PoleCell) ? kCellsPlain : kCellsDisplaced;
+    if (h.cell_format == kCellsPlain) {
+        for (std::uint32_t u = 0; u < h.unique_rows; ++u) displacement[u] = u * h.column_count;
+        h.cell_count = static_cast<std::uint32_t>(plain_cells);
+    } else {
+        h.cell_count = static_cast<std::uint32_t>(slots.size());
+    }
     h.ambiguity_count = static_cast<std::uint32_t>(m.ambiguities().size());
     h.techniques = bit(OptimizationType::compression);  // poles
     if (h.unique_rows < h.row_count) h.techniques |= bit(OptimizationType::sharing);
-    if (std::uint64_t{h.cell_count} < std::uint64_t{h.unique_rows} * h.column_count) h.techniques |= bit(OptimizationType::advanced_compression);
+    if (h.cell_format == kCellsDisplaced) h.techniques |= bit(OptimizationType::advanced_compression);
 
     const DispatchIndexLayout l = dispatch_index_layout(h);
     EncodedSection out;
@@ -123,7 +130,13 @@ EncodedSection encode_dispatch_index(const DispatchMatrix& m, std::span<const st
     }
     std::memcpy(out.bytes.data() + l.row_of, row_of.data(), 4ull * rows);
     std::memcpy(out.bytes.data() + l.displacement, displacement.data(), 4ull * h.unique_rows);
-    std::memcpy(out.bytes.data() + l.cells, slots.data(), sizeof(PoleCell) * slots.size());
+    if (h.cell_format == kCellsPlain) {
+        for (std::uint32_t u = 0; u < h.unique_rows; ++u)
+            std::memcpy(out.bytes.data() + l.cells + 4ull * u * h.column_count, cells.data() + std::uint64_t{unique_first[u]} * h.column_count,
+                        4ull * h.column_count);
+    } else {
+        std::memcpy(out.bytes.data() + l.cells, slots.data(), sizeof(PoleCell) * slots.size());
+    }
     for (std::size_t i = 0; i < m.ambiguities().size(); ++i) {
         const AmbiguityPair& a = m.ambiguities()[i];
         put(out.bytes, l.ambiguities + 8 * i, a.first);
@@ -343,8 +356,15 @@ Result<DecodedIndex> decode_dispatch_index(const ArenaView& view) {
         const auto u = load<std::uint32_t>(s.data() + l.row_of + 4ull * r);
         const auto d = load<std::uint32_t>(s.data() + l.displacement + 4ull * u);
         for (std::uint32_t c = 0; c < h.column_count; ++c) {
-            const auto cell = load<PoleCell>(s.data() + l.cells + sizeof(PoleCell) * (std::uint64_t{d} + c));
-            parts.cells[std::uint64_t{r} * h.column_count + c] = cell.owner == u ? cell.result : kResultNoMethod;
+            const std::uint64_t slot = std::uint64_t{d} + c;
+            ResultCode code;
+            if (h.cell_format == kCellsPlain) {
+                code = load<std::uint32_t>(s.data() + l.cells + 4 * slot);
+            } else {
+                const auto cell = load<PoleCell>(s.data() + l.cells + sizeof(PoleCell) * slot);
+                code = cell.owner == u ? cell.result : kResultNoMethod;
+            }
+            parts.cells[std::uint64_t{r} * h.column_count + c] = code;
         }
     }
     for (std::uint32_t a = 0; a < h.ambiguity_count; ++a)

@@ -1,0 +1,193 @@
+// Dispatch forms from a mapped arena: lookup latency of the scan, the compressed
+// (pole) table and the decision tree at 10 / 100 / 1,000 implementations, beside
+// Janus's quoted figures; and the dispatch matrix compressed three ways on the same
+// tables: jdc's domain compression (poles, shared rows, row displacement: lookups
+// stay in place), LZ4 and zstd (general-purpose: the matrix must be decompressed
+// before a lookup).
+//
+//   build-bench/bench/bench_dispatch [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <vector>
+
+#include <lz4.h>
+#include <zstd.h>
+
+#include "jdc/arena_builder.hpp"
+#include "jdc/arena_view.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/dispatch_matrix.hpp"
+#include "jdc/loaded_arena.hpp"
+#include "support/random_model.hpp"
+
+namespace {
+
+using namespace jdc;
+
+// Arity 2 over a 100-type hierarchy with multiple inheritance, and a method on
+// (Root, Root) so that most calls find one: the common shape of a binary operator.
+testing::RandomModelOptions model_options(std::uint32_t implementations) {
+    return {100, 2, 2, implementations, true};
+}
+
+struct Fixture {
+    testing::RandomModel model;
+    std::filesystem::path file;
+    LoadedArena loaded;
+    BoundArena bound;
+    std::vector<TypeId> calls;  // arity * kCalls argument ids, drawn over every type
+};
+constexpr std::size_t kCalls = 4096;
+
+Fixture& fixture(std::uint32_t implementations) {
+    static std::map<std::uint32_t, std::unique_ptr<Fixture>> cache;
+    auto& slot = cache[implementations];
+    if (slot) return *slot;
+    testing::RandomModel model = testing::make_random_model(1000 + implementations, model_options(implementations));
+    ArenaBuildOptions options;
+    options.forms = DispatchForms::all();
+    auto bytes = build_arena(model.table, model.registry, {}, options);
+    if (!bytes) throw std::runtime_error(bytes.error().message);
+    const auto file = std::filesystem::temp_directory_path() / ("jdc-bench-dispatch-" + std::to_string(implementations) + ".jdca");
+    if (!write_file_atomically(file, *bytes)) throw std::runtime_error("cannot write " + file.string());
+    auto loaded = LoadedArena::open(file, LoadMode::map);  // lookups from the mapping, as a compiler does
+    if (!loaded) throw std::runtime_error(loaded.error().message);
+    auto bound = BoundArena::bind(loaded->view(), model.registry);
+    if (!bound) throw std::runtime_error(bound.error().message);
+    if (!bound->has_form(DispatchForm::decision_tree)) throw std::runtime_error("no decision tree built");
+    std::vector<TypeId> calls;
+    std::mt19937_64 rng(implementations);
+    for (std::size_t i = 0; i < kCalls * 2; ++i) calls.push_back(model.user_types[rng() % model.user_types.size()]);
+    slot = std::make_unique<Fixture>(Fixture{std::move(model), file, std::move(*loaded), std::move(*bound), std::move(calls)});
+    return *slot;
+}
+
+template <Resolution (BoundArena::*Lookup)(std::span<const TypeId>) const noexcept>
+void lookup_bench(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const Resolution r = (f.bound.*Lookup)(std::span<const TypeId>(f.calls.data() + 2 * i, 2));
+        benchmark::DoNotOptimize(r);
+        i = (i + 1) % kCalls;
+    }
+    state.counters["implementations"] = static_cast<double>(state.range(0));
+}
+
+void BM_LookupScan(benchmark::State& s) { lookup_bench<&BoundArena::lookup_scan>(s); }
+void BM_LookupTable(benchmark::State& s) { lookup_bench<&BoundArena::lookup_table>(s); }
+void BM_LookupTree(benchmark::State& s) { lookup_bench<&BoundArena::lookup_tree>(s); }
+BENCHMARK(BM_LookupScan)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_LookupTable)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_LookupTree)->Arg(10)->Arg(100)->Arg(1000);
+
+// --- compression of the dispatch matrix -------------------------------------
+
+// The dense matrix: one u32 result code per tuple of types of the universe.
+std::vector<std::uint32_t> dense_matrix(const DispatchMatrix& m) {
+    std::vector<std::uint32_t> dense;
+    const std::uint32_t span = m.id_span();
+    dense.reserve(std::size_t{span} * span);
+    for (std::uint32_t a = 0; a < span; ++a)
+        for (std::uint32_t b = 0; b < span; ++b) {
+            const std::uint64_t cell = std::uint64_t{m.pole_of(0, m.id_base() + a) - 1} * m.pole_count(1) + (m.pole_of(1, m.id_base() + b) - 1);
+            dense.push_back(m.cells()[cell]);
+        }
+    return dense;
+}
+
+void BM_DomainCompress(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    std::size_t dense = 0, stored = 0;
+    for (auto _ : state) {
+        // Matrix + pole table, as build_arena does it (without the tree).
+        ArenaBuildOptions options;
+        options.created_at_ns = 1;
+        options.forms.compressed_table = true;
+        auto with = build_arena(f.model.table, f.model.registry, {}, options);
+        benchmark::DoNotOptimize(with);
+        stored = ArenaView::open(*with)->section(arena::SectionKind::dispatch_index).size();
+    }
+    dense = DispatchMatrix::build(f.model.table, f.model.registry)->dense_bytes();
+    state.counters["dense_bytes"] = static_cast<double>(dense);
+    state.counters["compressed_bytes"] = static_cast<double>(stored);
+    state.counters["ratio"] = dense == 0 ? 0 : static_cast<double>(stored) / static_cast<double>(dense);
+    state.counters["lookup_in_place"] = 1;
+}
+
+void BM_Lz4CompressMatrix(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    const auto matrix = *DispatchMatrix::build(f.model.table, f.model.registry);
+    const std::vector<std::uint32_t> dense = dense_matrix(matrix);
+    const int in = static_cast<int>(dense.size() * 4);
+    std::vector<char> out(static_cast<std::size_t>(LZ4_compressBound(in)));
+    int n = 0;
+    for (auto _ : state) {
+        n = LZ4_compress_default(reinterpret_cast<const char*>(dense.data()), out.data(), in, static_cast<int>(out.size()));
+        benchmark::DoNotOptimize(n);
+    }
+    state.counters["dense_bytes"] = in;
+    state.counters["compressed_bytes"] = n;
+    state.counters["ratio"] = double(n) / in;
+    state.counters["lookup_in_place"] = 0;
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * in);
+}
+
+void BM_Lz4DecompressMatrix(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    const auto matrix = *DispatchMatrix::build(f.model.table, f.model.registry);
+    const std::vector<std::uint32_t> dense = dense_matrix(matrix);
+    const int in = static_cast<int>(dense.size() * 4);
+    std::vector<char> packed(static_cast<std::size_t>(LZ4_compressBound(in)));
+    const int n = LZ4_compress_default(reinterpret_cast<const char*>(dense.data()), packed.data(), in, static_cast<int>(packed.size()));
+    std::vector<char> back(static_cast<std::size_t>(in));
+    for (auto _ : state) benchmark::DoNotOptimize(LZ4_decompress_safe(packed.data(), back.data(), n, in));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * in);
+}
+
+void zstd_compress(benchmark::State& state, int level) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    const auto matrix = *DispatchMatrix::build(f.model.table, f.model.registry);
+    const std::vector<std::uint32_t> dense = dense_matrix(matrix);
+    const std::size_t in = dense.size() * 4;
+    std::vector<char> out(ZSTD_compressBound(in));
+    std::size_t n = 0;
+    for (auto _ : state) {
+        n = ZSTD_compress(out.data(), out.size(), dense.data(), in, level);
+        benchmark::DoNotOptimize(n);
+    }
+    state.counters["dense_bytes"] = static_cast<double>(in);
+    state.counters["compressed_bytes"] = static_cast<double>(n);
+    state.counters["ratio"] = double(n) / double(in);
+    state.counters["lookup_in_place"] = 0;
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in));
+}
+void BM_Zstd3CompressMatrix(benchmark::State& s) { zstd_compress(s, 3); }
+void BM_Zstd19CompressMatrix(benchmark::State& s) { zstd_compress(s, 19); }
+
+void BM_ZstdDecompressMatrix(benchmark::State& state) {
+    Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
+    const auto matrix = *DispatchMatrix::build(f.model.table, f.model.registry);
+    const std::vector<std::uint32_t> dense = dense_matrix(matrix);
+    const std::size_t in = dense.size() * 4;
+    std::vector<char> packed(ZSTD_compressBound(in));
+    const std::size_t n = ZSTD_compress(packed.data(), packed.size(), dense.data(), in, 3);
+    std::vector<char> back(in);
+    for (auto _ : state) benchmark::DoNotOptimize(ZSTD_decompress(back.data(), in, packed.data(), n));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in));
+}
+
+BENCHMARK(BM_DomainCompress)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Lz4CompressMatrix)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Lz4DecompressMatrix)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Zstd3CompressMatrix)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Zstd19CompressMatrix)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ZstdDecompressMatrix)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
