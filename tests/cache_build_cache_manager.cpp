@@ -371,3 +371,47 @@ TEST_CASE("a changed signature and a stale entry are told apart", "[manager][exp
         CHECK(only_miss_reason(s) == MissReason::stale);
     }
 }
+
+TEST_CASE("stored tables carry the compressed dispatch table; the builder's matrix is reused", "[manager][forms]") {
+    testing::TempDir dir;
+    Project p;
+    auto matrix = DispatchMatrix::build(p.model.table, p.model.registry);
+    REQUIRE(matrix);
+    int matrices_given = 0;
+    TableBuilder with_matrix = [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+        ++matrices_given;
+        return BuiltTable{p.model.table, {}, *matrix};
+    };
+    for (bool compression : {true, false}) {
+        CAPTURE(compression);
+        CacheConfig config = config_in(dir.path / (compression ? "on" : "off"));
+        config.enable_compression = compression;
+        auto m = BuildCacheManager::create(config, {"janusc 1", 7});
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        auto built = m->getOrBuildDispatchTable(p.inputs(), p.model.registry, with_matrix);
+        REQUIRE(built);
+        auto hit = m->getOrBuildDispatchTable(p.inputs(), p.model.registry, with_matrix);
+        REQUIRE(hit);
+        CHECK(hit->bound().has_form(DispatchForm::compressed_table) == compression);
+        CHECK((hit->bound().view().optimization_type() != OptimizationType::none) == compression);
+        testing::for_each_tuple(p.model.user_types, 2, [&](std::span<const TypeId> args) {
+            CHECK(hit->bound().lookup(args).same_outcome(resolve_reference(p.model.table, p.model.registry, args)));
+        });
+        REQUIRE(m->endBuildSession());
+    }
+    CHECK(matrices_given == 2);
+
+    // A matrix of another table is refused, not stored.
+    const testing::RandomModel other = testing::make_random_model(5, {20, 2, 2, 7, true});
+    auto wrong = DispatchMatrix::build(other.table, other.registry);
+    REQUIRE(wrong);
+    auto m = BuildCacheManager::create(config_in(dir.path / "wrong"), {"janusc 1", 7});
+    REQUIRE(m);
+    auto r = m->getOrBuildDispatchTable(p.inputs(), p.model.registry,
+                                        [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+                                            return BuiltTable{p.model.table, {}, *wrong};
+                                        });
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::invalid_argument);
+}

@@ -26,6 +26,16 @@ struct DispatchForms {
     std::uint32_t max_tree_nodes = 1u << 16;  // a bigger tree is omitted
 
     static DispatchForms all() { return {true, true}; }
+    // The default policy (measured in bench/RESULTS.md, "Dispatch forms"): the
+    // compressed table from kMinEntriesForTable implementations up, where it beats
+    // the scan; below, the scan is as fast and the table would be most of the
+    // arena. No tree: the table is faster and smaller at every size measured.
+    static DispatchForms for_table(const DispatchTable& table) {
+        DispatchForms forms;
+        forms.compressed_table = table.implementations.size() >= kMinEntriesForTable;
+        return forms;
+    }
+    static constexpr std::size_t kMinEntriesForTable = 8;
 };
 
 struct ArenaBuildOptions {
@@ -33,6 +43,10 @@ struct ArenaBuildOptions {
     // 0 means "now" from the system clock.
     std::uint64_t created_at_ns = 0;
     DispatchForms forms;
+    // The table's matrix when the caller already built it (a compiler resolving its
+    // dispatch on a miss does): saves building it again. Must be of this table and
+    // registry (checked: arity, method count, id range).
+    const DispatchMatrix* matrix = nullptr;
 };
 
 // Builds the arena. Fails with invalid_argument when the table does not validate

@@ -33,7 +33,8 @@ struct ReoptimizeOptions {
 Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const ReoptimizeOptions& options = {});
 
 // Human-readable description of the optimized forms of an arena (for `jdc inspect`):
-// techniques, pole counts, rows shared, cells, tree depth and nodes, bytes.
-std::string describe_dispatch_forms(const ArenaView& view);
+// techniques, pole counts and each type's pole, rows shared, cells, tree depth and
+// nodes, bytes; the first `nodes_listed` tree nodes one per line.
+std::string describe_dispatch_forms(const ArenaView& view, std::size_t nodes_listed = 0);
 
 }  // namespace jdc

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "jdc/cache_config.hpp"
 #include "jdc/cached_table.hpp"
 #include "jdc/dependency_tracker.hpp"
+#include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/optimization.hpp"
@@ -61,7 +63,10 @@ struct TableInputs {
 // The table a builder produced, with what its optimizer did (written to the header).
 struct BuiltTable {
     DispatchTable table;
-    OptimizationResult optimization;
+    OptimizationResult optimization;  // written as given when the arena gets no optimized forms
+    // The dispatch matrix, when the builder resolved the table (the usual miss work
+    // of a compiler): stored as the arena's compressed table without being rebuilt.
+    std::optional<DispatchMatrix> matrix;
 };
 using TableBuilder = std::function<Result<BuiltTable>(const TableInputs&, const TypeRegistry&)>;
 

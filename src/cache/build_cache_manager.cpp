@@ -448,7 +448,10 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     const std::uint64_t build_start = now_ns();
     auto built = builder(inputs, registry);
     if (!built) return tl::unexpected(built.error());
-    auto bytes = build_arena(built->table, registry, built->optimization);
+    ArenaBuildOptions arena_options;
+    if (s_->config.enable_compression) arena_options.forms = DispatchForms::for_table(built->table);
+    if (built->matrix) arena_options.matrix = &*built->matrix;
+    auto bytes = build_arena(built->table, registry, built->optimization, arena_options);
     if (!bytes) return tl::unexpected(bytes.error());
     const std::uint64_t build_took = now_ns() - build_start;
 

@@ -19,7 +19,8 @@ CacheKey DispatchTableSerializer::calculateCacheKey(const DispatchTable& table, 
 
 Result<std::filesystem::path> DispatchTableSerializer::serializeTable(const DispatchTable& table, const TypeRegistry& registry,
                                                                       const OptimizationResult& optimization) {
-    auto bytes = build_arena(table, registry, optimization);
+    // Tables given whole get the default dispatch forms (arena_builder.hpp).
+    auto bytes = build_arena(table, registry, optimization, {0, DispatchForms::for_table(table)});
     if (!bytes) return tl::unexpected(bytes.error());
     const CacheKey key = calculateCacheKey(table, registry);
     if (auto r = store_.put({key, *bytes, 0}); !r) return tl::unexpected(r.error());

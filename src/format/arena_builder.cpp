@@ -202,15 +202,25 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     // the sections. Too big a matrix or tree leaves them out; the scan remains.
     detail::OptimizedSections forms;
     if (options.forms.compressed_table || options.forms.decision_tree) {
-        if (auto matrix = DispatchMatrix::build(table, registry, options.forms.limits)) {
+        Result<DispatchMatrix> built = make_error(ErrorCode::not_found, "");
+        const DispatchMatrix* given = options.matrix;
+        if (given != nullptr && (given->arity() != arity || given->method_count() != entry_count))
+            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another table");
+        if (given == nullptr) {
+            built = DispatchMatrix::build(table, registry, options.forms.limits);
+            if (built) given = &*built;
+        }
+        if (given != nullptr && std::uint64_t{given->id_base()} + given->id_span() > registry.size() + 1)
+            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another registry");
+        if (const DispatchMatrix* matrix = given) {
             std::vector<std::uint64_t> hashes(matrix->id_span());
             for (std::uint32_t i = 0; i < matrix->id_span(); ++i) hashes[i] = registry.find(matrix->id_base() + i)->structural_hash;
             std::vector<std::uint64_t> weights;
             weights.reserve(entry_count);
             for (const Implementation& impl : table.implementations) weights.push_back(impl.call_frequency);
             forms = detail::build_sections(*matrix, hashes, weights, options.forms);
-        } else if (matrix.error().code != ErrorCode::limit_exceeded) {
-            return tl::unexpected(matrix.error());
+        } else if (built.error().code != ErrorCode::limit_exceeded) {
+            return tl::unexpected(built.error());
         }
     }
     const OptimizationResult& recorded = forms.index ? forms.result : optimization;

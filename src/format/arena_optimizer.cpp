@@ -95,11 +95,8 @@ Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const Reo
     return out;
 }
 
-std::string describe_dispatch_forms(const ArenaView& view) {
+std::string describe_dispatch_forms(const ArenaView& view, std::size_t nodes_listed) {
     std::ostringstream o;
-    const double ratio = view.compression_ratio();
-    o << "optimization: " << to_string(view.optimization_type()) << ", ratio " << ratio << ", memory saved " << view.memory_saved()
-      << " bytes\n";
     const std::span<const std::byte> index = view.section(SectionKind::dispatch_index);
     if (index.empty()) {
         o << "dispatch forms: scan only (no dispatch index)\n";
@@ -116,6 +113,13 @@ std::string describe_dispatch_forms(const ArenaView& view) {
       << h.cell_count << (h.cell_format == kCellsPlain ? " stored whole" : " overlaid by row displacement") << " ("
       << std::uint64_t{h.unique_rows} * h.column_count << " in distinct rows), ambiguities "
       << h.ambiguity_count << '\n';
+    if (h.id_span <= 32) {  // small tables: the whole type -> pole map
+        for (std::uint32_t i = 0; i < h.id_span; ++i) {
+            o << "  type id " << std::uint64_t{h.id_base} + i << ": pole";
+            for (std::uint32_t p = 0; p < h.arity; ++p) o << ' ' << load<std::uint16_t>(index.data() + l.pole_of + 2ull * (std::uint64_t{p} * h.id_span + i));
+            o << '\n';
+        }
+    }
     if (auto decoded = detail::decode_dispatch_index(view)) {
         const std::vector<bool> reachable = decoded->matrix.reachable_methods();
         const auto never = std::count(reachable.begin(), reachable.end(), false);
@@ -138,6 +142,21 @@ std::string describe_dispatch_forms(const ArenaView& view) {
     }
     o << "decision tree: " << tree.size() << " bytes, " << th.node_count << " nodes (" << tests << " tests), depth " << depth[0]
       << ((th.flags & kTreeShapedByProfile) != 0 ? ", shaped by call frequencies" : ", balanced by type counts") << '\n';
+    for (std::uint32_t i = 0; i < th.node_count && i < nodes_listed; ++i) {
+        const auto n = load<TreeNode>(tree.data() + sizeof(DecisionTreeHeader) + sizeof(TreeNode) * i);
+        o << "  node " << i << ": ";
+        if (n.kind == static_cast<std::uint8_t>(TreeNodeKind::test)) {
+            o << "arg" << int(n.position) << " < type id " << n.value << " ? node " << n.below << " : node " << n.at_or_above;
+        } else if (n.kind == static_cast<std::uint8_t>(TreeNodeKind::result)) {
+            if (n.value == kResultNoMethod) o << "no method";
+            else if ((n.value & kResultAmbiguous) != 0) o << "ambiguous (pair " << (n.value & ~kResultAmbiguous) << ")";
+            else o << "entry #" << n.value - 1 << " " << view.entry(n.value - 1).name();
+        } else {
+            o << "type unknown to the writer: scan";
+        }
+        o << '\n';
+    }
+    if (th.node_count > nodes_listed && nodes_listed > 0) o << "  ... " << th.node_count - nodes_listed << " more nodes\n";
     return o.str();
 }
 

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "jdc/arena_builder.hpp"
+#include "jdc/arena_optimizer.hpp"
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "tools/demo_build.hpp"
@@ -55,6 +56,8 @@ const char* section_name(std::uint32_t kind) {
         case jdc::arena::SectionKind::signature: return "signature";
         case jdc::arena::SectionKind::entries: return "entries";
         case jdc::arena::SectionKind::parameters: return "parameters";
+        case jdc::arena::SectionKind::dispatch_index: return "dispatch_index";
+        case jdc::arena::SectionKind::decision_tree: return "decision_tree";
     }
     return "unknown";
 }
@@ -84,11 +87,12 @@ void print_arena(const jdc::ArenaView& v, std::ostream& out) {
         jdc::arena::SectionEntry e;
         std::memcpy(&e, v.bytes().data() + h.section_dir_offset + i * sizeof e, sizeof e);
         char line[128];
-        std::snprintf(line, sizeof line, "  %-11s offset %8llu  size %8llu%s\n", section_name(e.kind),
+        std::snprintf(line, sizeof line, "  %-14s offset %8llu  size %8llu%s\n", section_name(e.kind),
                       static_cast<unsigned long long>(e.offset), static_cast<unsigned long long>(e.size),
                       (e.flags & jdc::arena::kSectionRequired) ? "  required" : "");
         out << line;
     }
+    out << jdc::describe_dispatch_forms(v, 24);
     out << "types:\n";
     for (std::uint32_t i = 0; i < v.type_count(); ++i) {
         const jdc::LocalType t = v.type(i);
