@@ -34,9 +34,10 @@ void write(const fs::path& path, const void* data, std::size_t size) {
     }
 }
 
-std::vector<std::byte> build(const jdc::testing::RandomModel& m) {
+std::vector<std::byte> build(const jdc::testing::RandomModel& m, jdc::DispatchForms forms = {}) {
     jdc::ArenaBuildOptions options;
     options.created_at_ns = jdc::fuzzing::kSeedCreatedAtNs;
+    options.forms = forms;
     auto bytes = jdc::build_arena(m.table, m.registry, {}, options);
     if (!bytes) {
         std::fprintf(stderr, "make_seed_corpus: %s\n", bytes.error().message.c_str());
@@ -51,6 +52,10 @@ void write_verify_corpus(const fs::path& dir) {
     for (const auto& s : jdc::fuzzing::kSeedModels)
         arenas.emplace_back(s.name, build(jdc::testing::make_random_model(s.seed, s.options)));
     arenas.emplace_back("shapes", build(jdc::fuzzing::make_shapes_model()));
+    // v1.1: the optimized sections too, so the fuzzer starts inside them.
+    arenas.emplace_back("shapes-forms", build(jdc::fuzzing::make_shapes_model(), jdc::DispatchForms::all()));
+    for (const auto& s : jdc::fuzzing::kSeedModels)
+        arenas.emplace_back(std::string(s.name) + "-forms", build(jdc::testing::make_random_model(s.seed, s.options), jdc::DispatchForms::all()));
     for (const auto& [name, bytes] : arenas) write(dir / (name + ".jdca"), bytes.data(), bytes.size());
 
     for (const auto& [name, bytes] : arenas) {
