@@ -25,7 +25,11 @@ struct DispatchForms {
     MatrixLimits limits;            // above them the forms are omitted, not an error
     std::uint32_t max_tree_nodes = 1u << 16;  // a bigger tree is omitted
 
-    static DispatchForms all() { return {true, true}; }
+    static DispatchForms all() {
+        DispatchForms forms;
+        forms.compressed_table = forms.decision_tree = true;
+        return forms;
+    }
     // The default policy (measured in bench/RESULTS.md, "Dispatch forms"): the
     // compressed table from kMinEntriesForTable implementations up, where it beats
     // the scan; below, the scan is as fast and the table would be most of the
