@@ -274,8 +274,8 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         {static_cast<std::uint32_t>(SectionKind::decision_tree), 0, tree_offset, tree_size},
     };
     for (std::uint32_t i = 0; i < section_count; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
-    if (forms.index) std::memcpy(out.data() + index_offset, forms.index->bytes.data(), index_size);
-    if (forms.tree) std::memcpy(out.data() + tree_offset, forms.tree->bytes.data(), tree_size);
+    if (forms.index) std::copy_n(forms.index->bytes.data(), index_size, out.data() + index_offset);
+    if (forms.tree) std::copy_n(forms.tree->bytes.data(), tree_size, out.data() + tree_offset);
 
     put(out, signature_offset,
         SignatureRecord{str(signature_name), static_cast<std::uint32_t>(table.signature_name.size()), arity, declared_return});

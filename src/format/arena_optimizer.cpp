@@ -73,11 +73,11 @@ Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const Reo
     std::fill(out.begin() + static_cast<std::ptrdiff_t>(h.section_dir_offset), out.begin() + static_cast<std::ptrdiff_t>(first), std::byte{0});
     if (forms.index) {
         kept.push_back({static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, index_offset, index_size});
-        std::memcpy(out.data() + index_offset, forms.index->bytes.data(), index_size);
+        std::copy_n(forms.index->bytes.data(), index_size, out.data() + index_offset);
     }
     if (forms.tree) {
         kept.push_back({static_cast<std::uint32_t>(SectionKind::decision_tree), 0, tree_offset, tree_size});
-        std::memcpy(out.data() + tree_offset, forms.tree->bytes.data(), tree_size);
+        std::copy_n(forms.tree->bytes.data(), tree_size, out.data() + tree_offset);
     }
     for (std::size_t i = 0; i < kept.size(); ++i) put(out, h.section_dir_offset + sizeof(SectionEntry) * i, kept[i]);
 

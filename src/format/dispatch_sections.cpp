@@ -19,6 +19,11 @@ template <class T>
 void put(std::vector<std::byte>& out, std::uint64_t offset, const T& value) {
     std::memcpy(out.data() + offset, &value, sizeof(T));
 }
+// memcpy of a possibly empty array: an empty vector's data() may be null, which
+// memcpy's contract forbids even for zero bytes (UBSan's nonnull check, found by fuzzing).
+void copy_bytes(void* to, const void* from, std::size_t n) noexcept {
+    if (n != 0) std::memcpy(to, from, n);
+}
 template <class T>
 T load(const std::byte* p) noexcept {
     T value;
@@ -121,21 +126,21 @@ EncodedSection encode_dispatch_index(const DispatchMatrix& m, std::span<const st
     out.techniques = h.techniques;
     out.bytes.assign(align_up(l.size), std::byte{0});
     put(out.bytes, 0, h);
-    std::memcpy(out.bytes.data() + l.type_hashes, type_hashes.data(), 8ull * h.id_span);
+    copy_bytes(out.bytes.data() + l.type_hashes, type_hashes.data(), 8ull * h.id_span);
     for (std::uint32_t p = 0; p < arity; ++p) {
         put(out.bytes, l.pole_counts + 4ull * p, m.pole_count(p));
         const std::span<const std::uint32_t> poles = m.pole_row(p);
         for (std::uint32_t i = 0; i < h.id_span; ++i)
             put(out.bytes, l.pole_of + 2ull * (std::uint64_t{p} * h.id_span + i), static_cast<std::uint16_t>(poles[i]));
     }
-    std::memcpy(out.bytes.data() + l.row_of, row_of.data(), 4ull * rows);
-    std::memcpy(out.bytes.data() + l.displacement, displacement.data(), 4ull * h.unique_rows);
+    copy_bytes(out.bytes.data() + l.row_of, row_of.data(), 4ull * rows);
+    copy_bytes(out.bytes.data() + l.displacement, displacement.data(), 4ull * h.unique_rows);
     if (h.cell_format == kCellsPlain) {
         for (std::uint32_t u = 0; u < h.unique_rows; ++u)
-            std::memcpy(out.bytes.data() + l.cells + 4ull * u * h.column_count, cells.data() + std::uint64_t{unique_first[u]} * h.column_count,
+            copy_bytes(out.bytes.data() + l.cells + 4ull * u * h.column_count, cells.data() + std::uint64_t{unique_first[u]} * h.column_count,
                         4ull * h.column_count);
     } else {
-        std::memcpy(out.bytes.data() + l.cells, slots.data(), sizeof(PoleCell) * slots.size());
+        copy_bytes(out.bytes.data() + l.cells, slots.data(), sizeof(PoleCell) * slots.size());
     }
     for (std::size_t i = 0; i < m.ambiguities().size(); ++i) {
         const AmbiguityPair& a = m.ambiguities()[i];
@@ -344,7 +349,7 @@ Result<DecodedIndex> decode_dispatch_index(const ArenaView& view) {
     parts.id_base = h.id_base;
     parts.id_span = h.id_span;
     std::vector<std::uint64_t> type_hashes(h.id_span);
-    std::memcpy(type_hashes.data(), s.data() + l.type_hashes, 8ull * h.id_span);
+    copy_bytes(type_hashes.data(), s.data() + l.type_hashes, 8ull * h.id_span);
     for (std::uint32_t p = 0; p < h.arity; ++p) {
         parts.pole_count.push_back(load<std::uint32_t>(s.data() + l.pole_counts + 4ull * p));
         auto& row = parts.pole_of.emplace_back(h.id_span);
