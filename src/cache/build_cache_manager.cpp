@@ -498,6 +498,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     const CacheKey key = cache_key(inputs, registry);
     MissReason reason = MissReason::disabled;
     std::string detail;
+    bool explain_miss = false;
 
     if (s_->store) {
         auto got = s_->store->get(key);
@@ -526,9 +527,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             std::lock_guard<std::mutex> guard(s_->mutex);
             ++s_->session.stale_drops;
         } else if (got.error().code == ErrorCode::not_found) {
-            const Explanation e = s_->explain_miss(inputs, registry, key);
-            reason = e.reason;
-            detail = e.detail;
+            explain_miss = true;  // after the remote tier: a remote hit needs no explanation
         } else {
             // Damage (dropped by the store) is `corrupt`; anything else the store could
             // not read (permission, a refused symlink, a newer format, local limits) is
@@ -550,6 +549,11 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     }
     if (s_->remote)
         if (auto table = s_->fetch_remote(inputs, registry, key, t0)) return std::move(*table);
+    if (explain_miss) {
+        const Explanation e = s_->explain_miss(inputs, registry, key);
+        reason = e.reason;
+        detail = e.detail;
+    }
 
     const std::uint64_t build_start = now_ns();
     auto built = builder(inputs, registry);
