@@ -321,6 +321,33 @@ TEST_CASE("read-only mode fetches but never writes the remote", "[remote][redis]
     CHECK(contains(report_of(*m), "(read-only)"));
 }
 
+TEST_CASE("the spec's ACL reader: read-only mode hits; a write is refused with NOPERM and switches the remote off", "[remote][redis][acl]") {
+    RedisServer server;
+    auto raw = server.client();
+    // format-spec/remote-cache-v1.md, section 6, as ACL SETUSER arguments.
+    REQUIRE(raw.command({"ACL", "SETUSER", "jdc-reader", "on", ">reader-pw", "~jdc:*", "+getrange", "+ping", "+select"}) == "OK");
+    TempDir ci, laptop, careless;
+    Program p(4);
+    build_all(remote_config(ci.path, server.url()), p);  // CI writes as the default user
+
+    const std::string reader_url = "redis://jdc-reader:reader-pw@127.0.0.1:" + std::to_string(server.port());
+    CacheConfig ro = remote_config(laptop.path, reader_url);
+    ro.remote_read_only = true;
+    const CacheMetrics hits = build_all(ro, p);
+    CHECK(hits.remote_hits == 4);
+    CHECK(hits.remote_errors == 0);
+
+    Program more(6);  // tables 4 and 5 are not on the server: their misses try to write
+    auto m = BuildCacheManager::create(remote_config(careless.path, reader_url), kIdentity);
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    look_up(*m, more, 4, 6);
+    CHECK(m->session_metrics().remote_errors == 1);
+    CHECK(m->session_metrics().remote_writes == 0);
+    CHECK(contains(nlohmann::json::parse(m->build_report_json())["remote"]["off_reason"].get<std::string>(), "NOPERM"));
+    CHECK(raw.dbsize() == 4);
+}
+
 TEST_CASE("a TTL from the configuration is set on remote writes", "[remote][redis]") {
     RedisServer server;
     TempDir dir;
