@@ -86,7 +86,11 @@ RemoteOutcome RemoteTier::switch_off(const Error& error) {
     return error.code == ErrorCode::timeout ? RemoteOutcome::timeout : RemoteOutcome::error;
 }
 
-RemoteResult RemoteTier::fetch(const CacheKey& key) {
+// Runs `op` on a connection of the pool. `op` fills in the result of a success; its
+// errors are classified here: not_found is a miss, a bad value is rejected (the
+// connection stays good), anything else switches the remote off.
+template <class Op>
+RemoteResult RemoteTier::on_connection(Op&& op) {
     const std::uint64_t t0 = now_ns();
     RemoteResult result;
     auto connection = acquire();
@@ -95,51 +99,40 @@ RemoteResult RemoteTier::fetch(const CacheKey& key) {
         result.message = connection.error().message;
     } else if (!*connection) {
         result.outcome = RemoteOutcome::off;
-    } else if (auto got = (*connection)->get(key)) {
-        result.outcome = RemoteOutcome::hit;
-        result.arena.emplace(std::move(*got));
+    } else if (auto done = op(**connection, result)) {
         release(std::move(*connection));
-    } else if (got.error().code == ErrorCode::not_found) {
+    } else if (done.error().code == ErrorCode::not_found) {
         result.outcome = RemoteOutcome::miss;
         release(std::move(*connection));
-    } else if (is_rejection(got.error().code)) {
+    } else if (is_rejection(done.error().code)) {
         result.outcome = RemoteOutcome::rejected;
-        result.message = got.error().message;
+        result.message = done.error().message;
         release(std::move(*connection));
     } else {
-        result.outcome = switch_off(got.error());
-        result.message = got.error().message;
+        result.outcome = switch_off(done.error());
+        result.message = done.error().message;
     }
     result.ns = now_ns() - t0;
     return result;
 }
 
+RemoteResult RemoteTier::fetch(const CacheKey& key) {
+    return on_connection([&](RemoteStore& remote, RemoteResult& result) -> Result<void> {
+        auto got = remote.get(key);
+        if (!got) return tl::unexpected(got.error());
+        result.outcome = RemoteOutcome::hit;
+        result.arena.emplace(std::move(*got));
+        return {};
+    });
+}
+
 RemoteResult RemoteTier::store(const PutRequest& request) {
-    RemoteResult result;
-    if (read_only_) {
-        result.outcome = RemoteOutcome::skipped;
-        return result;
-    }
-    const std::uint64_t t0 = now_ns();
-    auto connection = acquire();
-    if (!connection) {
-        result.outcome = switch_off(connection.error());
-        result.message = connection.error().message;
-    } else if (!*connection) {
-        result.outcome = RemoteOutcome::off;
-    } else if (auto put = (*connection)->put(request)) {
-        result.outcome = RemoteOutcome::stored;
-        release(std::move(*connection));
-    } else if (is_rejection(put.error().code)) {
-        result.outcome = RemoteOutcome::rejected;
-        result.message = put.error().message;
-        release(std::move(*connection));
-    } else {
-        result.outcome = switch_off(put.error());
-        result.message = put.error().message;
-    }
-    result.ns = now_ns() - t0;
-    return result;
+    if (read_only_) return {RemoteOutcome::skipped, std::nullopt, {}, 0};
+    return on_connection([&](RemoteStore& remote, RemoteResult& result) -> Result<void> {
+        auto put = remote.put(request);
+        if (put) result.outcome = RemoteOutcome::stored;
+        return put;
+    });
 }
 
 void count_remote(CacheMetrics& m, const RemoteResult& result, std::uint64_t bytes) {

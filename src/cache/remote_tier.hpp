@@ -71,6 +71,8 @@ private:
     Result<std::unique_ptr<RemoteStore>> acquire();
     void release(std::unique_ptr<RemoteStore> connection);
     RemoteOutcome switch_off(const Error& error);
+    template <class Op>
+    RemoteResult on_connection(Op&& op);
 
     RemoteEndpoint endpoint_;
     RemoteOptions options_;
