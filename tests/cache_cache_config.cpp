@@ -3,6 +3,7 @@
 #include <map>
 
 #include "jdc/cache_config.hpp"
+#include "jdc/remote_store.hpp"
 
 using namespace jdc;
 
@@ -89,4 +90,61 @@ TEST_CASE("from_environment reads the real process environment", "[config]") {
     ::unsetenv("JANUS_CACHE_SIZE");
     REQUIRE(c);
     CHECK(c->max_cache_size_bytes == 1024);
+}
+
+TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[config][remote]") {
+    auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", " redis://cache:6380/2 "},
+                                                {"JANUS_CACHE_REMOTE_READ_ONLY", "yes"},
+                                                {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "150"},
+                                                {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "2000"},
+                                                {"JANUS_CACHE_REMOTE_TTL", "14d"},
+                                                {"JANUS_CACHE_REMOTE_MAX_SIZE", "8M"}}));
+    REQUIRE(c);
+    CHECK(c->remote_url == "redis://cache:6380/2");
+    CHECK(c->remote_read_only);
+    CHECK(c->remote_connect_timeout_ms == 150);
+    CHECK(c->remote_timeout_ms == 2000);
+    CHECK(c->remote_ttl_seconds == 14 * 86400);
+    CHECK(c->remote_max_value_bytes == 8u << 20);
+
+    const CacheConfig d = *CacheConfig::from_environment(env({}));
+    CHECK(d.remote_url.empty());
+    CHECK_FALSE(d.remote_read_only);
+    CHECK(d.remote_connect_timeout_ms == RemoteOptions{}.connect_timeout_ms);
+    CHECK(d.remote_timeout_ms == RemoteOptions{}.operation_timeout_ms);
+    CHECK(d.remote_ttl_seconds == 0);
+    CHECK(d.remote_max_value_bytes == kDefaultRemoteMaxValueBytes);
+    CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", ""}}))->remote_url.empty());
+
+    CHECK(parse_duration_seconds("90") == 90u);
+    CHECK(parse_duration_seconds("15m") == 900u);
+    CHECK(parse_duration_seconds("12h") == 43200u);
+    CHECK(parse_duration_seconds("0") == 0u);
+    CHECK_FALSE(parse_duration_seconds("1w"));
+    CHECK_FALSE(parse_duration_seconds("-1"));
+    CHECK_FALSE(parse_duration_seconds("99999999999999999999d"));
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"JANUS_CACHE_REMOTE", "redis://host:abc"},
+        {"JANUS_CACHE_REMOTE", "memcached://host"},
+        {"JANUS_CACHE_REMOTE_READ_ONLY", "maybe"},
+        {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "0"},
+        {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "1.5"},
+        {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "600001"},
+        {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "fast"},
+        {"JANUS_CACHE_REMOTE_TTL", "soon"},
+        {"JANUS_CACHE_REMOTE_MAX_SIZE", "0"},
+        {"JANUS_CACHE_REMOTE_MAX_SIZE", "1G"},
+    };
+    for (const auto& [var, value] : bad) {
+        INFO(var << "=" << value);
+        auto r = CacheConfig::from_environment(env({{var, value}}));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::invalid_argument);
+        CHECK(r.error().message.find(var) != std::string::npos);
+        CHECK(r.error().message.find(value) != std::string::npos);
+    }
+    auto secret = CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", "redis://:topsecret@host:x"}}));
+    REQUIRE_FALSE(secret);
+    CHECK(secret.error().message.find("topsecret") == std::string::npos);
 }

@@ -14,6 +14,29 @@
 // On a hit the table is served zero-copy from the store; on a miss `builder` runs,
 // its table is stored, and the reason for the miss is recorded (explain()).
 //
+// With a remote tier (CacheConfig::remote_url, JANUS_CACHE_REMOTE: a Redis server the
+// team shares) a lookup goes local -> remote -> builder:
+//   read   a local miss asks the remote; a remote value is untrusted: it is verified in
+//          full (checksums, bounds, size cap), must bind to the registry and declare
+//          the signature asked for, else it is rejected (counted, never used, never
+//          written locally) and the table is built. A good value is
+//          written to the local store and served (TableOrigin::remote).
+//   write  a built table goes to the local store, then to the remote, synchronously
+//          (write-through). Measured on loopback (bench/bench_remote.cpp, 2 busy
+//          cores): a put is one round trip plus the transfer, 65-220 us, against
+//          0.4-3 ms for a miss even with a builder that only lays out a prebuilt
+//          table. An asynchronous writer could hide at most that, and would need a
+//          queue of copies and a drain at the end of the session that a compiler
+//          exiting or crashing early loses; write-through puts a table on the remote
+//          before its lookup returns. Over a long round trip a cold build pays two
+//          round trips per miss (the fetch that misses, the put); warm builds none.
+//          Read-only mode (laptops; CI writes) never writes the remote.
+//   failure  the first connection error or timeout switches the remote off for the
+//          rest of the build session (one line on the verbose log, and in the report);
+//          the build goes on with the local cache. startBuildSession() tries again.
+// Remote counters are in CacheMetrics (remote_*) and in both reports when a remote is
+// configured.
+//
 //   auto m = *BuildCacheManager::create(*CacheConfig::from_environment(), {"janusc 0.1", flags_hash});
 //   m.startBuildSession();
 //   auto t = m.getOrBuildDispatchTable(inputs, registry, build_fn);   // Result<CachedTable>
@@ -100,6 +123,13 @@ struct CacheMetrics {
     std::uint64_t load_ns = 0;   // time serving hits (lookup, verify, bind)
     std::uint64_t bytes_read = 0, bytes_written = 0;
     std::uint64_t evictions = 0, corrupt_drops = 0, stale_drops = 0, store_errors = 0;
+    // The remote tier (all zero without one). A remote hit also counts in `hits`, its
+    // time in load_ns. Rejects: values that failed verification, the size cap or the
+    // name check, never used. Errors and timeouts each switched the remote off.
+    std::uint64_t remote_hits = 0, remote_misses = 0, remote_rejects = 0;
+    std::uint64_t remote_errors = 0, remote_timeouts = 0;
+    std::uint64_t remote_writes = 0, remote_bytes_in = 0, remote_bytes_out = 0;
+    std::uint64_t remote_ns = 0;  // time spent waiting for the remote (fetches and writes)
 
     double hit_ratio() const noexcept { return lookups == 0 ? 0.0 : double(hits) / double(lookups); }
     // Hits times the mean build time measured on misses, minus the time hits took.

@@ -9,6 +9,22 @@
 //   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
 //                        written); 0/false/no/off or empty: on
 //   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+// The remote tier (a team cache on Redis, shared by many machines; see remote_store.hpp
+// and format-spec/remote-cache-v1.md) is off unless JANUS_CACHE_REMOTE names a server:
+//   JANUS_CACHE_REMOTE                     redis://[[user]:password@]host[:port][/db] or
+//                                          redis+unix://[[user]:password@]/path/to/socket[?db=N];
+//                                          empty: no remote tier
+//   JANUS_CACHE_REMOTE_READ_ONLY           1/true/yes/on: fetch from the remote, never write to it
+//                                          (developer machines; CI writes)
+//   JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS  connect timeout, 1-600000 ms (default 200)
+//   JANUS_CACHE_REMOTE_TIMEOUT_MS          operation timeout, 1-600000 ms: the longest wait for
+//                                          the server in any one socket read or write (default 500)
+//   JANUS_CACHE_REMOTE_TTL                 expiry of written entries: seconds, or with an s/m/h/d
+//                                          suffix (e.g. 14d); 0: none, Redis evicts (default)
+//   JANUS_CACHE_REMOTE_MAX_SIZE            largest value fetched or written, as JANUS_CACHE_SIZE,
+//                                          1 byte to 512M (default 64M)
+// A remote that fails or times out is switched off for the rest of the build session;
+// the build goes on with the local cache (see build_cache_manager.hpp).
 // A value that does not parse is an error naming the variable and the value; it is
 // never ignored.
 #pragma once
@@ -33,6 +49,13 @@ struct CacheConfig {
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it
     bool verbose = false;  // JANUS_CACHE_VERBOSE
+    // The remote tier; off when remote_url is empty. The defaults are RemoteOptions'.
+    std::string remote_url;                           // JANUS_CACHE_REMOTE
+    bool remote_read_only = false;                    // JANUS_CACHE_REMOTE_READ_ONLY
+    std::uint32_t remote_connect_timeout_ms = 200;    // JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS
+    std::uint32_t remote_timeout_ms = 500;            // JANUS_CACHE_REMOTE_TIMEOUT_MS
+    std::uint64_t remote_ttl_seconds = 0;             // JANUS_CACHE_REMOTE_TTL
+    std::uint64_t remote_max_value_bytes = 64ull * 1024 * 1024;  // JANUS_CACHE_REMOTE_MAX_SIZE
 
     static CacheConfig defaults() { return {}; }
 
@@ -48,5 +71,7 @@ struct CacheConfig {
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept;
 // "1", "true", "yes", "on" -> true; "0", "false", "no", "off", "" -> false; else nullopt.
 std::optional<bool> parse_flag(std::string_view text) noexcept;
+// "90", "90s", "15m", "12h", "14d" -> seconds. nullopt when malformed or overflowing.
+std::optional<std::uint64_t> parse_duration_seconds(std::string_view text) noexcept;
 
 }  // namespace jdc

@@ -16,7 +16,11 @@
 
 namespace jdc {
 
-enum class TableOrigin : std::uint8_t { cache, built };
+enum class TableOrigin : std::uint8_t {
+    cache,   // the local store
+    built,   // the builder ran (a miss)
+    remote,  // fetched from the remote tier, verified, and written to the local store
+};
 
 class CachedTable {
 public:

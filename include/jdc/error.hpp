@@ -26,6 +26,7 @@ enum class ErrorCode {
     stale,                // valid arena, but built against different type definitions
     not_found,            // file or entry does not exist
     io,                   // the operating system refused (open, read, mmap, ...)
+    timeout,              // a remote server did not answer within the configured time
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

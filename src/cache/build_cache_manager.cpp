@@ -13,6 +13,7 @@
 #include "jdc/atomic_file.hpp"
 #include "jdc/report_format.hpp"
 #include "jdc/store_lock.hpp"
+#include "cache/remote_tier.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc {
@@ -53,6 +54,15 @@ CacheMetrics& CacheMetrics::operator+=(const CacheMetrics& o) noexcept {
     corrupt_drops += o.corrupt_drops;
     stale_drops += o.stale_drops;
     store_errors += o.store_errors;
+    remote_hits += o.remote_hits;
+    remote_misses += o.remote_misses;
+    remote_rejects += o.remote_rejects;
+    remote_errors += o.remote_errors;
+    remote_timeouts += o.remote_timeouts;
+    remote_writes += o.remote_writes;
+    remote_bytes_in += o.remote_bytes_in;
+    remote_bytes_out += o.remote_bytes_out;
+    remote_ns += o.remote_ns;
     return *this;
 }
 
@@ -74,6 +84,15 @@ std::uint64_t type_hash(const TypeRegistry& registry, TypeId id) {
     return t != nullptr ? t->structural_hash : 0;
 }
 
+// Whether the arena's declared parameter and return types are `sig`'s.
+bool declares_signature(const BoundArena& bound, const TypeSignature& sig) {
+    const ArenaView& view = bound.view();
+    if (view.arity() != sig.arity() || bound.live_type(view.declared_return_type()) != sig.return_type) return false;
+    for (std::uint32_t p = 0; p < view.arity(); ++p)
+        if (bound.live_type(view.declared_parameter(p)) != sig.parameter_types[p]) return false;
+    return true;
+}
+
 std::uint64_t signature_hash(const TypeSignature& sig, const TypeRegistry& registry) {
     detail::HashStream h;
     h.u32(static_cast<std::uint32_t>(sig.arity()));
@@ -90,6 +109,13 @@ json metrics_json(const CacheMetrics& m) {
             {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
             {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
             {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+}
+
+// The persisted totals carry the remote counters once there are any.
+json stored_metrics_json(const CacheMetrics& m) {
+    json j = metrics_json(m);
+    if (detail::has_remote_counts(m)) j["remote"] = detail::remote_metrics_json(m);
+    return j;
 }
 
 CacheMetrics metrics_from_json(const json& j) {
@@ -112,6 +138,7 @@ CacheMetrics metrics_from_json(const json& j) {
             if (j["misses_by_reason"].contains(name) && j["misses_by_reason"][name].is_number_unsigned())
                 m.misses_by_reason[i] = j["misses_by_reason"][name].get<std::uint64_t>();
         }
+    if (j.contains("remote")) detail::remote_metrics_from_json(j["remote"], m);
     return m;
 }
 
@@ -145,6 +172,7 @@ struct BuildCacheManager::State {
     CacheConfig config;
     BuildIdentity identity;
     std::optional<LocalStore> store;
+    std::unique_ptr<detail::RemoteTier> remote;  // null without a remote (or with caching off)
     DependencyTracker deps;  // used by one thread at a time: the compiler's driver
 
     mutable std::mutex mutex;  // guards everything below
@@ -248,6 +276,74 @@ struct BuildCacheManager::State {
         ++session.misses;
         ++session.misses_by_reason[static_cast<std::size_t>(reason)];
     }
+
+    void count_remote(const detail::RemoteResult& r, std::uint64_t bytes) {
+        std::lock_guard<std::mutex> guard(mutex);
+        detail::count_remote(session, r, bytes);
+    }
+
+    // After a local miss: the table from the remote, checked as untrusted and written
+    // to the local store; nullopt when the remote has no usable value (counted).
+    std::optional<CachedTable> fetch_remote(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t t0) {
+        detail::RemoteResult r = remote->fetch(key);
+        if (r.outcome != detail::RemoteOutcome::hit) {
+            count_remote(r, 0);
+            if (r.outcome == detail::RemoteOutcome::rejected) log("remote value of " + in.name + " rejected: " + r.message);
+            return std::nullopt;
+        }
+        // The key is a hash of build inputs, not of the bytes: a well-formed arena of
+        // another table stored under this key must not be served. Its declared
+        // signature, bound to this registry, must be the one asked for.
+        auto owner = std::make_shared<RemoteArena>(std::move(*r.arena));
+        const ArenaView& view = owner->view();
+        std::optional<CachedTable> table;
+        std::string why;
+        if (auto bound = CachedTable::bind(owner, view, reg, key, TableOrigin::remote); !bound) {
+            why = bound.error().message;
+        } else if (!declares_signature(bound->bound(), in.signature)) {
+            why = "it is the table of another signature ('" + std::string(view.signature_name()) + "', arity " +
+                  std::to_string(view.arity()) + ")";
+        } else {
+            table.emplace(std::move(*bound));
+        }
+        if (!table) {
+            r.outcome = detail::RemoteOutcome::rejected;
+            count_remote(r, 0);
+            log("remote value of " + in.name + " " + key.to_hex() + " rejected: " + why);
+            return std::nullopt;
+        }
+        const std::uint64_t size = view.bytes().size();
+        bool stored = false;
+        if (auto put = store->put({key, view.bytes(), identity.config_hash}); put) {
+            stored = true;
+            if (auto w = write_json(inputs_path(in.name), root() / "tmp", inputs_record(in, reg, key, 0)); !w)
+                log("cannot record the inputs of " + in.name + " (explain will be less precise): " + w.error().message);
+        } else {
+            log("cannot store " + in.name + " fetched from the remote: " + put.error().message);
+        }
+        const std::uint64_t took = now_ns() - t0;
+        {
+            std::lock_guard<std::mutex> guard(mutex);
+            detail::count_remote(session, r, size);
+            ++session.lookups;
+            ++session.hits;
+            session.load_ns += took;
+            if (stored) session.bytes_written += size;
+            else ++session.store_errors;
+        }
+        if (config.verbose)
+            log("remote hit " + in.name + " " + key.to_hex() + " (" + format_bytes(size) + ", " + format_duration_ns(took) + ")");
+        return table;
+    }
+
+    // Write-through after a build (the local store has been written first).
+    void store_remote(const TableInputs& in, const PutRequest& request) {
+        const detail::RemoteResult r = remote->store(request);
+        count_remote(r, request.arena.size());
+        if (r.outcome == detail::RemoteOutcome::rejected) log("not stored remotely: " + in.name + ": " + r.message);
+        else if (r.outcome == detail::RemoteOutcome::stored && config.verbose)
+            log("stored " + in.name + " remotely (" + format_bytes(request.arena.size()) + ", " + format_duration_ns(r.ns) + ")");
+    }
 };
 
 BuildCacheManager::BuildCacheManager(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -281,6 +377,13 @@ Result<BuildCacheManager> BuildCacheManager::create(const CacheConfig& config, B
         auto store = LocalStore::open(config.cache_directory, std::move(options));
         if (!store) return tl::unexpected(store.error());
         s->store.emplace(std::move(*store));
+        if (!config.remote_url.empty()) {
+            auto remote = detail::RemoteTier::create(config, [verbose = config.verbose](const std::string& line) {
+                if (verbose) std::cerr << "jdc-cache: " << line << "\n";
+            });
+            if (!remote) return tl::unexpected(remote.error());
+            s->remote = std::move(*remote);
+        }
     }
     return BuildCacheManager(std::move(s));
 }
@@ -294,6 +397,7 @@ Result<void> BuildCacheManager::startBuildSession() {
         if (loaded.status == StateLoadStatus::discarded) s_->log(loaded.warning);
     }
     s_->deps.begin_build();
+    if (s_->remote) s_->remote->start_session();
     if (!s_->store) return {};
     s_->evictions_at_start = s_->store->stats().index.evictions;
     if (auto j = read_json(s_->stats_path()); j && j->is_object()) {
@@ -330,7 +434,7 @@ Result<void> BuildCacheManager::endBuildSession() {
     const std::uint64_t mean = built == 0 ? 0 : (build_ns_before + s_->session.build_ns) / built;
     s_->lifetime_before = lifetime;  // now includes this session; lifetime_metrics() adds it only while in a session
     s_->lifetime_mean_build_ns = mean;
-    json out = {{"lifetime", metrics_json(lifetime)}, {"last_session", metrics_json(s_->session)}, {"mean_build_ns", mean}};
+    json out = {{"lifetime", stored_metrics_json(lifetime)}, {"last_session", stored_metrics_json(s_->session)}, {"mean_build_ns", mean}};
     if (auto w = write_json(s_->stats_path(), s_->root() / "tmp", out); !w) return w;
     if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
 
@@ -394,6 +498,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     const CacheKey key = cache_key(inputs, registry);
     MissReason reason = MissReason::disabled;
     std::string detail;
+    bool explain_miss = false;
 
     if (s_->store) {
         auto got = s_->store->get(key);
@@ -422,9 +527,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             std::lock_guard<std::mutex> guard(s_->mutex);
             ++s_->session.stale_drops;
         } else if (got.error().code == ErrorCode::not_found) {
-            const Explanation e = s_->explain_miss(inputs, registry, key);
-            reason = e.reason;
-            detail = e.detail;
+            explain_miss = true;  // after the remote tier: a remote hit needs no explanation
         } else {
             // Damage (dropped by the store) is `corrupt`; anything else the store could
             // not read (permission, a refused symlink, a newer format, local limits) is
@@ -443,6 +546,13 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
                 s_->log("cannot read " + inputs.name + " from the cache: " + detail);
             }
         }
+    }
+    if (s_->remote)
+        if (auto table = s_->fetch_remote(inputs, registry, key, t0)) return std::move(*table);
+    if (explain_miss) {
+        const Explanation e = s_->explain_miss(inputs, registry, key);
+        reason = e.reason;
+        detail = e.detail;
     }
 
     const std::uint64_t build_start = now_ns();
@@ -466,6 +576,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             store_failed = true;  // the build goes on: a cache that cannot write is only slower
             s_->log("cannot store " + inputs.name + ": " + put.error().message);
         }
+        if (s_->remote) s_->store_remote(inputs, {key, *bytes, s_->identity.config_hash});
     }
     {
         std::lock_guard<std::mutex> guard(s_->mutex);
@@ -522,6 +633,7 @@ void BuildCacheManager::generateBuildReport(std::ostream& out) const {
         << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
         << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
         << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
+    if (s_->remote) detail::write_remote_report(out, *s_->remote, m);
     if (s_->store) {
         const StoreStats st = s_->store->stats();
         out << "  cache:        " << st.index.live_count << " entries, " << format_bytes(st.index.total_bytes) << " of "
@@ -543,6 +655,7 @@ std::string BuildCacheManager::build_report_json() const {
         j["cache"] = {{"directory", s_->root().string()}, {"entries", st.index.live_count}, {"bytes", st.index.total_bytes},
                       {"max_bytes", st.max_size_bytes}, {"packs", st.pack_count}};
     }
+    if (s_->remote) j["remote"] = detail::remote_report_json(*s_->remote, m, lifetime_metrics());
     return j.dump(2);
 }
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "jdc/remote_store.hpp"
+
 namespace jdc {
 namespace {
 
@@ -49,6 +51,22 @@ std::optional<bool> parse_flag(std::string_view text) noexcept {
     return std::nullopt;
 }
 
+std::optional<std::uint64_t> parse_duration_seconds(std::string_view text) noexcept {
+    text = trim(text);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    const std::string unit = lower(trim(std::string_view(end, static_cast<std::size_t>(text.data() + text.size() - end))));
+    std::uint64_t scale = 0;
+    if (unit.empty() || unit == "s") scale = 1;
+    else if (unit == "m") scale = 60;
+    else if (unit == "h") scale = 3600;
+    else if (unit == "d") scale = 86400;
+    else return std::nullopt;
+    if (value > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;
+    return value * scale;
+}
+
 Result<CacheConfig> CacheConfig::from_environment() {
     return from_environment([](std::string_view name) -> std::optional<std::string> {
         const char* v = std::getenv(std::string(name).c_str());
@@ -82,6 +100,42 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         const auto flag = parse_flag(*verbose);
         if (!flag) return bad("JANUS_CACHE_VERBOSE", *verbose, "1/true/yes/on or 0/false/no/off");
         config.verbose = *flag;
+    }
+    if (auto url = getenv("JANUS_CACHE_REMOTE")) {
+        const std::string_view text = trim(*url);
+        if (!text.empty()) {
+            // The parser's message repeats the URL with its password hidden.
+            if (auto parsed = parse_remote_url(text); !parsed)
+                return make_error(ErrorCode::invalid_argument, "JANUS_CACHE_REMOTE is not valid: " + parsed.error().message);
+        }
+        config.remote_url = std::string(text);
+    }
+    if (auto read_only = getenv("JANUS_CACHE_REMOTE_READ_ONLY")) {
+        const auto flag = parse_flag(*read_only);
+        if (!flag) return bad("JANUS_CACHE_REMOTE_READ_ONLY", *read_only, "1/true/yes/on or 0/false/no/off");
+        config.remote_read_only = *flag;
+    }
+    for (auto [var, field] : {std::pair{"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", &config.remote_connect_timeout_ms},
+                              std::pair{"JANUS_CACHE_REMOTE_TIMEOUT_MS", &config.remote_timeout_ms}}) {
+        if (auto ms = getenv(var)) {
+            const std::string_view text = trim(*ms);
+            std::uint32_t value = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 600'000)
+                return bad(var, *ms, "a whole number of milliseconds from 1 to 600000");
+            *field = value;
+        }
+    }
+    if (auto ttl = getenv("JANUS_CACHE_REMOTE_TTL")) {
+        const auto seconds = parse_duration_seconds(*ttl);
+        if (!seconds) return bad("JANUS_CACHE_REMOTE_TTL", *ttl, "seconds, optionally with s, m, h or d (e.g. 14d); 0 for no expiry");
+        config.remote_ttl_seconds = *seconds;
+    }
+    if (auto size = getenv("JANUS_CACHE_REMOTE_MAX_SIZE")) {
+        const auto bytes = parse_byte_size(*size);
+        if (!bytes || *bytes == 0 || *bytes > 512ull * 1024 * 1024)
+            return bad("JANUS_CACHE_REMOTE_MAX_SIZE", *size, "a size from 1 byte to 512M, optionally with K or M (e.g. 64M)");
+        config.remote_max_value_bytes = *bytes;
     }
     return config;
 }

@@ -17,6 +17,7 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::stale: return "stale";
         case ErrorCode::not_found: return "not found";
         case ErrorCode::io: return "I/O error";
+        case ErrorCode::timeout: return "timeout";
     }
     return "unknown error";
 }

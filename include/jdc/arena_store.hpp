@@ -1,0 +1,39 @@
+// jdc — what every store of arenas offers: get by key (verified), put by key.
+//
+// Storage layer. The local store (a cache directory) and the remote tier (Redis) both
+// satisfy this concept, so code that moves arenas between tiers is written once and
+// a new tier is checked by the compiler against the same contract:
+//   get(key)  -> Result<A> where A owns its bytes and has `const ArenaView& view()`,
+//                verified in full; ErrorCode::not_found is a miss, any other error
+//                says why the entry could not be used.
+//   put(req)  -> Result<void>; the arena is verified in full before it is stored,
+//                so a store never publishes bytes it would refuse to read.
+// How long an entry lives, and whether a get may see an older put of the same key
+// from another process, is each store's own contract (see its header).
+#pragma once
+
+#include <concepts>
+
+#include "jdc/arena_view.hpp"
+#include "jdc/cache_key.hpp"
+#include "jdc/error.hpp"
+#include "jdc/local_store.hpp"  // PutRequest
+
+namespace jdc {
+namespace detail {
+template <class T>
+inline constexpr bool is_result = false;
+template <class T>
+inline constexpr bool is_result<Result<T>> = true;
+}  // namespace detail
+
+template <class S>
+concept ArenaStore = requires(S& store, const CacheKey& key, const PutRequest& request) {
+    requires detail::is_result<decltype(store.get(key))>;
+    { store.get(key)->view() } -> std::same_as<const ArenaView&>;
+    { store.put(request) } -> std::same_as<Result<void>>;
+};
+
+static_assert(ArenaStore<LocalStore>);
+
+}  // namespace jdc
