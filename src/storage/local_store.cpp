@@ -734,6 +734,7 @@ Result<void> LocalStore::modify(const std::function<Result<void>(CacheIndex&)>& 
 
 Result<ClearReport> LocalStore::clear() {
     ClearReport report;
+    std::vector<fs::path> aside;  // unlinked once the lock is released (see move_aside)
     {
         ScopedStoreLock guard(*s_->lock);
         if (!guard.owns()) return s_->lock_error(guard);
@@ -755,17 +756,16 @@ Result<ClearReport> LocalStore::clear() {
         (*idx)->mark_retired();
         s_->forget_index();
         report.entries_removed = summary.live_count;
-        for (const StoreFile& f : listing.loose)
-            if (::unlink(f.path.c_str()) == 0) {
-                ++report.loose_files_removed;
-                report.bytes_removed += f.size;
-            }
-        for (const StoreFile& f : listing.packs)
-            if (::unlink(f.path.c_str()) == 0) {
-                ++report.packs_removed;
+        for (const auto* files : {&listing.loose, &listing.packs})
+            for (const StoreFile& f : *files) {
+                auto moved = move_aside(f.path, s_->tmp_dir(), "cleared");
+                if (!moved) continue;
+                aside.push_back(std::move(*moved));
+                ++(files == &listing.loose ? report.loose_files_removed : report.packs_removed);
                 report.bytes_removed += f.size;
             }
     }
+    for (const fs::path& f : aside) ::unlink(f.c_str());
     if (auto r = s_->load_packs(); !r) return tl::unexpected(r.error());
     if (auto r = s_->current_index(); !r) return tl::unexpected(r.error());
     return report;
