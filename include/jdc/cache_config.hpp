@@ -9,6 +9,9 @@
 //   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
 //                        written); 0/false/no/off or empty: on
 //   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+//   JANUS_CACHE_COMPACT_THRESHOLD  loose entries at which a build session's end starts
+//                        the compactor in the background (a decimal count; 0 = never)
+//   JANUS_CACHE_COMPACTOR  the jdc-compactor executable (non-empty path)
 // A value that does not parse is an error naming the variable and the value; it is
 // never ignored.
 #pragma once
@@ -33,6 +36,11 @@ struct CacheConfig {
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it
     bool verbose = false;  // JANUS_CACHE_VERBOSE
+    // When a build session ends with at least this many loose entries, the manager
+    // starts jdc-compactor in the background (at most one per cache). 0: never.
+    std::uint64_t compact_threshold = 0;  // JANUS_CACHE_COMPACT_THRESHOLD
+    // The compactor executable; empty: jdc-compactor next to this program, else on PATH.
+    std::filesystem::path compactor_path;  // JANUS_CACHE_COMPACTOR
 
     static CacheConfig defaults() { return {}; }
 
@@ -46,6 +54,8 @@ struct CacheConfig {
 
 // "100", "64K", "512M", "2G", "1TiB" -> bytes. nullopt when malformed or overflowing.
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept;
+// "0", "42", " 7 " -> the count; nullopt for anything else (signs, suffixes, overflow).
+std::optional<std::uint64_t> parse_count(std::string_view text) noexcept;
 // "1", "true", "yes", "on" -> true; "0", "false", "no", "off", "" -> false; else nullopt.
 std::optional<bool> parse_flag(std::string_view text) noexcept;
 

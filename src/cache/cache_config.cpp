@@ -42,6 +42,14 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
     return value << shift;
 }
 
+std::optional<std::uint64_t> parse_count(std::string_view text) noexcept {
+    text = trim(text);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || text.empty() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
 std::optional<bool> parse_flag(std::string_view text) noexcept {
     const std::string v = lower(trim(text));
     if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
@@ -82,6 +90,15 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         const auto flag = parse_flag(*verbose);
         if (!flag) return bad("JANUS_CACHE_VERBOSE", *verbose, "1/true/yes/on or 0/false/no/off");
         config.verbose = *flag;
+    }
+    if (auto threshold = getenv("JANUS_CACHE_COMPACT_THRESHOLD")) {
+        const auto count = parse_count(*threshold);
+        if (!count) return bad("JANUS_CACHE_COMPACT_THRESHOLD", *threshold, "a number of loose entries (0 = never compact)");
+        config.compact_threshold = *count;
+    }
+    if (auto compactor = getenv("JANUS_CACHE_COMPACTOR")) {
+        if (trim(*compactor).empty()) return bad("JANUS_CACHE_COMPACTOR", *compactor, "the path of the jdc-compactor executable");
+        config.compactor_path = *compactor;
     }
     return config;
 }
