@@ -15,6 +15,7 @@
 #include "jdc/compactor.hpp"
 #include "jdc/compactor_launch.hpp"
 #include "jdc/store_lock.hpp"
+#include "support/lock_holder.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"
 
@@ -91,25 +92,9 @@ TEST_CASE("launching runs the compactor detached, once, on the cache; not while 
     CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach\n");
 
     // Another process compacting this cache: nothing is started.
-    int ready[2], release[2];
-    REQUIRE(::pipe(ready) == 0);
-    REQUIRE(::pipe(release) == 0);
-    const pid_t holder = ::fork();
-    REQUIRE(holder >= 0);
-    if (holder == 0) {
-        auto lock = StoreLock::for_file(compactor_lock_path(cache));
-        ScopedStoreLock held(**lock);
-        char c = 1;
-        (void)!::write(ready[1], &c, 1);
-        (void)!::read(release[0], &c, 1);
-        ::_exit(0);
-    }
-    char c = 0;
-    REQUIRE(::read(ready[0], &c, 1) == 1);
+    testing::LockHeldElsewhere other_compactor(compactor_lock_path(cache));
     auto busy = launch_compactor(cache, script, false);
-    (void)!::write(release[1], &c, 1);
-    ::waitpid(holder, nullptr, 0);
-    for (int fd : {ready[0], ready[1], release[0], release[1]}) ::close(fd);
+    other_compactor.release();
     REQUIRE(busy);
     CHECK(busy->outcome == LaunchOutcome::already_running);
     CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach\n");  // not run again

@@ -18,10 +18,13 @@
 #include "jdc/store_check.hpp"
 #include "jdc/store_lock.hpp"
 #include "support/arena_samples.hpp"
+#include "support/file_damage.hpp"
+#include "support/lock_holder.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
 using jdc::testing::arena_for;
+using jdc::testing::flip_byte;
 using jdc::testing::key_for;
 namespace fs = std::filesystem;
 
@@ -98,19 +101,17 @@ void write_pack(const fs::path& root, const std::string& name, std::uint64_t fir
     REQUIRE(write_file_atomically(root / "packs" / name, *pack));
 }
 
-void flip_byte(const fs::path& file, std::uint64_t offset) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x5A));
-}
-
 std::size_t files_in(const fs::path& dir) {
     std::size_t n = 0;
     for (const auto& e : fs::recursive_directory_iterator(dir))
         if (e.is_regular_file()) ++n;
     return n;
+}
+
+void check_valid(const fs::path& root) {
+    auto check = check_store(root);
+    REQUIRE(check);
+    for (const StoreProblem& p : check->problems) FAIL_CHECK(p.file.string() << ": " << to_string(p.kind) << ": " << p.message);
 }
 
 StoreOptions quiet() {
@@ -155,9 +156,7 @@ TEST_CASE("compaction packs loose entries and every key answers identically afte
     auto again = compact_store(*reopened);
     REQUIRE(again);
     CHECK(again->outcome == CompactionOutcome::nothing_to_do);
-    auto check = check_store(dir.path);
-    REQUIRE(check);
-    CHECK(check->valid());
+    check_valid(dir.path);
 }
 
 TEST_CASE("compaction drops invalid, missing and unreferenced entries and nothing else", "[compactor]") {
@@ -200,9 +199,7 @@ TEST_CASE("compaction drops invalid, missing and unreferenced entries and nothin
         INFO("entry " << n);
         CHECK(got);
     }
-    auto check = check_store(dir.path);
-    REQUIRE(check);
-    CHECK(check->valid());
+    check_valid(dir.path);
 }
 
 TEST_CASE("what the transform returns is stored when it verifies; otherwise the arena is kept", "[compactor]") {
@@ -278,33 +275,17 @@ TEST_CASE("a second compactor finds the first one's lock held and does nothing",
     auto store = LocalStore::open(dir.path, quiet());
     REQUIRE(store);
     put_range(*store, 0, 5);
-    int ready[2], release[2];
-    REQUIRE(::pipe(ready) == 0);
-    REQUIRE(::pipe(release) == 0);
-    const pid_t holder = ::fork();
-    REQUIRE(holder >= 0);
-    if (holder == 0) {
-        auto lock = StoreLock::for_file(compactor_lock_path(dir.path));
-        ScopedStoreLock held(**lock);
-        char c = 1;
-        (void)!::write(ready[1], &c, 1);
-        (void)!::read(release[0], &c, 1);
-        ::_exit(0);
-    }
-    char c = 0;
-    REQUIRE(::read(ready[0], &c, 1) == 1);
+    testing::LockHeldElsewhere other_compactor(compactor_lock_path(dir.path));
     CompactionOptions options;
     options.lock_mode = CompactorLockMode::try_only;
     auto report = compact_store(*store, options);
     REQUIRE(report);
     CHECK(report->outcome == CompactionOutcome::busy);
     CHECK(store->loose_entry_count() == 5);
-    (void)!::write(release[1], &c, 1);
-    ::waitpid(holder, nullptr, 0);
+    other_compactor.release();
     auto after = compact_store(*store, options);
     REQUIRE(after);
     CHECK(after->outcome == CompactionOutcome::compacted);
-    for (int fd : {ready[0], ready[1], release[0], release[1]}) ::close(fd);
 }
 
 namespace {
@@ -375,9 +356,7 @@ TEST_CASE("readers in other processes get the same answers while the compactor r
         CHECK(WEXITSTATUS(status) == kReaderOk);
     }
     CHECK(store->stats().index.corrupt_drops == 0);
-    auto check = check_store(dir.path / "cache");
-    REQUIRE(check);
-    CHECK(check->valid());
+    check_valid(dir.path / "cache");
 }
 
 TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cache and a rerun completes", "[compactor][crash]") {
@@ -461,7 +440,5 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
     for (const auto& f : fs::directory_iterator(dir.path / "tmp"))
         CHECK(f.path().filename().string().rfind("compactor-pack", 0) != 0);
     check_same_answers(*store, expected);
-    auto check = check_store(dir.path);
-    REQUIRE(check);
-    CHECK(check->valid());
+    check_valid(dir.path);
 }

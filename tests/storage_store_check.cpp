@@ -8,22 +8,16 @@
 #include "jdc/compactor.hpp"
 #include "jdc/store_check.hpp"
 #include "support/arena_samples.hpp"
+#include "support/file_damage.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
 using jdc::testing::arena_for;
+using jdc::testing::flip_byte;
 using jdc::testing::key_for;
 namespace fs = std::filesystem;
 
 namespace {
-
-void flip_byte(const fs::path& file, std::uint64_t offset) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(static_cast<std::streamoff>(offset));
-    const char c = static_cast<char>(f.get());
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.put(static_cast<char>(c ^ 0x5A));
-}
 
 // A store with entries 0..29 loose and 30..59 in one pack.
 fs::path make_store(const fs::path& root) {

@@ -9,24 +9,9 @@ compactor=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"  # so that uid 65534 reaches the directories made unreadable below
-pass=0
-fail=0
+# shellcheck source=support/cli_expect.sh
+source "$(dirname "${BASH_SOURCE[0]}")/support/cli_expect.sh"
 unset JANUS_CACHE_DIR JANUS_CACHE_SIZE JANUS_CACHE_DISABLE JANUS_CACHE_VERBOSE JANUS_CACHE_COMPACT_THRESHOLD JANUS_CACHE_COMPACTOR
-
-expect() {  # expect NAME WANT_RC PATTERN -- command...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  echo "ok   $name"; pass=$((pass + 1))
-}
 
 check() {  # check NAME CONDITION-COMMAND...
   local name=$1
