@@ -104,6 +104,7 @@ struct CompactionReport {
     std::uint64_t bytes_before = 0, bytes_after = 0;            // st_size of loose files and packs
     std::uint64_t disk_bytes_before = 0, disk_bytes_after = 0;  // allocated
     std::uint64_t duration_ns = 0;
+    std::uint64_t lock_held_ns = 0;  // the commit: what writers of the cache may have waited
     std::filesystem::path new_pack;  // empty when none was written
 
     std::uint64_t dropped_for(DropReason reason) const noexcept;

@@ -435,7 +435,12 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
         target = store.packs_directory() / pack_name_for(*pack);
     }
     Trash trash(store.temp_directory());
-    auto committed = store.modify([&](CacheIndex& idx) { return commit(idx, store, plan, staged, target, trash, report); });
+    auto committed = store.modify([&](CacheIndex& idx) {
+        const std::uint64_t locked = steady_ns();
+        auto r = commit(idx, store, plan, staged, target, trash, report);
+        report.lock_held_ns = steady_ns() - locked;
+        return r;
+    });
     trash.empty();
     if (!committed) return tl::unexpected(committed.error());
 

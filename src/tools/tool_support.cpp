@@ -109,7 +109,7 @@ void print_compaction_report(std::ostream& out, const CompactionReport& r) {
         << format_bytes(r.disk_bytes_before) << " -> " << format_bytes(r.disk_bytes_after);
     if (r.disk_bytes_after <= r.disk_bytes_before) out << ", saved " << format_bytes(r.disk_bytes_before - r.disk_bytes_after);
     out << ")\n";
-    out << "time:       " << format_duration_ns(r.duration_ns) << "\n";
+    out << "time:       " << format_duration_ns(r.duration_ns) << " (store lock held " << format_duration_ns(r.lock_held_ns) << ")\n";
 }
 
 }  // namespace jdc::tools
