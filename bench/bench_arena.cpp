@@ -75,12 +75,7 @@ constexpr std::uint32_t kNoLocal = 0xFFFFFFFFu;
 constexpr std::size_t kSampledTuples = 256;
 constexpr std::uint64_t kModelSeed = 20261124;
 
-bool g_failed = false;
-
-void fail(benchmark::State& state, const std::string& why) {
-    g_failed = true;
-    state.SkipWithError(why.c_str());
-}
+using jdc::bench::fail;
 
 // ---------------------------------------------------------------------------------
 // The FlatBuffers peer: encode, bind (fixup) and lookup.
@@ -595,7 +590,7 @@ int main(int argc, char** argv) {
     if (status == 0) {
         register_all(fixtures);
         benchmark::RunSpecifiedBenchmarks();
-        if (g_failed) {
+        if (jdc::bench::run_failed()) {
             std::fprintf(stderr, "bench_arena: at least one benchmark reported an error\n");
             status = 1;
         }

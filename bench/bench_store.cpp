@@ -113,12 +113,7 @@ constexpr std::uint64_t kPutKeyBase = 10'000'000;      // the put store's keys
 constexpr std::uint64_t kNewPutKeyBase = 20'000'000;   // keys BM_StorePut*/new add (never removed)
 constexpr std::uint64_t kFloorKeyBase = 30'000'000;    // names BM_OsPutFloor writes
 
-bool g_failed = false;
-
-void fail(benchmark::State& state, const std::string& why) {
-    g_failed = true;
-    state.SkipWithError(why.c_str());
-}
+using jdc::bench::fail;
 
 // The stores' options: defaults, but large enough that no fixture entry is evicted.
 StoreOptions store_options() {
@@ -805,7 +800,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_store: fixtures built in %.1f s in %s\n", seconds_since(t0), fx.dir.c_str());
         register_all(fx, with_replace);
         benchmark::RunSpecifiedBenchmarks();
-        if (g_failed) {
+        if (jdc::bench::run_failed()) {
             std::fprintf(stderr, "bench_store: at least one benchmark reported an error\n");
             status = 1;
         }

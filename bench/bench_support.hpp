@@ -1,14 +1,29 @@
-// Shared by the benchmark programs: the OS floor of a read load.
+// Shared by the benchmark programs: failure reporting and the OS floor of a read load.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace jdc::bench {
+
+// True once any benchmark has failed: the program then exits with status 1.
+inline bool& run_failed() {
+    static bool failed = false;
+    return failed;
+}
+
+// Skips the benchmark with `why` and marks the run failed.
+inline void fail(benchmark::State& state, const std::string& why) {
+    run_failed() = true;
+    state.SkipWithError(why.c_str());
+}
 
 // Whole file into `out`: open + fstat + read + close, the syscalls a read load makes.
 template <class Byte>

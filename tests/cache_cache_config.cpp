@@ -148,3 +148,23 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     REQUIRE_FALSE(secret);
     CHECK(secret.error().message.find("topsecret") == std::string::npos);
 }
+
+TEST_CASE("the compactor's threshold and executable come from JANUS_CACHE_COMPACT_THRESHOLD and JANUS_CACHE_COMPACTOR", "[config]") {
+    CHECK(CacheConfig::defaults().compact_threshold == 0);  // off unless asked for
+    CHECK(CacheConfig::defaults().compactor_path.empty());
+    auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPACT_THRESHOLD", " 500 "}, {"JANUS_CACHE_COMPACTOR", "/opt/jdc/jdc-compactor"}}));
+    REQUIRE(c);
+    CHECK(c->compact_threshold == 500);
+    CHECK(c->compactor_path == "/opt/jdc/jdc-compactor");
+    for (const char* bad : {"", "-1", "1e3", "12k", "many", "99999999999999999999"}) {
+        auto r = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPACT_THRESHOLD", bad}}));
+        INFO("'" << bad << "'");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find(std::string("JANUS_CACHE_COMPACT_THRESHOLD='") + bad + "'") != std::string::npos);
+    }
+    auto empty_path = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPACTOR", " "}}));
+    REQUIRE_FALSE(empty_path);
+    CHECK(empty_path.error().message.find("JANUS_CACHE_COMPACTOR") != std::string::npos);
+    CHECK(parse_count("0") == 0u);
+    CHECK_FALSE(parse_count("+3"));
+}

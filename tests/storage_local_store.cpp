@@ -454,3 +454,105 @@ TEST_CASE("an entry over one reader's own limits is a miss for it, not deleted f
     CHECK(store->get(key_for(6)));
     CHECK(store->stats().index.corrupt_drops == 0);
 }
+
+TEST_CASE("a packed copy the index no longer describes is never served", "[store][packs]") {
+    testing::TempDir dir;
+    const auto old_bytes = arena_for(1, 2), new_bytes = arena_for(2, 5);
+    const PackInput old_input{key_for(1), old_bytes}, new_input{key_for(1), new_bytes};
+    fs::create_directories(dir.path / "packs");
+    REQUIRE(write_file_atomically(dir.path / "packs" / "old.jdcp", *build_pack({&old_input, 1}, 100)));
+    auto reader = LocalStore::open(dir.path);  // maps old.jdcp only
+    REQUIRE(reader);
+    REQUIRE(reader->get(key_for(1))->view().bytes().size() == old_bytes.size());
+
+    // What a compactor does after a put replaced the entry: a newer pack, the index
+    // pointing at its copy; old.jdcp is still there (and still mapped by the reader).
+    REQUIRE(write_file_atomically(dir.path / "packs" / "new.jdcp", *build_pack({&new_input, 1}, 200)));
+    auto writer = LocalStore::open(dir.path);
+    REQUIRE(writer);
+    REQUIRE(writer->modify([&](CacheIndex& index) -> Result<void> {
+        IndexEntry e = *index.find(key_for(1));
+        e.size = new_bytes.size();
+        e.created_ns = ArenaView::open(new_bytes)->created_at_ns();
+        index.put(e);
+        return {};
+    }));
+    auto got = reader->get(key_for(1));
+    REQUIRE(got);
+    CHECK(got->view().bytes().size() == new_bytes.size());
+    CHECK(reader->stats().pack_count == 2);  // it mapped the new pack on the way
+}
+
+TEST_CASE("rebuilding the index skips a damaged pack slot and keeps the entries after it", "[store][recovery][packs]") {
+    testing::TempDir dir;
+    std::vector<std::vector<std::byte>> arenas;
+    std::vector<PackInput> inputs;
+    for (std::uint64_t n = 0; n < 40; ++n) arenas.push_back(arena_for(n, 2));
+    for (std::uint64_t n = 0; n < 40; ++n) inputs.push_back({key_for(n), arenas[n]});
+    auto pack = build_pack(inputs, 1234);
+    REQUIRE(pack);
+    auto view = PackView::open(*pack);
+    REQUIRE(view);
+    std::uint64_t used_slot = 0;
+    while (!*view->entry_at_slot(used_slot)) ++used_slot;
+    (*pack)[64 + 40 * used_slot + 16] ^= std::byte{1};  // its entry offset: the slot checksum fails
+    fs::create_directories(dir.path / "packs");
+    REQUIRE(write_file_atomically(dir.path / "packs" / "p.jdcp", *pack));
+    std::vector<std::string> log;
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    CHECK(store->stats().index.live_count == 39);
+    CHECK(contains(log, "1 damaged pack slots skipped"));
+}
+
+TEST_CASE("clear removes every entry, loose and packed, and keeps the counters", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    for (std::uint64_t n = 0; n < 10; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    const auto packed = arena_for(50);
+    const PackInput input{key_for(50), packed};
+    REQUIRE(write_file_atomically(dir.path / "packs" / "p.jdcp", *build_pack({&input, 1}, 1)));
+    REQUIRE(store->rebuild_index("test"));
+    REQUIRE(store->get(key_for(1)));
+    std::ofstream(dir.path / "objects" / "README") << "foreign";
+    auto other = LocalStore::open(dir.path);  // another process's view of the same cache
+    REQUIRE(other);
+
+    auto cleared = store->clear();
+    REQUIRE(cleared);
+    CHECK(cleared->entries_removed == 11);
+    CHECK(cleared->loose_files_removed == 10);
+    CHECK(cleared->packs_removed == 1);
+    CHECK(store->stats().index.live_count == 0);
+    CHECK(store->stats().index.hits == 1);
+    CHECK(store->stats().pack_count == 0);
+    CHECK(loose_file_count(dir.path) == 1);  // the foreign file
+    CHECK(fs::is_empty(dir.path / "tmp"));
+    auto gone = other->get(key_for(50));
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error().code == ErrorCode::not_found);
+    CHECK_FALSE(other->get(key_for(3)));
+}
+
+TEST_CASE("an inspecting get changes nothing: no access, no counters, no drop", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    const auto a = arena_for(3);
+    REQUIRE(store->put({key_for(3), a}));
+    const IndexEntry before = *store->find(key_for(3));
+    REQUIRE(store->get(key_for(3), AccessMode::inspect));
+    CHECK_FALSE(store->get(key_for(4), AccessMode::inspect));
+    CHECK(store->find(key_for(3))->access_count == before.access_count);
+    CHECK(store->stats().index.hits == 0);
+    CHECK(store->stats().index.misses == 0);
+    {
+        std::fstream f(store->loose_path(key_for(3)), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(a.size() - 5));
+        f.put('\x5A');
+    }
+    CHECK_FALSE(store->get(key_for(3), AccessMode::inspect));
+    CHECK(store->find(key_for(3)));  // a serving get would have dropped it
+    CHECK(fs::exists(store->loose_path(key_for(3))));
+}

@@ -6,23 +6,8 @@ jdc=$1
 golden=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-expect() {  # expect NAME WANT_RC PATTERN -- command...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  echo "ok   $name"; pass=$((pass + 1))
-}
+# shellcheck source=support/cli_expect.sh
+source "$(dirname "${BASH_SOURCE[0]}")/support/cli_expect.sh"
 
 expect "sample writes, loads and checks every lookup" 0 "49 of 49 lookups agree" -- "$jdc" sample "$tmp/s.jdca"
 expect "verify a valid arena" 0 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca"

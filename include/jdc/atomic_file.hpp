@@ -58,6 +58,15 @@ private:
 Result<void> write_file_atomically(const std::filesystem::path& target, std::span<const std::byte> bytes,
                                    Durability durability = Durability::no_sync);
 
+// Renames `file` into `staging_dir` under a temporary name made from `name_hint`, and
+// returns that name: the file leaves its place at once (as unlink would) and is
+// unlinked later, outside any lock. Why: on filesystems that discard freed blocks
+// (ext4 with -o discard), unlinking a preallocated file can take milliseconds, and a
+// writer holding the store lock must not pay that per file. A crash in between leaves
+// a temporary file, which cleanup removes. Errors: not_found, io.
+Result<std::filesystem::path> move_aside(const std::filesystem::path& file, const std::filesystem::path& staging_dir,
+                                         std::string_view name_hint);
+
 // True when `filename` is a temporary name made by StagedFile; `pid` receives the
 // writer's process id.
 bool parse_temp_name(std::string_view filename, long& pid) noexcept;

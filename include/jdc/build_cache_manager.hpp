@@ -148,7 +148,9 @@ public:
 
     Result<void> startBuildSession();
     // Persists the session's metrics (lifetime totals, last session) and the inputs
-    // recorded for explain(); runs cleanup when the cleanup interval has passed.
+    // recorded for explain(); runs cleanup when the cleanup interval has passed; starts
+    // jdc-compactor in the background when config().compact_threshold loose entries
+    // have collected (a compactor that cannot be started is logged, not an error).
     Result<void> endBuildSession();
 
     Result<CachedTable> getOrBuildDispatchTable(const TableInputs& inputs, const TypeRegistry& registry, const TableBuilder& builder);
@@ -183,5 +185,36 @@ private:
     explicit BuildCacheManager(std::unique_ptr<State> s);
     std::unique_ptr<State> s_;
 };
+
+// ---- what managers recorded in a cache directory, read back for tools --------------
+// (jdc stats, jdc explain). Both files are derived data: nullopt when missing or not
+// parsable, never an error.
+
+// stats.json: lifetime totals and the last session's metrics.
+struct RecordedMetrics {
+    CacheMetrics lifetime;
+    CacheMetrics last_session;
+    std::uint64_t mean_build_ns = 0;
+};
+std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory);
+
+// inputs/<hh>/<h>.json: what the table of one name was last stored with, and why it
+// had to be built (the miss that stored it).
+struct RecordedInputs {
+    std::filesystem::path file;
+    std::string name;
+    CacheKey key;
+    std::string compiler_version;
+    std::string config_hash;  // 16 hex digits, as recorded
+    std::string signature;    // 16 hex digits
+    std::vector<std::pair<std::string, std::string>> sources;  // path -> content hash (32 hex)
+    std::vector<std::pair<std::string, std::string>> types;    // type name -> structural hash (16 hex)
+    std::uint64_t build_ns = 0;
+    std::uint64_t recorded_at_ns = 0;  // Unix ns; 0 in records that predate the field
+    std::string miss_reason;           // to_string(MissReason); empty in records that predate it
+    std::string miss_detail;
+};
+// The record whose key is `key` (scans inputs/: one file per table name).
+std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
 
 }  // namespace jdc

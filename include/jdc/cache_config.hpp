@@ -25,6 +25,9 @@
 //                                          1 byte to 512M (default 64M)
 // A remote that fails or times out is switched off for the rest of the build session;
 // the build goes on with the local cache (see build_cache_manager.hpp).
+//   JANUS_CACHE_COMPACT_THRESHOLD  loose entries at which a build session's end starts
+//                        the compactor in the background (a decimal count; 0 = never)
+//   JANUS_CACHE_COMPACTOR  the jdc-compactor executable (non-empty path)
 // A value that does not parse is an error naming the variable and the value; it is
 // never ignored.
 #pragma once
@@ -56,6 +59,11 @@ struct CacheConfig {
     std::uint32_t remote_timeout_ms = 500;            // JANUS_CACHE_REMOTE_TIMEOUT_MS
     std::uint64_t remote_ttl_seconds = 0;             // JANUS_CACHE_REMOTE_TTL
     std::uint64_t remote_max_value_bytes = 64ull * 1024 * 1024;  // JANUS_CACHE_REMOTE_MAX_SIZE
+    // When a build session ends with at least this many loose entries, the manager
+    // starts jdc-compactor in the background (at most one per cache). 0: never.
+    std::uint64_t compact_threshold = 0;  // JANUS_CACHE_COMPACT_THRESHOLD
+    // The compactor executable; empty: jdc-compactor next to this program, else on PATH.
+    std::filesystem::path compactor_path;  // JANUS_CACHE_COMPACTOR
 
     static CacheConfig defaults() { return {}; }
 
@@ -69,6 +77,8 @@ struct CacheConfig {
 
 // "100", "64K", "512M", "2G", "1TiB" -> bytes. nullopt when malformed or overflowing.
 std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept;
+// "0", "42", " 7 " -> the count; nullopt for anything else (signs, suffixes, overflow).
+std::optional<std::uint64_t> parse_count(std::string_view text) noexcept;
 // "1", "true", "yes", "on" -> true; "0", "false", "no", "off", "" -> false; else nullopt.
 std::optional<bool> parse_flag(std::string_view text) noexcept;
 // "90", "90s", "15m", "12h", "14d" -> seconds. nullopt when malformed or overflowing.

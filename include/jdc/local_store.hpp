@@ -51,6 +51,7 @@
 #include "jdc/cache_index.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/loaded_arena.hpp"
+#include "jdc/mapped_pack.hpp"
 
 namespace jdc {
 
@@ -106,6 +107,45 @@ struct MaintenanceReport {
     std::uint64_t kept_in_grace = 0;  // over the limit, but accessed within reader_grace
 };
 
+// What a get() is for.
+enum class AccessMode : std::uint8_t {
+    serve,    // a compiler's lookup: records the access, counts the hit or miss, drops damage
+    inspect,  // tools (jdc inspect, the compactor): reads and verifies, changes nothing
+};
+
+// One file of the store, as listed by LocalStore::list_files().
+struct StoreFile {
+    std::filesystem::path path;
+    FileIdentity identity;
+    std::uint64_t size = 0;        // st_size
+    std::uint64_t disk_bytes = 0;  // allocated: st_blocks * 512 (a tiny file still takes a block)
+    std::uint64_t mtime_ns = 0;
+    CacheKey key;                  // loose arenas: the key in the name; otherwise zero
+};
+
+// The files in the store's directories (section 1 of cache-directory-v1.md).
+struct StoreListing {
+    std::vector<StoreFile> loose;      // well-named objects/<hh>/<key>.jdca, regular files
+    std::vector<StoreFile> packs;      // packs/*.jdcp, regular files
+    std::vector<StoreFile> temporary;  // tmp/*
+    std::uint64_t foreign = 0;         // anything else in objects/ and packs/ (ignored)
+
+    std::uint64_t loose_bytes() const noexcept;
+    std::uint64_t pack_bytes() const noexcept;
+    std::uint64_t disk_bytes() const noexcept;  // allocated, loose files and packs
+};
+
+// The files of the store at `root`, read without opening it (jdc validate must not
+// let LocalStore::open repair what it is asked to report). Errors: io.
+Result<StoreListing> list_store_files(const std::filesystem::path& root);
+
+struct ClearReport {
+    std::uint64_t entries_removed = 0;
+    std::uint64_t loose_files_removed = 0;
+    std::uint64_t packs_removed = 0;
+    std::uint64_t bytes_removed = 0;  // st_size of the files removed
+};
+
 struct StoreStats {
     IndexSummary index;
     std::uint64_t max_size_bytes = 0;
@@ -133,7 +173,13 @@ public:
 
     // The entry for `key`, verified. Errors: not_found (a miss), the verification
     // error of an entry that was just dropped for failing it, io.
-    Result<StoredArena> get(const CacheKey& key);
+    //
+    // Readers keep answering while a compactor moves entries into packs: when the file
+    // the index named is gone (not_found), the index is read again and the lookup
+    // retried a few times; a packed entry is served only from a copy whose size and
+    // creation time are the index's, so a superseded copy in an older pack is never
+    // returned. With AccessMode::inspect nothing is recorded or dropped.
+    Result<StoredArena> get(const CacheKey& key, AccessMode mode = AccessMode::serve);
     std::vector<Result<StoredArena>> get_batch(std::span<const CacheKey> keys);
 
     // Index lookup only (no file access).
@@ -150,11 +196,34 @@ public:
     // Rebuilds the index from the files in the directory (loose and packed entries).
     Result<void> rebuild_index(const std::string& reason);
 
+    // Removes every entry, loose and packed: the index is replaced by an empty one
+    // (counters kept), then the files are unlinked, so a reader sees a miss, never a
+    // half-removed entry, and one that has a file mapped keeps reading it. Foreign
+    // files are left alone. Errors: io.
+    Result<ClearReport> clear();
+
+    // Runs `change` while holding the store's lock, with the index marked dirty (a
+    // crash inside leaves it to be rebuilt): for structural changes made outside this
+    // class, i.e. the compactor publishing a pack and jdc validate --fix. `change` may
+    // rename and unlink files of the store and put/erase index entries of existing
+    // keys (no room is reserved for new ones); others' puts wait for it, so it must be
+    // quick. The set of mapped packs is re-read afterwards. Errors: io (the lock, a
+    // damaged index that cannot be rebuilt), or what `change` returns.
+    Result<void> modify(const std::function<Result<void>(CacheIndex&)>& change);
+
+    // Lists the files in objects/, packs/ and tmp/ (symlinks and directories skipped).
+    // O(files). Errors: io.
+    Result<StoreListing> list_files() const;
+    // Entries of the index that live in loose files. O(index capacity), no file access.
+    std::uint64_t loose_entry_count() const;
+
     StoreStats stats() const;
     const std::filesystem::path& root() const noexcept;
     const StoreOptions& options() const noexcept;
 
     std::filesystem::path loose_path(const CacheKey& key) const;
+    std::filesystem::path packs_directory() const;
+    std::filesystem::path temp_directory() const;
 
 private:
     struct State;

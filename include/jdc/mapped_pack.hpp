@@ -30,6 +30,14 @@
 
 namespace jdc {
 
+// Which file a name pointed at (st_dev, st_ino): a file replaced by rename() under the
+// same name has another identity.
+struct FileIdentity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool operator==(const FileIdentity&) const = default;
+};
+
 class MappedPack {
 public:
     // Maps `path` and checks the pack header. Errors: not_found (no such file), io
@@ -64,6 +72,8 @@ public:
     std::uint64_t entry_count() const noexcept { return view_.entry_count(); }
     std::uint64_t created_at_ns() const noexcept { return view_.created_at_ns(); }
     const std::filesystem::path& path() const noexcept;
+    // The file that was mapped (it may have been unlinked or replaced since).
+    FileIdentity file_identity() const noexcept;
 
 private:
     struct Storage;

@@ -11,6 +11,7 @@
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/atomic_file.hpp"
+#include "jdc/compactor_launch.hpp"
 #include "jdc/report_format.hpp"
 #include "jdc/store_lock.hpp"
 #include "cache/remote_tier.hpp"
@@ -71,6 +72,11 @@ namespace {
 std::uint64_t now_ns() {
     using namespace std::chrono;
     return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+std::uint64_t wall_clock_ns() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 std::string hex64(std::uint64_t v) {
@@ -190,6 +196,20 @@ struct BuildCacheManager::State {
         return root() / "inputs" / hex.substr(0, 2) / (hex + ".json");
     }
     fs::path stats_path() const { return root() / "stats.json"; }
+
+    // Past the threshold of loose entries, packing them is the compactor's job; it runs
+    // beside the compiler, which does not wait for it.
+    void start_compactor_if_due() const {
+        if (config.compact_threshold == 0 || !store) return;
+        const std::uint64_t loose = store->loose_entry_count();
+        if (loose < config.compact_threshold) return;
+        auto launched = launch_compactor(root(), config.compactor_path, config.verbose);
+        if (!launched) log("cannot start the compactor: " + launched.error().message);
+        else if (launched->outcome == LaunchOutcome::started)
+            log("started " + launched->executable.string() + " in the background (" + std::to_string(loose) + " loose entries)");
+        else if (launched->outcome == LaunchOutcome::not_found)
+            log("cannot start the compactor: no executable '" + launched->executable.string() + "' (JANUS_CACHE_COMPACTOR)");
+    }
     fs::path deps_path() const { return root() / "deps.jdcd"; }
 
     void log(const std::string& line) const {
@@ -439,13 +459,13 @@ Result<void> BuildCacheManager::endBuildSession() {
     if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
 
     const IndexSummary summary = s_->store->stats().index;
-    const auto wall_now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    const std::uint64_t wall_now = wall_clock_ns();
     const std::uint64_t since_cleanup = wall_now - std::min(wall_now, summary.last_cleanup_ns);  // a clock set back is not "long ago"
     if (summary.last_cleanup_ns == 0 || since_cleanup > s_->config.cache_cleanup_interval_seconds * kNanosPerSecond) {
         if (auto c = s_->store->cleanup(); !c) return tl::unexpected(c.error());
     }
     s_->log("build session ended: " + std::to_string(s_->session.hits) + " hits, " + std::to_string(s_->session.misses) + " misses");
+    s_->start_compactor_if_due();
     return {};
 }
 
@@ -570,7 +590,11 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     if (s_->store) {
         if (auto put = s_->store->put({key, *bytes, s_->identity.config_hash}); put) {
             written = bytes->size();
-            if (auto w = write_json(s_->inputs_path(inputs.name), s_->root() / "tmp", s_->inputs_record(inputs, registry, key, build_took)); !w)
+            json record = s_->inputs_record(inputs, registry, key, build_took);
+            record["miss_reason"] = std::string(to_string(reason));  // for jdc explain KEY
+            record["miss_detail"] = detail;
+            record["recorded_at_ns"] = wall_clock_ns();
+            if (auto w = write_json(s_->inputs_path(inputs.name), s_->root() / "tmp", record); !w)
                 s_->log("cannot record the inputs of " + inputs.name + " (explain will be less precise): " + w.error().message);
         } else {
             store_failed = true;  // the build goes on: a cache that cannot write is only slower
@@ -657,6 +681,63 @@ std::string BuildCacheManager::build_report_json() const {
     }
     if (s_->remote) j["remote"] = detail::remote_report_json(*s_->remote, m, lifetime_metrics());
     return j.dump(2);
+}
+
+std::optional<RecordedMetrics> read_recorded_metrics(const fs::path& cache_directory) {
+    const auto j = read_json(cache_directory / "stats.json");
+    if (!j || !j->is_object()) return std::nullopt;
+    RecordedMetrics m;
+    if (j->contains("lifetime")) m.lifetime = metrics_from_json((*j)["lifetime"]);
+    if (j->contains("last_session")) m.last_session = metrics_from_json((*j)["last_session"]);
+    m.mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    return m;
+}
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> string_pairs(const json& object) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!object.is_object()) return out;
+    for (const auto& [k, v] : object.items())
+        if (v.is_string()) out.emplace_back(k, v.get<std::string>());
+    return out;
+}
+
+std::optional<RecordedInputs> parse_inputs_record(const fs::path& file, const json& j) {
+    if (!j.is_object() || !j.contains("key") || !j["key"].is_string()) return std::nullopt;
+    const auto key = CacheKey::from_hex(j["key"].get<std::string>());
+    if (!key) return std::nullopt;
+    auto text = [&](const char* field) { return j.contains(field) && j[field].is_string() ? j[field].get<std::string>() : std::string(); };
+    auto number = [&](const char* field) { return j.contains(field) && j[field].is_number_unsigned() ? j[field].get<std::uint64_t>() : 0; };
+    RecordedInputs r;
+    r.file = file;
+    r.key = *key;
+    r.name = text("name");
+    r.compiler_version = text("compiler_version");
+    r.config_hash = text("config_hash");
+    r.signature = text("signature");
+    if (j.contains("sources")) r.sources = string_pairs(j["sources"]);
+    if (j.contains("types")) r.types = string_pairs(j["types"]);
+    r.build_ns = number("build_ns");
+    r.recorded_at_ns = number("recorded_at_ns");
+    r.miss_reason = text("miss_reason");
+    r.miss_detail = text("miss_detail");
+    return r;
+}
+
+}  // namespace
+
+std::optional<RecordedInputs> find_recorded_inputs(const fs::path& cache_directory, const CacheKey& key) {
+    // Records are filed by table name; the key is inside. A scan is fine for a tool.
+    const std::string wanted = key.to_hex();
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(cache_directory / "inputs", ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() != ".json" || !it->is_regular_file(ec)) continue;
+        const auto j = read_json(it->path());
+        if (!j || !j->is_object() || j->value("key", "") != wanted) continue;
+        if (auto record = parse_inputs_record(it->path(), *j)) return record;
+    }
+    return std::nullopt;
 }
 
 }  // namespace jdc

@@ -44,6 +44,14 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
     return value << shift;
 }
 
+std::optional<std::uint64_t> parse_count(std::string_view text) noexcept {
+    text = trim(text);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || text.empty() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
 std::optional<bool> parse_flag(std::string_view text) noexcept {
     const std::string v = lower(trim(text));
     if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
@@ -136,6 +144,15 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         if (!bytes || *bytes == 0 || *bytes > 512ull * 1024 * 1024)
             return bad("JANUS_CACHE_REMOTE_MAX_SIZE", *size, "a size from 1 byte to 512M, optionally with K or M (e.g. 64M)");
         config.remote_max_value_bytes = *bytes;
+    }
+    if (auto threshold = getenv("JANUS_CACHE_COMPACT_THRESHOLD")) {
+        const auto count = parse_count(*threshold);
+        if (!count) return bad("JANUS_CACHE_COMPACT_THRESHOLD", *threshold, "a number of loose entries (0 = never compact)");
+        config.compact_threshold = *count;
+    }
+    if (auto compactor = getenv("JANUS_CACHE_COMPACTOR")) {
+        if (trim(*compactor).empty()) return bad("JANUS_CACHE_COMPACTOR", *compactor, "the path of the jdc-compactor executable");
+        config.compactor_path = *compactor;
     }
     return config;
 }

@@ -109,6 +109,13 @@ Result<void> write_file_atomically(const std::filesystem::path& target, std::spa
     return staged->publish(target);
 }
 
+Result<std::filesystem::path> move_aside(const std::filesystem::path& file, const std::filesystem::path& staging_dir,
+                                         std::string_view name_hint) {
+    const std::filesystem::path aside = staging_dir / temp_name_for(name_hint);
+    if (::rename(file.c_str(), aside.c_str()) != 0) return os_error("cannot move aside", file, errno);
+    return aside;
+}
+
 bool parse_temp_name(std::string_view filename, long& pid) noexcept {
     const std::size_t at = filename.rfind(kTempMarker);
     if (at == std::string_view::npos) return false;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,6 +25,10 @@ using namespace index_format;
 namespace {
 
 constexpr std::size_t kSlotWords = sizeof(Slot) / 8;
+// How often find() reads a slot again that names the key but fails its checksum: a
+// writer rewriting the slot (word by word) finishes within nanoseconds unless it is
+// preempted, and one that dies mid-write leaves the index dirty for a rebuild.
+constexpr int kTornSlotRereads = 256;
 
 // Cross-process atomicity needs real lock-free instructions: a library fallback would
 // use a lock private to each process.
@@ -233,9 +238,17 @@ std::optional<IndexEntry> CacheIndex::find(const CacheKey& key) const noexcept {
     const std::uint64_t mask = m_->capacity - 1;
     std::uint64_t i = key.lo & mask;
     for (std::uint64_t probes = 0; probes < m_->capacity; ++probes, i = (i + 1) & mask) {
-        const Slot s = m_->read_slot(i);
+        Slot s = m_->read_slot(i);
         if (s.state == kEmpty) return std::nullopt;
         if (m_->holds(s, key)) return entry_of(s);
+        // The key is there but the checksum is not right: most likely a writer is
+        // rewriting this very slot (the compactor moving the entry into a pack does,
+        // keeping the key words). Answering "absent" now would be a spurious miss.
+        for (int reread = 0; reread < kTornSlotRereads && s.state == kLive && s.key_hi == key.hi && s.key_lo == key.lo; ++reread) {
+            std::this_thread::yield();
+            s = m_->read_slot(i);
+            if (m_->holds(s, key)) return entry_of(s);
+        }
     }
     return std::nullopt;
 }

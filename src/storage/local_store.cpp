@@ -63,6 +63,85 @@ bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
 
 std::uint32_t version_word(std::uint16_t major, std::uint16_t minor) { return (std::uint32_t{major} << 16) | minor; }
 
+StoreFile store_file(const fs::path& p, const struct stat& st, CacheKey key = {}) {
+    StoreFile f;
+    f.path = p;
+    f.identity = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+    f.size = static_cast<std::uint64_t>(st.st_size);
+    f.disk_bytes = static_cast<std::uint64_t>(st.st_blocks) * 512;
+    f.mtime_ns = mtime_ns(st);
+    f.key = key;
+    return f;
+}
+
+tl::unexpected<Error> listing_error(const fs::path& dir, const std::error_code& ec) {
+    return make_error(ErrorCode::io, "cannot list '" + dir.string() + "': " + ec.message());
+}
+
+// objects/<hh>/<key>.jdca, where <hh> is the key's first two hex digits.
+Result<void> list_loose_files(const fs::path& objects, StoreListing& out) {
+    std::error_code ec;
+    fs::directory_iterator shard(objects, ec);
+    if (ec == std::errc::no_such_file_or_directory) return {};  // nothing stored yet
+    for (fs::directory_iterator end; !ec && shard != end; shard.increment(ec)) {
+        struct stat st {};
+        if (::lstat(shard->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            ++out.foreign;
+            continue;
+        }
+        std::error_code ec2;
+        fs::directory_iterator it(shard->path(), ec2);
+        if (ec2) return listing_error(shard->path(), ec2);
+        for (fs::directory_iterator end2; !ec2 && it != end2; it.increment(ec2)) {
+            const fs::path& p = it->path();
+            const std::string stem = p.stem().string();
+            const auto key = CacheKey::from_hex(stem);
+            struct stat fst {};
+            if (!key || p.extension() != ".jdca" || stem.substr(0, 2) != shard->path().filename().string() ||
+                !is_regular_file_no_follow(p, &fst)) {
+                ++out.foreign;
+                continue;
+            }
+            out.loose.push_back(store_file(p, fst, *key));
+        }
+        if (ec2) return listing_error(shard->path(), ec2);
+    }
+    if (ec) return listing_error(objects, ec);
+    return {};
+}
+
+Result<void> list_plain_files(const fs::path& dir, std::string_view extension, std::vector<StoreFile>& out, std::uint64_t* foreign) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec == std::errc::no_such_file_or_directory) return {};
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+        struct stat st {};
+        if ((extension.empty() || it->path().extension() == extension) && is_regular_file_no_follow(it->path(), &st))
+            out.push_back(store_file(it->path(), st));
+        else if (foreign != nullptr)
+            ++*foreign;
+    }
+    if (ec) return listing_error(dir, ec);
+    return {};
+}
+
+// Newest first: a key found in two packs is taken from the newer one (packs are
+// written from the latest entries, so a newer pack never holds an older copy).
+void order_newest_first(std::vector<std::shared_ptr<MappedPack>>& packs) {
+    std::sort(packs.begin(), packs.end(), [](const auto& a, const auto& b) {
+        if (a->created_at_ns() != b->created_at_ns()) return a->created_at_ns() > b->created_at_ns();
+        return a->path() < b->path();
+    });
+}
+
+// The arena header fields a packed copy is matched against the index entry with.
+bool copy_matches(std::span<const std::byte> arena_bytes, const IndexEntry& meta) noexcept {
+    if (arena_bytes.size() != meta.size || arena_bytes.size() < sizeof(arena::Header)) return false;
+    std::uint64_t created = 0;
+    std::memcpy(&created, arena_bytes.data() + offsetof(arena::Header, created_at_ns), sizeof created);
+    return created == meta.created_ns;
+}
+
 // An arena's own header says when it was written and in which version, so an index
 // rebuilt from the directory keeps both. Only the 128 header bytes are read: the
 // header-level checks (magic, version, metadata checksum, size) without the O(size)
@@ -126,24 +205,36 @@ struct LocalStore::State {
         std::lock_guard<std::mutex> guard(packs_mutex);
         return packs;
     }
-    // Maps every pack in packs/ (new packs appear when the compactor publishes them).
+    // Maps every pack in packs/ (new packs appear when the compactor publishes them,
+    // old ones disappear when it has replaced them). A pack already mapped is kept, not
+    // mapped again; one no longer there is released (readers still holding arenas of
+    // it keep its mapping alive).
     Result<void> load_packs() {
+        std::vector<StoreFile> files;
+        if (auto r = list_plain_files(packs_dir(), ".jdcp", files, nullptr); !r) return r;
+        const std::vector<std::shared_ptr<MappedPack>> previous = current_packs();
         std::vector<std::shared_ptr<MappedPack>> found;
-        std::error_code ec;
-        for (fs::directory_iterator it(packs_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-            if (it->path().extension() != ".jdcp" || !is_regular_file_no_follow(it->path())) continue;
-            auto pack = MappedPack::open(it->path());
+        for (const StoreFile& f : files) {
+            const auto same = std::find_if(previous.begin(), previous.end(),
+                                           [&](const auto& p) { return p->file_identity() == f.identity; });
+            if (same != previous.end()) {
+                found.push_back(*same);
+                continue;
+            }
+            auto pack = MappedPack::open(f.path);
             if (!pack) {
                 log("jdc: ignoring pack: " + pack.error().message);
                 continue;
             }
             found.push_back(std::make_shared<MappedPack>(std::move(*pack)));
         }
-        if (ec) return make_error(ErrorCode::io, "cannot list '" + packs_dir().string() + "': " + ec.message());
+        order_newest_first(found);
         std::lock_guard<std::mutex> guard(packs_mutex);
         packs = std::move(found);
         return {};
     }
+    Result<StoredArena> open_loose(const CacheKey& key) const;
+    Result<StoredArena> open_packed(const CacheKey& key, const IndexEntry& meta);
 
     Result<void> rebuild_index_locked(const std::string& reason);
     Result<std::shared_ptr<CacheIndex>> index_for_writing();
@@ -215,64 +306,53 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
 
 Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) {
     if (auto r = load_packs(); !r) return r;  // packs published since we opened count too
+    StoreListing listing;
+    if (auto r = list_loose_files(objects_dir(), listing); !r) return r;
     std::vector<IndexEntry> entries;
-    std::uint64_t dropped = 0, foreign = 0;
-    std::error_code ec;
-    for (fs::directory_iterator shard(objects_dir(), ec), end; !ec && shard != end; shard.increment(ec)) {
-        struct stat st {};
-        if (::lstat(shard->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-            ++foreign;
+    std::uint64_t dropped = 0, damaged_slots = 0;
+    const std::uint64_t foreign = listing.foreign;
+    for (const StoreFile& f : listing.loose) {
+        const auto header = read_arena_header(f.path, f.size);
+        if (!header) {
+            ::unlink(f.path.c_str());
+            ++dropped;
             continue;
         }
-        std::error_code ec2;
-        fs::directory_iterator it(shard->path(), ec2);
-        if (ec2) return make_error(ErrorCode::io, "cannot list '" + shard->path().string() + "': " + ec2.message());
-        for (fs::directory_iterator end2; !ec2 && it != end2; it.increment(ec2)) {
-            const fs::path& p = it->path();
-            const std::string stem = p.stem().string();
-            const auto key = CacheKey::from_hex(stem);
-            struct stat fst {};
-            if (!key || p.extension() != ".jdca" || stem.substr(0, 2) != shard->path().filename().string() ||
-                !is_regular_file_no_follow(p, &fst)) {
-                ++foreign;
-                continue;
-            }
-            const auto header = read_arena_header(p, static_cast<std::uint64_t>(fst.st_size));
-            if (!header) {
-                ::unlink(p.c_str());
-                ++dropped;
-                continue;
-            }
-            IndexEntry e;
-            e.key = *key;
-            e.size = static_cast<std::uint64_t>(fst.st_size);
-            e.created_ns = header->created_at_ns;
-            e.last_access_ns = mtime_ns(fst);
-            e.format_version = version_word(header->version_major, header->version_minor);
-            e.location = EntryLocation::loose;
-            entries.push_back(e);
-        }
+        IndexEntry e;
+        e.key = f.key;
+        e.size = f.size;
+        e.created_ns = header->created_at_ns;
+        e.last_access_ns = f.mtime_ns;
+        e.format_version = version_word(header->version_major, header->version_minor);
+        e.location = EntryLocation::loose;
+        entries.push_back(e);
     }
-    if (ec) return make_error(ErrorCode::io, "cannot list '" + objects_dir().string() + "': " + ec.message());
     std::unordered_set<CacheKey, CacheKeyHash> known;
     for (const IndexEntry& e : entries) known.insert(e.key);
-    for (const auto& pack : current_packs()) {
-        (void)pack->for_each_entry([&](const CacheKey& key, std::span<const std::byte> arena_bytes) {
-            if (arena_bytes.size() < sizeof(arena::Header)) return;
+    for (const auto& pack : current_packs()) {  // newest first
+        // Slot by slot: a damaged slot loses its own entry, not every entry after it.
+        for (std::uint64_t slot = 0; slot < pack->view().bucket_count(); ++slot) {
+            auto entry = pack->view().entry_at_slot(slot);
+            if (!entry) {
+                ++damaged_slots;
+                continue;
+            }
+            if (!*entry || (*entry)->arena.size() < sizeof(arena::Header)) continue;
+            const CacheKey key = (*entry)->key;
             arena::Header h;
-            std::memcpy(&h, arena_bytes.data(), sizeof h);
+            std::memcpy(&h, (*entry)->arena.data(), sizeof h);
             // Loose copies are newer than packed ones (packs are only written from them),
-            // and a key in two packs is listed once.
-            if (!known.insert(key).second) return;
+            // and a key in two packs is taken from the newer pack.
+            if (!known.insert(key).second) continue;
             IndexEntry e;
             e.key = key;
-            e.size = arena_bytes.size();
+            e.size = (*entry)->arena.size();
             e.created_ns = h.created_at_ns;
             e.last_access_ns = pack->created_at_ns();
             e.format_version = version_word(h.version_major, h.version_minor);
             e.location = EntryLocation::packed;
             entries.push_back(e);
-        });
+        }
     }
 
     // Keep the old file mapped, if it maps at all, to mark it retired once the new one
@@ -294,6 +374,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
     }
     log("jdc: rebuilt cache index of '" + root.string() + "' (" + reason + "): " + std::to_string(entries.size()) + " entries" +
         (dropped ? ", " + std::to_string(dropped) + " invalid files removed" : "") +
+        (damaged_slots ? ", " + std::to_string(damaged_slots) + " damaged pack slots skipped" : "") +
         (foreign ? ", " + std::to_string(foreign) + " foreign files ignored" : ""));
     return {};
 }
@@ -447,66 +528,76 @@ void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
     log("jdc: dropped cache entry " + key.to_hex() + ": " + why.message);
 }
 
+Result<StoredArena> LocalStore::State::open_loose(const CacheKey& key) const {
+    const fs::path file = loose_path(key);
+    const fs::path& shard = file.parent_path();
+    // The file itself is opened with O_NOFOLLOW; its directory is checked here.
+    struct stat st {};
+    if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+        return make_error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+    auto loaded = LoadedArena::open(file, options.load_mode, options.limits, SymlinkPolicy::refuse);
+    if (!loaded) return tl::unexpected(std::move(loaded.error()));
+    auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
+    const ArenaView view = owner->view();
+    return StoredArena(key, EntryLocation::loose, std::move(owner), view);
+}
+
+Result<StoredArena> LocalStore::State::open_packed(const CacheKey& key, const IndexEntry& meta) {
+    std::optional<Error> failure;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (const auto& pack : current_packs()) {
+            auto in_pack = pack->find(key);
+            if (!in_pack) {
+                failure = in_pack.error();  // a damaged slot in one pack: another may hold a good copy
+                continue;
+            }
+            // Absent, or an older copy that the index no longer describes (a pack the
+            // compactor has replaced, still mapped here).
+            if (!*in_pack || !copy_matches(**in_pack, meta)) continue;
+            auto view = ArenaView::open(**in_pack, options.limits);
+            if (view) return StoredArena(key, EntryLocation::packed, pack, *view);
+            failure = view.error();
+        }
+        if (failure) break;
+        if (pass == 0 && !load_packs()) break;  // a pack published after we mapped the set
+    }
+    if (failure) return tl::unexpected(std::move(*failure));
+    return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex() + " (indexed, but in no pack)");
+}
+
 // The hot path of a warm build: one index probe, one open + read (or mmap) + verify.
 // Nothing is allocated for messages unless something fails.
-Result<StoredArena> LocalStore::get(const CacheKey& key) {
-    auto idx = s_->current_index();
-    if (!idx) return tl::unexpected(idx.error());
-    const auto meta = (*idx)->find(key);
-    if (!meta) {
-        (*idx)->add(IndexCounter::misses);
-        return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
-    }
-
-    std::optional<StoredArena> found;
+Result<StoredArena> LocalStore::get(const CacheKey& key, AccessMode mode) {
+    // A compactor moving the entry into a pack unlinks the file the index named a
+    // moment ago; the index then names the pack. Three looks cover a move and a
+    // concurrent rebuild of the index; a key still not found after them is a miss.
+    constexpr int kLooks = 3;
+    std::shared_ptr<CacheIndex> idx;
     std::optional<Error> failure;
-    if (meta->location == EntryLocation::loose) {
-        const fs::path file = s_->loose_path(key);
-        const fs::path& shard = file.parent_path();
-        // The file itself is opened with O_NOFOLLOW; its directory is checked here.
-        struct stat st {};
-        if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-            failure = Error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
-        } else if (auto loaded = LoadedArena::open(file, s_->options.load_mode, s_->options.limits, SymlinkPolicy::refuse)) {
-            auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
-            const ArenaView view = owner->view();
-            found.emplace(StoredArena(key, EntryLocation::loose, std::move(owner), view));
-        } else {
-            failure = loaded.error();
+    for (int look = 0; look < kLooks; ++look) {
+        auto current = s_->current_index();
+        if (!current) return tl::unexpected(current.error());
+        idx = std::move(*current);
+        const auto meta = idx->find(key);
+        if (!meta) {
+            failure.reset();
+            break;
         }
-    } else {
-        bool rescanned = false;
-        while (!found && !failure) {
-            for (const auto& pack : s_->current_packs()) {
-                auto in_pack = pack->find(key);
-                if (!in_pack) {
-                    failure = in_pack.error();  // a damaged slot in one pack: another may hold a good copy
-                    continue;
-                }
-                if (!*in_pack) continue;
-                auto view = ArenaView::open(**in_pack, s_->options.limits);
-                if (view) {
-                    found.emplace(StoredArena(key, EntryLocation::packed, pack, *view));
-                    failure.reset();
-                    break;
-                }
-                failure = view.error();
+        auto found = meta->location == EntryLocation::loose ? s_->open_loose(key) : s_->open_packed(key, *meta);
+        if (found) {
+            if (mode == AccessMode::serve) {
+                idx->record_access(key, now_ns());
+                idx->add(IndexCounter::hits);
+                idx->add(IndexCounter::bytes_read, found->view().bytes().size());
             }
-            if (found || failure || rescanned) break;
-            rescanned = true;  // a pack published after we opened: map the current set
-            if (auto r = s_->load_packs(); !r) break;
+            return found;
         }
+        failure = std::move(found.error());
+        if (failure->code != ErrorCode::not_found) break;
     }
-
-    if (found) {
-        (*idx)->record_access(key, now_ns());
-        (*idx)->add(IndexCounter::hits);
-        (*idx)->add(IndexCounter::bytes_read, found->view().bytes().size());
-        return std::move(*found);
-    }
-    (*idx)->add(IndexCounter::misses);
-    if (!failure) return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex() + " (indexed, but in no pack)");
-    if (is_damage(failure->code)) s_->drop_invalid(key, *failure);  // never served again
+    if (mode == AccessMode::serve) idx->add(IndexCounter::misses);
+    if (!failure) return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
+    if (mode == AccessMode::serve && is_damage(failure->code)) s_->drop_invalid(key, *failure);  // never served again
     return tl::unexpected(std::move(*failure));
 }
 
@@ -622,6 +713,101 @@ Result<MaintenanceReport> LocalStore::cleanup() {
     report->removed_temp_files = temps.removed_temp_files;
     (*idx)->set_last_cleanup(now);
     return report;
+}
+
+// ---- structural changes from outside, clearing, listing ---------------------------
+
+Result<void> LocalStore::modify(const std::function<Result<void>(CacheIndex&)>& change) {
+    Result<void> outcome;
+    {
+        ScopedStoreLock guard(*s_->lock);
+        if (!guard.owns()) return s_->lock_error(guard);
+        auto idx = s_->index_for_writing();
+        if (!idx) return tl::unexpected(idx.error());
+        (*idx)->set_dirty(true);
+        outcome = change(**idx);
+        (*idx)->set_dirty(false);
+    }
+    if (auto r = s_->load_packs(); !r && outcome) return r;
+    return outcome;
+}
+
+Result<ClearReport> LocalStore::clear() {
+    ClearReport report;
+    std::vector<fs::path> aside;  // unlinked once the lock is released (see move_aside)
+    {
+        ScopedStoreLock guard(*s_->lock);
+        if (!guard.owns()) return s_->lock_error(guard);
+        auto idx = s_->index_for_writing();
+        if (!idx) return tl::unexpected(idx.error());
+        StoreListing listing;
+        if (auto r = list_loose_files(s_->objects_dir(), listing); !r) return tl::unexpected(r.error());
+        if (auto r = list_plain_files(s_->packs_dir(), ".jdcp", listing.packs, nullptr); !r) return tl::unexpected(r.error());
+
+        // First the empty index (readers miss from here on), then the files: a crash in
+        // between leaves unindexed files, which the compactor or a rerun removes.
+        const IndexSummary summary = (*idx)->summary();
+        (*idx)->set_dirty(true);  // if we die before retiring it, whoever maps it next rebuilds
+        auto written = CacheIndex::write_new(s_->index_file(), s_->tmp_dir(), {}, 0, &summary, summary.last_cleanup_ns);
+        if (!written) {
+            (*idx)->set_dirty(false);
+            return tl::unexpected(written.error());
+        }
+        (*idx)->mark_retired();
+        s_->forget_index();
+        report.entries_removed = summary.live_count;
+        for (const auto* files : {&listing.loose, &listing.packs})
+            for (const StoreFile& f : *files) {
+                auto moved = move_aside(f.path, s_->tmp_dir(), "cleared");
+                if (!moved) continue;
+                aside.push_back(std::move(*moved));
+                ++(files == &listing.loose ? report.loose_files_removed : report.packs_removed);
+                report.bytes_removed += f.size;
+            }
+    }
+    for (const fs::path& f : aside) ::unlink(f.c_str());
+    if (auto r = s_->load_packs(); !r) return tl::unexpected(r.error());
+    if (auto r = s_->current_index(); !r) return tl::unexpected(r.error());
+    return report;
+}
+
+Result<StoreListing> list_store_files(const fs::path& root) {
+    StoreListing listing;
+    if (auto r = list_loose_files(root / "objects", listing); !r) return tl::unexpected(r.error());
+    if (auto r = list_plain_files(root / "packs", ".jdcp", listing.packs, &listing.foreign); !r) return tl::unexpected(r.error());
+    if (auto r = list_plain_files(root / "tmp", "", listing.temporary, nullptr); !r) return tl::unexpected(r.error());
+    return listing;
+}
+
+Result<StoreListing> LocalStore::list_files() const { return list_store_files(s_->root); }
+
+std::uint64_t LocalStore::loose_entry_count() const {
+    std::uint64_t n = 0;
+    for (const IndexEntry& e : entries())
+        if (e.location == EntryLocation::loose) ++n;
+    return n;
+}
+
+fs::path LocalStore::packs_directory() const { return s_->packs_dir(); }
+fs::path LocalStore::temp_directory() const { return s_->tmp_dir(); }
+
+std::uint64_t StoreListing::loose_bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (const StoreFile& f : loose) n += f.size;
+    return n;
+}
+
+std::uint64_t StoreListing::pack_bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (const StoreFile& f : packs) n += f.size;
+    return n;
+}
+
+std::uint64_t StoreListing::disk_bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto* files : {&loose, &packs})
+        for (const StoreFile& f : *files) n += f.disk_bytes;
+    return n;
 }
 
 StoreStats LocalStore::stats() const {

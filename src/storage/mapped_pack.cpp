@@ -17,6 +17,7 @@ namespace bip = boost::interprocess;
 struct MappedPack::Storage {
     std::filesystem::path path;
     PackLimits limits;          // the ones the pack was opened with; verify() uses them too
+    FileIdentity identity;
     bip::mapped_region region;  // heap-held: its address survives moves of the MappedPack
 };
 
@@ -57,6 +58,7 @@ MappedPack& MappedPack::operator=(MappedPack&&) noexcept = default;
 MappedPack::~MappedPack() = default;
 
 const std::filesystem::path& MappedPack::path() const noexcept { return storage_->path; }
+FileIdentity MappedPack::file_identity() const noexcept { return storage_->identity; }
 
 Result<MappedPack> MappedPack::open(const std::filesystem::path& path, const PackLimits& limits) {
     if (auto r = check_regular_file(path); !r) return tl::unexpected(r.error());
@@ -71,6 +73,7 @@ Result<MappedPack> MappedPack::open(const std::filesystem::path& path, const Pac
         auto st = stat_fd(file.get_mapping_handle().handle, path);
         if (!st) return tl::unexpected(st.error());
         const auto size = static_cast<std::uint64_t>(st->st_size);
+        storage->identity = {static_cast<std::uint64_t>(st->st_dev), static_cast<std::uint64_t>(st->st_ino)};
         if (size > limits.max_total_size)
             return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(size) +
                                                              " bytes, over the limit of " + std::to_string(limits.max_total_size));

@@ -1,6 +1,7 @@
-// jdc — the command-line tool for dispatch-table arenas and (later) the cache.
+// jdc — the command-line tool for dispatch-table arenas and the cache directory.
 //
-// Exit codes: 0 success / valid, 1 invalid arena or failed check, 2 usage or I/O error.
+// Exit codes: 0 success / valid, 1 invalid arena, failed check or problem found,
+// 2 usage or I/O error. The cache subcommands live in cache_commands.cpp.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -15,13 +16,15 @@
 #include "jdc/arena_optimizer.hpp"
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
+#include "tools/cache_commands.hpp"
 #include "tools/demo_build.hpp"
+#include "tools/tool_support.hpp"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitInvalid = 1;
-constexpr int kExitUsage = 2;
+using jdc::tools::kExitInvalid;
+using jdc::tools::kExitOk;
+using jdc::tools::kExitUsage;
 
 std::string hex(std::uint64_t v) {
     char buf[24];
@@ -140,7 +143,12 @@ int cmd_verify(const std::vector<std::string>& files, bool quiet) {
     return worst;
 }
 
-int cmd_inspect(const std::string& path) {
+// A FILE that exists is inspected as a file; otherwise a 32-hex-digit KEY is looked up
+// in the cache directory.
+int cmd_inspect(const std::string& path, const std::string& dir_option) {
+    std::error_code ec;
+    const auto key = jdc::CacheKey::from_hex(path);
+    if (key && !std::filesystem::exists(path, ec)) return jdc::tools::inspect_cache_key(dir_option, *key, print_arena);
     std::vector<std::byte> bytes;
     if (int rc = load_for_report(path, bytes); rc != kExitOk) return rc;
     auto view = jdc::ArenaView::open(bytes);
@@ -254,9 +262,12 @@ int main(int argc, char** argv) {
     verify->add_option("files", verify_files, "Arena files")->required();
     verify->add_flag("-q,--quiet", verify_quiet, "Print only invalid files");
 
-    auto* inspect = app.add_subcommand("inspect", "Print an arena's header, sections, types and entries");
-    std::string inspect_file;
-    inspect->add_option("file", inspect_file, "Arena file")->required();
+    auto* inspect = app.add_subcommand("inspect", "Print an arena's header, sections, types and entries (a file, or a cache entry by key)");
+    std::string inspect_file, inspect_dir;
+    inspect->add_option("target", inspect_file, "Arena file, or cache key (32 hex digits) looked up in --dir")->required();
+    inspect->add_option("--dir", inspect_dir, "Cache directory for a key (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
+
+    jdc::tools::CacheCommands cache_commands(app);
 
     auto* sample = app.add_subcommand("sample", "Write a sample arena, load it back and check every lookup");
     std::string sample_file;
@@ -283,7 +294,8 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
     if (*verify) return cmd_verify(verify_files, verify_quiet);
-    if (*inspect) return cmd_inspect(inspect_file);
+    if (*inspect) return cmd_inspect(inspect_file, inspect_dir);
+    if (auto rc = cache_commands.run()) return *rc;
     if (*sample) return cmd_sample(sample_file, sample_quiet);
     if (*demo) return jdc::tools::run_demo_build(demo_options);
     return kExitUsage;

@@ -1,0 +1,41 @@
+// jdc — starting jdc-compactor in the background, as BuildCacheManager does when a
+// cache has collected many loose entries (CacheConfig::compact_threshold).
+//
+// Cache layer. The compactor is its own process so that a compiler never waits for
+// it: the launcher runs `jdc-compactor --dir ROOT --once --detach`, which forks, lets
+// its child leave the session (setsid) and compact, and exits at once; the launcher
+// reaps that first process, so no zombie is left behind whatever the compiler does
+// next. At most one compactor runs per cache: the launcher does not start one while
+// `compactor.lock` is held, and a compactor that finds it held exits.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+
+#include "jdc/error.hpp"
+
+namespace jdc {
+
+// The jdc-compactor to run: `configured` when not empty (it must be executable), else
+// `jdc-compactor` in the directory of the running program, else the first one on PATH.
+// nullopt when there is none.
+std::optional<std::filesystem::path> find_compactor_executable(const std::filesystem::path& configured);
+
+enum class LaunchOutcome : std::uint8_t {
+    started,          // a detached compactor is running
+    already_running,  // another process holds the cache's compactor.lock
+    not_found,        // no executable (see find_compactor_executable)
+};
+
+struct CompactorLaunch {
+    LaunchOutcome outcome;
+    std::filesystem::path executable;  // what was (or would have been) run
+};
+
+// Starts a detached compactor on the cache at `cache_root` unless one is running.
+// Its output goes to /dev/null unless `inherit_stderr`. Errors: io (spawn failed, or the
+// program exited with a failure status before detaching).
+Result<CompactorLaunch> launch_compactor(const std::filesystem::path& cache_root, const std::filesystem::path& configured_executable,
+                                         bool inherit_stderr);
+
+}  // namespace jdc

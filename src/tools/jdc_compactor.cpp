@@ -1,0 +1,113 @@
+// jdc-compactor — the compactor as its own process (include/jdc/compactor.hpp).
+//
+//   jdc-compactor --dir D --once      one compaction, then exit (what the build cache
+//                                     manager starts, with --detach)
+//   jdc-compactor --dir D             compact, then again every --interval seconds,
+//                                     until SIGINT or SIGTERM
+//
+// With --detach the program forks: the first process exits 0 at once (after checking
+// the directory, so a launcher still sees a bad one as a failure) and the child,
+// in a session of its own, compacts. A compactor that finds another one running on
+// the same cache does nothing and exits 0. It may be killed at any moment; the next
+// run finishes the work.
+// Exit codes: 0 done (or nothing to do), 2 usage or I/O error.
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "jdc/compactor.hpp"
+#include "tools/tool_support.hpp"
+
+namespace {
+
+using namespace jdc::tools;
+
+std::atomic<bool> g_stop{false};
+
+void request_stop(int) { g_stop.store(true); }
+
+// Returns false in the process that is to exit now (the parent).
+bool detach_or_exit(int& exit_code) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        std::cerr << "jdc-compactor: cannot fork: " << std::strerror(errno) << "\n";
+        exit_code = kExitUsage;
+        return false;
+    }
+    if (pid > 0) {
+        exit_code = kExitOk;
+        return false;
+    }
+    ::setsid();  // no longer in the compiler's session: its terminal's signals do not reach us
+    return true;
+}
+
+int compact_once(jdc::LocalStore& store, bool quiet) {
+    jdc::CompactionOptions options;
+    options.lock_mode = jdc::CompactorLockMode::try_only;
+    auto report = jdc::compact_store(store, options);
+    if (!report) {
+        std::cerr << "jdc-compactor: " << report.error().message << "\n";
+        return kExitUsage;
+    }
+    if (!quiet) print_compaction_report(std::cout, *report);
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"jdc-compactor: packs, merges and re-optimizes the arenas of a jdc cache directory while compilers use it"};
+    std::string dir_option;
+    bool once = false, detach = false, quiet = false;
+    unsigned interval_seconds = 60;
+    app.add_option("--dir", dir_option, "Cache directory (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
+    app.add_flag("--once", once, "Compact once and exit");
+    app.add_option("--interval", interval_seconds, "Seconds between compactions without --once")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u));
+    app.add_flag("--detach", detach, "Run in the background: return at once, compact in a detached child");
+    app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? kExitOk : kExitUsage;
+    }
+
+    auto dir = cache_directory(dir_option);
+    if (!dir) {
+        std::cerr << "jdc-compactor: " << dir.error().message << "\n";
+        return kExitUsage;
+    }
+    if (auto r = require_cache_directory(*dir); !r) {
+        std::cerr << "jdc-compactor: " << r.error().message << "\n";
+        return kExitUsage;
+    }
+    int exit_code = kExitOk;
+    if (detach && !detach_or_exit(exit_code)) return exit_code;
+
+    auto store = open_cache_for_tool(*dir);
+    if (!store) {
+        std::cerr << "jdc-compactor: " << store.error().message << "\n";
+        return kExitUsage;
+    }
+    if (once) return compact_once(*store, quiet);
+
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    while (!g_stop.load()) {
+        if (int rc = compact_once(*store, quiet); rc != kExitOk) return rc;
+        for (unsigned waited = 0; waited < interval_seconds * 10 && !g_stop.load(); ++waited)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return kExitOk;
+}

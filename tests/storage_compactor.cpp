@@ -1,0 +1,444 @@
+// The compactor: what a run packs, drops and leaves alone; readers in other processes
+// while it runs; and runs killed with SIGKILL at random moments. Bounded and seeded.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jdc/compactor.hpp"
+#include "jdc/pack.hpp"
+#include "jdc/resolver.hpp"
+#include "jdc/store_check.hpp"
+#include "jdc/store_lock.hpp"
+#include "support/arena_samples.hpp"
+#include "support/file_damage.hpp"
+#include "support/lock_holder.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace jdc;
+using jdc::testing::arena_for;
+using jdc::testing::flip_byte;
+using jdc::testing::key_for;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint32_t kImplementations = 3;
+
+// What a compiler sees of entry n: the bytes, and the answer of every lookup over the
+// model's types. Bytes stay equal while the optimizer re-emits arenas as they are;
+// the answers must stay equal whatever it does.
+struct Answers {
+    std::vector<std::byte> bytes;
+    std::vector<Resolution> lookups;
+};
+
+// The model behind arena_for(n, kImplementations), made once per n.
+const testing::RandomModel& model_for(std::uint64_t n) {
+    static std::map<std::uint64_t, testing::RandomModel> models;
+    auto it = models.find(n);
+    if (it == models.end()) it = models.emplace(n, testing::make_random_model(n, {8, 2, 2, kImplementations, true})).first;
+    return it->second;
+}
+
+std::vector<Resolution> lookups_of(const ArenaView& view, std::uint64_t n) {
+    const auto& model = model_for(n);
+    auto bound = BoundArena::bind(view, model.registry);
+    REQUIRE(bound);
+    std::vector<Resolution> out;
+    testing::for_each_tuple(model.user_types, 2, [&](std::span<const TypeId> args) { out.push_back(bound->lookup(args)); });
+    return out;
+}
+
+Answers answers_of(LocalStore& store, std::uint64_t n) {
+    auto got = store.get(key_for(n), AccessMode::inspect);
+    INFO("entry " << n << ": " << (got ? "" : got.error().message));
+    REQUIRE(got);
+    const auto bytes = got->view().bytes();
+    return {std::vector<std::byte>(bytes.begin(), bytes.end()), lookups_of(got->view(), n)};
+}
+
+void check_same_answers(LocalStore& store, const std::map<std::uint64_t, Answers>& before) {
+    for (const auto& [n, want] : before) {
+        const Answers now = answers_of(store, n);
+        CHECK(now.bytes == want.bytes);
+        REQUIRE(now.lookups.size() == want.lookups.size());
+        for (std::size_t i = 0; i < now.lookups.size(); ++i) CHECK(now.lookups[i].same_outcome(want.lookups[i]));
+    }
+}
+
+std::vector<PutRequest> puts_for(std::uint64_t first, std::uint64_t count, std::vector<std::vector<std::byte>>& keep) {
+    std::vector<PutRequest> puts;
+    for (std::uint64_t n = first; n < first + count; ++n) {
+        keep.push_back(arena_for(n, kImplementations));
+        puts.push_back({key_for(n), keep.back()});
+    }
+    return puts;
+}
+
+void put_range(LocalStore& store, std::uint64_t first, std::uint64_t count) {
+    std::vector<std::vector<std::byte>> keep;
+    keep.reserve(count);
+    const auto puts = puts_for(first, count, keep);
+    REQUIRE(store.put_batch(puts));
+}
+
+// A pack file holding entries [first, first + count), published into the store's packs/.
+void write_pack(const fs::path& root, const std::string& name, std::uint64_t first, std::uint64_t count) {
+    std::vector<std::vector<std::byte>> keep;
+    keep.reserve(count);
+    std::vector<PackInput> inputs;
+    for (const PutRequest& p : puts_for(first, count, keep)) inputs.push_back({p.key, p.arena});
+    auto pack = build_pack(inputs, 1'700'000'000'000'000'000ull + first);
+    REQUIRE(pack);
+    REQUIRE(write_file_atomically(root / "packs" / name, *pack));
+}
+
+std::size_t files_in(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) ++n;
+    return n;
+}
+
+void check_valid(const fs::path& root) {
+    auto check = check_store(root);
+    REQUIRE(check);
+    for (const StoreProblem& p : check->problems) FAIL_CHECK(p.file.string() << ": " << to_string(p.kind) << ": " << p.message);
+}
+
+StoreOptions quiet() {
+    StoreOptions o;
+    o.automatic_maintenance = false;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("compaction packs loose entries and every key answers identically afterwards", "[compactor]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    put_range(*store, 0, 150);
+    write_pack(dir.path, "old.jdcp", 150, 50);
+    REQUIRE(store->rebuild_index("test"));
+    std::map<std::uint64_t, Answers> before;
+    for (std::uint64_t n = 0; n < 200; ++n) before[n] = answers_of(*store, n);
+
+    auto report = compact_store(*store);
+    REQUIRE(report);
+    CHECK(report->outcome == CompactionOutcome::compacted);
+    CHECK(report->entries_packed == 200);  // the small old pack is merged in
+    CHECK(report->loose_packed == 150);
+    CHECK(report->dropped.empty());
+    CHECK(report->loose_before == 150);
+    CHECK(report->loose_after == 0);
+    CHECK(report->packs_before == 1);
+    CHECK(report->packs_after == 1);
+    CHECK(report->disk_bytes_after < report->disk_bytes_before);
+    CHECK(files_in(dir.path / "objects") == 0);
+    CHECK_FALSE(fs::exists(dir.path / "packs" / "old.jdcp"));
+    CHECK(store->stats().index.live_count == 200);
+    for (const IndexEntry& e : store->entries()) CHECK(e.location == EntryLocation::packed);
+    check_same_answers(*store, before);
+
+    // A store opened afresh finds the same, and the work is done: a rerun does nothing.
+    auto reopened = LocalStore::open(dir.path, quiet());
+    REQUIRE(reopened);
+    check_same_answers(*reopened, before);
+    auto again = compact_store(*reopened);
+    REQUIRE(again);
+    CHECK(again->outcome == CompactionOutcome::nothing_to_do);
+    check_valid(dir.path);
+}
+
+TEST_CASE("compaction drops invalid, missing and unreferenced entries and nothing else", "[compactor]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    write_pack(dir.path, "a.jdcp", 100, 10);
+    write_pack(dir.path, "b.jdcp", 110, 10);
+    put_range(*store, 0, 20);
+    REQUIRE(store->rebuild_index("test"));
+    REQUIRE(*store->remove(key_for(105)));               // evicted: its packed copy is unreferenced
+    flip_byte(store->loose_path(key_for(3)), 200);        // invalid
+    fs::remove(store->loose_path(key_for(4)));            // missing
+    {
+        const auto orphan = arena_for(500, kImplementations);  // a loose file the index does not know
+        fs::create_directories(store->loose_path(key_for(500)).parent_path());
+        REQUIRE(write_file_atomically(store->loose_path(key_for(500)), orphan));
+    }
+    const std::uint64_t corrupt_before = store->stats().index.corrupt_drops;
+
+    auto report = compact_store(*store);
+    REQUIRE(report);
+    CHECK(report->dropped_for(DropReason::invalid) == 1);
+    CHECK(report->dropped_for(DropReason::missing) == 1);
+    CHECK(report->dropped_for(DropReason::unreferenced) == 2);
+    for (const DroppedEntry& d : report->dropped) {
+        if (d.reason == DropReason::invalid) CHECK(d.key == key_for(3));
+        if (d.reason == DropReason::missing) CHECK(d.key == key_for(4));
+        if (d.reason == DropReason::unreferenced) CHECK((d.key == key_for(105) || d.key == key_for(500)));
+    }
+    CHECK(report->entries_packed == 18 + 19);
+    CHECK(report->packs_before == 2);
+    CHECK(report->packs_after == 1);  // two small packs merged
+    CHECK(store->stats().index.corrupt_drops == corrupt_before + 1);
+    CHECK(files_in(dir.path / "objects") == 0);
+    for (std::uint64_t n : {3, 4, 105, 500}) CHECK_FALSE(store->find(key_for(n)));
+    for (std::uint64_t n = 0; n < 120; ++n) {
+        if (n == 3 || n == 4 || n == 105 || (n >= 20 && n < 100)) continue;
+        auto got = store->get(key_for(n));
+        INFO("entry " << n);
+        CHECK(got);
+    }
+    check_valid(dir.path);
+}
+
+TEST_CASE("what the transform returns is stored when it verifies; otherwise the arena is kept", "[compactor]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    put_range(*store, 0, 10);
+    const auto replacement = arena_for(1000, 6);
+    CompactionOptions options;
+    options.transform = [&](const ArenaView& view, const IndexEntry& entry) -> Result<std::vector<std::byte>> {
+        if (entry.key == key_for(1)) return replacement;
+        if (entry.key == key_for(2)) return make_error(ErrorCode::invalid_argument, "cannot optimize this one");
+        if (entry.key == key_for(3)) return std::vector<std::byte>(64, std::byte{7});  // junk: fails verification
+        return reoptimize(view, entry);
+    };
+    auto report = compact_store(*store, options);
+    REQUIRE(report);
+    CHECK(report->entries_rewritten == 1);
+    CHECK(report->transform_failures == 2);
+    CHECK(report->entries_packed == 10);
+    auto rewritten = store->get(key_for(1));
+    REQUIRE(rewritten);
+    CHECK(rewritten->view().bytes().size() == replacement.size());
+    CHECK(store->find(key_for(1))->size == replacement.size());
+    CHECK(store->find(key_for(1))->created_ns == rewritten->view().created_at_ns());
+    for (std::uint64_t n : {2, 3}) {
+        auto kept = store->get(key_for(n));
+        REQUIRE(kept);
+        const auto want = arena_for(n, kImplementations);
+        CHECK(std::equal(kept->view().bytes().begin(), kept->view().bytes().end(), want.begin(), want.end()));
+    }
+}
+
+TEST_CASE("entries written or removed while the compactor runs are left as the writers left them", "[compactor]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    put_range(*store, 0, 10);
+    auto writer = LocalStore::open(dir.path, quiet());  // another user of the cache
+    REQUIRE(writer);
+    const auto newer = arena_for(77, 5);
+    bool wrote = false;
+    CompactionOptions options;
+    options.transform = [&](const ArenaView& view, const IndexEntry& entry) {
+        if (!wrote) {  // between the compactor's snapshot and its commit
+            wrote = true;
+            REQUIRE(writer->put({key_for(5), newer}));
+            REQUIRE(*writer->remove(key_for(6)));
+        }
+        return reoptimize(view, entry);
+    };
+    auto report = compact_store(*store, options);
+    REQUIRE(report);
+    CHECK(report->changed_meanwhile == 2);
+    CHECK(report->entries_packed == 8);
+    const auto five = store->find(key_for(5));
+    REQUIRE(five);
+    CHECK(five->location == EntryLocation::loose);
+    CHECK(fs::exists(store->loose_path(key_for(5))));
+    auto got = store->get(key_for(5));
+    REQUIRE(got);
+    CHECK(got->view().bytes().size() == newer.size());
+    CHECK_FALSE(store->find(key_for(6)));
+    // The pack holds stale copies of 5 and 6; nothing serves them, and the next run drops them.
+    auto reopened = LocalStore::open(dir.path, quiet());
+    REQUIRE(reopened);
+    CHECK_FALSE(reopened->get(key_for(6)));
+    CHECK(reopened->get(key_for(5))->view().bytes().size() == newer.size());
+}
+
+TEST_CASE("a second compactor finds the first one's lock held and does nothing", "[compactor]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    put_range(*store, 0, 5);
+    testing::LockHeldElsewhere other_compactor(compactor_lock_path(dir.path));
+    CompactionOptions options;
+    options.lock_mode = CompactorLockMode::try_only;
+    auto report = compact_store(*store, options);
+    REQUIRE(report);
+    CHECK(report->outcome == CompactionOutcome::busy);
+    CHECK(store->loose_entry_count() == 5);
+    other_compactor.release();
+    auto after = compact_store(*store, options);
+    REQUIRE(after);
+    CHECK(after->outcome == CompactionOutcome::compacted);
+}
+
+namespace {
+
+enum ReaderExit { kReaderOk = 0, kReaderOpenFailed = 20, kReaderMiss = 21, kReaderWrongBytes = 22, kReaderNoRounds = 23 };
+
+// Looks every key up, round after round, until `stop` appears; a fresh store every
+// few rounds, so that opening also races with the compactor.
+int reader(const fs::path& root, const fs::path& stop, std::uint64_t keys) {
+    std::vector<std::vector<std::byte>> want;
+    for (std::uint64_t n = 0; n < keys; ++n) want.push_back(arena_for(n, kImplementations));
+    std::optional<LocalStore> store;
+    int rounds = 0;
+    for (; !fs::exists(stop) || rounds == 0; ++rounds) {
+        if (rounds % 4 == 0) {
+            store.reset();
+            auto opened = LocalStore::open(root);
+            if (!opened) return kReaderOpenFailed;
+            store.emplace(std::move(*opened));
+        }
+        for (std::uint64_t n = 0; n < keys; ++n) {
+            auto got = store->get(key_for(n));
+            if (!got) return kReaderMiss;
+            const auto bytes = got->view().bytes();
+            if (!std::equal(bytes.begin(), bytes.end(), want[n].begin(), want[n].end())) return kReaderWrongBytes;
+        }
+    }
+    return rounds > 0 ? kReaderOk : kReaderNoRounds;
+}
+
+}  // namespace
+
+TEST_CASE("readers in other processes get the same answers while the compactor runs", "[compactor][multiprocess]") {
+    testing::TempDir dir;
+    constexpr std::uint64_t kKeys = 100;
+    const fs::path stop = dir.path / "stop-readers";
+    {
+        auto store = LocalStore::open(dir.path / "cache", quiet());
+        REQUIRE(store);
+        put_range(*store, 0, kKeys);
+    }
+    std::vector<pid_t> readers;
+    auto store = LocalStore::open(dir.path / "cache", quiet());
+    REQUIRE(store);
+    // Rounds: pack a third, then add loose entries and compact again (merging the small
+    // packs), with entries the readers do not ask for being added and removed between.
+    for (int round = 0; round < 5; ++round) {
+        if (round == 0) {
+            for (int r = 0; r < 3; ++r) {
+                const pid_t pid = ::fork();
+                REQUIRE(pid >= 0);
+                if (pid == 0) ::_exit(reader(dir.path / "cache", stop, kKeys));
+                readers.push_back(pid);
+            }
+        }
+        put_range(*store, 1000 + 100 * round, 50);
+        if (round > 0) REQUIRE(*store->remove(key_for(1000 + 100 * (round - 1))));
+        auto report = compact_store(*store);
+        REQUIRE(report);
+        CHECK(report->outcome == CompactionOutcome::compacted);
+    }
+    std::ofstream(stop) << "stop";
+    for (pid_t pid : readers) {
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        INFO("reader exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == kReaderOk);
+    }
+    CHECK(store->stats().index.corrupt_drops == 0);
+    check_valid(dir.path / "cache");
+}
+
+TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cache and a rerun completes", "[compactor][crash]") {
+    testing::TempDir dir;
+    std::map<std::uint64_t, Answers> expected;
+    std::uint64_t next_key = 0;
+    auto add_entries = [&](LocalStore& store, std::uint64_t count) {
+        put_range(store, next_key, count);
+        for (std::uint64_t n = next_key; n < next_key + count; ++n) expected[n] = answers_of(store, n);
+        next_key += count;
+    };
+    auto run_child = [&] {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            auto store = LocalStore::open(dir.path);
+            ::_exit(store && compact_store(*store) ? 0 : 1);
+        }
+        return pid;
+    };
+    auto run_undisturbed = [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        const pid_t pid = run_child();
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    };
+    {
+        auto store = LocalStore::open(dir.path, quiet());
+        REQUIRE(store);
+        add_entries(*store, 200);
+    }
+    (void)run_undisturbed();
+    // A run like the ones below (a pack and 10 new loose entries) sets the range the
+    // kill moments are drawn from: up to 1.5 times its duration, so some runs finish.
+    {
+        auto store = LocalStore::open(dir.path, quiet());
+        REQUIRE(store);
+        add_entries(*store, 10);
+    }
+    const long long span_us = std::max<long long>(1000, run_undisturbed() * 3 / 2);
+
+    std::mt19937_64 rng(20261125);
+    int killed = 0;
+    for (int round = 0; round < 25; ++round) {
+        {
+            auto store = LocalStore::open(dir.path, quiet());
+            REQUIRE(store);
+            add_entries(*store, 10);  // new loose entries: work for the next run
+        }
+        const pid_t pid = run_child();
+        REQUIRE(pid > 0);
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % static_cast<std::uint64_t>(span_us)));
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        if (WIFSIGNALED(status)) ++killed;
+        else REQUIRE(WEXITSTATUS(status) == 0);
+
+        // Whatever the moment, every entry answers as before (opening repairs an index
+        // the kill left dirty), and nothing in the cache is invalid.
+        auto store = LocalStore::open(dir.path, quiet());
+        REQUIRE(store);
+        INFO("round " << round);
+        check_same_answers(*store, expected);
+        auto check = check_store(dir.path);
+        REQUIRE(check);
+        for (const StoreProblem& p : check->problems)
+            CHECK(p.kind == StoreProblemKind::unindexed_file);  // loose files already packed: the next run removes them
+    }
+    CHECK(killed >= 10);
+
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    auto final_run = compact_store(*store);
+    REQUIRE(final_run);
+    CHECK(store->loose_entry_count() == 0);
+    CHECK(files_in(dir.path / "objects") == 0);
+    CHECK(store->list_files()->packs.size() == 1);
+    for (const auto& f : fs::directory_iterator(dir.path / "tmp"))
+        CHECK(f.path().filename().string().rfind("compactor-pack", 0) != 0);
+    check_same_answers(*store, expected);
+    check_valid(dir.path);
+}
