@@ -117,7 +117,7 @@ std::uint64_t compress_bound(PayloadCodec codec, std::uint64_t data_size) {
 }
 
 // The checks of a compressed arena that need no decoding, in the order of
-// compressed-arena-v1.md §4 (C1-C13). On success `header` holds the stored header.
+// compressed-arena-v1.md §5 (C1-C13). On success `header` holds the stored header.
 Result<void> check_compressed(std::span<const std::byte> bytes, const VerifyLimits& limits, Header& header) {
     const std::uint64_t size = bytes.size();
     if (size >= 4 && load<std::uint32_t>(bytes, 0) != kMagic)  // C1
@@ -178,7 +178,7 @@ Result<void> check_compressed(std::span<const std::byte> bytes, const VerifyLimi
     if (compressed.size() > bound)
         return make_error(ErrorCode::corrupt, n(compressed.size()) + " bytes of " + name + " data are more than " + name +
                                                   " ever writes for the " + n(data_size) + " bytes the header declares");
-    if (codec == PayloadCodec::lz4 && data_size / kLz4MaxExpansion > compressed.size())
+    if (codec == PayloadCodec::lz4 && data_size > kLz4MaxExpansion * compressed.size())
         return make_error(ErrorCode::corrupt, "an LZ4 block of " + n(compressed.size()) + " bytes cannot expand to the " +
                                                   n(data_size) + " bytes the header declares (at most " +
                                                   n(kLz4MaxExpansion) + " times)");
