@@ -369,7 +369,7 @@ TEST_CASE("an LZ4 block that decodes to more or fewer bytes than declared is cor
             CHECK_THAT(r.error().message, Catch::Contains("decodes to " + std::to_string(raw.size() - 128)));
         else
             CHECK_THAT(r.error().message, Catch::Contains("expands beyond") || Catch::Contains("cannot expand") ||
-                                              Catch::Contains("more than LZ4 ever writes"));
+                                              Catch::Contains("ever writes"));
     }
 }
 

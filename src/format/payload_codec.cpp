@@ -1,8 +1,8 @@
 #include "jdc/payload_codec.hpp"
 
-#include <climits>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 
 #include <lz4.h>
@@ -27,15 +27,6 @@ using detail::n;
 constexpr std::uint64_t kLz4MaxExpansion = 255;
 
 constexpr int kLz4MaxLevel = LZ4HC_CLEVEL_MAX;
-
-std::string codec_name(std::uint8_t codec) {
-    switch (static_cast<PayloadCodec>(codec)) {
-        case PayloadCodec::lz4: return "LZ4";
-        case PayloadCodec::zstd: return "zstd";
-        case PayloadCodec::none: break;
-    }
-    return "codec " + n(codec);
-}
 
 void reseal_metadata(Header& h, std::span<std::byte> header_bytes) {
     std::memcpy(header_bytes.data(), &h, kHeaderSize);
@@ -75,7 +66,7 @@ Result<std::size_t> compress_lz4(std::span<const std::byte> src, std::span<std::
 Result<std::size_t> compress_zstd(std::span<const std::byte> src, std::span<std::byte> dst, int level) {
     auto& ctx = zstd_contexts().cctx;
     if (!ctx) ctx.reset(ZSTD_createCCtx());
-    if (!ctx) return make_error(ErrorCode::invalid_argument, "cannot create a zstd compression context (out of memory)");
+    if (!ctx) throw std::bad_alloc();  // as any other allocation of the library would
     ZSTD_CCtx_reset(ctx.get(), ZSTD_reset_session_and_parameters);
     // The frame must record its content size: the reader checks it before allocating.
     // zstd's own content checksum is left off: data_checksum covers the same bytes.
@@ -142,7 +133,7 @@ Result<void> check_compressed(std::span<const std::byte> bytes, const VerifyLimi
         return make_error(ErrorCode::unsupported_version, "payload codec " + n(h.payload_codec) +
                                                               " is unknown to this reader (it knows 1 = LZ4, 2 = zstd)");
     const auto codec = static_cast<PayloadCodec>(h.payload_codec);
-    const std::string name = codec_name(h.payload_codec);
+    const std::string name(to_string(codec));
     if (h.header_size != kHeaderSize)  // C7
         return make_error(ErrorCode::corrupt, "header_size is " + n(h.header_size) + ", expected " + n(kHeaderSize));
     if (h.total_size > limits.max_total_size)  // C8
@@ -218,7 +209,7 @@ Result<void> decode(PayloadCodec codec, std::span<const std::byte> compressed, s
     }
     auto& ctx = zstd_contexts().dctx;
     if (!ctx) ctx.reset(ZSTD_createDCtx());
-    if (!ctx) return make_error(ErrorCode::corrupt, "cannot create a zstd decompression context (out of memory)");
+    if (!ctx) throw std::bad_alloc();
     const std::size_t got = ZSTD_decompressDCtx(ctx.get(), data.data(), data.size(), compressed.data(), compressed.size());
     if (ZSTD_isError(got))
         return make_error(ErrorCode::corrupt, "the zstd frame does not decode to the " + n(data.size()) +
@@ -276,7 +267,7 @@ Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, 
     const std::uint64_t bound = compress_bound(codec, data.size());
     if (bound == 0)
         return make_error(ErrorCode::invalid_argument, "arena of " + n(arena.size()) + " bytes is too large for " +
-                                                           codec_name(static_cast<std::uint8_t>(codec)));
+                                                           std::string(to_string(codec)));
     std::vector<std::byte> out(kCompressedHeaderSize + bound);
     const std::span<std::byte> dst = std::span(out).subspan(kCompressedHeaderSize);
     auto written = codec == PayloadCodec::lz4 ? compress_lz4(data, dst, level) : compress_zstd(data, dst, level);
