@@ -41,19 +41,8 @@ VerifyLimits capped() {
     return limits;
 }
 
-bool is_reader_error(ErrorCode c) {
-    switch (c) {
-        case ErrorCode::bad_magic:
-        case ErrorCode::unsupported_version:
-        case ErrorCode::truncated:
-        case ErrorCode::corrupt:
-        case ErrorCode::checksum_mismatch:
-        case ErrorCode::limit_exceeded:
-        case ErrorCode::invalid_argument:  // a raw arena given to decompress
-            return true;
-        default: return false;
-    }
-}
+// A raw arena given to decompress is the caller's mistake (C5), not damage.
+bool is_reader_error(ErrorCode c) { return fuzzing::is_verifier_error(c) || c == ErrorCode::invalid_argument; }
 
 // What a writer does last: the compressed bytes' checksum, then the header's.
 void reseal_compressed(std::span<std::byte> bytes) {
