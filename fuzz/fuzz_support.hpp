@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "jdc/arena_format.hpp"
+#include "jdc/error.hpp"
 
 // A violated property is a finding: print it and abort, so libFuzzer (and the
 // replay driver, and CI) records a crash with this message.
@@ -42,6 +43,19 @@ inline void reseal(std::span<std::byte> bytes) {
     std::memcpy(bytes.data() + offsetof(arena::Header, data_checksum), &data, 8);
     const std::uint64_t meta = XXH3_64bits(bytes.data(), arena::kMetadataChecksumCoverage);
     std::memcpy(bytes.data() + offsetof(arena::Header, metadata_checksum), &meta, 8);
+}
+
+// The error classes a verifier of untrusted bytes may report (format-spec §10).
+inline bool is_verifier_error(ErrorCode c) {
+    switch (c) {
+        case ErrorCode::bad_magic:
+        case ErrorCode::unsupported_version:
+        case ErrorCode::truncated:
+        case ErrorCode::corrupt:
+        case ErrorCode::checksum_mismatch:
+        case ErrorCode::limit_exceeded: return true;
+        default: return false;
+    }
 }
 
 // Consumes fuzz input front to back; past the end every read yields zeros.

@@ -8,6 +8,7 @@
 // one with trailing bytes.
 // arena_build_read_roundtrip: inputs that select each arity and each edit flag (see
 // decode() in arena_build_read_roundtrip.cpp for the byte layout).
+// payload_decode_never_crashes: see write_payload_corpus.
 // Re-run after changing the format or seed_models.hpp; the output is deterministic.
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "jdc/arena_builder.hpp"
+#include "jdc/payload_codec.hpp"
 #include "seed_models.hpp"
 
 namespace {
@@ -102,6 +104,40 @@ void write_roundtrip_corpus(const fs::path& dir) {
     for (const auto& s : seeds) write(dir / s.name, s.bytes.data(), s.bytes.size());
 }
 
+// payload_decode_never_crashes: compressed arenas of four seed models with each codec
+// (and LZ4HC, zstd 19), one raw arena (the compress side), and two cut ones.
+void write_payload_corpus(const fs::path& dir) {
+    fs::create_directories(dir);
+    std::vector<std::pair<std::string, std::vector<std::byte>>> raws;
+    for (const auto& s : jdc::fuzzing::kSeedModels) {
+        const std::string name = s.name;
+        if (name == "small" || name == "arity0" || name == "many-types")
+            raws.emplace_back(name, build(jdc::testing::make_random_model(s.seed, s.options)));
+    }
+    raws.emplace_back("shapes", build(jdc::fuzzing::make_shapes_model()));
+    const struct {
+        const char* suffix;
+        jdc::PayloadCodec codec;
+        int level;
+    } configs[] = {{"lz4", jdc::PayloadCodec::lz4, 0}, {"zstd", jdc::PayloadCodec::zstd, 0},
+                   {"lz4hc-9", jdc::PayloadCodec::lz4, 9}, {"zstd-19", jdc::PayloadCodec::zstd, 19}};
+    for (const auto& [name, raw] : raws) {
+        for (const auto& c : configs) {
+            if (c.level != 0 && name != "many-types") continue;
+            auto packed = jdc::compress_arena(raw, c.codec, c.level);
+            if (!packed) {
+                std::fprintf(stderr, "make_seed_corpus: %s\n", packed.error().message.c_str());
+                std::exit(1);
+            }
+            write(dir / (name + "." + c.suffix), packed->data(), packed->size());
+            if (name == "shapes")
+                write(dir / (name + "." + c.suffix + ".truncated-" + std::to_string(packed->size() / 2)), packed->data(),
+                      packed->size() / 2);
+        }
+    }
+    write(dir / "shapes.raw.jdca", raws.back().second.data(), raws.back().second.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,5 +148,6 @@ int main(int argc, char** argv) {
     const fs::path out(argv[1]);
     write_verify_corpus(out / "arena_verify_never_crashes");
     write_roundtrip_corpus(out / "arena_build_read_roundtrip");
+    write_payload_corpus(out / "payload_decode_never_crashes");
     return 0;
 }

@@ -21,7 +21,7 @@ seconds=${1:-30}
 shift || true
 build=${BUILD_DIR:-$root/build-fuzz}
 jobs=${JOBS:-1}
-all_targets=(arena_verify_never_crashes arena_build_read_roundtrip)
+all_targets=(arena_verify_never_crashes arena_build_read_roundtrip payload_decode_never_crashes)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
 

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "format/arena_sections.hpp"
+#include "jdc/payload_codec.hpp"
 #include "util/byte_checks.hpp"
 
 namespace jdc {
@@ -56,6 +57,9 @@ private:
         if (h.metadata_checksum != expected_meta)
             return make_error(ErrorCode::checksum_mismatch, "header checksum mismatch: stored " + hex(h.metadata_checksum) +
                                                                 ", computed " + hex(expected_meta));
+        // Right after the header checksum, before the sizes: a compressed arena's
+        // total_size is its uncompressed size, so H6-H8 would call it truncated.
+        if (h.payload_codec != 0) return compressed_payload_error(h.payload_codec);
         if (h.header_size != kHeaderSize)
             return make_error(ErrorCode::corrupt, "header_size is " + n(h.header_size) + ", expected " + n(kHeaderSize));
         if (h.total_size > limits_.max_total_size)
@@ -70,9 +74,6 @@ private:
             return make_error(ErrorCode::corrupt, "total_size " + n(h.total_size) + " is not a multiple of 8");
         if (h.flags != 0)
             return make_error(ErrorCode::unsupported_version, "arena requires features this reader lacks (flags " + hex(h.flags) + ")");
-        if (h.payload_codec != 0)
-            return make_error(ErrorCode::unsupported_version, "arena uses payload codec " + n(h.payload_codec) +
-                                                                  ", which format v1 readers do not decode in place");
         // A newer minor version may add enum values; for ours and older ones they are corrupt.
         if (h.optimization_type >= kOptimizationTypeCountOnDisk && !newer_minor())
             return make_error(ErrorCode::corrupt, "unknown optimization type " + n(h.optimization_type));
@@ -89,6 +90,16 @@ private:
             return make_error(ErrorCode::corrupt, "section directory at " + n(h.section_dir_offset) + " (" + n(h.section_count) +
                                                       " entries) does not lie within the arena after the header");
         return {};
+    }
+
+    static tl::unexpected<Error> compressed_payload_error(std::uint8_t codec) {
+        if (codec < kPayloadCodecCount)
+            return make_error(ErrorCode::unsupported_version,
+                              "arena uses payload codec " + n(codec) + ": its payload is " +
+                                  std::string(to_string(static_cast<PayloadCodec>(codec))) +
+                                  "-compressed; decompress it first (jdc::decompress_arena), then verify the result");
+        return make_error(ErrorCode::unsupported_version,
+                          "arena uses payload codec " + n(codec) + ", unknown to this reader (it knows 1 = lz4, 2 = zstd)");
     }
 
     Result<void> check_data_checksum() {
