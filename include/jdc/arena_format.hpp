@@ -1,4 +1,4 @@
-// jdc — the on-disk layout of a dispatch-table arena, format version 1.0.
+// jdc — the on-disk layout of a dispatch-table arena, format version 1.1.
 //
 // format-spec/arena-v1.md is the normative, byte-by-byte description; this comment
 // is the short grammar. All integers little-endian, all offsets absolute (from the
@@ -27,6 +27,12 @@
 //                 | u32 line | u32 column | u32 effects | u32 specificity
 //                 | u64 call_frequency
 //   parameters := u32 param_type[entry_count * arity]    -- row-major by entry
+//   -- since 1.1, optional (flags 0: 1.0 readers skip them), each at most once:
+//   dispatch_index := DispatchIndexHeader(40) | u64 type_hash[id_span] | u32 pole_count[arity]
+//                 | u16 pole_of[arity * id_span] | u32 row_of[row_count]
+//                 | u32 displacement[unique_rows] | cell[cell_count] | {u32, u32} ambiguity[]
+//                 (arrays 8-aligned from the section start: dispatch_index_layout below)
+//   decision_tree := u32 node_count | u32 flags | TreeNode(16)*node_count  -- only with an index
 //
 // Type references (return_type, declared_param, param_type) are indexes into the
 // arena's own type table, or kNoLocalType for "no type" (return types only). The
@@ -63,8 +69,8 @@ enum class SectionKind : std::uint32_t {
     signature = 3,
     entries = 4,
     parameters = 5,
-    dispatch_index = 6,  // v1.1, optional: poles + row-displaced pole table (§7)
-    decision_tree = 7,   // v1.1, optional: offset-linked decision tree (§8)
+    dispatch_index = 6,  // v1.1, optional: poles + row-displaced pole table (spec §5.6)
+    decision_tree = 7,   // v1.1, optional: index-linked decision tree (spec §5.7)
 };
 inline constexpr std::uint32_t kSectionRequired = 1u;  // section_dir_entry.flags bit 0
 // Writers of v1.1 leave room after the header for this many directory entries
