@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jdc/arena_builder.hpp"
+#include "jdc/arena_optimizer.hpp"
 #include "jdc/compactor.hpp"
 #include "jdc/pack.hpp"
 #include "jdc/resolver.hpp"
@@ -441,4 +443,42 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
         CHECK(f.path().filename().string().rfind("compactor-pack", 0) != 0);
     check_same_answers(*store, expected);
     check_valid(dir.path);
+}
+
+TEST_CASE("the default transform rebuilds the dispatch forms: a hot-path tree where call counts exist", "[compactor][forms]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    testing::RandomModel profiled = testing::make_random_model(3, {12, 2, 2, 20, true});
+    for (std::size_t i = 0; i < profiled.table.implementations.size(); ++i) profiled.table.implementations[i].call_frequency = 10 * i;
+    const testing::RandomModel unprofiled = testing::make_random_model(4, {12, 2, 2, 20, true});
+    ArenaBuildOptions options;
+    options.forms.compressed_table = true;  // as the build cache manager writes them
+    const CacheKey hot = key_for(9001), cold = key_for(9002), plain = key_for(9003);
+    auto hot_bytes = build_arena(profiled.table, profiled.registry, {}, options);
+    auto cold_bytes = build_arena(unprofiled.table, unprofiled.registry, {}, options);
+    auto plain_bytes = build_arena(unprofiled.table, unprofiled.registry);  // no index: kept as is
+    REQUIRE((hot_bytes && cold_bytes && plain_bytes));
+    REQUIRE(store->put({hot, *hot_bytes, 0}));
+    REQUIRE(store->put({cold, *cold_bytes, 0}));
+    REQUIRE(store->put({plain, *plain_bytes, 0}));
+
+    auto report = compact_store(*store);
+    REQUIRE(report);
+    auto got_hot = store->get(hot);
+    auto got_cold = store->get(cold);
+    auto got_plain = store->get(plain);
+    REQUIRE((got_hot && got_cold && got_plain));
+    CHECK(got_hot->view().has_decision_tree());
+    CHECK_THAT(describe_dispatch_forms(got_hot->view()), Catch::Contains("shaped by call frequencies"));
+    CHECK(got_cold->view().has_dispatch_index());
+    CHECK_FALSE(got_cold->view().has_decision_tree());
+    CHECK(std::vector<std::byte>(got_plain->view().bytes().begin(), got_plain->view().bytes().end()) == *plain_bytes);
+    auto bound = BoundArena::bind(got_hot->view(), profiled.registry);
+    REQUIRE(bound);
+    testing::for_each_tuple(profiled.user_types, 2, [&](std::span<const TypeId> args) {
+        const Resolution expected = resolve_reference(profiled.table, profiled.registry, args);
+        CHECK(bound->lookup_tree(args).same_outcome(expected));
+        CHECK(bound->lookup(args).same_outcome(expected));
+    });
 }

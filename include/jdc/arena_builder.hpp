@@ -43,6 +43,9 @@ struct DispatchForms {
 };
 
 struct ArenaBuildOptions {
+    ArenaBuildOptions() = default;
+    ArenaBuildOptions(std::uint64_t created, DispatchForms with_forms = {}) : created_at_ns(created), forms(with_forms) {}
+
     // Creation timestamp written to the header (Unix epoch, nanoseconds).
     // 0 means "now" from the system clock.
     std::uint64_t created_at_ns = 0;

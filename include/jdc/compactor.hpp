@@ -40,10 +40,12 @@
 namespace jdc {
 
 // The one place where the compactor rewrites an arena: returns the bytes to store for
-// `entry` (whose access_count says how hot it is). Today it re-emits the arena as it
-// is; the dispatch optimizations (decision trees, compressed tables, hot-path
-// ordering) plug in here. What it returns is verified in full before it is stored;
-// an error or invalid bytes keep the original arena.
+// `entry`. An arena with a dispatch index gets its optimized forms rebuilt from it
+// (reoptimize_arena): the compressed table, plus a decision tree shaped by the
+// entries' call frequencies when it has any (hot-path ordering). Arenas without an
+// index are kept as they are (computing one needs the compiler's type registry).
+// What it returns is verified in full before it is stored; an error or invalid
+// bytes keep the original arena.
 Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& entry);
 
 using ArenaTransform = std::function<Result<std::vector<std::byte>>(const ArenaView&, const IndexEntry&)>;

@@ -12,6 +12,7 @@
 
 #include <xxhash.h>
 
+#include "jdc/arena_optimizer.hpp"
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/mapped_pack.hpp"
@@ -23,12 +24,23 @@ namespace fs = std::filesystem;
 
 // ---- the transform ----------------------------------------------------------------
 
-Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& /*entry: access_count for hot paths*/) {
-    // The optimizer of the dispatch-optimization issue replaces this body: build the
-    // optimized arena from `arena` (ordering by entry.access_count). Until then the
-    // compactor repacks arenas as they are.
+Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& /*entry*/) {
     const auto bytes = arena.bytes();
-    return std::vector<std::byte>(bytes.begin(), bytes.end());
+    const std::vector<std::byte> as_is(bytes.begin(), bytes.end());
+    // Only an arena with a dispatch index can be re-optimized here: the index holds
+    // its whole dispatch matrix, so no type registry is needed (arena_optimizer.hpp).
+    // Others keep their form until a compiler writes them again.
+    if (!arena.has_dispatch_index()) return as_is;
+    bool profiled = false;
+    for (std::uint32_t i = 0; i < arena.entry_count() && !profiled; ++i) profiled = arena.entry(i).call_frequency() != 0;
+    ReoptimizeOptions options;
+    options.forms.compressed_table = true;
+    // With call counts, a decision tree shaped by them (hot methods near the root);
+    // without, the table alone, which bench_dispatch shows is faster than any tree.
+    options.forms.decision_tree = profiled;
+    auto rebuilt = reoptimize_arena(arena, options);
+    if (!rebuilt) return as_is;
+    return rebuilt;
 }
 
 std::string_view to_string(DropReason reason) noexcept {
