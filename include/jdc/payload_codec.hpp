@@ -126,22 +126,22 @@ enum class PayloadUse : std::uint8_t {
 
 // Defaults from bench/bench_codec.cpp (random_model tables, 2 cores, CPU time):
 //   - Compression never makes a warm local load faster: ArenaView::open of a raw arena
-//     verifies 5-7 GB/s; decompress_arena (decode + verify) runs ~2 GB/s with LZ4 and
+//     verifies 4-8 GB/s; decompress_arena (decode + verify) runs ~2 GB/s with LZ4 and
 //     ~0.7 GB/s with zstd. So for storage it buys space, and pays for it on every load.
 //   - LZ4 vs zstd on the large table (1000 entries, 81.5 KiB): ratio 0.47 vs 0.33
-//     (zstd-3), decode + verify 40 us vs 100 us (raw open: 15 us). For storage LZ4 gives
+//     (zstd-3), decode + verify 40 us vs 105-110 us (raw open: 11-15 us). For storage LZ4 gives
 //     most of the saving at a third of zstd's load cost. On a wire at 100 MB/s the 11 KiB
 //     zstd saves over LZ4 take ~110 us, more than its extra 60 us of decoding: zstd.
 //   - storage min_size 64 KiB: from there a table saves >= ~30 KiB (8 disk blocks)
 //     for ~+25 us per load, and compressing costs ~+70 % of build_arena's time (LZ4
-//     113 us vs 168 us for the large table). The seed's small and medium classes (under
+//     115-130 us vs 168 us for the large table). The seed's small and medium classes (under
 //     100 implementations, 1.4 and 6.8 KiB here) are the many, often loaded tables: they
 //     would save less than a 4 KiB block each, and stay zero-copy.
 //   - transfer min_size 4 KiB: below it an arena fits about as many packets either way.
 //   - max_ratio 0.875: a table that does not shrink by 1/8 (unusually random names) is
 //     kept raw: the load cost would buy almost nothing.
 //   - level 0 (codec default: LZ4 fast, zstd 3): zstd-19 gains only 0.33 -> 0.28 for
-//     ~100x the compression time (34 ms for the large table), LZ4HC-9 0.47 -> 0.42 for
+//     ~100x the compression time (31-34 ms for the large table), LZ4HC-9 0.47 -> 0.42 for
 //     ~30x; both decode as fast as the defaults.
 struct CompressionPolicy {
     CodecChoice codec = CodecChoice::automatic;
