@@ -82,7 +82,14 @@ public:
             if (at_end()) break;
             lex_token();
         }
-        out_.tokens.push_back({TokenKind::end, {}, pos()});
+        // "Found end of file" points just past the last token, on its line, rather
+        // than at a line the editor may not even show.
+        SourcePos end = pos();
+        if (!out_.tokens.empty()) {
+            const Token& last = out_.tokens.back();
+            end = {last.pos.line, last.pos.column + static_cast<std::uint32_t>(last.text.size())};
+        }
+        out_.tokens.push_back({TokenKind::end, {}, end});
         return std::move(out_);
     }
 
