@@ -6,23 +6,8 @@ janusc=$(realpath "$1")
 jdc=$(realpath "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-expect() {  # expect NAME WANT_RC PATTERN -- command...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; echo "$out" | head -20; fail=$((fail + 1)); return
-  fi
-  echo "ok   $name"; pass=$((pass + 1))
-}
+# shellcheck source=support/cli_expect.sh
+source "$(dirname "$0")/support/cli_expect.sh"
 
 expect "no subcommand is a usage error" 2 "" -- "$janusc"
 expect "help exits 0" 0 "build" -- "$janusc" --help
@@ -67,5 +52,4 @@ ln -s "$jdc" "$tmp/bin/jdc"
 expect "cache finds jdc on PATH when it is not beside janusc" 0 ": ok" -- env PATH="$tmp/bin:/usr/bin:/bin" "$tmp/alone/janusc" cache verify "$arena"
 expect "cache without any jdc exits 2" 2 "cannot run jdc" -- env PATH="/nonexistent" "$tmp/alone/janusc" cache verify "$arena"
 
-echo "tools_janusc: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+expect_summary tools_janusc

@@ -1,5 +1,6 @@
 #include "janusc/parser.hpp"
 
+#include <iterator>
 #include <utility>
 
 #include "janusc/lexer.hpp"
@@ -200,41 +201,47 @@ private:
         return static_cast<std::uint32_t>(fn.exprs.size() - 1);
     }
 
-    // expr := term { ('+' | '-') term }
+    // The binary operators, loosest first; all are left-associative.
+    //   expr := term { ('+' | '-') term }
+    //   term := unary { ('*' | '/') unary }
+    struct BinaryLevel {
+        TokenKind first, second;
+        ast::ExprKind first_kind, second_kind;
+    };
+    static constexpr BinaryLevel kBinaryLevels[] = {
+        {TokenKind::plus, TokenKind::minus, ast::ExprKind::add, ast::ExprKind::subtract},
+        {TokenKind::star, TokenKind::slash, ast::ExprKind::multiply, ast::ExprKind::divide},
+    };
+
     bool parse_expr(ast::Function& fn, std::uint32_t depth, std::uint32_t& out) {
-        if (depth > kMaxExpressionDepth) {
-            error(cur().pos, "expression nested too deeply (more than " + std::to_string(kMaxExpressionDepth) + " levels)");
-            return false;
-        }
-        if (!parse_term(fn, depth, out)) return false;
-        while (at(TokenKind::plus) || at(TokenKind::minus)) {
+        if (depth > kMaxExpressionDepth) return too_deep();
+        return parse_binary(fn, depth, 0, out);
+    }
+
+    bool parse_binary(ast::Function& fn, std::uint32_t depth, std::size_t level, std::uint32_t& out) {
+        auto operand = [&](std::uint32_t& o) {
+            return level + 1 < std::size(kBinaryLevels) ? parse_binary(fn, depth, level + 1, o) : parse_unary(fn, depth, o);
+        };
+        const BinaryLevel& ops = kBinaryLevels[level];
+        if (!operand(out)) return false;
+        while (at(ops.first) || at(ops.second)) {
             const Token& op = take();
             std::uint32_t rhs = 0;
-            if (!parse_term(fn, depth, rhs)) return false;
-            out = add_expr(fn, op.kind == TokenKind::plus ? ast::ExprKind::add : ast::ExprKind::subtract, op.pos, {}, {out, rhs});
+            if (!operand(rhs)) return false;
+            out = add_expr(fn, op.kind == ops.first ? ops.first_kind : ops.second_kind, op.pos, {}, {out, rhs});
         }
         return true;
     }
 
-    // term := unary { ('*' | '/') unary }
-    bool parse_term(ast::Function& fn, std::uint32_t depth, std::uint32_t& out) {
-        if (!parse_unary(fn, depth, out)) return false;
-        while (at(TokenKind::star) || at(TokenKind::slash)) {
-            const Token& op = take();
-            std::uint32_t rhs = 0;
-            if (!parse_unary(fn, depth, rhs)) return false;
-            out = add_expr(fn, op.kind == TokenKind::star ? ast::ExprKind::multiply : ast::ExprKind::divide, op.pos, {}, {out, rhs});
-        }
-        return true;
+    bool too_deep() {
+        error(cur().pos, "expression nested too deeply (more than " + std::to_string(kMaxExpressionDepth) + " levels)");
+        return false;
     }
 
     // unary := '-' unary | primary
     bool parse_unary(ast::Function& fn, std::uint32_t depth, std::uint32_t& out) {
         if (!at(TokenKind::minus)) return parse_primary(fn, depth, out);
-        if (depth + 1 > kMaxExpressionDepth) {
-            error(cur().pos, "expression nested too deeply (more than " + std::to_string(kMaxExpressionDepth) + " levels)");
-            return false;
-        }
+        if (depth + 1 > kMaxExpressionDepth) return too_deep();
         const SourcePos pos = take().pos;
         std::uint32_t operand = 0;
         if (!parse_unary(fn, depth + 1, operand)) return false;
