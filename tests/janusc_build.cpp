@@ -268,6 +268,17 @@ TEST_CASE("unchanged summaries are not rewritten; summaries of deleted modules a
     CHECK(tree(*o.out).size() == program.modules.size() - 1);
 }
 
+TEST_CASE("an output directory inside the project is not read as sources") {
+    Project p(10);
+    BuildOptions o = p.options();
+    o.out = p.src / "generated";
+    write(*o.out / "stray.jn", "this is not Janus\n");
+    auto r = build_project(o);
+    REQUIRE(r);
+    CHECK(r->diagnostics.empty());
+    CHECK(fs::exists(*o.out / "core" / "base.dispatch"));
+}
+
 TEST_CASE("compile errors stop the build before the cache is touched") {
     Project p(10);
     write(p.src / "broken.jn", "module broken\ntype A : Missing\nfunc nothing(x: A) -> f64 { return 1 }\n");

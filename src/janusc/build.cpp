@@ -56,7 +56,10 @@ jdc::Result<std::vector<SourceFile>> find_sources(const fs::path& project, const
     std::error_code ec;
     if (!fs::is_directory(project, ec))
         return jdc::make_error(jdc::ErrorCode::not_found, "project directory '" + project.string() + "' does not exist or is not a directory");
-    const fs::path out_abs = fs::weakly_canonical(out, ec);
+    // The output directory, when it lies inside the project, named relative to it: the
+    // walk then recognizes it without a system call per directory.
+    fs::path out_inside = fs::weakly_canonical(out, ec).lexically_relative(fs::weakly_canonical(project, ec));
+    if (out_inside.empty() || *out_inside.begin() == "..") out_inside.clear();
     std::vector<SourceFile> files;
     fs::recursive_directory_iterator it(project, fs::directory_options::none, ec), end;
     if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot read directory '" + project.string() + "': " + ec.message());
@@ -65,12 +68,13 @@ jdc::Result<std::vector<SourceFile>> find_sources(const fs::path& project, const
         const fs::path& p = it->path();
         const std::string name = p.filename().string();
         if (it->is_directory(ec)) {
-            if ((!name.empty() && name[0] == '.') || fs::weakly_canonical(p, ec) == out_abs) it.disable_recursion_pending();
+            if ((!name.empty() && name[0] == '.') || (!out_inside.empty() && p.lexically_relative(project) == out_inside))
+                it.disable_recursion_pending();
             continue;
         }
         if (p.extension() != ".jn" || !it->is_regular_file(ec)) continue;
-        const std::string rel = p.lexically_relative(project).generic_string();
-        files.push_back({rel, (project / rel).lexically_normal().string(), {}});
+        const fs::path rel = p.lexically_relative(project);
+        files.push_back({rel.generic_string(), (project / rel).lexically_normal().string(), {}});
     }
     if (files.empty())
         return jdc::make_error(jdc::ErrorCode::not_found, "no Janus sources (*.jn) under '" + project.string() + "'");
@@ -216,18 +220,19 @@ fs::path summary_path(const fs::path& out, const ModuleInfo& m) {
 // Writes every module's summary; removes summaries no module writes any more.
 jdc::Result<void> write_summaries(const Program& program, const std::vector<std::string>& generic_summaries, const fs::path& out,
                                   unsigned jobs) {
+    std::set<fs::path> directories;
+    for (const ModuleInfo& m : program.modules) directories.insert(summary_path(out, m).parent_path());
+    for (const fs::path& d : directories) {
+        std::error_code ec;
+        fs::create_directories(d, ec);
+        if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot create directory '" + d.string() + "': " + ec.message());
+    }
     std::vector<std::optional<jdc::Error>> errors(program.modules.size());
     parallel_for(program.modules.size(), jobs, [&](std::size_t m) {
         const ModuleInfo& info = program.modules[m];
         std::string text = module_header(program, info);
         for (std::size_t g : info.generics) text += "\n" + generic_summaries[g];
         const fs::path target = summary_path(out, info);
-        std::error_code ec;
-        fs::create_directories(target.parent_path(), ec);
-        if (ec) {
-            errors[m] = jdc::Error(jdc::ErrorCode::io, "cannot create directory '" + target.parent_path().string() + "': " + ec.message());
-            return;
-        }
         // An unchanged summary keeps its file (and mtime): tools that consume summaries
         // see no change, and replacing a file by rename is not free (ext4 flushes it).
         if (auto existing = read_file(target.string()); existing && *existing == text) return;

@@ -1,6 +1,8 @@
 #include "janusc/dispatch.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <iterator>
 #include <limits>
 #include <tuple>
@@ -102,11 +104,12 @@ jdc::Result<jdc::BuiltTable> build_dispatch_table(const Program& program, const 
 namespace {
 
 struct MethodRow {
-    std::vector<jdc::TypeId> params;
-    jdc::TypeId result;
+    std::array<jdc::TypeId, kMaxArity> params{};
+    std::uint32_t arity = 0;
+    jdc::TypeId result = jdc::kInvalidType;
     std::string_view file;
-    std::uint32_t line, column;
-    std::uint64_t wins;
+    std::uint32_t line = 0, column = 0;
+    std::uint64_t wins = 0;
 };
 
 // Most specific first: a method comes after every method strictly more specific than
@@ -114,7 +117,7 @@ struct MethodRow {
 std::vector<std::size_t> specificity_order(const std::vector<MethodRow>& rows, const jdc::TypeRegistry& registry) {
     const std::size_t n = rows.size();
     auto as_specific = [&](std::size_t a, std::size_t b) {
-        for (std::size_t p = 0; p < rows[a].params.size(); ++p)
+        for (std::uint32_t p = 0; p < rows[a].arity; ++p)
             if (!registry.is_subtype(rows[a].params[p], rows[b].params[p])) return false;
         return true;
     };
@@ -143,39 +146,64 @@ std::vector<std::size_t> specificity_order(const std::vector<MethodRow>& rows, c
     return order;
 }
 
+// Appends without temporaries: a large build writes tens of thousands of these lines.
+class Text {
+public:
+    explicit Text(std::size_t reserve) { s_.reserve(reserve); }
+    Text& operator<<(std::string_view v) {
+        s_.append(v);
+        return *this;
+    }
+    Text& operator<<(std::uint64_t v) {
+        char buf[24];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v);
+        s_.append(buf, r.ptr);
+        return *this;
+    }
+    std::string take() { return std::move(s_); }
+
+private:
+    std::string s_;
+};
+
 }  // namespace
 
 std::string dispatch_summary(const jdc::CachedTable& table, const Program& program, const Generic& generic) {
     const jdc::ArenaView& view = table.view();
     const jdc::BoundArena& bound = table.bound();
-    auto type_name = [&](std::uint32_t local) { return program.type_name(bound.live_type(local)); };
+    Text out(128 + 96 * std::size_t{view.entry_count()});
 
-    std::string out = "generic " + std::string(view.signature_name()) + "(";
-    for (std::uint32_t p = 0; p < view.arity(); ++p) out += (p ? ", " : "") + type_name(view.declared_parameter(p));
-    out += ") -> " + type_name(view.declared_return_type()) + " at " + program.modules[generic.module].path + ":" +
-           std::to_string(generic.pos.line) + ":" + std::to_string(generic.pos.column) + "\n";
+    out << "generic " << view.signature_name() << "(";
+    for (std::uint32_t p = 0; p < view.arity(); ++p) out << (p ? ", " : "") << program.type_name(bound.live_type(view.declared_parameter(p)));
+    out << ") -> " << program.type_name(bound.live_type(view.declared_return_type())) << " at " << program.modules[generic.module].path
+        << ":" << generic.pos.line << ":" << generic.pos.column << "\n";
 
-    std::vector<MethodRow> rows;
+    std::vector<MethodRow> rows(view.entry_count());
     std::uint64_t resolved = 0;
     for (std::uint32_t i = 0; i < view.entry_count(); ++i) {
         const jdc::EntryView e = view.entry(i);
-        MethodRow row{{}, bound.live_type(e.return_type()), e.source_file(), e.line(), e.column(), e.call_frequency()};
-        for (std::uint32_t p = 0; p < view.arity(); ++p) row.params.push_back(bound.live_type(e.parameter(p)));
+        MethodRow& row = rows[i];
+        row.arity = std::min<std::uint32_t>(view.arity(), kMaxArity);  // verified arenas of janusc tables: <= 3
+        for (std::uint32_t p = 0; p < row.arity; ++p) row.params[p] = bound.live_type(e.parameter(p));
+        row.result = bound.live_type(e.return_type());
+        row.file = e.source_file();
+        row.line = e.line();
+        row.column = e.column();
+        row.wins = e.call_frequency();
         resolved += row.wins;
-        rows.push_back(std::move(row));
     }
     const std::uint64_t tuples = tuple_count(program, generic);
-    out += "  tuples " + std::to_string(tuples) + ": " + std::to_string(resolved) + " resolved, " +
-           std::to_string(tuples - std::min(tuples, resolved)) + " ambiguous or without a method\n";
-    std::size_t rank = 0;
+    out << "  tuples " << tuples << ": " << resolved << " resolved, " << (tuples - std::min(tuples, resolved))
+        << " ambiguous or without a method\n";
+    std::uint64_t rank = 0;
     for (std::size_t i : specificity_order(rows, program.registry)) {
         const MethodRow& r = rows[i];
-        out += "  " + std::to_string(++rank) + ". " + generic.name + "(";
-        for (std::size_t p = 0; p < r.params.size(); ++p) out += (p ? ", " : "") + program.type_name(r.params[p]);
-        out += ") -> " + program.type_name(r.result) + " at " + std::string(r.file) + ":" + std::to_string(r.line) + ":" +
-               std::to_string(r.column) + ", wins " + std::to_string(r.wins) + "\n";
+        out << "  " << ++rank << ". " << generic.name << "(";
+        for (std::uint32_t p = 0; p < r.arity; ++p) out << (p ? ", " : "") << program.type_name(r.params[p]);
+        out << ") -> " << program.type_name(r.result) << " at " << r.file << ":" << std::uint64_t{r.line} << ":"
+            << std::uint64_t{r.column} << ", wins " << r.wins << "\n";
     }
-    return out;
+    return out.take();
 }
 
 }  // namespace janusc

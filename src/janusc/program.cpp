@@ -19,9 +19,10 @@ std::size_t Program::method_count() const noexcept {
     return n;
 }
 
-std::string Program::type_name(jdc::TypeId t) const {
+const std::string& Program::type_name(jdc::TypeId t) const {
+    static const std::string unknown = "?";
     const jdc::Type* type = registry.find(t);
-    return type != nullptr ? type->name : "?";
+    return type != nullptr ? type->name : unknown;
 }
 
 namespace {
@@ -425,21 +426,23 @@ private:
         }
     }
 
+    enum class GenericUse : std::uint8_t { method, call };
+
     // The generic function a method or call names, or nullptr after reporting why not
     // (silently when the generic's own declaration had errors).
-    const GenericRef* find_generic(std::size_t m, const ast::Name& name, std::string_view use) {
-        const auto it = generic_decls_.find(name.text);
+    const GenericRef* find_generic(std::size_t m, std::string_view name, SourcePos pos, GenericUse use) {
+        const auto it = generic_decls_.find(name);
         if (it == generic_decls_.end()) {
-            if (use == "method")
-                error(m, name.pos,
-                      "no generic function '" + name.text + "' is declared: declare it with 'generic " + name.text + "(...) -> T'");
+            const std::string n(name);
+            if (use == GenericUse::method)
+                error(m, pos, "no generic function '" + n + "' is declared: declare it with 'generic " + n + "(...) -> T'");
             else
-                error(m, name.pos, "undefined function '" + name.text + "'");
+                error(m, pos, "undefined function '" + n + "'");
             return nullptr;
         }
         if (!visible_[m].contains(it->second.module)) {
-            error(m, name.pos,
-                  "generic function '" + name.text + "' is declared in module '" + p_.modules[it->second.module].name +
+            error(m, pos,
+                  "generic function '" + std::string(name) + "' is declared in module '" + p_.modules[it->second.module].name +
                       "', which module '" + p_.modules[m].name + "' does not import");
             return nullptr;
         }
@@ -459,7 +462,7 @@ private:
     void check_methods(std::size_t m) {
         for (const ast::Function& fn : src_[m].module.methods) {
             check_body(m, fn);
-            const GenericRef* ref = find_generic(m, fn.name, "method");
+            const GenericRef* ref = find_generic(m, fn.name.text, fn.name.pos, GenericUse::method);
             bool ok = check_param_names(m, fn) && ref != nullptr;
             Method method;
             method.module = m;
@@ -504,17 +507,20 @@ private:
     // Names and calls in a method body. Walks each statement's expression with an
     // explicit stack: a long `a + b + c ...` chain is as deep as it is long.
     void check_body(std::size_t m, const ast::Function& fn) {
-        std::unordered_set<std::string> scope;
-        for (const ast::Param& p : fn.params) scope.insert(p.name.text);
+        // Parameters and lets: a handful, so a linear search beats a hash set.
+        std::vector<std::string_view> scope;
+        auto in_scope = [&](std::string_view name) { return std::find(scope.begin(), scope.end(), name) != scope.end(); };
+        for (const ast::Param& p : fn.params) scope.push_back(p.name.text);
+        std::vector<std::uint32_t> stack;
         for (const ast::Stmt& s : fn.body) {
-            std::vector<std::uint32_t> stack{s.expr};
+            stack.assign(1, s.expr);
             while (!stack.empty()) {
                 const ast::Expr& e = fn.exprs[stack.back()];
                 stack.pop_back();
-                if (e.kind == ast::ExprKind::name && !scope.count(e.text)) {
+                if (e.kind == ast::ExprKind::name && !in_scope(e.text)) {
                     error(m, e.pos, "undefined name '" + e.text + "' in method '" + fn.name.text + "'");
                 } else if (e.kind == ast::ExprKind::call) {
-                    if (const GenericRef* ref = find_generic(m, {e.text, e.pos}, "call")) {
+                    if (const GenericRef* ref = find_generic(m, e.text, e.pos, GenericUse::call)) {
                         const Generic& g = p_.generics[*ref->generic];
                         if (e.operands.size() != g.signature.arity())
                             error(m, e.pos,
@@ -525,8 +531,9 @@ private:
                 }
                 for (auto it = e.operands.rbegin(); it != e.operands.rend(); ++it) stack.push_back(*it);
             }
-            if (s.kind == ast::StmtKind::let && !scope.insert(s.name.text).second)
-                error(m, s.name.pos, "'" + s.name.text + "' is already defined in method '" + fn.name.text + "'");
+            if (s.kind != ast::StmtKind::let) continue;
+            if (!in_scope(s.name.text)) scope.push_back(s.name.text);
+            else error(m, s.name.pos, "'" + s.name.text + "' is already defined in method '" + fn.name.text + "'");
         }
     }
 
@@ -577,10 +584,17 @@ private:
     std::vector<SourceModule> src_;
     Program p_;
     Diagnostics errors_;
-    std::unordered_map<std::string, std::size_t> module_index_;
+    struct NameHash {  // lookups by string_view, without a temporary string
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    template <class T>
+    using NameMap = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+
+    NameMap<std::size_t> module_index_;
     std::vector<ModuleSet> visible_;
-    std::unordered_map<std::string, TypeDeclRef> type_decls_;
-    std::unordered_map<std::string, GenericRef> generic_decls_;
+    NameMap<TypeDeclRef> type_decls_;
+    NameMap<GenericRef> generic_decls_;
 };
 
 tl::expected<Program, Diagnostics> analyze(std::vector<SourceModule> modules) {

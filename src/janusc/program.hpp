@@ -77,7 +77,7 @@ struct Program {
     const std::vector<jdc::TypeId>& subtypes_of(jdc::TypeId t) const { return subtypes_[t]; }
 
     std::size_t method_count() const noexcept;
-    std::string type_name(jdc::TypeId t) const;
+    const std::string& type_name(jdc::TypeId t) const;  // "?" for an unknown id
 
 private:
     friend class Analyzer;
