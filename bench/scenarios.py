@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -98,22 +99,25 @@ class Bench:
         self.failures = []
 
     def janusc(self, *argv):
+        """Runs janusc; returns its wall-clock and CPU (user + system) seconds."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         p = subprocess.run([self.args.janusc, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
         took = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if p.returncode != 0:
             die(f"janusc {' '.join(argv)} failed ({p.returncode}):\n{p.stderr}")
-        return took
+        return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
     def build(self, work, project, cached, flags=()):
         out = os.path.join(work, "out-cached" if cached else "out-uncached")
         report = os.path.join(work, "report.json")
         argv = ["build", project, "--out", out, "--report-json", report, "--jobs", str(self.args.jobs), *flags]
         argv += ["--cache-dir", os.path.join(work, "cache")] if cached else ["--no-cache"]
-        took = self.janusc(*argv)
+        took, cpu = self.janusc(*argv)
         with open(report) as f:
             j = json.load(f)
-        return took, j
+        return took, cpu, j
 
     def same_output(self, work):
         a, b = os.path.join(work, "out-cached"), os.path.join(work, "out-uncached")
@@ -126,12 +130,15 @@ class Bench:
         return not mismatch and not errors
 
     def scenario(self, size, work, project, name, results, flags=()):
-        cached, j = self.build(work, project, True, flags)
-        uncached, _ = self.build(work, project, False, flags)
+        cached, cached_cpu, j = self.build(work, project, True, flags)
+        uncached, uncached_cpu, _ = self.build(work, project, False, flags)
         session = j["cache"]["session"]
-        r = results.setdefault(name, {"cached": [], "uncached": [], "hits": [], "lookups": [], "misses_by_reason": []})
+        r = results.setdefault(name, {"cached": [], "uncached": [], "cached_cpu": [], "uncached_cpu": [], "hits": [], "lookups": [],
+                                      "misses_by_reason": []})
         r["cached"].append(cached)
         r["uncached"].append(uncached)
+        r["cached_cpu"].append(cached_cpu)
+        r["uncached_cpu"].append(uncached_cpu)
         r["hits"].append(session["hits"])
         r["lookups"].append(session["lookups"])
         r["misses_by_reason"].append(session["misses_by_reason"])
@@ -222,12 +229,13 @@ def markdown(data, meta):
         f"Command: `{meta['command']}` ({meta['runs']} runs per cell, medians; `--jobs {meta['jobs']}`; janusc from "
         f"`{meta['build_dir']}`, release).",
         "Times are wall-clock times of the whole janusc process (start, parse, check, cache, tables, summaries), each",
-        "against a `--no-cache` build of the same sources with the same previous output. Summaries of every",
+        "against a `--no-cache` build of the same sources with the same previous output; targets are judged on them.",
+        "The CPU speedup compares user + system CPU time, which other work on the machine disturbs less. Summaries of every",
         "cached build were compared with the `--no-cache` build's: " + ("identical in every scenario." if not meta["failures"]
                                                                        else "see the failures below."),
         "",
-        "| project | scenario | hit ratio (seed) | misses | cached | --no-cache | speedup | target |",
-        "|---|---|---|---|---:|---:|---:|---|",
+        "| project | scenario | hit ratio (seed) | misses | cached | --no-cache | speedup | CPU speedup | target |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
     ]
     verdicts = []
     for size, d in data.items():
@@ -239,6 +247,8 @@ def markdown(data, meta):
             ratio = hits / lookups if lookups else 0.0
             cached, uncached = statistics.median(r["cached"]), statistics.median(r["uncached"])
             speedup = uncached / cached if cached else 0.0
+            cpu_cached, cpu_uncached = statistics.median(r["cached_cpu"]), statistics.median(r["uncached_cpu"])
+            cpu_speedup = cpu_uncached / cpu_cached if cpu_cached else 0.0
             reasons = {}
             for by_reason in r["misses_by_reason"]:
                 for k, v in by_reason.items():
@@ -257,7 +267,7 @@ def markdown(data, meta):
             label = f"{size} ({d['shape']})" if name == "clean" else ""
             lines.append(f"| {label} | {name} | {ratio * 100:.1f}% ({SEED_RANGE[name]}) | {misses}"
                          f"{' (' + reason_text + ')' if reason_text else ''} | {fmt_time(cached)} | {fmt_time(uncached)} | "
-                         f"{speedup:.2f}x | {target} |")
+                         f"{speedup:.2f}x | {cpu_speedup:.2f}x | {target} |")
     lines += ["", "Edited modules:"]
     for size, d in data.items():
         lines.append(f"- {size}: incremental edits `{d['leaf']}` ({d['leaf_methods']} methods, imported by no module); "

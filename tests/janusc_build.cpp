@@ -31,11 +31,11 @@ void write(const fs::path& p, const std::string& text) {
     std::ofstream(p, std::ios::binary) << text;
 }
 
-// Every file under `dir`, by relative path.
+// Every file under `dir` but hidden ones (janusc's manifest), by relative path.
 std::map<std::string, std::string> tree(const fs::path& dir) {
     std::map<std::string, std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) out[e.path().lexically_relative(dir).string()] = read(e.path());
+        if (e.is_regular_file() && e.path().filename().string()[0] != '.') out[e.path().lexically_relative(dir).string()] = read(e.path());
     return out;
 }
 
@@ -266,6 +266,19 @@ TEST_CASE("unchanged summaries are not rewritten; summaries of deleted modules a
     REQUIRE(r->diagnostics.empty());
     CHECK_FALSE(fs::exists(summary));
     CHECK(tree(*o.out).size() == program.modules.size() - 1);
+
+    // Without the manifest (an output directory from elsewhere), stale summaries are found by a walk.
+    write(*o.out / "old" / "gone.dispatch", "stale\n");
+    fs::remove(*o.out / ".janusc-summaries");
+    REQUIRE(build_project(o));
+    CHECK_FALSE(fs::exists(*o.out / "old" / "gone.dispatch"));
+    // A manifest naming files outside the output directory, or other files, removes nothing of them.
+    write(p.dir.path / "keep.dispatch", "not janusc's\n");
+    write(*o.out / "notes.txt", "mine\n");
+    write(*o.out / ".janusc-summaries", "../keep.dispatch\nnotes.txt\nsub/../../keep.dispatch\n");
+    REQUIRE(build_project(o));
+    CHECK(fs::exists(p.dir.path / "keep.dispatch"));
+    CHECK(fs::exists(*o.out / "notes.txt"));
 }
 
 TEST_CASE("an output directory inside the project is not read as sources") {

@@ -217,6 +217,40 @@ fs::path summary_path(const fs::path& out, const ModuleInfo& m) {
     return p;
 }
 
+// The summaries a build wrote, one relative path a line, so that the next build finds
+// those of deleted modules without walking the output directory.
+constexpr std::string_view kManifestName = ".janusc-summaries";
+
+// Removes summaries that no module writes any more: those the manifest lists (or, without
+// a manifest, that a walk of `out` finds), minus this build's. Then updates the manifest.
+jdc::Result<void> remove_stale_summaries(const Program& program, const fs::path& out) {
+    std::set<std::string> current;
+    for (const ModuleInfo& m : program.modules) current.insert(summary_path(fs::path(), m).generic_string());
+    std::string manifest;
+    for (const std::string& p : current) manifest += p + "\n";
+    const fs::path manifest_path = out / kManifestName;
+    std::set<std::string> previous;
+    std::error_code ec;
+    if (auto old = read_file(manifest_path.string())) {
+        if (*old == manifest) return {};
+        std::string_view rest = *old;
+        while (!rest.empty()) {
+            const std::size_t nl = std::min(rest.find('\n'), rest.size());
+            if (nl > 0) previous.emplace(rest.substr(0, nl));
+            rest.remove_prefix(std::min(nl + 1, rest.size()));
+        }
+    } else {
+        for (fs::recursive_directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().extension() == ".dispatch") previous.insert(it->path().lexically_relative(out).generic_string());
+    }
+    for (const std::string& p : previous) {
+        const fs::path rel = fs::path(p).lexically_normal();
+        // Only summaries, only inside `out`: the manifest is a file anyone can edit.
+        if (!current.count(p) && rel.extension() == ".dispatch" && rel.is_relative() && *rel.begin() != "..") fs::remove(out / rel, ec);
+    }
+    return jdc::write_file_atomically(manifest_path, std::as_bytes(std::span<const char>(manifest.data(), manifest.size())));
+}
+
 // Writes every module's summary; removes summaries no module writes any more.
 jdc::Result<void> write_summaries(const Program& program, const std::vector<std::string>& generic_summaries, const fs::path& out,
                                   unsigned jobs) {
@@ -241,14 +275,7 @@ jdc::Result<void> write_summaries(const Program& program, const std::vector<std:
     });
     for (auto& e : errors)
         if (e) return tl::unexpected(*e);
-    std::set<fs::path> written;
-    for (const ModuleInfo& m : program.modules) written.insert(summary_path(out, m).lexically_normal());
-    std::error_code ec;
-    std::vector<fs::path> stale;
-    for (fs::recursive_directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().extension() == ".dispatch" && !written.count(it->path().lexically_normal())) stale.push_back(it->path());
-    for (const fs::path& p : stale) fs::remove(p, ec);
-    return {};
+    return remove_stale_summaries(program, out);
 }
 
 }  // namespace
