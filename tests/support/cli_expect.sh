@@ -1,9 +1,11 @@
-# Sourced by the CLI tests: expect() runs a command and checks its exit code and output;
-# pass and fail count the results.
+# Test support for CLI shell tests: `expect NAME WANT_RC PATTERN -- command...` runs the
+# command, checks its exit code and that its output (stdout and stderr) matches the
+# extended regular expression PATTERN (empty: any output), counts and prints the result.
+# Source it, then end the script with `expect_summary NAME`.
 pass=0
 fail=0
 
-expect() {  # expect NAME WANT_RC PATTERN -- command...
+expect() {
   local name=$1 want=$2 pattern=$3
   shift 4
   local out rc
@@ -16,4 +18,9 @@ expect() {  # expect NAME WANT_RC PATTERN -- command...
     echo "FAIL $name: output lacks /$pattern/"; echo "$out" | head -20; fail=$((fail + 1)); return
   fi
   echo "ok   $name"; pass=$((pass + 1))
+}
+
+expect_summary() {
+  echo "$1: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
 }

@@ -1,0 +1,404 @@
+#include "janusc/build.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "janusc/parser.hpp"
+#include "janusc/thread_pool.hpp"
+#include "jdc/atomic_file.hpp"
+#include "jdc/report_format.hpp"
+#include "util/hash_stream.hpp"
+
+#ifndef JANUSC_VERSION
+#error "JANUSC_VERSION must be defined by the build (meson.build passes the project version)"
+#endif
+
+namespace janusc {
+namespace fs = std::filesystem;
+
+std::string compiler_version() { return std::string("janusc ") + JANUSC_VERSION; }
+
+namespace {
+
+std::uint64_t now_ns() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+// Everything that changes what a table holds goes into this hash; nothing else does,
+// so that flags that do not affect tables (--jobs, --out) keep the cache warm.
+std::uint64_t flags_hash(const BuildOptions& o) {
+    jdc::detail::HashStream h;
+    h.str("janusc table flags");
+    h.str("opt-level");
+    h.u32(static_cast<std::uint32_t>(o.opt_level));
+    return h.digest();
+}
+
+struct SourceFile {
+    std::string path;     // relative to the project, '/'-separated
+    std::string display;  // as diagnostics name it
+    std::string text;
+};
+
+// Every *.jn file under `project`, sorted by path; hidden directories and `out` skipped.
+jdc::Result<std::vector<SourceFile>> find_sources(const fs::path& project, const fs::path& out) {
+    std::error_code ec;
+    if (!fs::is_directory(project, ec))
+        return jdc::make_error(jdc::ErrorCode::not_found, "project directory '" + project.string() + "' does not exist or is not a directory");
+    // The output directory, when it lies inside the project, named relative to it: the
+    // walk then recognizes it without a system call per directory.
+    fs::path out_inside = fs::weakly_canonical(out, ec).lexically_relative(fs::weakly_canonical(project, ec));
+    if (out_inside.empty() || *out_inside.begin() == "..") out_inside.clear();
+    std::vector<SourceFile> files;
+    fs::recursive_directory_iterator it(project, fs::directory_options::none, ec), end;
+    if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot read directory '" + project.string() + "': " + ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot read directory under '" + project.string() + "': " + ec.message());
+        const fs::path& p = it->path();
+        const std::string name = p.filename().string();
+        if (it->is_directory(ec)) {
+            if ((!name.empty() && name[0] == '.') || (!out_inside.empty() && p.lexically_relative(project) == out_inside))
+                it.disable_recursion_pending();
+            continue;
+        }
+        if (p.extension() != ".jn" || !it->is_regular_file(ec)) continue;
+        const fs::path rel = p.lexically_relative(project);
+        files.push_back({rel.generic_string(), (project / rel).lexically_normal().string(), {}});
+    }
+    if (files.empty())
+        return jdc::make_error(jdc::ErrorCode::not_found, "no Janus sources (*.jn) under '" + project.string() + "'");
+    std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
+    return files;
+}
+
+jdc::Result<std::string> read_file(const std::string& file) {
+    std::FILE* f = std::fopen(file.c_str(), "rb");
+    if (f == nullptr) return jdc::make_error(jdc::ErrorCode::io, "cannot open '" + file + "': " + std::strerror(errno));
+    std::string text;
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+        if (text.size() + n > kMaxSourceBytes) {
+            std::fclose(f);
+            return jdc::make_error(jdc::ErrorCode::limit_exceeded,
+                                   "'" + file + "' is larger than " + jdc::format_bytes(kMaxSourceBytes) + ", the most janusc reads from one file");
+        }
+        text.append(buf, n);
+    }
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) return jdc::make_error(jdc::ErrorCode::io, "cannot read '" + file + "'");
+    return text;
+}
+
+// Reads and parses every file on `jobs` threads. Parse errors are returned as
+// diagnostics, in file order.
+jdc::Result<std::vector<SourceModule>> parse_sources(std::vector<SourceFile>& files, unsigned jobs, Diagnostics& diagnostics,
+                                                     std::uint64_t& bytes) {
+    std::vector<std::optional<jdc::Error>> io_errors(files.size());
+    std::vector<std::uint64_t> sizes(files.size(), 0);
+    std::vector<tl::expected<ast::Module, Diagnostics>> parsed(files.size(), tl::unexpected(Diagnostics{}));
+    parallel_for(files.size(), jobs, [&](std::size_t i) {
+        auto text = read_file(files[i].display);
+        if (!text) {
+            io_errors[i] = text.error();
+            return;
+        }
+        files[i].text = std::move(*text);
+        sizes[i] = files[i].text.size();
+        parsed[i] = parse_module(files[i].text, files[i].display);
+        files[i].text = {};  // the AST owns copies of what it needs
+    });
+    std::vector<SourceModule> modules;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (io_errors[i]) return tl::unexpected(*io_errors[i]);
+        if (!parsed[i]) {
+            diagnostics.insert(diagnostics.end(), parsed[i].error().begin(), parsed[i].error().end());
+            continue;
+        }
+        modules.push_back({files[i].path, std::move(*parsed[i])});
+    }
+    bytes = 0;
+    for (std::uint64_t size : sizes) bytes += size;
+    return modules;
+}
+
+// A compile error for every generic function too large to check exhaustively.
+Diagnostics check_table_sizes(const Program& program) {
+    Diagnostics out;
+    for (const Generic& g : program.generics) {
+        const std::uint64_t tuples = tuple_count(program, g);
+        if (tuples > kMaxTuplesPerTable)
+            out.push_back({program.modules[g.module].display, g.pos,
+                           "generic function '" + g.name + "' can receive " + (tuples == UINT64_MAX ? "more than 2^64" : std::to_string(tuples)) +
+                               " tuples of argument types; janusc checks dispatch exhaustively and accepts at most " +
+                               std::to_string(kMaxTuplesPerTable) + ": declare narrower parameter types"});
+    }
+    return out;
+}
+
+jdc::Result<jdc::CacheConfig> cache_config(const BuildOptions& o) {
+    auto config = jdc::CacheConfig::from_environment();
+    if (!config) return config;
+    if (o.cache_dir) config->cache_directory = *o.cache_dir;
+    else if (std::getenv("JANUS_CACHE_DIR") == nullptr) config->cache_directory = o.project / ".janus_cache" / "dispatch_tables";
+    if (!o.use_cache) config->enabled = false;
+    return config;
+}
+
+// Per module: the transitive source inputs of its file, named relative to the project
+// so that a project moved or checked out elsewhere keeps its cache keys.
+jdc::Result<std::vector<std::vector<jdc::SourceInput>>> module_source_inputs(jdc::BuildCacheManager& manager, const Program& program,
+                                                                             const fs::path& project) {
+    const std::size_t n = program.modules.size();
+    auto root = jdc::DependencyTracker::normalize(project);
+    if (!root) return tl::unexpected(root.error());
+    std::vector<fs::path> files;
+    for (const ModuleInfo& m : program.modules) files.push_back(*root / m.path);
+    jdc::DependencyTracker& deps = manager.dependencies();
+    for (std::size_t m = 0; m < n; ++m) {
+        std::vector<fs::path> imports;
+        for (std::size_t i : program.modules[m].imports) imports.push_back(files[i]);
+        if (auto r = deps.set_imports(files[m], imports); !r) return tl::unexpected(r.error());
+    }
+    const std::string prefix = root->string() + "/";
+    std::vector<std::vector<jdc::SourceInput>> out(n);
+    for (std::size_t m = 0; m < n; ++m) {
+        auto inputs = manager.source_inputs(files[m]);
+        if (!inputs) return tl::unexpected(inputs.error());
+        for (jdc::SourceInput& s : *inputs)
+            if (s.path.compare(0, prefix.size(), prefix) == 0) s.path.erase(0, prefix.size());
+        out[m] = std::move(*inputs);
+    }
+    return out;
+}
+
+// The union of the source inputs of every module that defines a method of `g`.
+std::vector<jdc::SourceInput> generic_sources(const Generic& g, const std::vector<std::vector<jdc::SourceInput>>& per_module) {
+    if (per_module.empty()) return {};
+    if (g.method_modules.size() == 1) return per_module[g.method_modules.front()];
+    std::vector<jdc::SourceInput> all;
+    for (std::size_t m : g.method_modules) all.insert(all.end(), per_module[m].begin(), per_module[m].end());
+    std::sort(all.begin(), all.end(), [](const jdc::SourceInput& a, const jdc::SourceInput& b) { return a.path < b.path; });
+    all.erase(std::unique(all.begin(), all.end(), [](const jdc::SourceInput& a, const jdc::SourceInput& b) { return a.path == b.path; }),
+              all.end());
+    return all;
+}
+
+std::string module_header(const Program& program, const ModuleInfo& m) {
+    std::string out = "# janusc dispatch summary\nmodule " + m.name + " (" + m.path + ")\nimports:";
+    for (std::size_t i : m.imports) out += " " + program.modules[i].name;
+    out += "\ntypes: " + std::to_string(m.types.size()) + "\n";
+    for (jdc::TypeId t : m.types) {
+        const jdc::Type* type = program.registry.find(t);
+        out += "  " + type->name;
+        for (std::size_t s = 0; s < type->supertypes.size(); ++s)
+            out += (s ? ", " : " : ") + program.type_name(type->supertypes[s]);
+        out += "\n";
+    }
+    out += "generic functions: " + std::to_string(m.generics.size()) + ", methods defined here: " + std::to_string(m.method_count) + "\n";
+    return out;
+}
+
+fs::path summary_path(const fs::path& out, const ModuleInfo& m) {
+    fs::path p = out / m.path;
+    p.replace_extension(".dispatch");
+    return p;
+}
+
+// The summaries a build wrote, one relative path a line, so that the next build finds
+// those of deleted modules without walking the output directory.
+constexpr std::string_view kManifestName = ".janusc-summaries";
+
+// Removes summaries that no module writes any more: those the manifest lists (or, without
+// a manifest, that a walk of `out` finds), minus this build's. Then updates the manifest.
+jdc::Result<void> remove_stale_summaries(const Program& program, const fs::path& out) {
+    std::set<std::string> current;
+    for (const ModuleInfo& m : program.modules) current.insert(summary_path(fs::path(), m).generic_string());
+    std::string manifest;
+    for (const std::string& p : current) manifest += p + "\n";
+    const fs::path manifest_path = out / kManifestName;
+    std::set<std::string> previous;
+    std::error_code ec;
+    if (auto old = read_file(manifest_path.string())) {
+        if (*old == manifest) return {};
+        std::string_view rest = *old;
+        while (!rest.empty()) {
+            const std::size_t nl = std::min(rest.find('\n'), rest.size());
+            if (nl > 0) previous.emplace(rest.substr(0, nl));
+            rest.remove_prefix(std::min(nl + 1, rest.size()));
+        }
+    } else {
+        for (fs::recursive_directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().extension() == ".dispatch") previous.insert(it->path().lexically_relative(out).generic_string());
+    }
+    for (const std::string& p : previous) {
+        const fs::path rel = fs::path(p).lexically_normal();
+        // Only summaries, only inside `out`: the manifest is a file anyone can edit.
+        if (!current.count(p) && rel.extension() == ".dispatch" && rel.is_relative() && *rel.begin() != "..") fs::remove(out / rel, ec);
+    }
+    return jdc::write_file_atomically(manifest_path, std::as_bytes(std::span<const char>(manifest.data(), manifest.size())));
+}
+
+// Writes every module's summary; removes summaries no module writes any more.
+jdc::Result<void> write_summaries(const Program& program, const std::vector<std::string>& generic_summaries, const fs::path& out,
+                                  unsigned jobs) {
+    std::set<fs::path> directories;
+    for (const ModuleInfo& m : program.modules) directories.insert(summary_path(out, m).parent_path());
+    for (const fs::path& d : directories) {
+        std::error_code ec;
+        fs::create_directories(d, ec);
+        if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot create directory '" + d.string() + "': " + ec.message());
+    }
+    std::vector<std::optional<jdc::Error>> errors(program.modules.size());
+    parallel_for(program.modules.size(), jobs, [&](std::size_t m) {
+        const ModuleInfo& info = program.modules[m];
+        std::string text = module_header(program, info);
+        for (std::size_t g : info.generics) text += "\n" + generic_summaries[g];
+        const fs::path target = summary_path(out, info);
+        // An unchanged summary keeps its file (and mtime): tools that consume summaries
+        // see no change, and replacing a file by rename is not free (ext4 flushes it).
+        if (auto existing = read_file(target.string()); existing && *existing == text) return;
+        if (auto w = jdc::write_file_atomically(target, std::as_bytes(std::span<const char>(text.data(), text.size()))); !w)
+            errors[m] = w.error();
+    });
+    for (auto& e : errors)
+        if (e) return tl::unexpected(*e);
+    return remove_stale_summaries(program, out);
+}
+
+}  // namespace
+
+jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
+    const std::uint64_t start = now_ns();
+    BuildOutcome outcome;
+    BuildStats& stats = outcome.stats;
+    stats.jobs = std::max(1u, options.jobs);
+    outcome.out_dir = options.out ? *options.out : options.project / "janus-out";
+
+    auto files = find_sources(options.project, outcome.out_dir);
+    if (!files) return tl::unexpected(files.error());
+    auto modules = parse_sources(*files, stats.jobs, outcome.diagnostics, stats.source_bytes);
+    if (!modules) return tl::unexpected(modules.error());
+    stats.parse_ns = now_ns() - start;
+    if (!outcome.diagnostics.empty()) return outcome;
+
+    std::uint64_t t = now_ns();
+    auto program = analyze(std::move(*modules));
+    if (!program) {
+        outcome.diagnostics = std::move(program.error());
+        return outcome;
+    }
+    outcome.diagnostics = check_table_sizes(*program);
+    if (!outcome.diagnostics.empty()) return outcome;
+    stats.modules = program->modules.size();
+    stats.types = program->registry.size() - (jdc::kFirstUserType - 1);
+    stats.generics = program->generics.size();
+    stats.methods = program->method_count();
+    stats.check_ns = now_ns() - t;
+
+    t = now_ns();
+    auto config = cache_config(options);
+    if (!config) return tl::unexpected(config.error());
+    auto manager = jdc::BuildCacheManager::create(*config, {compiler_version(), flags_hash(options)});
+    if (!manager) return tl::unexpected(manager.error());
+    if (auto r = manager->startBuildSession(); !r) return tl::unexpected(r.error());
+    // Without a cache the keys are never used: a compiler without one would not hash.
+    std::vector<std::vector<jdc::SourceInput>> sources;
+    if (manager->store() != nullptr) {
+        auto s = module_source_inputs(*manager, *program, options.project);
+        if (!s) return tl::unexpected(s.error());
+        sources = std::move(*s);
+    }
+    stats.hash_ns = now_ns() - t;
+
+    t = now_ns();
+    const std::size_t n = program->generics.size();
+    std::vector<std::string> summaries(n);
+    std::vector<std::optional<jdc::Error>> errors(n);
+    std::vector<char> built(n, 0);
+    parallel_for(n, stats.jobs, [&](std::size_t i) {
+        const Generic& g = program->generics[i];
+        const jdc::TableInputs inputs = table_inputs(*program, g, generic_sources(g, sources));
+        auto table = manager->getOrBuildDispatchTable(inputs, program->registry, [&](const jdc::TableInputs&, const jdc::TypeRegistry&) {
+            return build_dispatch_table(*program, g, options.opt_level);
+        });
+        if (!table) {
+            errors[i] = jdc::Error(table.error().code, "dispatch table of '" + g.name + "': " + table.error().message);
+            return;
+        }
+        built[i] = table->origin() == jdc::TableOrigin::built;
+        summaries[i] = dispatch_summary(*table, *program, g);
+    });
+    for (auto& e : errors)
+        if (e) return tl::unexpected(*e);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (built[i]) outcome.built_tables.push_back(program->generics[i].name);
+    }
+    std::sort(outcome.built_tables.begin(), outcome.built_tables.end());
+    stats.tables_built = outcome.built_tables.size();
+    stats.tables_from_cache = n - stats.tables_built;
+    stats.dispatch_ns = now_ns() - t;
+
+    t = now_ns();
+    if (auto w = write_summaries(*program, summaries, outcome.out_dir, stats.jobs); !w) return tl::unexpected(w.error());
+    if (auto r = manager->endBuildSession(); !r) return tl::unexpected(r.error());
+    stats.write_ns = now_ns() - t;
+
+    outcome.cache = manager->session_metrics();
+    std::ostringstream report;
+    manager->generateBuildReport(report);
+    outcome.cache_report = report.str();
+    outcome.cache_report_json = manager->build_report_json();
+    stats.total_ns = now_ns() - start;
+    return outcome;
+}
+
+void print_build_report(const BuildOutcome& o, const fs::path& project, std::ostream& out) {
+    using jdc::format_duration_ns;
+    const BuildStats& s = o.stats;
+    out << compiler_version() << ": built " << project.string() << "\n"
+        << "  program:   " << s.modules << " modules (" << jdc::format_bytes(s.source_bytes) << " of source), " << s.types
+        << " types, " << s.generics << " generic functions, " << s.methods << " methods\n"
+        << "  parse:     " << format_duration_ns(s.parse_ns) << " (" << s.jobs << (s.jobs == 1 ? " thread)\n" : " threads)\n")
+        << "  check:     " << format_duration_ns(s.check_ns) << "\n"
+        << "  hash:      " << format_duration_ns(s.hash_ns) << " (cache opened, import graph, source hashes)\n"
+        << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << ": " << s.tables_built << " built, "
+        << s.tables_from_cache << " from the cache\n"
+        << "  write:     " << s.modules << " summaries in " << o.out_dir.string() << " in " << format_duration_ns(s.write_ns) << "\n"
+        << "  total:     " << format_duration_ns(s.total_ns) << "\n";
+    out << o.cache_report;
+}
+
+std::string build_report_json(const BuildOutcome& o) {
+    const BuildStats& s = o.stats;
+    nlohmann::json j = {{"compiler", compiler_version()},
+                        {"modules", s.modules},
+                        {"types", s.types},
+                        {"generic_functions", s.generics},
+                        {"methods", s.methods},
+                        {"source_bytes", s.source_bytes},
+                        {"jobs", s.jobs},
+                        {"tables_built", s.tables_built},
+                        {"tables_from_cache", s.tables_from_cache},
+                        {"parse_ns", s.parse_ns},
+                        {"check_ns", s.check_ns},
+                        {"hash_ns", s.hash_ns},
+                        {"dispatch_ns", s.dispatch_ns},
+                        {"write_ns", s.write_ns},
+                        {"total_ns", s.total_ns}};
+    return nlohmann::json{{"janusc", j}, {"cache", nlohmann::json::parse(o.cache_report_json)}}.dump(2);
+}
+
+}  // namespace janusc

@@ -1,0 +1,80 @@
+// janusc — `janusc build`: a whole-project build through the dispatch cache.
+//
+// 1. Finds every `*.jn` file under the project directory (skipping hidden
+//    directories and the output directory), reads and parses them on `jobs` threads.
+// 2. Checks the program (program.hpp); compile errors end the build here.
+// 3. Opens the cache as a compiler does: BuildCacheManager with the build identity
+//    (compiler version + a hash of the flags that affect tables), the import graph
+//    given to its DependencyTracker, and for each module the transitive content hashes
+//    of its sources (BuildCacheManager::source_inputs).
+// 4. For each generic function asks getOrBuildDispatchTable with its TableInputs; a
+//    miss runs build_dispatch_table (every argument-type tuple resolved). Tables are
+//    fetched or built on `jobs` threads; the manager is thread-safe.
+// 5. Writes one dispatch summary per module to OUT/<module path>.dispatch, each
+//    derived from the tables as returned by the cache, so output never depends on
+//    whether a table was a hit; removes summaries of modules that no longer exist.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "janusc/diagnostic.hpp"
+#include "janusc/dispatch.hpp"
+#include "jdc/build_cache_manager.hpp"
+
+namespace janusc {
+
+// Source files larger than this are refused: nothing a person writes is this large.
+inline constexpr std::uint64_t kMaxSourceBytes = 16ull << 20;
+
+struct BuildOptions {
+    std::filesystem::path project;
+    // The cache directory. Default: $JANUS_CACHE_DIR, else PROJECT/.janus_cache/dispatch_tables.
+    std::optional<std::filesystem::path> cache_dir;
+    bool use_cache = true;  // false: --no-cache, every table built and nothing stored
+    unsigned jobs = 1;
+    std::optional<std::filesystem::path> out;  // default PROJECT/janus-out
+    OptLevel opt_level = OptLevel::hot_path;
+};
+
+struct BuildStats {
+    std::size_t modules = 0, types = 0, generics = 0, methods = 0;
+    std::uint64_t source_bytes = 0;
+    std::size_t tables_built = 0, tables_from_cache = 0;
+    unsigned jobs = 1;
+    std::uint64_t parse_ns = 0;     // find, read and parse every file
+    std::uint64_t check_ns = 0;     // the semantic model
+    std::uint64_t hash_ns = 0;      // opening the cache, import graph, source inputs
+    std::uint64_t dispatch_ns = 0;  // every table fetched or built, and summarized
+    std::uint64_t write_ns = 0;     // summaries written, session ended
+    std::uint64_t total_ns = 0;
+};
+
+struct BuildOutcome {
+    Diagnostics diagnostics;  // compile errors; when not empty nothing else was done
+    BuildStats stats;
+    std::filesystem::path out_dir;
+    std::vector<std::string> built_tables;  // generic functions whose table missed the cache, sorted
+    jdc::CacheMetrics cache;                // this build's session
+    std::string cache_report;               // BuildCacheManager::generateBuildReport
+    std::string cache_report_json;          // BuildCacheManager::build_report_json
+};
+
+// The build identity's compiler version, e.g. "janusc 0.1.0".
+std::string compiler_version();
+
+// Runs a build. Errors (usage and I/O, not compile errors): not_found (no project
+// directory, no sources), io (a file cannot be read or written), limit_exceeded (a
+// source file larger than kMaxSourceBytes), and those of the cache configuration
+// (JANUS_CACHE_*), of opening the cache and of the session.
+jdc::Result<BuildOutcome> build_project(const BuildOptions& options);
+
+// The compiler's numbers, then the cache's report.
+void print_build_report(const BuildOutcome& outcome, const std::filesystem::path& project, std::ostream& out);
+std::string build_report_json(const BuildOutcome& outcome);
+
+}  // namespace janusc

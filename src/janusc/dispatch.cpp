@@ -1,0 +1,209 @@
+#include "janusc/dispatch.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <iterator>
+#include <limits>
+#include <tuple>
+
+#include "jdc/resolver.hpp"
+
+namespace janusc {
+
+std::vector<const std::vector<jdc::TypeId>*> dispatch_domains(const Program& program, const Generic& generic) {
+    std::vector<const std::vector<jdc::TypeId>*> out;
+    for (jdc::TypeId t : generic.signature.parameter_types) out.push_back(&program.subtypes_of(t));
+    return out;
+}
+
+std::uint64_t tuple_count(const Program& program, const Generic& generic) {
+    std::uint64_t n = 1;
+    for (const auto* domain : dispatch_domains(program, generic)) {
+        if (domain->empty()) return 0;
+        if (n > std::numeric_limits<std::uint64_t>::max() / domain->size()) return std::numeric_limits<std::uint64_t>::max();
+        n *= domain->size();
+    }
+    return n;
+}
+
+TupleCounts resolve_all_tuples(const jdc::DispatchTable& table, const jdc::TypeRegistry& registry,
+                               std::span<const std::vector<jdc::TypeId>* const> domains) {
+    TupleCounts counts;
+    counts.wins.assign(table.implementations.size(), 0);
+    const std::size_t arity = domains.size();
+    if (arity == 0) return counts;
+    for (const auto* domain : domains)
+        if (domain->empty()) return counts;
+    std::vector<std::size_t> at(arity, 0);  // an odometer over the domains
+    std::vector<jdc::TypeId> args(arity);
+    while (true) {
+        for (std::size_t p = 0; p < arity; ++p) args[p] = (*domains[p])[at[p]];
+        const jdc::Resolution r = jdc::resolve_reference(table, registry, args);
+        ++counts.tuples;
+        switch (r.kind) {
+            case jdc::ResolutionKind::method: ++counts.wins[r.index]; break;
+            case jdc::ResolutionKind::ambiguous: ++counts.ambiguous; break;
+            case jdc::ResolutionKind::no_method: ++counts.no_method; break;
+        }
+        std::size_t p = 0;
+        while (p < arity && ++at[p] == domains[p]->size()) at[p++] = 0;
+        if (p == arity) return counts;
+    }
+}
+
+jdc::TableInputs table_inputs(const Program& program, const Generic& generic, std::vector<jdc::SourceInput> sources) {
+    jdc::TableInputs in;
+    in.name = generic.name;
+    in.signature = generic.signature;
+    in.sources = std::move(sources);
+    // Domains are sorted already and can hold thousands of types: merge, don't sort.
+    std::vector<jdc::TypeId> results{generic.signature.return_type};
+    for (const Method& m : generic.methods) results.push_back(m.result);
+    std::sort(results.begin(), results.end());
+    std::vector<const std::vector<jdc::TypeId>*> lists = dispatch_domains(program, generic);
+    std::sort(lists.begin(), lists.end());
+    lists.erase(std::unique(lists.begin(), lists.end()), lists.end());  // f(x: T, y: T) has one domain
+    lists.push_back(&results);
+    std::vector<jdc::TypeId> merged;
+    for (const auto* list : lists) {
+        merged.clear();
+        std::set_union(in.types.begin(), in.types.end(), list->begin(), list->end(), std::back_inserter(merged));
+        in.types.swap(merged);
+    }
+    return in;
+}
+
+jdc::Result<jdc::BuiltTable> build_dispatch_table(const Program& program, const Generic& generic, OptLevel level) {
+    jdc::BuiltTable built;
+    jdc::DispatchTable& table = built.table;
+    table.signature_name = generic.name;
+    table.signature = generic.signature;
+    for (std::size_t i = 0; i < generic.methods.size(); ++i) {
+        const Method& m = generic.methods[i];
+        jdc::Implementation impl;
+        impl.function = {generic.name, program.modules[m.module].name, static_cast<std::uint32_t>(i)};
+        impl.parameter_types = m.parameters;
+        impl.return_type = m.result;
+        impl.location = {program.modules[m.module].path, m.pos.line, m.pos.column};
+        impl.specificity_rank = jdc::specificity_rank(impl, program.registry);
+        table.implementations.push_back(std::move(impl));
+    }
+    const auto domains = dispatch_domains(program, generic);
+    const TupleCounts counts = resolve_all_tuples(table, program.registry, domains);
+    for (std::size_t i = 0; i < table.implementations.size(); ++i) table.implementations[i].call_frequency = counts.wins[i];
+    if (level == OptLevel::hot_path) {
+        std::stable_sort(table.implementations.begin(), table.implementations.end(),
+                         [](const jdc::Implementation& a, const jdc::Implementation& b) { return a.call_frequency > b.call_frequency; });
+        built.optimization.type = jdc::OptimizationType::hot_path_optimization;
+    }
+    if (auto ok = jdc::validate(table, program.registry); !ok) return tl::unexpected(ok.error());
+    return built;
+}
+
+namespace {
+
+struct MethodRow {
+    std::array<jdc::TypeId, kMaxArity> params{};
+    std::uint32_t arity = 0;
+    jdc::TypeId result = jdc::kInvalidType;
+    std::string_view file;
+    std::uint32_t line = 0, column = 0;
+    std::uint64_t wins = 0;
+};
+
+// Most specific first: a method comes after every method strictly more specific than
+// it; among the methods that are ready, the earliest in the source comes first.
+std::vector<std::size_t> specificity_order(const std::vector<MethodRow>& rows, const jdc::TypeRegistry& registry) {
+    const std::size_t n = rows.size();
+    auto as_specific = [&](std::size_t a, std::size_t b) {
+        for (std::uint32_t p = 0; p < rows[a].arity; ++p)
+            if (!registry.is_subtype(rows[a].params[p], rows[b].params[p])) return false;
+        return true;
+    };
+    std::vector<std::size_t> above(n, 0);  // methods strictly more specific than this one, not yet placed
+    std::vector<std::vector<std::size_t>> below(n);
+    for (std::size_t a = 0; a < n; ++a)
+        for (std::size_t b = 0; b < n; ++b)
+            if (a != b && as_specific(a, b) && !as_specific(b, a)) {
+                ++above[b];
+                below[a].push_back(b);
+            }
+    auto source_order = [&](std::size_t a, std::size_t b) {
+        return std::tie(rows[a].file, rows[a].line, rows[a].column) < std::tie(rows[b].file, rows[b].line, rows[b].column);
+    };
+    std::vector<std::size_t> ready, order;
+    for (std::size_t i = 0; i < n; ++i)
+        if (above[i] == 0) ready.push_back(i);
+    while (!ready.empty()) {
+        const auto next = std::min_element(ready.begin(), ready.end(), source_order);
+        const std::size_t i = *next;
+        ready.erase(next);
+        order.push_back(i);
+        for (std::size_t b : below[i])
+            if (--above[b] == 0) ready.push_back(b);
+    }
+    return order;
+}
+
+// Appends without temporaries: a large build writes tens of thousands of these lines.
+class Text {
+public:
+    explicit Text(std::size_t reserve) { s_.reserve(reserve); }
+    Text& operator<<(std::string_view v) {
+        s_.append(v);
+        return *this;
+    }
+    Text& operator<<(std::uint64_t v) {
+        char buf[24];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v);
+        s_.append(buf, r.ptr);
+        return *this;
+    }
+    std::string take() { return std::move(s_); }
+
+private:
+    std::string s_;
+};
+
+}  // namespace
+
+std::string dispatch_summary(const jdc::CachedTable& table, const Program& program, const Generic& generic) {
+    const jdc::ArenaView& view = table.view();
+    const jdc::BoundArena& bound = table.bound();
+    Text out(128 + 96 * std::size_t{view.entry_count()});
+
+    out << "generic " << view.signature_name() << "(";
+    for (std::uint32_t p = 0; p < view.arity(); ++p) out << (p ? ", " : "") << program.type_name(bound.live_type(view.declared_parameter(p)));
+    out << ") -> " << program.type_name(bound.live_type(view.declared_return_type())) << " at " << program.modules[generic.module].path
+        << ":" << generic.pos.line << ":" << generic.pos.column << "\n";
+
+    std::vector<MethodRow> rows(view.entry_count());
+    std::uint64_t resolved = 0;
+    for (std::uint32_t i = 0; i < view.entry_count(); ++i) {
+        const jdc::EntryView e = view.entry(i);
+        MethodRow& row = rows[i];
+        row.arity = std::min<std::uint32_t>(view.arity(), kMaxArity);  // verified arenas of janusc tables: <= 3
+        for (std::uint32_t p = 0; p < row.arity; ++p) row.params[p] = bound.live_type(e.parameter(p));
+        row.result = bound.live_type(e.return_type());
+        row.file = e.source_file();
+        row.line = e.line();
+        row.column = e.column();
+        row.wins = e.call_frequency();
+        resolved += row.wins;
+    }
+    const std::uint64_t tuples = tuple_count(program, generic);
+    out << "  tuples " << tuples << ": " << resolved << " resolved, " << (tuples - std::min(tuples, resolved))
+        << " ambiguous or without a method\n";
+    std::uint64_t rank = 0;
+    for (std::size_t i : specificity_order(rows, program.registry)) {
+        const MethodRow& r = rows[i];
+        out << "  " << ++rank << ". " << generic.name << "(";
+        for (std::uint32_t p = 0; p < r.arity; ++p) out << (p ? ", " : "") << program.type_name(r.params[p]);
+        out << ") -> " << program.type_name(r.result) << " at " << r.file << ":" << std::uint64_t{r.line} << ":"
+            << std::uint64_t{r.column} << ", wins " << r.wins << "\n";
+    }
+    return out.take();
+}
+
+}  // namespace janusc

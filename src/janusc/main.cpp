@@ -1,0 +1,153 @@
+// janusc — the reference compiler of the Janus language, a client of jdc.
+//
+//   janusc build DIR [--cache-dir D] [--no-cache] [--jobs N] [--out O] [--opt-level 0|1] [--report-json F]
+//   janusc gen --size small|medium|large|N [--seed S] OUT
+//   janusc cache ARGS...        runs `jdc ARGS...` (the jdc next to janusc, else the one on PATH)
+//
+// Exit codes: 0 success; 1 compile errors; 2 usage or I/O error.
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "janusc/build.hpp"
+#include "janusc/generator.hpp"
+#include "jdc/atomic_file.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitOk = 0;
+constexpr int kExitCompileErrors = 1;
+constexpr int kExitUsage = 2;
+constexpr std::size_t kMaxDiagnosticsShown = 200;
+
+// Replaces this process with `jdc ARGS...`: the jdc installed beside janusc (both come
+// from one build), else the first on PATH. Returns only on failure.
+int forward_to_jdc(int argc, char** argv) {
+    std::vector<char*> args;
+    std::string sibling;
+    char self[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        sibling = (fs::path(self).parent_path() / "jdc").string();
+    }
+    args.push_back(const_cast<char*>("jdc"));
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    if (!sibling.empty() && access(sibling.c_str(), X_OK) == 0) {
+        args[0] = sibling.data();
+        execv(sibling.c_str(), args.data());
+        std::cerr << "janusc: cannot run '" << sibling << "': " << std::strerror(errno) << "\n";
+        return kExitUsage;
+    }
+    execvp("jdc", args.data());
+    std::cerr << "janusc: cannot run jdc: it is neither beside janusc" << (sibling.empty() ? "" : " (" + sibling + ")")
+              << " nor on PATH (" << std::strerror(errno) << ")\n";
+    return kExitUsage;
+}
+
+int run_build(janusc::BuildOptions options, const std::string& report_json) {
+    auto outcome = janusc::build_project(options);
+    if (!outcome) {
+        std::cerr << "janusc: " << outcome.error().message << "\n";
+        return kExitUsage;
+    }
+    if (!outcome->diagnostics.empty()) {
+        const auto& d = outcome->diagnostics;
+        for (std::size_t i = 0; i < d.size() && i < kMaxDiagnosticsShown; ++i) std::cerr << d[i].to_string() << "\n";
+        if (d.size() > kMaxDiagnosticsShown) std::cerr << "janusc: " << d.size() - kMaxDiagnosticsShown << " more errors not shown\n";
+        std::cerr << "janusc: build failed: " << d.size() << (d.size() == 1 ? " error\n" : " errors\n");
+        return kExitCompileErrors;
+    }
+    janusc::print_build_report(*outcome, options.project, std::cout);
+    if (!report_json.empty()) {
+        const std::string text = janusc::build_report_json(*outcome) + "\n";
+        if (auto w = jdc::write_file_atomically(report_json, std::as_bytes(std::span<const char>(text.data(), text.size()))); !w) {
+            std::cerr << "janusc: cannot write the report: " << w.error().message << "\n";
+            return kExitUsage;
+        }
+    }
+    return kExitOk;
+}
+
+int run_gen(const std::string& size, std::uint64_t seed, const std::string& out) {
+    const auto functions = janusc::parse_project_size(size);
+    if (!functions) {
+        std::cerr << "janusc: --size must be small, medium, large or a number of generic functions from 1 to "
+                  << janusc::kMaxGeneratedFunctions << ", not '" << size << "'\n";
+        return kExitUsage;
+    }
+    const janusc::GeneratedProject project = janusc::generate_project({*functions, seed});
+    if (auto w = janusc::write_project(project, out); !w) {
+        std::cerr << "janusc: " << w.error().message << "\n";
+        return kExitUsage;
+    }
+    std::cout << "janusc gen: " << project.modules << " modules, " << project.types << " types, " << project.generics
+              << " generic functions, " << project.methods << " methods in " << out << " (seed " << seed << ")\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 2 && std::strcmp(argv[1], "cache") == 0) return forward_to_jdc(argc, argv);
+
+    CLI::App app{"janusc: the reference compiler of the Janus language, built on the jdc dispatch cache"};
+    app.set_version_flag("--version", janusc::compiler_version());
+    app.require_subcommand(1);
+
+    janusc::BuildOptions build;
+    std::string cache_dir, out_dir, report_json;
+    unsigned opt_level = 1;
+    const unsigned cores = std::thread::hardware_concurrency();
+    build.jobs = cores == 0 ? 1 : cores;
+    auto* b = app.add_subcommand("build", "Build a project: check it, get every dispatch table through the cache, write summaries");
+    b->add_option("dir", build.project, "Project directory (every *.jn file under it)")->required();
+    b->add_option("--cache-dir", cache_dir, "Cache directory (default: $JANUS_CACHE_DIR, else DIR/.janus_cache/dispatch_tables)");
+    bool no_cache = false;
+    b->add_flag("--no-cache", no_cache, "Build every table; read and write no cache");
+    b->add_option("--jobs,-j", build.jobs, "Threads for parsing and tables")->capture_default_str()->check(CLI::Range(1u, 256u));
+    b->add_option("--out,-o", out_dir, "Where the dispatch summaries go (default: DIR/janus-out)");
+    b->add_option("--opt-level,-O", opt_level, "0: methods in source order; 1: hottest first")->capture_default_str()->check(CLI::Range(0u, 1u));
+    b->add_option("--report-json", report_json, "Also write the build report as JSON to this file");
+
+    std::string size, gen_out;
+    std::uint64_t seed = 1;
+    auto* g = app.add_subcommand("gen", "Generate a deterministic Janus project");
+    g->add_option("--size", size, "small (100 generic functions), medium (1,000), large (10,000) or a number")->required();
+    g->add_option("--seed", seed, "Seed: the same seed gives the same bytes")->capture_default_str();
+    g->add_option("out", gen_out, "Output directory (must not exist or be empty)")->required();
+
+    app.add_subcommand("cache", "Run a jdc cache command: janusc cache ARGS... is jdc ARGS...");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    if (b->parsed()) {
+        if (!cache_dir.empty()) build.cache_dir = cache_dir;
+        if (!out_dir.empty()) build.out = out_dir;
+        build.use_cache = !no_cache;
+        build.opt_level = static_cast<janusc::OptLevel>(opt_level);
+        return run_build(build, report_json);
+    }
+    return run_gen(size, seed, gen_out);
+}

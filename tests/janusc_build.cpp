@@ -1,0 +1,389 @@
+// janusc builds through the cache: identical output with and without it, and the hit
+// pattern of each of the seed's scenarios on a generated project, by counts.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "janusc/build.hpp"
+#include "janusc/generator.hpp"
+#include "janusc/parser.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace janusc;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write(const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+}
+
+// Every file under `dir` but hidden ones (janusc's manifest), by relative path.
+std::map<std::string, std::string> tree(const fs::path& dir) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file() && e.path().filename().string()[0] != '.') out[e.path().lexically_relative(dir).string()] = read(e.path());
+    return out;
+}
+
+// A generated project in a temp directory, its cache beside it.
+struct Project {
+    jdc::testing::TempDir dir;
+    fs::path src = dir.path / "project";
+    fs::path cache = dir.path / "cache";
+    int builds = 0;
+
+    explicit Project(std::size_t functions, std::uint64_t seed = 3) { REQUIRE(write_project(generate_project({functions, seed}), src)); }
+
+    BuildOptions options() const {
+        BuildOptions o;
+        o.project = src;
+        o.cache_dir = cache;
+        o.jobs = 2;
+        return o;
+    }
+    BuildOutcome build(BuildOptions o) {
+        o.out = dir.path / ("out" + std::to_string(++builds));
+        auto r = build_project(o);
+        if (!r) FAIL(r.error().message);
+        for (const Diagnostic& d : r->diagnostics) UNSCOPED_INFO(d.to_string());
+        REQUIRE(r->diagnostics.empty());
+        return std::move(*r);
+    }
+    BuildOutcome build() { return build(options()); }
+
+    // The program as the compiler sees it now, to compute which tables must miss.
+    Program program() const {
+        std::vector<SourceModule> modules;
+        for (const auto& [path, text] : tree(src)) {
+            if (fs::path(path).extension() != ".jn") continue;
+            auto m = parse_module(text, path);
+            REQUIRE(m);
+            modules.push_back({path, std::move(*m)});
+        }
+        auto p = analyze(std::move(modules));
+        REQUIRE(p);
+        return std::move(*p);
+    }
+};
+
+// closure[m]: m and every module it imports, transitively.
+std::vector<std::set<std::size_t>> closures(const Program& p) {
+    std::vector<std::set<std::size_t>> out(p.modules.size());
+    for (std::size_t m : p.import_order) {
+        out[m].insert(m);
+        for (std::size_t i : p.modules[m].imports) out[m].insert(out[i].begin(), out[i].end());
+    }
+    return out;
+}
+
+// Generic functions whose sources include `module`: one of their methods' modules imports it.
+std::set<std::string> tables_reading(const Program& p, std::size_t module) {
+    const auto closure = closures(p);
+    std::set<std::string> out;
+    for (const Generic& g : p.generics)
+        for (std::size_t m : g.method_modules)
+            if (closure[m].count(module)) out.insert(g.name);
+    return out;
+}
+
+std::size_t module_named(const Program& p, const std::string& name) {
+    for (std::size_t m = 0; m < p.modules.size(); ++m)
+        if (p.modules[m].name == name) return m;
+    FAIL("no module " << name);
+    return 0;
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+std::uint64_t misses(const BuildOutcome& o, jdc::MissReason reason) { return o.cache.misses_by_reason[static_cast<std::size_t>(reason)]; }
+
+}  // namespace
+
+TEST_CASE("summaries are byte-identical with and without the cache, on any number of threads") {
+    Project p(40);
+    const BuildOutcome cold = p.build();
+    const BuildOutcome warm = p.build();
+    BuildOptions no_cache = p.options();
+    no_cache.use_cache = false;
+    const BuildOutcome uncached = p.build(no_cache);
+    BuildOptions one_thread = p.options();
+    one_thread.jobs = 1;
+    const BuildOutcome serial = p.build(one_thread);
+
+    CHECK(cold.stats.tables_built == 40);
+    CHECK(warm.stats.tables_from_cache == 40);
+    CHECK(uncached.stats.tables_built == 40);
+    CHECK(uncached.cache.misses_by_reason[static_cast<std::size_t>(jdc::MissReason::disabled)] == 40);
+    CHECK(serial.stats.tables_from_cache == 40);
+    const auto reference = tree(cold.out_dir);
+    CHECK(reference.size() == cold.stats.modules);
+    for (const auto& [path, text] : reference) {
+        CHECK(fs::path(path).extension() == ".dispatch");
+        CHECK(text.find("# janusc dispatch summary") == 0);
+    }
+    CHECK(tree(warm.out_dir) == reference);
+    CHECK(tree(uncached.out_dir) == reference);
+    CHECK(tree(serial.out_dir) == reference);
+    // The opt level reorders methods inside the tables; the summaries do not show it.
+    BuildOptions source_order = p.options();
+    source_order.opt_level = OptLevel::none;
+    CHECK(tree(p.build(source_order).out_dir) == reference);
+}
+
+TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds hit as they must") {
+    Project p(40);
+    const Program before = p.program();
+    const std::size_t tables = before.generics.size();
+
+    SECTION("clean: every table misses, never seen") {
+        const BuildOutcome clean = p.build();
+        CHECK(clean.cache.lookups == tables);
+        CHECK(clean.cache.hits == 0);
+        CHECK(misses(clean, jdc::MissReason::never_seen) == tables);
+        CHECK(clean.built_tables.size() == tables);
+    }
+    SECTION("no change: every table hits") {
+        p.build();
+        const BuildOutcome again = p.build();
+        CHECK(again.cache.hits == tables);
+        CHECK(again.cache.misses == 0);
+        CHECK(again.built_tables.empty());
+    }
+    SECTION("incremental: an edited leaf module misses only the tables with methods in it") {
+        p.build();
+        // A leaf: no module imports it. Edit a method body.
+        std::size_t leaf = SIZE_MAX;
+        for (std::size_t m = 0; m < before.modules.size() && leaf == SIZE_MAX; ++m)
+            if (before.modules[m].method_count > 0 && tables_reading(before, m).size() < tables) {
+                bool imported = false;
+                for (const ModuleInfo& other : before.modules)
+                    for (std::size_t i : other.imports) imported = imported || i == m;
+                if (!imported) leaf = m;
+            }
+        REQUIRE(leaf != SIZE_MAX);
+        const fs::path file = p.src / before.modules[leaf].path;
+        std::string text = read(file);
+        const std::size_t at = text.find("    return ");
+        REQUIRE(at != std::string::npos);
+        write(file, text.replace(at, 11, "    return 1 + "));
+
+        const std::set<std::string> expected = tables_reading(before, leaf);
+        const BuildOutcome incremental = p.build();
+        CHECK(as_set(incremental.built_tables) == expected);
+        CHECK(misses(incremental, jdc::MissReason::source_changed) == expected.size());
+        CHECK(incremental.cache.hits == tables - expected.size());
+        CHECK(p.build().cache.hits == tables);  // and the next build is warm again
+    }
+    SECTION("partial: a type added to a widely imported module misses the tables that read it or dispatch on the new type") {
+        p.build();
+        std::size_t widest = SIZE_MAX, importers = 0;
+        const auto closure = closures(before);
+        for (std::size_t m = 0; m < before.modules.size(); ++m) {
+            if (before.modules[m].name == "core.base" || before.modules[m].types.empty()) continue;
+            std::size_t n = 0;
+            for (const auto& c : closure) n += c.count(m);
+            if (n > importers) importers = n, widest = m;
+        }
+        REQUIRE(widest != SIZE_MAX);
+        const ModuleInfo& core = before.modules[widest];
+        const std::string parent = before.type_name(core.types.front());
+        std::ofstream(p.src / core.path, std::ios::app) << "\ntype EditedType : " << parent << "\n";
+
+        const Program after = p.program();
+        const jdc::TypeId added = after.registry.find("EditedType");
+        std::set<std::string> expected = tables_reading(after, module_named(after, core.name));
+        for (const Generic& g : after.generics)
+            for (jdc::TypeId declared : g.signature.parameter_types)
+                if (after.registry.is_subtype(added, declared)) expected.insert(g.name);
+        const BuildOutcome partial = p.build();
+        CHECK(as_set(partial.built_tables) == expected);
+        CHECK(partial.cache.misses == expected.size());
+        CHECK(misses(partial, jdc::MissReason::source_changed) + misses(partial, jdc::MissReason::type_changed) == expected.size());
+        CHECK(partial.cache.hits == tables - expected.size());
+        CHECK(partial.cache.hits > 0);
+    }
+    SECTION("full rebuild: a changed build flag misses every table, and both variants stay cached") {
+        p.build();
+        BuildOptions other = p.options();
+        other.opt_level = OptLevel::none;
+        const BuildOutcome full = p.build(other);
+        CHECK(full.cache.hits == 0);
+        CHECK(misses(full, jdc::MissReason::config_changed) == tables);
+        CHECK(p.build().cache.hits == tables);
+        CHECK(p.build(other).cache.hits == tables);
+    }
+}
+
+TEST_CASE("a project moved elsewhere keeps its cache keys: sources are named relative to it") {
+    Project p(20);
+    p.build();
+    const fs::path moved = p.dir.path / "moved";
+    fs::rename(p.src, moved);
+    p.src = moved;
+    const BuildOutcome after = p.build();
+    CHECK(after.cache.hits == after.cache.lookups);
+}
+
+TEST_CASE("unchanged summaries are not rewritten; summaries of deleted modules are removed") {
+    Project p(40);
+    BuildOptions o = p.options();
+    o.out = p.dir.path / "out";
+    REQUIRE(build_project(o));
+    std::map<std::string, fs::file_time_type> stamps;
+    for (const auto& [path, text] : tree(*o.out)) stamps[path] = fs::last_write_time(*o.out / path);
+    REQUIRE(build_project(o));
+    for (const auto& [path, stamp] : stamps) CHECK(fs::last_write_time(*o.out / path) == stamp);
+
+    const Program program = p.program();
+    std::size_t leaf = SIZE_MAX;
+    for (std::size_t m = program.modules.size(); m-- > 0 && leaf == SIZE_MAX;) {
+        bool imported = false;
+        for (const ModuleInfo& other : program.modules)
+            for (std::size_t i : other.imports) imported = imported || i == m;
+        if (!imported) leaf = m;
+    }
+    REQUIRE(leaf != SIZE_MAX);
+    fs::path summary = *o.out / program.modules[leaf].path;
+    summary.replace_extension(".dispatch");
+    REQUIRE(fs::exists(summary));
+    fs::remove(p.src / program.modules[leaf].path);
+    auto r = build_project(o);
+    REQUIRE(r);
+    REQUIRE(r->diagnostics.empty());
+    CHECK_FALSE(fs::exists(summary));
+    CHECK(tree(*o.out).size() == program.modules.size() - 1);
+
+    // Without the manifest (an output directory from elsewhere), stale summaries are found by a walk.
+    write(*o.out / "old" / "gone.dispatch", "stale\n");
+    fs::remove(*o.out / ".janusc-summaries");
+    REQUIRE(build_project(o));
+    CHECK_FALSE(fs::exists(*o.out / "old" / "gone.dispatch"));
+    // A manifest naming files outside the output directory, or other files, removes nothing of them.
+    write(p.dir.path / "keep.dispatch", "not janusc's\n");
+    write(*o.out / "notes.txt", "mine\n");
+    write(*o.out / ".janusc-summaries", "../keep.dispatch\nnotes.txt\nsub/../../keep.dispatch\n");
+    REQUIRE(build_project(o));
+    CHECK(fs::exists(p.dir.path / "keep.dispatch"));
+    CHECK(fs::exists(*o.out / "notes.txt"));
+}
+
+TEST_CASE("an output directory inside the project is not read as sources") {
+    Project p(10);
+    BuildOptions o = p.options();
+    o.out = p.src / "generated";
+    write(*o.out / "stray.jn", "this is not Janus\n");
+    auto r = build_project(o);
+    REQUIRE(r);
+    CHECK(r->diagnostics.empty());
+    CHECK(fs::exists(*o.out / "core" / "base.dispatch"));
+}
+
+TEST_CASE("compile errors stop the build before the cache is touched") {
+    Project p(10);
+    write(p.src / "broken.jn", "module broken\ntype A : Missing\nfunc nothing(x: A) -> f64 { return 1 }\n");
+    auto r = build_project(p.options());
+    REQUIRE(r);
+    REQUIRE(r->diagnostics.size() == 2);
+    CHECK(r->diagnostics[0].to_string() == (p.src / "broken.jn").string() + ":2:10: error: undefined type 'Missing'");
+    CHECK_FALSE(fs::exists(p.cache));
+    CHECK_FALSE(fs::exists(p.src / "janus-out"));
+
+    write(p.src / "broken.jn", "module broken\ntype A :\n");
+    r = build_project(p.options());
+    REQUIRE(r);
+    REQUIRE(r->diagnostics.size() == 1);
+    CHECK(r->diagnostics[0].message == "expected a supertype name, found end of file");
+}
+
+TEST_CASE("usage and I/O errors: no project, no sources, a source too large") {
+    jdc::testing::TempDir dir;
+    BuildOptions o;
+    o.project = dir.path / "nope";
+    auto r = build_project(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == jdc::ErrorCode::not_found);
+    CHECK(r.error().message.find("does not exist") != std::string::npos);
+
+    o.project = dir.path;
+    write(dir.path / ".hidden" / "x.jn", "module x\n");  // hidden directories are skipped
+    write(dir.path / "notes.txt", "not a source\n");
+    r = build_project(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("no Janus sources (*.jn)") != std::string::npos);
+
+    write(dir.path / "big.jn", "module big\n" + std::string(kMaxSourceBytes, ' '));
+    r = build_project(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == jdc::ErrorCode::limit_exceeded);
+    CHECK(r.error().message.find("big.jn' is larger than 16.0 MiB") != std::string::npos);
+}
+
+TEST_CASE("too many argument tuples is a compile error naming the function") {
+    jdc::testing::TempDir dir;
+    std::string types = "module a\ntype Any\n";
+    for (int i = 0; i < 300; ++i) types += "type T" + std::to_string(i) + " : Any\n";
+    write(dir.path / "a.jn", types + "generic huge(x: Any, y: Any, z: Any) -> f64\n");
+    BuildOptions o;
+    o.project = dir.path;
+    o.use_cache = false;
+    auto r = build_project(o);
+    REQUIRE(r);
+    REQUIRE(r->diagnostics.size() == 1);
+    CHECK(r->diagnostics[0].message.find("generic function 'huge' can receive 27270901 tuples of argument types") == 0);
+}
+
+TEST_CASE("the build report: text and JSON") {
+    Project p(20);
+    const BuildOutcome o = p.build();
+    std::ostringstream text;
+    print_build_report(o, p.src, text);
+    CHECK(text.str().find(compiler_version() + ": built ") == 0);
+    CHECK(text.str().find("20 generic functions") != std::string::npos);
+    CHECK(text.str().find("jdc build cache report") != std::string::npos);
+    const auto j = nlohmann::json::parse(build_report_json(o));
+    CHECK(j["janusc"]["generic_functions"] == 20);
+    CHECK(j["janusc"]["tables_built"] == 20);
+    CHECK(j["cache"]["session"]["misses"] == 20);
+}
+
+TEST_CASE("the generator is deterministic and sized as asked") {
+    const GeneratedProject a = generate_project({300, 7}), b = generate_project({300, 7}), c = generate_project({300, 8});
+    REQUIRE(a.files.size() == b.files.size());
+    for (std::size_t i = 0; i < a.files.size(); ++i) {
+        CHECK(a.files[i].path == b.files[i].path);
+        CHECK(a.files[i].text == b.files[i].text);
+    }
+    bool differs = a.files.size() != c.files.size();
+    for (std::size_t i = 0; !differs && i < a.files.size(); ++i) differs = a.files[i].text != c.files[i].text;
+    CHECK(differs);
+    CHECK(a.generics == 300);
+    CHECK(a.modules == 30);
+    CHECK(parse_project_size("small") == 100u);
+    CHECK(parse_project_size("medium") == 1000u);
+    CHECK(parse_project_size("large") == 10000u);
+    CHECK(parse_project_size("42") == 42u);
+    CHECK_FALSE(parse_project_size("0"));
+    CHECK_FALSE(parse_project_size("huge"));
+    CHECK_FALSE(parse_project_size("12x"));
+    CHECK_FALSE(parse_project_size("2000000"));
+
+    jdc::testing::TempDir dir;
+    REQUIRE(write_project(generate_project({5, 1}), dir.path / "p"));
+    const auto again = write_project(generate_project({5, 1}), dir.path / "p");
+    REQUIRE_FALSE(again);
+    CHECK(again.error().message.find("is not an empty directory") != std::string::npos);
+}

@@ -1,0 +1,200 @@
+// The semantic model: a checked program from parsed modules, and the exact error for
+// each rule it enforces.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "janusc/dispatch.hpp"
+#include "janusc/generator.hpp"
+#include "janusc/parser.hpp"
+#include "janusc/program.hpp"
+
+using namespace janusc;
+
+namespace {
+
+using Files = std::map<std::string, std::string>;  // path -> source
+
+tl::expected<Program, Diagnostics> analyze_files(const Files& files) {
+    std::vector<SourceModule> modules;
+    for (const auto& [path, text] : files) {
+        auto m = parse_module(text, path);
+        if (!m)
+            for (const Diagnostic& d : m.error()) UNSCOPED_INFO(d.to_string());
+        REQUIRE(m);
+        modules.push_back({path, std::move(*m)});
+    }
+    return analyze(std::move(modules));
+}
+
+Program program_of(const Files& files) {
+    auto p = analyze_files(files);
+    if (!p)
+        for (const Diagnostic& d : p.error()) UNSCOPED_INFO(d.to_string());
+    REQUIRE(p);
+    return std::move(*p);
+}
+
+std::vector<std::string> errors_of(const Files& files) {
+    auto p = analyze_files(files);
+    REQUIRE_FALSE(p);
+    std::vector<std::string> out;
+    for (const Diagnostic& d : p.error()) out.push_back(d.to_string());
+    return out;
+}
+
+const Files kShapes = {
+    {"core/base.jn", "module core.base\ntype Any\ntype Shape : Any\ngeneric area(s: Shape) -> f64\n"},
+    {"geo/round.jn",
+     "module geo.round\nimport core.base\ntype Round : Shape\ntype Circle : Round\ntype Ellipse : Round\n"
+     "func area(s: Round) -> f64 { return 1 }\nfunc area(s: Circle) -> f64 { return 2 }\n"},
+    {"geo/poly.jn",
+     "module geo.poly\nimport core.base\ntype Poly : Shape\ntype Square : Poly\ngeneric corners(p: Poly, q: Poly) -> i32\n"
+     "func area(s: Poly) -> f64 { return 3 }\nfunc corners(p: Square, q: Poly) -> i32 { return area(p) }\n"},
+};
+
+}  // namespace
+
+TEST_CASE("a program: modules in import order, the registry, generics with methods from every module") {
+    const Program p = program_of(kShapes);
+    REQUIRE(p.modules.size() == 3);
+    CHECK(p.modules[0].name == "core.base");
+    CHECK(p.modules[1].name == "geo.poly");
+    CHECK(p.modules[2].name == "geo.round");
+    CHECK(p.modules[1].imports == std::vector<std::size_t>{0});
+    CHECK(p.import_order == std::vector<std::size_t>{0, 1, 2});
+    CHECK(p.registry.size() == 4 + 7);
+    const jdc::TypeId shape = p.registry.find("Shape"), circle = p.registry.find("Circle"), round = p.registry.find("Round");
+    CHECK(p.registry.is_subtype(circle, shape));
+    CHECK(p.type_module[circle] == 2);
+    REQUIRE(p.generics.size() == 2);
+    const Generic& area = p.generics[0];
+    CHECK(area.name == "area");
+    CHECK(area.signature.parameter_types == std::vector<jdc::TypeId>{shape});
+    CHECK(area.signature.return_type == jdc::kTypeF64);
+    REQUIRE(area.methods.size() == 3);
+    CHECK(area.methods[0].module == 1);  // geo.poly sorts before geo.round
+    CHECK(area.methods[1].parameters == std::vector<jdc::TypeId>{round});
+    CHECK(area.method_modules == std::vector<std::size_t>{0, 1, 2});
+    CHECK(p.generics[1].method_modules == std::vector<std::size_t>{1});
+    // Shape's subtypes: Shape, Round, Circle, Ellipse, Poly, Square (in id order).
+    CHECK(p.subtypes_of(shape).size() == 6);
+    CHECK(std::is_sorted(p.subtypes_of(shape).begin(), p.subtypes_of(shape).end()));
+    CHECK(tuple_count(p, p.generics[1]) == 4);  // (Poly | Square)^2
+    CHECK(p.modules[2].method_count == 2);
+}
+
+TEST_CASE("type ids do not depend on the order files are given in") {
+    const Program a = program_of(kShapes);
+    std::vector<SourceModule> reversed;
+    for (auto it = kShapes.rbegin(); it != kShapes.rend(); ++it) reversed.push_back({it->first, *parse_module(it->second, it->first)});
+    auto b = analyze(std::move(reversed));
+    REQUIRE(b);
+    CHECK(a.registry.fingerprint() == b->registry.fingerprint());
+    for (const jdc::Type& t : a.registry.types()) CHECK(b->registry.find(t.name) == t.id);
+}
+
+TEST_CASE("module names, imports and import cycles") {
+    CHECK(errors_of({{"a/b.jn", "module a.c\n"}}) ==
+          std::vector<std::string>{"a/b.jn:1:8: error: module 'a.c' must be in file 'a/c.jn'; this file holds module 'a.b'"});
+    CHECK(errors_of({{"a-b.jn", "module x\n"}}).front() ==
+          "a-b.jn:1:1: error: file 'a-b.jn' cannot hold a module: its directory and file names (without .jn) must be identifiers");
+    CHECK(errors_of({{"a.jn", "module a\nimport nowhere.x\n"}}) ==
+          std::vector<std::string>{"a.jn:2:8: error: module 'nowhere.x' not found: the project has no file 'nowhere/x.jn'"});
+    CHECK(errors_of({{"a.jn", "module a\nimport a\n"}}) == std::vector<std::string>{"a.jn:2:8: error: module 'a' imports itself"});
+    CHECK(errors_of({{"a.jn", "module a\nimport b\n"}, {"b.jn", "module b\nimport c\n"}, {"c.jn", "module c\nimport a\n"}}) ==
+          std::vector<std::string>{"c.jn:2:8: error: import cycle: a -> b -> c -> a"});
+    // Two separate cycles, and a module that only imports one of them: two reports.
+    CHECK(errors_of({{"a.jn", "module a\nimport b\n"}, {"b.jn", "module b\nimport a\n"}, {"c.jn", "module c\nimport d\n"},
+                     {"d.jn", "module d\nimport c\n"}, {"e.jn", "module e\nimport a\n"}})
+              .size() == 2);
+}
+
+TEST_CASE("types: undefined, invisible, duplicate, built-in, cyclic") {
+    CHECK(errors_of({{"a.jn", "module a\ntype A : Nope\n"}}) == std::vector<std::string>{"a.jn:2:10: error: undefined type 'Nope'"});
+    CHECK(errors_of({{"a.jn", "module a\ntype A\n"}, {"b.jn", "module b\ntype B : A\n"}}) ==
+          std::vector<std::string>{"b.jn:2:10: error: type 'A' is declared in module 'a', which module 'b' does not import"});
+    CHECK(errors_of({{"a.jn", "module a\ntype A\n"}, {"b.jn", "module b\nimport a\ntype A\n"}}) ==
+          std::vector<std::string>{"b.jn:3:6: error: type 'A' is already declared at a.jn:2:6"});
+    CHECK(errors_of({{"a.jn", "module a\ntype f64\n"}}) ==
+          std::vector<std::string>{"a.jn:2:6: error: type 'f64' is a built-in type and cannot be declared"});
+    CHECK(errors_of({{"a.jn", "module a\ntype A : i32\n"}}) ==
+          std::vector<std::string>{"a.jn:2:10: error: type 'A' cannot have built-in type 'i32' as a supertype"});
+    CHECK(errors_of({{"a.jn", "module a\ntype B\ntype A : B, B\n"}}) ==
+          std::vector<std::string>{"a.jn:3:13: error: type 'A' lists supertype 'B' twice"});
+    CHECK(errors_of({{"a.jn", "module a\ntype A : A\n"}}) == std::vector<std::string>{"a.jn:2:10: error: supertype cycle: A -> A"});
+    CHECK(errors_of({{"a.jn", "module a\ntype A : C\ntype B : A\ntype C : B\ntype D : C\n"}}) ==
+          std::vector<std::string>{"a.jn:3:10: error: supertype cycle: A -> C -> B -> A"});
+    // Supertypes declared later in the same module are fine: types register supertypes first.
+    const Program p = program_of({{"a.jn", "module a\ntype Leaf : Mid\ntype Mid : Root\ntype Root\n"}});
+    CHECK(p.registry.is_subtype(p.registry.find("Leaf"), p.registry.find("Root")));
+}
+
+TEST_CASE("generic functions and methods: arity, subtyping, duplicates, visibility") {
+    const std::string base = "module a\ntype Any\ntype S : Any\ntype T : S\ntype U : Any\n";
+    auto one = [&](const std::string& rest) { return errors_of({{"a.jn", base + rest}}); };
+    CHECK(one("generic f() -> f64\n").front() == "a.jn:6:9: error: generic function 'f' takes 0 parameters; Janus dispatches on 1 to 3");
+    CHECK(one("generic f(a: S, b: S, c: S, d: S) -> f64\n").front() ==
+          "a.jn:6:9: error: generic function 'f' takes 4 parameters; Janus dispatches on 1 to 3");
+    CHECK(one("generic f(x: S) -> f64\ngeneric f(y: S) -> f64\n").front() ==
+          "a.jn:7:9: error: generic function 'f' is already declared at a.jn:6:9");
+    CHECK(one("generic f(x: S, x: S) -> f64\n").front() == "a.jn:6:17: error: parameter 'x' is declared twice");
+    CHECK(one("func g(x: S) -> f64 { return 1 }\n").front() ==
+          "a.jn:6:6: error: no generic function 'g' is declared: declare it with 'generic g(...) -> T'");
+    CHECK(one("generic f(x: S) -> f64\nfunc f(x: S, y: S) -> f64 { return 1 }\n").front() ==
+          "a.jn:7:6: error: method 'f' has 2 parameters, but generic function 'f' (a.jn:6:9) takes 1");
+    CHECK(one("generic f(x: S) -> f64\nfunc f(x: U) -> f64 { return 1 }\n").front() ==
+          "a.jn:7:11: error: parameter 'x' of method 'f' has type 'U', which is not a subtype of 'S' declared by generic function 'f' (a.jn:6:9)");
+    CHECK(one("generic f(x: S) -> S\nfunc f(x: T) -> U { return x }\n").front() ==
+          "a.jn:7:17: error: method 'f' returns 'U', which is not a subtype of 'S' returned by generic function 'f' (a.jn:6:9)");
+    CHECK(one("generic f(x: S, y: S) -> f64\nfunc f(x: T, y: S) -> f64 { return 1 }\nfunc f(a: T, b: S) -> f64 { return 2 }\n") ==
+          std::vector<std::string>{"a.jn:8:6: error: duplicate method f(T, S): already defined at a.jn:7:6"});
+    CHECK(one("generic f(x: Nope) -> f64\n").front() == "a.jn:6:14: error: undefined type 'Nope'");
+    // A method of a broken generic is not reported again.
+    CHECK(one("generic f(x: Nope) -> f64\nfunc f(x: S) -> f64 { return 1 }\n").size() == 1);
+    CHECK(errors_of({{"a.jn", base + "generic f(x: S) -> f64\n"}, {"b.jn", "module b\nfunc f(x: i32) -> f64 { return 1 }\n"}}).front() ==
+          "b.jn:2:6: error: generic function 'f' is declared in module 'a', which module 'b' does not import");
+}
+
+TEST_CASE("method bodies: names and calls") {
+    const std::string base = "module a\ntype Any\ngeneric f(x: Any) -> f64\ngeneric g(x: Any, y: Any) -> f64\n";
+    auto body = [&](const std::string& stmts) { return errors_of({{"a.jn", base + "func f(x: Any) -> f64 {\n" + stmts + "\n}\n"}}); };
+    CHECK(body("return y") == std::vector<std::string>{"a.jn:6:8: error: undefined name 'y' in method 'f'"});
+    CHECK(body("let v = 1\nlet v = 2\nreturn v") == std::vector<std::string>{"a.jn:7:5: error: 'v' is already defined in method 'f'"});
+    CHECK(body("let x = 1\nreturn x") == std::vector<std::string>{"a.jn:6:5: error: 'x' is already defined in method 'f'"});
+    CHECK(body("return v\nlet v = 1") == std::vector<std::string>{"a.jn:6:8: error: undefined name 'v' in method 'f'"});
+    CHECK(body("return h(x)") == std::vector<std::string>{"a.jn:6:8: error: undefined function 'h'"});
+    CHECK(body("return g(x)") ==
+          std::vector<std::string>{"a.jn:6:8: error: call to 'g' passes 1 arguments, but generic function 'g' (a.jn:4:9) takes 2"});
+    CHECK(body("return f(g(x, x, x))").size() == 1);
+    const Program p = program_of({{"a.jn", base + "func f(x: Any) -> f64 {\nlet v = g(x, 2.5)\nreturn f(v) * -v + \"s\"\n}\n"}});
+    CHECK(p.method_count() == 1);
+    // A chain as long as it is deep is checked without recursion.
+    std::string chain = "return x";
+    for (int i = 0; i < 100000; ++i) chain += " + x";
+    program_of({{"a.jn", base + "func f(x: Any) -> f64 {\n" + chain + "\n}\n"}});
+}
+
+TEST_CASE("errors from several files come back sorted by file and position") {
+    const auto errors = errors_of({{"b.jn", "module b\ntype B : X\ntype C : Y\n"}, {"a.jn", "module a\ntype A : Z\n"}});
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].rfind("a.jn:2:10", 0) == 0);
+    CHECK(errors[1].rfind("b.jn:2:10", 0) == 0);
+    CHECK(errors[2].rfind("b.jn:3:10", 0) == 0);
+}
+
+TEST_CASE("every generated project is a valid program") {
+    for (std::size_t size : {1u, 7u, 60u})
+        for (std::uint64_t seed : {1u, 2u, 99u}) {
+            INFO("size " << size << " seed " << seed);
+            const GeneratedProject g = generate_project({size, seed});
+            Files files;
+            for (const GeneratedFile& f : g.files) files[f.path] = f.text;
+            const Program p = program_of(files);
+            CHECK(p.generics.size() == size);
+            CHECK(p.modules.size() == g.modules);
+            CHECK(p.method_count() == g.methods);
+            for (const Generic& gen : p.generics) CHECK(tuple_count(p, gen) <= kMaxTuplesPerTable);
+        }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CLI tests of janusc: outputs and exit codes (0 ok, 1 compile errors, 2 usage/I/O).
+# Usage: tools_janusc.sh PATH_TO_JANUSC PATH_TO_JDC
+set -u
+janusc=$(realpath "$1")
+jdc=$(realpath "$2")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=support/cli_expect.sh
+source "$(dirname "$0")/support/cli_expect.sh"
+
+expect "no subcommand is a usage error" 2 "" -- "$janusc"
+expect "help exits 0" 0 "build" -- "$janusc" --help
+expect "version" 0 "^janusc [0-9]+\.[0-9]+\.[0-9]+" -- "$janusc" --version
+expect "gen: a bad size" 2 "--size must be small, medium, large or a number" -- "$janusc" gen --size huge "$tmp/x"
+expect "gen: a size is required" 2 "" -- "$janusc" gen "$tmp/x"
+expect "gen small" 0 "100 generic functions" -- "$janusc" gen --size small --seed 4 "$tmp/p"
+expect "gen refuses a non-empty directory" 2 "not an empty directory" -- "$janusc" gen --size small --seed 4 "$tmp/p"
+"$janusc" gen --size small --seed 4 "$tmp/p2" >/dev/null
+expect "gen is deterministic" 0 "" -- diff -r "$tmp/p" "$tmp/p2"
+
+expect "build cold" 0 "100 built, 0 from the cache" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out1" --report-json "$tmp/r1.json"
+expect "build warm" 0 "hit ratio 100.0%" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" -j 1
+expect "build without the cache" 0 "cache: +disabled" -- "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3"
+expect "summaries identical warm and cold" 0 "" -- diff -r "$tmp/out1" "$tmp/out2"
+expect "summaries identical without the cache" 0 "" -- diff -r "$tmp/out1" "$tmp/out3"
+expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"
+expect "a changed flag rebuilds every table" 0 "config changed 100" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out4" -O 0
+expect "JANUS_CACHE_DIR is the default cache" 0 "100 built" -- env JANUS_CACHE_DIR="$tmp/envcache" "$janusc" build "$tmp/p" --out "$tmp/out5"
+expect "... and was used" 0 "" -- test -f "$tmp/envcache/stats.json"
+expect "a bad JANUS_CACHE_SIZE is a usage error" 2 "JANUS_CACHE_SIZE" -- env JANUS_CACHE_SIZE=lots "$janusc" build "$tmp/p" --out "$tmp/out6"
+expect "the default cache lives in the project" 0 "in $tmp/p/.janus_cache/dispatch_tables" -- env -u JANUS_CACHE_DIR "$janusc" build "$tmp/p"
+
+mkdir -p "$tmp/bad"
+printf 'module main\ntype A : Nowhere\n' > "$tmp/bad/main.jn"
+expect "compile errors exit 1 with file:line:col" 1 "bad/main.jn:2:10: error: undefined type 'Nowhere'" -- "$janusc" build "$tmp/bad" --no-cache
+printf 'module main\ntype A :\n' > "$tmp/bad/main.jn"
+expect "syntax errors exit 1" 1 "main.jn:2:9: error: expected a supertype name, found end of file" -- "$janusc" build "$tmp/bad"
+expect "a missing project exits 2" 2 "does not exist" -- "$janusc" build "$tmp/missing"
+expect "an empty project exits 2" 2 "no Janus sources" -- "$janusc" build "$tmp/out1"
+expect "--jobs 0 is a usage error" 2 "" -- "$janusc" build "$tmp/p" --jobs 0
+expect "an unknown option is a usage error" 2 "" -- "$janusc" build "$tmp/p" --frobnicate
+
+arena=$(find "$tmp/cache/objects" -name '*.jdca' | head -1)
+expect "cache forwards to jdc (verify)" 0 ": ok" -- "$janusc" cache verify "$arena"
+expect "cache forwards to jdc (inspect)" 0 "signature:" -- "$janusc" cache inspect "$arena"
+expect "cache forwards the exit code" 2 "cannot open" -- "$janusc" cache verify "$tmp/missing.jdca"
+expect "cache with no arguments is jdc's usage error" 2 "" -- "$janusc" cache
+mkdir -p "$tmp/alone" "$tmp/bin"
+cp "$janusc" "$tmp/alone/janusc"
+ln -s "$jdc" "$tmp/bin/jdc"
+expect "cache finds jdc on PATH when it is not beside janusc" 0 ": ok" -- env PATH="$tmp/bin:/usr/bin:/bin" "$tmp/alone/janusc" cache verify "$arena"
+expect "cache without any jdc exits 2" 2 "cannot run jdc" -- env PATH="/nonexistent" "$tmp/alone/janusc" cache verify "$arena"
+
+expect_summary tools_janusc
