@@ -5,7 +5,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -39,19 +38,39 @@ std::uint64_t mtime_ns(const struct stat& st) {
     return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
 }
 
+// A directory of the store that already exists must still be one: the store's own
+// directories are checked when it opens, but whoever can write the cache can replace
+// them later. Absence is left to the caller (a miss when reading, an error from
+// mkdir or open when writing). A link planted between this check and the use that
+// follows it is not caught; one planted at any other time is.
+Result<void> refuse_replaced_directory(const fs::path& dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) return {};
+        return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': it is a symlink");
+    if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': not a directory");
+    return {};
+}
+
 // A directory of the store: created when missing; a symlink or a non-directory in
 // its place is refused (it could point anywhere).
 Result<void> ensure_directory(const fs::path& dir) {
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) == 0) {
-        if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': it is a symlink");
-        if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "'" + dir.string() + "' exists and is not a directory");
-        return {};
-    }
-    if (errno != ENOENT) return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
+    if (auto r = refuse_replaced_directory(dir); !r) return r;
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         return make_error(ErrorCode::io, "cannot create directory '" + dir.string() + "': " + std::strerror(errno));
     return {};
+}
+
+// Writes the cache directory tag unless something is there already. O_EXCL never
+// follows a symlink, so a dangling link planted as the tag is not written through.
+void write_cachedir_tag(const fs::path& tag) {
+    const int fd = ::open(tag.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return;  // there already, or not writable: the tag only helps backup tools
+    const std::string_view text(kCachedirTag);
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
 }
 
 bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
@@ -101,6 +120,15 @@ struct LocalStore::State {
     fs::path shard_dir(const CacheKey& key) const { return objects_dir() / key.to_hex().substr(0, 2); }
     fs::path loose_path(const CacheKey& key) const { return shard_dir(key) / (key.to_hex() + ".jdca"); }
 
+    // Every store directory this operation touches is still a directory, not a link
+    // planted since the store was opened.
+    Result<void> check_directories(std::initializer_list<fs::path> dirs) const {
+        for (const fs::path& dir : dirs)
+            if (auto r = refuse_replaced_directory(dir); !r) return r;
+        return {};
+    }
+    Result<void> check_all_directories() const { return check_directories({objects_dir(), packs_dir(), tmp_dir()}); }
+
     void log(const std::string& line) const {
         if (options.log) options.log(line);
     }
@@ -128,6 +156,7 @@ struct LocalStore::State {
     }
     // Maps every pack in packs/ (new packs appear when the compactor publishes them).
     Result<void> load_packs() {
+        if (auto r = check_directories({packs_dir()}); !r) return r;
         std::vector<std::shared_ptr<MappedPack>> found;
         std::error_code ec;
         for (fs::directory_iterator it(packs_dir(), ec), end; !ec && it != end; it.increment(ec)) {
@@ -177,8 +206,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
     }
     for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
         if (auto r = ensure_directory(dir); !r) return tl::unexpected(r.error());
-    const fs::path tag = root / "CACHEDIR.TAG";
-    if (!fs::exists(tag, ec)) std::ofstream(tag) << kCachedirTag;
+    write_cachedir_tag(root / "CACHEDIR.TAG");
 
     auto lock = StoreLock::for_file(root / "lock");
     if (!lock) return tl::unexpected(lock.error());
@@ -214,6 +242,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
 // ---- rebuilding ---------------------------------------------------------------
 
 Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) {
+    if (auto r = check_all_directories(); !r) return r;
     if (auto r = load_packs(); !r) return r;  // packs published since we opened count too
     std::vector<IndexEntry> entries;
     std::uint64_t dropped = 0, foreign = 0;
@@ -308,6 +337,7 @@ Result<void> LocalStore::rebuild_index(const std::string& reason) {
 
 // Under the lock: the index to change, rebuilt first if a crashed writer left it dirty.
 Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
+    if (auto r = check_all_directories(); !r) return tl::unexpected(r.error());
     auto idx = current_index();
     if (idx && !(*idx)->is_file_at(index_file())) {
         // The name points elsewhere, yet nobody marked our mapping retired: its
@@ -348,6 +378,7 @@ Result<void> LocalStore::put(const PutRequest& request) { return put_batch(std::
 
 Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     // Verify and stage outside the lock: the lock is held only to rename and index.
+    if (auto r = s_->check_directories({s_->tmp_dir(), s_->objects_dir()}); !r) return r;
     std::vector<StagedFile> staged;
     staged.reserve(requests.size());
     for (const PutRequest& r : requests) {
@@ -463,10 +494,10 @@ Result<StoredArena> LocalStore::get(const CacheKey& key) {
     if (meta->location == EntryLocation::loose) {
         const fs::path file = s_->loose_path(key);
         const fs::path& shard = file.parent_path();
-        // The file itself is opened with O_NOFOLLOW; its directory is checked here.
-        struct stat st {};
-        if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-            failure = Error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+        // The file itself is opened with O_NOFOLLOW; the directories above it are
+        // checked here (objects/ first: lstat of the shard would follow a link there).
+        if (auto dirs = s_->check_directories({s_->objects_dir(), shard}); !dirs) {
+            failure = dirs.error();
         } else if (auto loaded = LoadedArena::open(file, s_->options.load_mode, s_->options.limits, SymlinkPolicy::refuse)) {
             auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
             const ArenaView view = owner->view();
