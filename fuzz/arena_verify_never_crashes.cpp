@@ -51,18 +51,6 @@ const std::vector<KnownRegistry>& known_registries() {
     return all;
 }
 
-bool is_verifier_error(ErrorCode c) {
-    switch (c) {
-        case ErrorCode::bad_magic:
-        case ErrorCode::unsupported_version:
-        case ErrorCode::truncated:
-        case ErrorCode::corrupt:
-        case ErrorCode::checksum_mismatch:
-        case ErrorCode::limit_exceeded: return true;
-        default: return false;
-    }
-}
-
 // Binds and, on success, compares every lookup with the reference resolver over
 // the decoded table.
 void check_bound_lookups(const ArenaView& view, const TypeRegistry& registry, std::span<const TypeId> lookup_types,
@@ -96,7 +84,7 @@ void exercise(std::span<const std::byte> bytes) {
     const auto full = verify_arena(bytes, VerifyLevel::full);
     for (const auto* r : {&header, &full}) {
         if (*r) continue;
-        JDC_FUZZ_CHECK(is_verifier_error(r->error().code), "unexpected error class " + std::string(to_string(r->error().code)));
+        JDC_FUZZ_CHECK(fuzzing::is_verifier_error(r->error().code), "unexpected error class " + std::string(to_string(r->error().code)));
         JDC_FUZZ_CHECK(!r->error().message.empty(), "rejection without a reason");
     }
     if (!header) {

@@ -10,10 +10,12 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <xxhash.h>
 
 #include "jdc/arena_format.hpp"
+#include "jdc/error.hpp"
 
 // A violated property is a finding: print it and abort, so libFuzzer (and the
 // replay driver, and CI) records a crash with this message.
@@ -27,6 +29,21 @@
     } while (0)
 
 namespace jdc::fuzzing {
+
+// The error classes a verifier of untrusted bytes may report (arenas, packs, the
+// cache index, the dependency state): anything else (io, not_found, ...) from a
+// pure check of bytes is a finding.
+inline bool is_verifier_error(ErrorCode c) {
+    switch (c) {
+        case ErrorCode::bad_magic:
+        case ErrorCode::unsupported_version:
+        case ErrorCode::truncated:
+        case ErrorCode::corrupt:
+        case ErrorCode::checksum_mismatch:
+        case ErrorCode::limit_exceeded: return true;
+        default: return false;
+    }
+}
 
 // Recomputes both checksums in place, as a writer does last (format-spec §7):
 // data_checksum over [128, min(total_size, size)), then metadata_checksum over
@@ -43,6 +60,20 @@ inline void reseal(std::span<std::byte> bytes) {
     const std::uint64_t meta = XXH3_64bits(bytes.data(), arena::kMetadataChecksumCoverage);
     std::memcpy(bytes.data() + offsetof(arena::Header, metadata_checksum), &meta, 8);
 }
+
+// Folds bytes into a value the optimizer cannot drop.
+class Sink {
+public:
+    void mix(std::uint64_t v) noexcept { state_ = (state_ ^ v) * 0x100000001b3ull; }
+    void mix(std::string_view s) noexcept {
+        mix(s.size());
+        for (char c : s) mix(static_cast<unsigned char>(c));
+    }
+    std::uint64_t value() const noexcept { return state_; }
+
+private:
+    std::uint64_t state_ = 0xcbf29ce484222325ull;
+};
 
 // Consumes fuzz input front to back; past the end every read yields zeros.
 class ByteReader {
