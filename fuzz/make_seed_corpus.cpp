@@ -33,6 +33,7 @@
 #include "jdc/dependency_tracker.hpp"
 #include "jdc/pack.hpp"
 #include "seed_models.hpp"
+#include "support/damaged_index.hpp"
 #include "support/dependency_state_example.hpp"
 
 namespace {
@@ -225,6 +226,12 @@ void write_index_corpus(const fs::path& dir) {
              write_new(f, entries, 0);
              edit(f, [](CacheIndex& idx) { idx.mark_retired(); });
          })},
+        // Regression: every slot live while the header counts 12 (a torn index). A put
+        // was published but never indexed until CacheIndex::put learned to say so.
+        {"slots-fuller-than-counts", index_bytes(scratch, [&](const fs::path& f) {
+             write_new(f, entries, 0);
+             jdc::testing::fill_every_slot(f);
+         })},
         {"nearly-full", index_bytes(scratch, [&](const fs::path& f) {
              std::vector<IndexEntry> many = entries;
              for (std::uint64_t i = 0; many.size() < 44; ++i) many.push_back(entry({i + 1, i * 64 + 5}, 100 + i, jdc::EntryLocation::loose));
@@ -232,7 +239,7 @@ void write_index_corpus(const fs::path& dir) {
          })},
     };
     for (const auto& s : seeds) write(dir / (std::string(s.name) + ".jdci"), s.bytes.data(), s.bytes.size());
-    const auto& base = seeds[1].bytes;
+    const auto& base = seeds[1].bytes;  // "entries"
     write(dir / "entries.truncated-191", base.data(), 191);
     write(dir / "entries.truncated-slot", base.data(), base.size() - 64);
     std::vector<std::byte> odd = base;

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::uint64_t kKeys = 160;  // the index grows from 64 slots to 512 along the way
+constexpr std::uint64_t kKeys = 160;  // more than an index of 64 slots holds: it grows along the way
 
 // What a child did, sent to the parent through a pipe.
 struct Tally {

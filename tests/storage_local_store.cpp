@@ -13,6 +13,7 @@
 #include "jdc/local_store.hpp"
 #include "jdc/pack.hpp"
 #include "support/arena_samples.hpp"
+#include "support/damaged_index.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
@@ -453,4 +454,26 @@ TEST_CASE("an entry over one reader's own limits is a miss for it, not deleted f
     REQUIRE(store);
     CHECK(store->get(key_for(6)));
     CHECK(store->stats().index.corrupt_drops == 0);
+}
+
+TEST_CASE("a put into an index fuller than its header counts rebuilds it and is served", "[store][recovery]") {
+    testing::TempDir dir;
+    std::vector<std::string> log;
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        REQUIRE(store->put({key_for(1), arena_for(1)}));
+    }
+    testing::fill_every_slot(dir.path / "index.jdci");  // torn: every slot live, counts say 1
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    const auto a = arena_for(2);
+    REQUIRE(store->put({key_for(2), a}));
+    CHECK(contains(log, "more entries than its header counted"));
+    auto got = store->get(key_for(2));  // before the fix: published, never indexed, a miss forever
+    REQUIRE(got);
+    CHECK(got->view().bytes().size() == a.size());
+    CHECK(store->get(key_for(1)));
+    CHECK(store->stats().index.live_count == 2);  // the rebuild keeps what the directory holds
+    CHECK_FALSE(store->stats().index.dirty);
 }

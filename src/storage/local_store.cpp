@@ -401,6 +401,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     index_ref.set_dirty(true);
     Result<void> outcome;
     std::uint64_t written_bytes = 0;
+    bool index_full = false;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const PutRequest& r = requests[i];
         if (auto d = ensure_directory(s_->shard_dir(r.key)); !d) {
@@ -422,11 +423,17 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
         e.format_version = version_word(h.version_major, h.version_minor);
         e.config_hash = r.config_hash;
         e.location = EntryLocation::loose;
-        index_ref.put(e);
+        if (!index_ref.put(e)) index_full = true;  // published, but not indexed: the rebuild below finds it
         written_bytes += r.arena.size();
         if (!outcome) break;
     }
     index_ref.add(IndexCounter::bytes_written, written_bytes);
+    if (index_full) {
+        // Left dirty on purpose: if the rebuild fails, the next writer repeats it.
+        auto rebuilt = s_->rebuild_index_locked("the index held more entries than its header counted");
+        if (!rebuilt) return rebuilt;
+        return outcome;
+    }
     index_ref.set_dirty(false);
     if (!outcome) return outcome;
 
