@@ -477,3 +477,17 @@ TEST_CASE("a put into an index fuller than its header counts rebuilds it and is 
     CHECK(store->stats().index.live_count == 2);  // the rebuild keeps what the directory holds
     CHECK_FALSE(store->stats().index.dirty);
 }
+
+TEST_CASE("a reader notices on a miss that the index it mapped was replaced without being retired", "[store][recovery]") {
+    testing::TempDir dir;
+    auto reader = LocalStore::open(dir.path);
+    REQUIRE(reader);
+    REQUIRE(reader->put({key_for(1), arena_for(1)}));
+    REQUIRE(reader->get(key_for(1)));
+    fs::remove(dir.path / "index.jdci");  // deleted by hand: nobody can mark the old mapping retired
+    auto writer = LocalStore::open(dir.path);  // rebuilds a new index file
+    REQUIRE(writer);
+    REQUIRE(writer->put({key_for(2), arena_for(2)}));
+    CHECK(reader->get(key_for(2)));  // before: a miss for as long as the reader lived
+    CHECK(reader->get(key_for(1)));
+}

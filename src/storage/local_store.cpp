@@ -145,6 +145,18 @@ struct LocalStore::State {
         index = std::make_shared<CacheIndex>(std::move(*opened));
         return index;
     }
+    // For a miss: an index replaced without being marked retired (its replacer died
+    // in between, or it was deleted and another process made a new one) would hide
+    // every entry added since, for as long as this process lives. Maps the file that
+    // is there now, if one opens; else keeps `seen`. One stat(), on misses only.
+    std::shared_ptr<CacheIndex> refresh_if_replaced(const std::shared_ptr<CacheIndex>& seen) {
+        if (seen->is_file_at(index_file())) return seen;
+        auto opened = CacheIndex::open(index_file());
+        if (!opened) return seen;
+        std::lock_guard<std::mutex> guard(index_mutex);
+        index = std::make_shared<CacheIndex>(std::move(*opened));
+        return index;
+    }
     void forget_index() {
         std::lock_guard<std::mutex> guard(index_mutex);
         index.reset();
@@ -490,7 +502,11 @@ void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
 Result<StoredArena> LocalStore::get(const CacheKey& key) {
     auto idx = s_->current_index();
     if (!idx) return tl::unexpected(idx.error());
-    const auto meta = (*idx)->find(key);
+    auto meta = (*idx)->find(key);
+    if (!meta) {
+        *idx = s_->refresh_if_replaced(*idx);
+        meta = (*idx)->find(key);
+    }
     if (!meta) {
         (*idx)->add(IndexCounter::misses);
         return make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
