@@ -45,6 +45,12 @@ inline bool is_verifier_error(ErrorCode c) {
     }
 }
 
+// A rejection of untrusted bytes names a permitted error class and gives a reason.
+inline void check_rejection(const Error& e, std::string_view what) {
+    JDC_FUZZ_CHECK(is_verifier_error(e.code), std::string(what) + ": unexpected error class " + std::string(to_string(e.code)) + ": " + e.message);
+    JDC_FUZZ_CHECK(!e.message.empty(), std::string(what) + ": rejection without a reason");
+}
+
 // Recomputes both checksums in place, as a writer does last (format-spec §7):
 // data_checksum over [128, min(total_size, size)), then metadata_checksum over
 // [0, 120). Mutated inputs almost never carry valid checksums, so without this the

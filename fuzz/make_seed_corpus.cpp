@@ -49,15 +49,24 @@ void write(const fs::path& path, const void* data, std::size_t size) {
     }
 }
 
+// The value, or the error's message and exit 1: every seed must be writable.
+[[noreturn]] void fail(const jdc::Error& e) {
+    std::fprintf(stderr, "make_seed_corpus: %s\n", e.message.c_str());
+    std::exit(1);
+}
+template <class T>
+T or_exit(jdc::Result<T> r) {
+    if (!r) fail(r.error());
+    return std::move(*r);
+}
+void or_exit(const jdc::Result<void>& r) {
+    if (!r) fail(r.error());
+}
+
 std::vector<std::byte> build(const jdc::testing::RandomModel& m) {
     jdc::ArenaBuildOptions options;
     options.created_at_ns = jdc::fuzzing::kSeedCreatedAtNs;
-    auto bytes = jdc::build_arena(m.table, m.registry, {}, options);
-    if (!bytes) {
-        std::fprintf(stderr, "make_seed_corpus: %s\n", bytes.error().message.c_str());
-        std::exit(1);
-    }
-    return *bytes;
+    return or_exit(jdc::build_arena(m.table, m.registry, {}, options));
 }
 
 void write_verify_corpus(const fs::path& dir) {
@@ -115,12 +124,7 @@ void write_roundtrip_corpus(const fs::path& dir) {
 std::vector<std::byte> pack_of(const std::vector<std::pair<jdc::CacheKey, std::vector<std::byte>>>& entries) {
     std::vector<jdc::PackInput> inputs;
     for (const auto& [key, arena] : entries) inputs.push_back({key, arena});
-    auto bytes = jdc::build_pack(inputs, jdc::fuzzing::kSeedCreatedAtNs);
-    if (!bytes) {
-        std::fprintf(stderr, "make_seed_corpus: %s\n", bytes.error().message.c_str());
-        std::exit(1);
-    }
-    return *bytes;
+    return or_exit(jdc::build_pack(inputs, jdc::fuzzing::kSeedCreatedAtNs));
 }
 
 void write_pack_corpus(const fs::path& dir) {
@@ -193,18 +197,11 @@ void write_index_corpus(const fs::path& dir) {
     counters.hits = 10;
     counters.misses = 4;
     auto write_new = [&](const fs::path& file, const std::vector<IndexEntry>& with, std::uint64_t capacity) {
-        if (!CacheIndex::write_new(file, scratch, with, capacity, &counters, 0)) {
-            std::fprintf(stderr, "make_seed_corpus: cannot write an index\n");
-            std::exit(1);
-        }
+        or_exit(CacheIndex::write_new(file, scratch, with, capacity, &counters, 0));
     };
     auto edit = [&](const fs::path& file, auto&& change) {
-        auto index = CacheIndex::open(file);
-        if (!index) {
-            std::fprintf(stderr, "make_seed_corpus: %s\n", index.error().message.c_str());
-            std::exit(1);
-        }
-        change(*index);
+        auto index = or_exit(CacheIndex::open(file));
+        change(index);
     };
     const struct {
         const char* name;
@@ -260,9 +257,7 @@ void write_dependency_corpus(const fs::path& dir) {
             std::exit(1);
         }
         edit(t);
-        auto bytes = t.to_bytes();
-        if (!bytes) std::exit(1);
-        return *bytes;
+        return or_exit(t.to_bytes());
     };
     using P = fs::path;
     const struct {
