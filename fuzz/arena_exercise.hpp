@@ -15,24 +15,11 @@
 #include <vector>
 
 #include "jdc/arena_optimizer.hpp"
+#include "fuzz_support.hpp"
 #include "jdc/arena_view.hpp"
 #include "jdc/resolver.hpp"
 
 namespace jdc::fuzzing {
-
-// Folds bytes into a value the optimizer cannot drop.
-class Sink {
-public:
-    void mix(std::uint64_t v) noexcept { state_ = (state_ ^ v) * 0x100000001b3ull; }
-    void mix(std::string_view s) noexcept {
-        mix(s.size());
-        for (char c : s) mix(static_cast<unsigned char>(c));
-    }
-    std::uint64_t value() const noexcept { return state_; }
-
-private:
-    std::uint64_t state_ = 0xcbf29ce484222325ull;
-};
 
 // Calls every accessor of the view and of every entry; returns a digest of what it read.
 inline std::uint64_t read_every_accessor(const ArenaView& view) {

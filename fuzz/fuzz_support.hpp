@@ -10,6 +10,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <xxhash.h>
 
@@ -29,6 +30,27 @@
 
 namespace jdc::fuzzing {
 
+// The error classes a verifier of untrusted bytes may report (arenas, packs, the
+// cache index, the dependency state): anything else (io, not_found, ...) from a
+// pure check of bytes is a finding.
+inline bool is_verifier_error(ErrorCode c) {
+    switch (c) {
+        case ErrorCode::bad_magic:
+        case ErrorCode::unsupported_version:
+        case ErrorCode::truncated:
+        case ErrorCode::corrupt:
+        case ErrorCode::checksum_mismatch:
+        case ErrorCode::limit_exceeded: return true;
+        default: return false;
+    }
+}
+
+// A rejection of untrusted bytes names a permitted error class and gives a reason.
+inline void check_rejection(const Error& e, std::string_view what) {
+    JDC_FUZZ_CHECK(is_verifier_error(e.code), std::string(what) + ": unexpected error class " + std::string(to_string(e.code)) + ": " + e.message);
+    JDC_FUZZ_CHECK(!e.message.empty(), std::string(what) + ": rejection without a reason");
+}
+
 // Recomputes both checksums in place, as a writer does last (format-spec §7):
 // data_checksum over [128, min(total_size, size)), then metadata_checksum over
 // [0, 120). Mutated inputs almost never carry valid checksums, so without this the
@@ -45,18 +67,19 @@ inline void reseal(std::span<std::byte> bytes) {
     std::memcpy(bytes.data() + offsetof(arena::Header, metadata_checksum), &meta, 8);
 }
 
-// The error classes a verifier of untrusted bytes may report (format-spec §10).
-inline bool is_verifier_error(ErrorCode c) {
-    switch (c) {
-        case ErrorCode::bad_magic:
-        case ErrorCode::unsupported_version:
-        case ErrorCode::truncated:
-        case ErrorCode::corrupt:
-        case ErrorCode::checksum_mismatch:
-        case ErrorCode::limit_exceeded: return true;
-        default: return false;
+// Folds bytes into a value the optimizer cannot drop.
+class Sink {
+public:
+    void mix(std::uint64_t v) noexcept { state_ = (state_ ^ v) * 0x100000001b3ull; }
+    void mix(std::string_view s) noexcept {
+        mix(s.size());
+        for (char c : s) mix(static_cast<unsigned char>(c));
     }
-}
+    std::uint64_t value() const noexcept { return state_; }
+
+private:
+    std::uint64_t state_ = 0xcbf29ce484222325ull;
+};
 
 // Consumes fuzz input front to back; past the end every read yields zeros.
 class ByteReader {

@@ -3,10 +3,14 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# SECONDS: time per target (default 30). TARGET: names from fuzz/meson.build
-# (default: all). Environment: BUILD_DIR (default build-fuzz), JOBS (targets run in
-# parallel, default 1), FUZZ_ARGS (extra libFuzzer flags), KEEP=1 to keep the
-# scratch directory.
+# SECONDS: time per target (default 30). TARGET: names from the fuzz_targets list of
+# fuzz/meson.build (default: all of them). Environment: BUILD_DIR (default
+# build-fuzz), JOBS (targets run in parallel, default 1), FUZZ_ARGS (extra libFuzzer
+# flags), KEEP=1 to keep the scratch directory.
+#
+# Per-target libFuzzer flags live in fuzz/<target>.options, one flag per line (`#`
+# starts a comment); a -dict= path there is relative to fuzz/. Defaults for every
+# target: -timeout=10 -rss_limit_mb=2048 -max_len=8192 (a later flag wins).
 #
 # Each target starts from a scratch copy of its checked-in corpus
 # (fuzz/corpus/<target>), so that corpus only grows on purpose: to keep a new input,
@@ -21,7 +25,9 @@ seconds=${1:-30}
 shift || true
 build=${BUILD_DIR:-$root/build-fuzz}
 jobs=${JOBS:-1}
-all_targets=(arena_verify_never_crashes arena_build_read_roundtrip payload_decode_never_crashes)
+# The one list of targets is fuzz/meson.build's: a target added there is fuzzed here.
+mapfile -t all_targets < <(sed -n "/^fuzz_targets = \[/,/^\]/s/^ *'\([a-z0-9_]*\)',*\$/\1/p" "$root/fuzz/meson.build")
+[[ ${#all_targets[@]} -gt 0 ]] || { echo "no fuzz_targets list in fuzz/meson.build" >&2; exit 2; }
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
 
@@ -50,16 +56,31 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 
+# The flags of fuzz/<target>.options, dictionaries resolved against fuzz/.
+target_options() {
+    local file=$root/fuzz/$1.options line
+    [[ -f $file ]] || return 0
+    while IFS= read -r line; do
+        line=${line%%#*}
+        line=${line//[[:space:]]/}
+        [[ -n $line ]] || continue
+        [[ $line == -dict=* ]] && line=-dict=$root/fuzz/${line#-dict=}
+        echo "$line"
+    done <"$file"
+}
+
 run_one() {
     local t=$1
     local corpus=$scratch/$t/corpus artifacts=$scratch/$t/artifacts/
+    local options
+    mapfile -t options < <(target_options "$t")
     mkdir -p "$corpus" "$artifacts"
     cp -R "$root/fuzz/corpus/$t/." "$corpus/"
     # shellcheck disable=SC2086
     "$build/fuzz/fuzz_$t" "$corpus" \
-        -dict="$root/fuzz/arena.dict" \
-        -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+        "${options[@]}" \
+        -max_total_time="$seconds" \
         -artifact_prefix="$artifacts" \
         -print_final_stats=1 \
         ${FUZZ_ARGS:-} >"$scratch/$t/log" 2>&1

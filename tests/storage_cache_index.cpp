@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "jdc/cache_index.hpp"
+#include "support/damaged_index.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
@@ -48,7 +49,7 @@ TEST_CASE("an index holds, replaces and erases entries like a map", "[index]") {
                 idx = CacheIndex::open(file);
                 REQUIRE(idx);
             }
-            idx->put(e);
+            REQUIRE(idx->put(e));
             model[e.key] = e;
         }
     }
@@ -138,4 +139,22 @@ TEST_CASE("a damaged slot reads as absent, and bad index files are refused with 
         REQUIRE_FALSE(r);
         CHECK(r.error().code == ErrorCode::not_found);
     }
+}
+
+TEST_CASE("put reports an index whose slots are fuller than its header counts", "[index][damage]") {
+    testing::TempDir dir;
+    const auto file = dir.path / "index.jdci";
+    std::vector<IndexEntry> few = {entry(1, 10), entry(2, 20)};
+    REQUIRE(CacheIndex::write_new(file, dir.path, few, 0, nullptr, 0));
+    testing::fill_every_slot(file);
+    auto idx = CacheIndex::open(file);
+    REQUIRE(idx);
+    CHECK(idx->summary().live_count == 2);  // the header's word, not the truth
+    REQUIRE(idx->has_room_for(1));
+    CHECK_FALSE(idx->put(entry(3, 30)));  // no slot after all: said, not swallowed
+    CHECK_FALSE(idx->find(entry(3, 30).key));
+    // Erasing more entries than the header counts does not wrap its count.
+    for (std::uint64_t i = 0; i < 5; ++i) CHECK(idx->erase({0xDEAD0000 + i, i}));
+    CHECK(idx->summary().live_count == 0);
+    CHECK(idx->summary().tombstone_count == 5);
 }

@@ -13,6 +13,7 @@
 #include "jdc/local_store.hpp"
 #include "jdc/pack.hpp"
 #include "support/arena_samples.hpp"
+#include "support/damaged_index.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
@@ -555,4 +556,40 @@ TEST_CASE("an inspecting get changes nothing: no access, no counters, no drop", 
     CHECK_FALSE(store->get(key_for(3), AccessMode::inspect));
     CHECK(store->find(key_for(3)));  // a serving get would have dropped it
     CHECK(fs::exists(store->loose_path(key_for(3))));
+}
+
+TEST_CASE("a put into an index fuller than its header counts rebuilds it and is served", "[store][recovery]") {
+    testing::TempDir dir;
+    std::vector<std::string> log;
+    {
+        auto store = LocalStore::open(dir.path);
+        REQUIRE(store);
+        REQUIRE(store->put({key_for(1), arena_for(1)}));
+    }
+    testing::fill_every_slot(dir.path / "index.jdci");  // torn: every slot live, counts say 1
+    auto store = LocalStore::open(dir.path, quiet_options(&log));
+    REQUIRE(store);
+    const auto a = arena_for(2);
+    REQUIRE(store->put({key_for(2), a}));
+    CHECK(contains(log, "more entries than its header counted"));
+    auto got = store->get(key_for(2));  // before the fix: published, never indexed, a miss forever
+    REQUIRE(got);
+    CHECK(got->view().bytes().size() == a.size());
+    CHECK(store->get(key_for(1)));
+    CHECK(store->stats().index.live_count == 2);  // the rebuild keeps what the directory holds
+    CHECK_FALSE(store->stats().index.dirty);
+}
+
+TEST_CASE("a reader notices on a miss that the index it mapped was replaced without being retired", "[store][recovery]") {
+    testing::TempDir dir;
+    auto reader = LocalStore::open(dir.path);
+    REQUIRE(reader);
+    REQUIRE(reader->put({key_for(1), arena_for(1)}));
+    REQUIRE(reader->get(key_for(1)));
+    fs::remove(dir.path / "index.jdci");  // deleted by hand: nobody can mark the old mapping retired
+    auto writer = LocalStore::open(dir.path);  // rebuilds a new index file
+    REQUIRE(writer);
+    REQUIRE(writer->put({key_for(2), arena_for(2)}));
+    CHECK(reader->get(key_for(2)));  // before: a miss for as long as the reader lived
+    CHECK(reader->get(key_for(1)));
 }

@@ -5,7 +5,6 @@
 
 #include <csignal>
 #include <random>
-#include <set>
 #include <thread>
 
 #include <sys/wait.h>
@@ -13,6 +12,7 @@
 
 #include "jdc/local_store.hpp"
 #include "support/arena_samples.hpp"
+#include "support/store_checks.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace jdc;
@@ -53,35 +53,6 @@ int worker(const fs::path& root, std::uint64_t seed, int operations, const Store
     return kOk;
 }
 
-// Every index entry has its file and verifies; every file has its entry; the
-// index's byte total is the files' total.
-void check_consistent(const fs::path& root) {
-    auto store = LocalStore::open(root);
-    REQUIRE(store);
-    std::set<std::string> indexed;
-    std::uint64_t indexed_bytes = 0;
-    for (const IndexEntry& e : store->entries()) {
-        if (e.location != EntryLocation::loose) continue;
-        indexed.insert(e.key.to_hex());
-        indexed_bytes += e.size;
-    }
-    std::set<std::string> on_disk;
-    std::uint64_t disk_bytes = 0;
-    for (const auto& f : fs::recursive_directory_iterator(root / "objects")) {
-        if (!f.is_regular_file()) continue;
-        on_disk.insert(f.path().stem().string());
-        disk_bytes += f.file_size();
-    }
-    CHECK(indexed == on_disk);
-    CHECK(indexed_bytes == disk_bytes);
-    CHECK(store->stats().index.total_bytes == indexed_bytes);
-    CHECK_FALSE(store->stats().index.dirty);
-    for (const std::string& hex : indexed) {
-        auto got = store->get(*CacheKey::from_hex(hex));
-        CHECK(got);
-    }
-}
-
 }  // namespace
 
 TEST_CASE("four processes writing, reading and evicting under a tiny size limit stay consistent", "[store][multiprocess]") {
@@ -105,7 +76,7 @@ TEST_CASE("four processes writing, reading and evicting under a tiny size limit 
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == kOk);
     }
-    check_consistent(dir.path);
+    testing::check_store_valid(dir.path);
     auto store = LocalStore::open(dir.path);
     REQUIRE(store);
     const IndexSummary s = store->stats().index;
@@ -154,5 +125,5 @@ TEST_CASE("writers killed with SIGKILL at random moments lose nothing published"
         REQUIRE(report);
     }
     for (const auto& f : fs::directory_iterator(dir.path / "tmp")) FAIL("temp file left behind: " << f.path());
-    check_consistent(dir.path);
+    testing::check_store_valid(dir.path);
 }

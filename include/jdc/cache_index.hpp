@@ -150,9 +150,13 @@ public:
     // --- only while holding the store lock ---
     // False when the table is too full: the caller rebuilds with write_new().
     bool has_room_for(std::uint64_t new_entries) const noexcept;
-    // Inserts or replaces the entry for entry.key. Requires has_room_for(1).
-    void put(const IndexEntry& entry) noexcept;
-    // Removes the entry; returns its metadata, or nullopt if absent.
+    // Inserts or replaces the entry for entry.key. Requires has_room_for(1). False
+    // when no slot was free after all: has_room_for() trusts the header's counts, and
+    // a damaged (torn, never fsynced) index can hold more live slots than they say.
+    // The caller then rebuilds the index from the directory.
+    [[nodiscard]] bool put(const IndexEntry& entry) noexcept;
+    // Removes the entry; returns its metadata, or nullopt if absent. The header's
+    // counts never wrap below zero, even when they understate the live slots.
     std::optional<IndexEntry> erase(const CacheKey& key) noexcept;
     void set_dirty(bool dirty) noexcept;
     void mark_retired() noexcept;

@@ -25,7 +25,8 @@ namespace jdc {
 class StoreLock {
 public:
     // The process-wide lock object for `lock_file`, created (as an empty file) if
-    // missing. Errors: io (cannot create or open the lock file).
+    // missing. Errors: io (cannot create or open the lock file; a symlink in its place
+    // is refused, not followed).
     static Result<std::shared_ptr<StoreLock>> for_file(const std::filesystem::path& lock_file);
 
     StoreLock(const StoreLock&) = delete;

@@ -317,7 +317,7 @@ bool CacheIndex::has_room_for(std::uint64_t new_entries) const noexcept {
     return (used + new_entries) * 10 <= m_->capacity * 7;
 }
 
-void CacheIndex::put(const IndexEntry& entry) noexcept {
+bool CacheIndex::put(const IndexEntry& entry) noexcept {
     const std::uint64_t mask = m_->capacity - 1;
     std::uint64_t i = entry.key.lo & mask;
     std::optional<std::uint64_t> reusable;
@@ -327,7 +327,7 @@ void CacheIndex::put(const IndexEntry& entry) noexcept {
             const std::uint64_t total = m_->header_word(offsetof(Header, total_bytes));
             m_->set_header_word(offsetof(Header, total_bytes), total - std::min(total, s.size) + entry.size);
             m_->write_slot(i, make_slot(entry, kLive));
-            return;
+            return true;
         }
         if (s.state == kTombstone || (s.state == kLive && s.checksum != slot_checksum(s))) {
             if (!reusable) reusable = i;  // a damaged slot is reclaimed like a tombstone
@@ -338,7 +338,7 @@ void CacheIndex::put(const IndexEntry& entry) noexcept {
             break;
         }
     }
-    if (!reusable) return;  // unreachable while has_room_for() holds
+    if (!reusable) return false;  // every slot live: the header's counts understate them
     const Slot old = m_->read_slot(*reusable);
     if (old.state == kTombstone)
         m_->set_header_word(offsetof(Header, tombstone_count), m_->header_word(offsetof(Header, tombstone_count)) - 1);
@@ -348,6 +348,7 @@ void CacheIndex::put(const IndexEntry& entry) noexcept {
     if (old.state != kLive) m_->set_header_word(offsetof(Header, live_count), m_->header_word(offsetof(Header, live_count)) + 1);
     m_->write_slot(*reusable, make_slot(entry, kLive));
     m_->set_header_word(offsetof(Header, total_bytes), m_->header_word(offsetof(Header, total_bytes)) + entry.size);
+    return true;
 }
 
 std::optional<IndexEntry> CacheIndex::erase(const CacheKey& key) noexcept {
@@ -361,7 +362,8 @@ std::optional<IndexEntry> CacheIndex::erase(const CacheKey& key) noexcept {
         dead.state = kTombstone;
         dead.checksum = slot_checksum(dead);
         m_->write_slot(i, dead);
-        m_->set_header_word(offsetof(Header, live_count), m_->header_word(offsetof(Header, live_count)) - 1);
+        const std::uint64_t live = m_->header_word(offsetof(Header, live_count));
+        m_->set_header_word(offsetof(Header, live_count), live - std::min<std::uint64_t>(live, 1));
         m_->set_header_word(offsetof(Header, tombstone_count), m_->header_word(offsetof(Header, tombstone_count)) + 1);
         const std::uint64_t total = m_->header_word(offsetof(Header, total_bytes));
         m_->set_header_word(offsetof(Header, total_bytes), total - std::min(total, s.size));

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -39,19 +38,39 @@ std::uint64_t mtime_ns(const struct stat& st) {
     return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
 }
 
+// A directory of the store that already exists must still be one: the store's own
+// directories are checked when it opens, but whoever can write the cache can replace
+// them later. Absence is left to the caller (a miss when reading, an error from
+// mkdir or open when writing). A link planted between this check and the use that
+// follows it is not caught; one planted at any other time is.
+Result<void> refuse_replaced_directory(const fs::path& dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) return {};
+        return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': it is a symlink");
+    if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': not a directory");
+    return {};
+}
+
 // A directory of the store: created when missing; a symlink or a non-directory in
 // its place is refused (it could point anywhere).
 Result<void> ensure_directory(const fs::path& dir) {
-    struct stat st {};
-    if (::lstat(dir.c_str(), &st) == 0) {
-        if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + dir.string() + "': it is a symlink");
-        if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "'" + dir.string() + "' exists and is not a directory");
-        return {};
-    }
-    if (errno != ENOENT) return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
+    if (auto r = refuse_replaced_directory(dir); !r) return r;
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         return make_error(ErrorCode::io, "cannot create directory '" + dir.string() + "': " + std::strerror(errno));
     return {};
+}
+
+// Writes the cache directory tag unless something is there already. O_EXCL never
+// follows a symlink, so a dangling link planted as the tag is not written through.
+void write_cachedir_tag(const fs::path& tag) {
+    const int fd = ::open(tag.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return;  // there already, or not writable: the tag only helps backup tools
+    const std::string_view text(kCachedirTag);
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
 }
 
 bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
@@ -180,6 +199,15 @@ struct LocalStore::State {
     fs::path shard_dir(const CacheKey& key) const { return objects_dir() / key.to_hex().substr(0, 2); }
     fs::path loose_path(const CacheKey& key) const { return shard_dir(key) / (key.to_hex() + ".jdca"); }
 
+    // Every store directory this operation touches is still a directory, not a link
+    // planted since the store was opened.
+    Result<void> check_directories(std::initializer_list<fs::path> dirs) const {
+        for (const fs::path& dir : dirs)
+            if (auto r = refuse_replaced_directory(dir); !r) return r;
+        return {};
+    }
+    Result<void> check_all_directories() const { return check_directories({objects_dir(), packs_dir(), tmp_dir()}); }
+
     void log(const std::string& line) const {
         if (options.log) options.log(line);
     }
@@ -193,6 +221,18 @@ struct LocalStore::State {
         if (index && !index->retired()) return index;
         auto opened = CacheIndex::open(index_file());
         if (!opened) return tl::unexpected(opened.error());
+        index = std::make_shared<CacheIndex>(std::move(*opened));
+        return index;
+    }
+    // For a miss: an index replaced without being marked retired (its replacer died
+    // in between, or it was deleted and another process made a new one) would hide
+    // every entry added since, for as long as this process lives. Maps the file that
+    // is there now, if one opens; else keeps `seen`. One stat(), on misses only.
+    std::shared_ptr<CacheIndex> refresh_if_replaced(const std::shared_ptr<CacheIndex>& seen) {
+        if (seen->is_file_at(index_file())) return seen;
+        auto opened = CacheIndex::open(index_file());
+        if (!opened) return seen;
+        std::lock_guard<std::mutex> guard(index_mutex);
         index = std::make_shared<CacheIndex>(std::move(*opened));
         return index;
     }
@@ -210,6 +250,7 @@ struct LocalStore::State {
     // mapped again; one no longer there is released (readers still holding arenas of
     // it keep its mapping alive).
     Result<void> load_packs() {
+        if (auto r = check_directories({packs_dir()}); !r) return r;
         std::vector<StoreFile> files;
         if (auto r = list_plain_files(packs_dir(), ".jdcp", files, nullptr); !r) return r;
         const std::vector<std::shared_ptr<MappedPack>> previous = current_packs();
@@ -268,8 +309,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
     }
     for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
         if (auto r = ensure_directory(dir); !r) return tl::unexpected(r.error());
-    const fs::path tag = root / "CACHEDIR.TAG";
-    if (!fs::exists(tag, ec)) std::ofstream(tag) << kCachedirTag;
+    write_cachedir_tag(root / "CACHEDIR.TAG");
 
     auto lock = StoreLock::for_file(root / "lock");
     if (!lock) return tl::unexpected(lock.error());
@@ -305,6 +345,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
 // ---- rebuilding ---------------------------------------------------------------
 
 Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) {
+    if (auto r = check_all_directories(); !r) return r;
     if (auto r = load_packs(); !r) return r;  // packs published since we opened count too
     StoreListing listing;
     if (auto r = list_loose_files(objects_dir(), listing); !r) return r;
@@ -389,6 +430,7 @@ Result<void> LocalStore::rebuild_index(const std::string& reason) {
 
 // Under the lock: the index to change, rebuilt first if a crashed writer left it dirty.
 Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
+    if (auto r = check_all_directories(); !r) return tl::unexpected(r.error());
     auto idx = current_index();
     if (idx && !(*idx)->is_file_at(index_file())) {
         // The name points elsewhere, yet nobody marked our mapping retired: its
@@ -429,6 +471,7 @@ Result<void> LocalStore::put(const PutRequest& request) { return put_batch(std::
 
 Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     // Verify and stage outside the lock: the lock is held only to rename and index.
+    if (auto r = s_->check_directories({s_->tmp_dir(), s_->objects_dir()}); !r) return r;
     std::vector<StagedFile> staged;
     staged.reserve(requests.size());
     for (const PutRequest& r : requests) {
@@ -451,6 +494,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     index_ref.set_dirty(true);
     Result<void> outcome;
     std::uint64_t written_bytes = 0;
+    bool index_full = false;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const PutRequest& r = requests[i];
         if (auto d = ensure_directory(s_->shard_dir(r.key)); !d) {
@@ -472,11 +516,17 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
         e.format_version = version_word(h.version_major, h.version_minor);
         e.config_hash = r.config_hash;
         e.location = EntryLocation::loose;
-        index_ref.put(e);
+        if (!index_ref.put(e)) index_full = true;  // published, but not indexed: the rebuild below finds it
         written_bytes += r.arena.size();
         if (!outcome) break;
     }
     index_ref.add(IndexCounter::bytes_written, written_bytes);
+    if (index_full) {
+        // Left dirty on purpose: if the rebuild fails, the next writer repeats it.
+        auto rebuilt = s_->rebuild_index_locked("the index held more entries than its header counted");
+        if (!rebuilt) return rebuilt;
+        return outcome;
+    }
     index_ref.set_dirty(false);
     if (!outcome) return outcome;
 
@@ -531,10 +581,9 @@ void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
 Result<StoredArena> LocalStore::State::open_loose(const CacheKey& key) const {
     const fs::path file = loose_path(key);
     const fs::path& shard = file.parent_path();
-    // The file itself is opened with O_NOFOLLOW; its directory is checked here.
-    struct stat st {};
-    if (::lstat(shard.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-        return make_error(ErrorCode::io, "refusing '" + shard.string() + "': not a directory (a symlink?)");
+    // The file itself is opened with O_NOFOLLOW; the directories above it are
+    // checked here (objects/ first: lstat of the shard would follow a link there).
+    if (auto dirs = check_directories({objects_dir(), shard}); !dirs) return tl::unexpected(dirs.error());
     auto loaded = LoadedArena::open(file, options.load_mode, options.limits, SymlinkPolicy::refuse);
     if (!loaded) return tl::unexpected(std::move(loaded.error()));
     auto owner = std::make_shared<LoadedArena>(std::move(*loaded));
@@ -578,7 +627,13 @@ Result<StoredArena> LocalStore::get(const CacheKey& key, AccessMode mode) {
         auto current = s_->current_index();
         if (!current) return tl::unexpected(current.error());
         idx = std::move(*current);
-        const auto meta = idx->find(key);
+        auto meta = idx->find(key);
+        if (!meta) {
+            // An index replaced without being marked retired would hide every entry
+            // added since: one stat() on a miss finds out.
+            idx = s_->refresh_if_replaced(idx);
+            meta = idx->find(key);
+        }
         if (!meta) {
             failure.reset();
             break;

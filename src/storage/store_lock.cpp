@@ -22,7 +22,9 @@ Result<std::shared_ptr<StoreLock>> StoreLock::for_file(const std::filesystem::pa
 
     std::lock_guard<std::mutex> guard(registry_mutex);
     struct stat st {};
-    if (::stat(lock_file.c_str(), &st) != 0) {
+    // lstat: a symlink planted as the lock file is refused below, not followed to
+    // whatever file it names (which would then be opened read-write and locked).
+    if (::lstat(lock_file.c_str(), &st) != 0) {
         if (errno != ENOENT)
             return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
         // Not there yet, so nobody in this process can hold it: creating it is safe.
@@ -30,9 +32,10 @@ Result<std::shared_ptr<StoreLock>> StoreLock::for_file(const std::filesystem::pa
         if (fd < 0)
             return make_error(ErrorCode::io, "cannot create lock file '" + lock_file.string() + "': " + std::strerror(errno));
         ::close(fd);
-        if (::stat(lock_file.c_str(), &st) != 0)
+        if (::lstat(lock_file.c_str(), &st) != 0)
             return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
     }
+    if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing lock file '" + lock_file.string() + "': it is a symlink");
     if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "lock file '" + lock_file.string() + "' is not a regular file");
     const auto id = std::make_pair(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
     if (auto existing = registry[id].lock()) return existing;
