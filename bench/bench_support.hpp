@@ -1,14 +1,26 @@
-// Shared by the benchmark programs: the OS floor of a read load.
+// Shared by the benchmark programs: failure reporting and the OS floor of a read load.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <benchmark/benchmark.h>
+
 namespace jdc::bench {
+
+// Set by fail(); every program's main exits with status 1 when it is set.
+inline bool g_failed = false;
+
+// Marks the run failed and the benchmark skipped with `why`.
+inline void fail(benchmark::State& state, const std::string& why) {
+    g_failed = true;
+    state.SkipWithError(why.c_str());
+}
 
 // Whole file into `out`: open + fstat + read + close, the syscalls a read load makes.
 template <class Byte>
