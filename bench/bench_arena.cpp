@@ -15,7 +15,8 @@
 //   BM_JdcLoadFileRead    LoadedArena::open(path, read) + bind
 //   BM_JdcLoadFileMap     LoadedArena::open(path, map) + bind
 //   BM_OsReadFile         open + fstat + read + close of the arena file  } the OS's share
-//   BM_OsMapFile          open + mmap + touch a page + munmap + close    } of a file load
+//   BM_OsMapFile          open + fstat + mmap + touch a page + munmap    } of a file load
+//                         + close                                        }
 //   BM_JdcFirstLookup     open + bind + one lookup (bytes in memory)
 //   BM_JdcSteadyLookup    one BoundArena::lookup, cycling over sampled argument tuples
 // and for each peer <P> = Fb, Capnp, Pb (bench/peers/):
@@ -41,18 +42,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <benchmark/benchmark.h>
-#include <xxhash.h>
 
 #include "bench_support.hpp"
 #include "bench_tables.hpp"
@@ -61,15 +55,6 @@ namespace {
 
 using namespace jdc;
 using namespace jdc::bench;
-
-void BM_Xxh3Checksum(benchmark::State& state, const TableFixture* fx) {
-    for (auto _ : state) {
-        XXH64_hash_t h = XXH3_64bits(fx->arena.data(), fx->arena.size());
-        benchmark::DoNotOptimize(h);
-    }
-    set_bytes(state, fx->arena.size());
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * fx->arena.size()));
-}
 
 // The operating system's share of a file load: the same syscalls, no verification.
 void BM_OsReadFile(benchmark::State& state, const TableFixture* fx) {
@@ -84,21 +69,8 @@ void BM_OsReadFile(benchmark::State& state, const TableFixture* fx) {
 
 void BM_OsMapFile(benchmark::State& state, const TableFixture* fx) {
     const std::string path = fx->arena_path.string();
-    for (auto _ : state) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return fail(state, "cannot open " + path);
-        const std::size_t size = fx->arena.size();
-        void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            return fail(state, "cannot map " + path);
-        }
-        std::byte first;  // touch one page; copy out, never DoNotOptimize the mapping itself
-        std::memcpy(&first, p, 1);
-        benchmark::DoNotOptimize(first);
-        ::munmap(p, size);
-        ::close(fd);
-    }
+    for (auto _ : state)
+        if (!map_touch_unmap(path.c_str())) return fail(state, "cannot map " + path);
     set_bytes(state, fx->arena.size());
 }
 
@@ -116,7 +88,7 @@ void register_all(const TableFixtures& fx) {
     register_tables("BM_JdcDeserialize", fx, jdc_load);
     register_tables("BM_JdcVerifyOnly", fx, jdc_verify);
     register_tables("BM_JdcBindOnly", fx, jdc_bind);
-    register_tables("BM_Xxh3Checksum", fx, BM_Xxh3Checksum);
+    register_tables("BM_Xxh3Checksum", fx, xxh3_checksum);
     register_tables("BM_JdcLoadFileRead", fx, jdc_load_file, LoadMode::read);
     register_tables("BM_JdcLoadFileMap", fx, jdc_load_file, LoadMode::map);
     register_tables("BM_OsReadFile", fx, BM_OsReadFile);
@@ -149,11 +121,7 @@ int main(int argc, char** argv) {
     }
     if (status == 0) {
         register_all(fixtures);
-        benchmark::RunSpecifiedBenchmarks();
-        if (g_failed) {
-            std::fprintf(stderr, "bench_arena: at least one benchmark reported an error\n");
-            status = 1;
-        }
+        status = run_benchmarks("bench_arena");
     }
     benchmark::Shutdown();
     return status;

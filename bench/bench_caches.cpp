@@ -90,4 +90,21 @@ std::optional<std::string> store_through_manager(BuildCacheManager& manager, Man
     return std::nullopt;
 }
 
+std::optional<std::string> make_manager_fixture(ManagerFixture& mx, const std::filesystem::path& dir) {
+    CacheConfig config;
+    config.cache_directory = dir;
+    auto manager = BuildCacheManager::create(config, {"janusc bench", 0x5eed});
+    if (!manager) return "BuildCacheManager::create: " + manager.error().message;
+    mx.manager = std::make_unique<BuildCacheManager>(std::move(*manager));
+    if (auto ok = mx.manager->startBuildSession(); !ok) return "startBuildSession: " + ok.error().message;
+    for (const auto& [name, options] : size_classes()) {
+        auto t = std::make_unique<ManagedTable>();
+        t->size_name = name;
+        t->model = testing::make_random_model(kModelSeed, options);
+        if (auto e = store_through_manager(*mx.manager, *t)) return e;
+        mx.tables.push_back(std::move(t));
+    }
+    return std::nullopt;
+}
+
 }  // namespace jdc::bench

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -83,5 +84,13 @@ struct ManagedTable {
 // Fills t.inputs from t.size_name and t.model, stores the table through `manager` (a
 // miss that builds it), checks that asking again is a hit, and records its key and size.
 std::optional<std::string> store_through_manager(BuildCacheManager& manager, ManagedTable& t);
+
+// A manager with its cache in `dir`, in a build session, holding the tables of the
+// three size classes (make_random_model(kModelSeed)), each stored by a miss.
+struct ManagerFixture {
+    std::unique_ptr<BuildCacheManager> manager;
+    std::vector<std::unique_ptr<ManagedTable>> tables;
+};
+std::optional<std::string> make_manager_fixture(ManagerFixture& mx, const std::filesystem::path& dir);
 
 }  // namespace jdc::bench

@@ -180,8 +180,7 @@ struct Fixtures {
     std::unique_ptr<MappedPack> pack;
     std::unique_ptr<LocalStore> loose_store;   // the three tables as loose files
     std::unique_ptr<LocalStore> packed_store;  // the three tables in one pack
-    std::unique_ptr<BuildCacheManager> manager;
-    std::vector<std::unique_ptr<ManagedTable>> managed;
+    ManagerFixture manager;
 };
 
 void register_jdc(Fixtures& f) {
@@ -235,8 +234,8 @@ void register_jdc(Fixtures& f) {
             return {};
         });
     })->Unit(benchmark::kMicrosecond);
-    BuildCacheManager* manager = f.manager.get();
-    for (const auto& m : f.managed) {
+    BuildCacheManager* manager = f.manager.manager.get();
+    for (const auto& m : f.manager.tables) {
         const ManagedTable* t = m.get();
         benchmark::RegisterBenchmark(("BM_MemManagerHit/" + t->size_name).c_str(), [=](benchmark::State& s) {
             const TableBuilder no_build = [](const TableInputs& in, const TypeRegistry&) -> Result<BuiltTable> {
@@ -307,19 +306,7 @@ std::optional<std::string> make_fixtures(Fixtures& f, const fs::path& dir) {
     if (!packed) return "LocalStore::open: " + packed.error().message;
     f.packed_store = std::make_unique<LocalStore>(std::move(*packed));
 
-    CacheConfig config;
-    config.cache_directory = dir / "manager";
-    auto manager = BuildCacheManager::create(config, {"janusc bench", 0x5eed});
-    if (!manager) return "BuildCacheManager::create: " + manager.error().message;
-    f.manager = std::make_unique<BuildCacheManager>(std::move(*manager));
-    if (auto ok = f.manager->startBuildSession(); !ok) return "startBuildSession: " + ok.error().message;
-    for (const auto& [name, options] : size_classes()) {
-        auto t = std::make_unique<ManagedTable>();
-        t->size_name = name;
-        t->model = testing::make_random_model(kModelSeed, options);
-        if (auto e = store_through_manager(*f.manager, *t)) return e;
-        f.managed.push_back(std::move(t));
-    }
+    if (auto e = make_manager_fixture(f.manager, dir / "manager")) return e;
     return std::nullopt;
 }
 
@@ -341,11 +328,7 @@ int main(int argc, char** argv) {
             register_peer<FbPeer>(f.tables);
             register_peer<CapnpPeer>(f.tables);
             register_peer<PbPeer>(f.tables);
-            benchmark::RunSpecifiedBenchmarks();
-            if (g_failed) {
-                std::fprintf(stderr, "bench_memory: at least one benchmark reported an error\n");
-                status = 1;
-            }
+            status = run_benchmarks("bench_memory");
         }
         benchmark::Shutdown();
     }

@@ -8,7 +8,8 @@
 // Benchmarks (names are "<benchmark>/<N>"; bodies in bench_tables.hpp):
 //   Scaling, every N:
 //     BM_JdcSerialize, BM_JdcDeserialize (verify + bind), BM_JdcFirstLookup, BM_JdcSteadyLookup
-//     BM_<P>Encode, BM_<P>LoadVerify, BM_<P>FirstLookup, BM_<P>SteadyLookup for P = Fb, Capnp, Pb
+//     BM_<P>Encode, BM_<P>LoadVerify, BM_<P>LoadVerifyChecked (+ the index checks jdc's
+//     verifier makes: equal safety), BM_<P>FirstLookup, BM_<P>SteadyLookup for P = Fb, Capnp, Pb
 //   Limits, N = 1,000 and 100,000 (--jdc_scale=small: 1,000), bytes per second:
 //     BM_JdcVerifyOnly    verify_arena(full) over the arena
 //     BM_Xxh3Checksum     XXH3-64 over the same bytes
@@ -27,7 +28,6 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <xxhash.h>
 
 #include "bench_support.hpp"
 #include "bench_tables.hpp"
@@ -38,15 +38,6 @@ using namespace jdc;
 using namespace jdc::bench;
 
 constexpr std::uint32_t kHierarchyTypes = 256;
-
-void BM_Xxh3Checksum(benchmark::State& state, const TableFixture* fx) {
-    for (auto _ : state) {
-        XXH64_hash_t h = XXH3_64bits(fx->arena.data(), fx->arena.size());
-        benchmark::DoNotOptimize(h);
-    }
-    set_bytes(state, fx->arena.size());
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * fx->arena.size()));
-}
 
 void BM_Memcpy(benchmark::State& state, const TableFixture* fx) {
     std::vector<std::byte> copy(fx->arena.size());
@@ -60,8 +51,10 @@ void BM_Memcpy(benchmark::State& state, const TableFixture* fx) {
 }
 
 template <class P>
-void register_peer_limits(const std::vector<const TableFixture*>& fx) {
-    register_tables(std::string("BM_") + P::kName + "VerifyOnly", fx, peer_verify<P>);
+void register_peer(const TableFixtures& all, const std::vector<const TableFixture*>& limits) {
+    register_peer_core<P>(all);
+    register_tables(std::string("BM_") + P::kName + "LoadVerifyChecked", all, peer_load<P>, IndexChecks::run);
+    register_tables(std::string("BM_") + P::kName + "VerifyOnly", limits, peer_verify<P>);
 }
 
 void register_all(const TableFixtures& all, const std::vector<const TableFixture*>& limits) {
@@ -69,15 +62,12 @@ void register_all(const TableFixtures& all, const std::vector<const TableFixture
     register_tables("BM_JdcDeserialize", all, jdc_load);
     register_tables("BM_JdcFirstLookup", all, jdc_first_lookup);
     register_tables("BM_JdcSteadyLookup", all, jdc_steady_lookup);
-    register_peer_core<FbPeer>(all);
-    register_peer_core<CapnpPeer>(all);
-    register_peer_core<PbPeer>(all);
+    register_peer<FbPeer>(all, limits);
+    register_peer<CapnpPeer>(all, limits);
+    register_peer<PbPeer>(all, limits);
     register_tables("BM_JdcVerifyOnly", limits, jdc_verify);
-    register_tables("BM_Xxh3Checksum", limits, BM_Xxh3Checksum);
+    register_tables("BM_Xxh3Checksum", limits, xxh3_checksum);
     register_tables("BM_Memcpy", limits, BM_Memcpy);
-    register_peer_limits<FbPeer>(limits);
-    register_peer_limits<CapnpPeer>(limits);
-    register_peer_limits<PbPeer>(limits);
 }
 
 std::size_t reference_checks(std::uint32_t entries) {
@@ -124,11 +114,7 @@ int main(int argc, char** argv) {
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (status == 0) {
         register_all(fixtures, limits);
-        benchmark::RunSpecifiedBenchmarks();
-        if (g_failed) {
-            std::fprintf(stderr, "bench_scaling: at least one benchmark reported an error\n");
-            status = 1;
-        }
+        status = run_benchmarks("bench_scaling");
     }
     benchmark::Shutdown();
     return status;

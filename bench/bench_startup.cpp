@@ -204,11 +204,7 @@ int main(int argc, char** argv) {
             ->Iterations(runs)
             ->Unit(benchmark::kMicrosecond);
     }
-    benchmark::RunSpecifiedBenchmarks();
+    const int status = run_benchmarks("bench_startup");
     benchmark::Shutdown();
-    if (g_failed) {
-        std::fprintf(stderr, "bench_startup: at least one probe failed\n");
-        return 1;
-    }
-    return 0;
+    return status;
 }

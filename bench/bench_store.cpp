@@ -87,7 +87,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,10 +155,6 @@ struct PutFixture {
 };
 
 
-struct ManagerFixture {
-    std::unique_ptr<BuildCacheManager> manager;
-    std::vector<std::unique_ptr<ManagedTable>> tables;
-};
 
 struct Fixtures {
     fs::path dir;
@@ -273,22 +268,6 @@ std::optional<std::string> make_put_store(PutFixture& px, std::size_t batch, con
     return std::nullopt;
 }
 
-std::optional<std::string> make_manager(ManagerFixture& mx, const fs::path& dir) {
-    CacheConfig config;
-    config.cache_directory = dir / "manager";
-    auto manager = BuildCacheManager::create(config, {"janusc bench", 0x5eed});
-    if (!manager) return "BuildCacheManager::create: " + manager.error().message;
-    mx.manager = std::make_unique<BuildCacheManager>(std::move(*manager));
-    if (auto ok = mx.manager->startBuildSession(); !ok) return "startBuildSession: " + ok.error().message;
-    for (const auto& [name, options] : size_classes()) {
-        auto t = std::make_unique<ManagedTable>();
-        t->size_name = name;
-        t->model = testing::make_random_model(kModelSeed, options);
-        if (auto e = store_through_manager(*mx.manager, *t)) return e;
-        mx.tables.push_back(std::move(t));
-    }
-    return std::nullopt;
-}
 
 // ---------------------------------------------------------------------------------
 // Packs
@@ -400,30 +379,11 @@ void BM_StoreFind(benchmark::State& state, const StoreFixture* sx) {
     state.counters["entries"] = static_cast<double>(sx->entries);
 }
 
-void BM_LoadedArenaOpen(benchmark::State& state, const StoreFixture* sx) {
+void loaded_arena_loop(benchmark::State& state, const StoreFixture* sx, LoadMode mode) {
     const StoreOptions options = roomy_store_options();
     std::size_t k = 0;
     for (auto _ : state) {
-        auto loaded = LoadedArena::open(sx->paths[k], options.load_mode, options.limits, SymlinkPolicy::refuse);
-        if (!loaded) return fail(state, loaded.error().message);
-        std::uint32_t entries = loaded->view().entry_count();
-        benchmark::DoNotOptimize(entries);
-        if (++k == sx->paths.size()) k = 0;
-    }
-    state.counters["entries"] = static_cast<double>(sx->entries);
-}
-
-std::vector<std::string> path_strings(const std::vector<fs::path>& paths) {
-    std::vector<std::string> out;
-    for (const fs::path& p : paths) out.push_back(p.string());
-    return out;
-}
-
-void BM_LoadedArenaMap(benchmark::State& state, const StoreFixture* sx) {
-    const StoreOptions options = roomy_store_options();
-    std::size_t k = 0;
-    for (auto _ : state) {
-        auto loaded = LoadedArena::open(sx->paths[k], LoadMode::map, options.limits, SymlinkPolicy::refuse);
+        auto loaded = LoadedArena::open(sx->paths[k], mode, options.limits, SymlinkPolicy::refuse);
         if (!loaded) return fail(state, loaded.error().message);
         std::uint32_t entries = loaded->view().entry_count();  // a copy, never a reference into the mapping
         benchmark::DoNotOptimize(entries);
@@ -432,25 +392,24 @@ void BM_LoadedArenaMap(benchmark::State& state, const StoreFixture* sx) {
     state.counters["entries"] = static_cast<double>(sx->entries);
 }
 
+// As get() opens them (the store's load mode: automatic, so read for these files).
+void BM_LoadedArenaOpen(benchmark::State& state, const StoreFixture* sx) {
+    loaded_arena_loop(state, sx, roomy_store_options().load_mode);
+}
+
+void BM_LoadedArenaMap(benchmark::State& state, const StoreFixture* sx) { loaded_arena_loop(state, sx, LoadMode::map); }
+
+std::vector<std::string> path_strings(const std::vector<fs::path>& paths) {
+    std::vector<std::string> out;
+    for (const fs::path& p : paths) out.push_back(p.string());
+    return out;
+}
+
 void BM_OsMapFile(benchmark::State& state, const StoreFixture* sx) {
     const std::vector<std::string> paths = path_strings(sx->paths);
     std::size_t k = 0;
     for (auto _ : state) {
-        const int fd = ::open(paths[k].c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return fail(state, "cannot open " + paths[k]);
-        struct stat st {};
-        void* p = ::fstat(fd, &st) == 0 && st.st_size > 0
-                      ? ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0)
-                      : MAP_FAILED;
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            return fail(state, "cannot map " + paths[k]);
-        }
-        std::byte first;  // touch one page; copy out, never DoNotOptimize the mapping itself
-        std::memcpy(&first, p, 1);
-        benchmark::DoNotOptimize(first);
-        ::munmap(p, static_cast<std::size_t>(st.st_size));
-        ::close(fd);
+        if (!map_touch_unmap(paths[k].c_str())) return fail(state, "cannot map " + paths[k]);
         if (++k == paths.size()) k = 0;
     }
     state.counters["entries"] = static_cast<double>(sx->entries);
@@ -756,7 +715,7 @@ std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::ui
         if (auto e = make_put_store(*px, batch, fx.arenas, where)) return e;
         fx.puts.push_back(std::move(px));
     }
-    if (auto e = make_manager(fx.manager, fx.dir)) return e;
+    if (auto e = make_manager_fixture(fx.manager, fx.dir / "manager")) return e;
     std::fprintf(stderr, "bench_store: put store and build cache manager (%.1f s)\n", seconds_since(t0));
     return std::nullopt;
 }
@@ -802,11 +761,7 @@ int main(int argc, char** argv) {
     } else {
         std::fprintf(stderr, "bench_store: fixtures built in %.1f s in %s\n", seconds_since(t0), fx.dir.c_str());
         register_all(fx, with_replace);
-        benchmark::RunSpecifiedBenchmarks();
-        if (g_failed) {
-            std::fprintf(stderr, "bench_store: at least one benchmark reported an error\n");
-            status = 1;
-        }
+        status = run_benchmarks("bench_store");
     }
     benchmark::Shutdown();
     fx.manager.manager.reset();

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <random>
 
+#include <xxhash.h>
+
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
@@ -185,6 +187,15 @@ void jdc_steady_lookup(benchmark::State& state, const TableFixture* fx) {
         if (++k == kSampledTuples) k = 0;
     }
     set_outcomes(state, *fx);
+}
+
+void xxh3_checksum(benchmark::State& state, const TableFixture* fx) {
+    for (auto _ : state) {
+        XXH64_hash_t h = XXH3_64bits(fx->arena.data(), fx->arena.size());
+        benchmark::DoNotOptimize(h);
+    }
+    set_bytes(state, fx->arena.size());
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * fx->arena.size()));
 }
 
 TempDir::TempDir(const char* prefix) {

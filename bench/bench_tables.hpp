@@ -12,6 +12,7 @@
 //   jdc_load_file        LoadedArena::open(path, mode) + bind
 //   jdc_first_lookup     open + bind + one lookup (bytes in memory)
 //   jdc_steady_lookup    one BoundArena::lookup, cycling over the sampled calls
+//   xxh3_checksum        XXH3-64 over the arena's bytes (what verification hashes)
 //   peer_encode<P>       the peer's encoder over the same fields and local type table
 //   peer_verify<P>       the peer's own verification alone
 //   peer_load<P>         the peer's verify + fixup (optionally the index checks jdc makes)
@@ -110,6 +111,7 @@ void jdc_bind(benchmark::State& state, const TableFixture* fx);
 void jdc_load_file(benchmark::State& state, const TableFixture* fx, LoadMode mode);
 void jdc_first_lookup(benchmark::State& state, const TableFixture* fx);
 void jdc_steady_lookup(benchmark::State& state, const TableFixture* fx);
+void xxh3_checksum(benchmark::State& state, const TableFixture* fx);
 
 // --- peers ---------------------------------------------------------------------------
 template <class P>
