@@ -68,7 +68,7 @@ full_args() {
     arena) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
     store) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
     scaling) echo "--benchmark_min_time=0.05 --benchmark_repetitions=3" ;;
-    startup) echo "--benchmark_repetitions=5 --jdc_runs=40" ;;
+    startup) echo "--benchmark_repetitions=5 --jdc_runs=100" ;;
     memory) echo "--benchmark_min_time=0.01 --benchmark_repetitions=1" ;;
   esac
 }
@@ -90,7 +90,11 @@ done
 if [ "$build_first" = yes ]; then
   if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbench=true --buildtype=release
-  else
+  elif ! meson introspect "$build" --buildoptions | python3 -c '
+import json, sys
+opts = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+sys.exit(0 if opts.get("bench") is True and opts.get("buildtype") == "release" else 1)'; then
+    # Reconfiguring regenerates the build files, so only when an option differs.
     meson configure "$build" -Dbench=true -Dbuildtype=release >/dev/null
   fi
   ninja -C "$build" "${targets[@]}"
