@@ -178,11 +178,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("BM_Compact" + n).c_str(), [&](benchmark::State& s) { compact(s, fx); })
             ->Iterations(1)
             ->Unit(benchmark::kMillisecond);
-        benchmark::RunSpecifiedBenchmarks();
-        if (jdc::bench::run_failed()) {
-            std::fprintf(stderr, "bench_compaction: at least one benchmark reported an error\n");
-            status = 1;
-        }
+        status = jdc::bench::run_benchmarks("bench_compaction");
     }
     benchmark::Shutdown();
     std::error_code ec;

@@ -9,7 +9,8 @@
 //
 // Benchmarks (names are "<benchmark>/<argument>"; N = tables in the pack or entries in
 // the store):
-//   Packs (one file of N arenas, build_pack + write_file_atomically):
+//   Packs (one file of N arenas, N = 10, 100, 1,000, 10,000, 100,000; build_pack +
+//   write_file_atomically):
 //     BM_PackOpen/N           MappedPack::open + ~MappedPack (open, fstat, mmap, header
 //                             check, munmap): should not grow with N
 //     BM_PackFind/N           MappedPack::find of a present key (locate only)
@@ -19,7 +20,14 @@
 //     BM_StoreGet/1000        LocalStore::get: index lookup + open + read + verify (+ access record)
 //     BM_StoreFind/1000       LocalStore::find: the index lookup alone
 //     BM_LoadedArenaOpen/1000 LoadedArena::open of the same files, as get() opens them
+//     BM_LoadedArenaMap/1000  LoadedArena::open(LoadMode::map) of the same files
 //     BM_OsReadFile/1000      open + fstat + read + close of the same files: the OS floor
+//     BM_OsMapFile/1000       open + fstat + mmap + touch a page + munmap + close of the
+//                             same files: the floor of a mapped load
+//     BM_OsOpenClose/1000     open + close of the same files: the floor of any load
+//   The syscall floor on an empty file (fixtures dir):
+//     BM_OsOpenClose/empty    open + close
+//     BM_OsReadFile/empty     open + fstat + read + close (the read returns 0 bytes)
 //   The store's bookkeeping (stores of 1,000 and 100,000 entries, held in one pack each:
 //   the pack fixture of that size, hard-linked into the store's packs/ and indexed with
 //   rebuild_index; the index is the same as for loose entries, and building the store
@@ -93,6 +101,7 @@
 #include "jdc/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "jdc/store_lock.hpp"
+#include "bench_caches.hpp"
 #include "bench_support.hpp"
 #include "support/arena_samples.hpp"
 #include "support/random_model.hpp"
@@ -102,9 +111,6 @@ namespace {
 using namespace jdc;
 namespace fs = std::filesystem;
 
-constexpr std::uint64_t kModelSeed = 20261124;  // as bench_arena
-constexpr std::size_t kDistinctArenas = 64;
-constexpr std::uint32_t kTinyImplementations = 2;
 constexpr std::size_t kSampledKeys = 4096;      // lookups cycle over at most this many keys
 constexpr std::size_t kBatch = 1000;  // --jdc_scale=small: kSmallBatch
 constexpr std::size_t kSmallBatch = 100;
@@ -113,45 +119,13 @@ constexpr std::uint64_t kPutKeyBase = 10'000'000;      // the put store's keys
 constexpr std::uint64_t kNewPutKeyBase = 20'000'000;   // keys BM_StorePut*/new add (never removed)
 constexpr std::uint64_t kFloorKeyBase = 30'000'000;    // names BM_OsPutFloor writes
 
-using jdc::bench::fail;
+using namespace jdc::bench;
 
-// The stores' options: defaults, but large enough that no fixture entry is evicted.
-StoreOptions store_options() {
-    StoreOptions o;
-    o.max_size_bytes = std::uint64_t{4} << 30;
-    return o;
-}
-
-// A fixed-seed random sample of `count` distinct indexes below `n` (all of them, in
-// random order, when n <= count).
-std::vector<std::uint64_t> sample_indexes(std::uint64_t n, std::size_t count, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::uint64_t> out;
-    if (n <= count) {
-        for (std::uint64_t i = 0; i < n; ++i) out.push_back(i);
-    } else {
-        std::vector<bool> taken(n, false);
-        while (out.size() < count) {
-            const std::uint64_t i = rng() % n;
-            if (!taken[i]) {
-                taken[i] = true;
-                out.push_back(i);
-            }
-        }
-    }
-    std::shuffle(out.begin(), out.end(), rng);
-    return out;
-}
-
-using jdc::bench::read_whole_file;
 
 // ---------------------------------------------------------------------------------
 // Fixtures
 
-struct Arenas {
-    std::vector<std::vector<std::byte>> distinct;
-    std::span<const std::byte> for_entry(std::uint64_t n) const { return distinct[n % distinct.size()]; }
-};
+using Arenas = TinyArenas;
 
 struct PackFixture {
     std::uint64_t tables = 0;
@@ -180,21 +154,11 @@ struct PutFixture {
     std::uint64_t next_floor_name = kFloorKeyBase;
 };
 
-struct ManagedTable {
-    std::string size_name;
-    testing::RandomModel model;
-    TableInputs inputs;
-    CacheKey key;
-    std::size_t arena_bytes = 0;
-};
 
-struct ManagerFixture {
-    std::unique_ptr<BuildCacheManager> manager;
-    std::vector<std::unique_ptr<ManagedTable>> tables;
-};
 
 struct Fixtures {
     fs::path dir;
+    fs::path empty_file;  // the syscall floor's empty file
     Arenas arenas;
     std::vector<std::unique_ptr<PackFixture>> packs;
     std::unique_ptr<StoreFixture> loose;                // 1,000 loose entries
@@ -207,24 +171,10 @@ struct Fixtures {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::optional<std::string> make_arenas(Arenas& a) {
-    for (std::size_t i = 0; i < kDistinctArenas; ++i) {
-        a.distinct.push_back(testing::arena_for(kModelSeed + i, kTinyImplementations));
-        if (a.distinct.back().empty()) return "arena_for(" + std::to_string(kModelSeed + i) + ") failed";
-    }
-    return std::nullopt;
-}
-
 std::optional<std::string> make_pack(PackFixture& px, std::uint64_t tables, const Arenas& arenas, const fs::path& dir) {
     px.tables = tables;
     px.path = dir / ("pack-" + std::to_string(tables) + ".jdcp");
-    std::vector<PackInput> inputs;
-    inputs.reserve(tables);
-    for (std::uint64_t n = 0; n < tables; ++n) inputs.push_back({testing::key_for(n), arenas.for_entry(n)});
-    auto bytes = build_pack(inputs, 1'700'000'000'000'000'000ull);
-    if (!bytes) return "build_pack: " + bytes.error().message;
-    px.file_bytes = bytes->size();
-    if (auto ok = write_file_atomically(px.path, *bytes); !ok) return "write pack: " + ok.error().message;
+    if (auto e = write_tiny_pack(px.path, tables, arenas, &px.file_bytes)) return e;
     auto pack = MappedPack::open(px.path);
     if (!pack) return "MappedPack::open: " + pack.error().message;
     px.pack = std::make_unique<MappedPack>(std::move(*pack));
@@ -261,7 +211,7 @@ std::optional<std::string> fill_store(LocalStore& store, std::uint64_t base, std
 std::optional<std::string> make_loose_store(StoreFixture& sx, std::uint64_t entries, const Arenas& arenas, const fs::path& dir) {
     sx.entries = entries;
     sx.root = dir / ("store-loose-" + std::to_string(entries));
-    auto store = LocalStore::open(sx.root, store_options());
+    auto store = LocalStore::open(sx.root, roomy_store_options());
     if (!store) return "LocalStore::open: " + store.error().message;
     if (auto e = fill_store(*store, 0, entries, arenas)) return e;
     if (store->stats().index.live_count != entries)
@@ -280,14 +230,9 @@ std::optional<std::string> make_loose_store(StoreFixture& sx, std::uint64_t entr
 std::optional<std::string> make_packed_store(StoreFixture& sx, const PackFixture& px, const Arenas& arenas, const fs::path& dir) {
     sx.entries = px.tables;
     sx.root = dir / ("store-packed-" + std::to_string(px.tables));
-    auto store = LocalStore::open(sx.root, store_options());
+    if (auto e = make_store_from_pack(sx.root, px.path, sx.entries)) return e;
+    auto store = LocalStore::open(sx.root, roomy_store_options());
     if (!store) return "LocalStore::open: " + store.error().message;
-    std::error_code ec;
-    fs::create_hard_link(px.path, sx.root / "packs" / "bench.jdcp", ec);
-    if (ec) return "cannot link the pack into the store: " + ec.message();
-    if (auto ok = store->rebuild_index("bench fixture"); !ok) return "rebuild_index: " + ok.error().message;
-    if (store->stats().index.live_count != sx.entries || store->stats().pack_count != 1)
-        return "packed store holds " + std::to_string(store->stats().index.live_count) + " entries, not " + std::to_string(sx.entries);
     for (std::uint64_t i : sample_indexes(sx.entries, kSampledKeys, kModelSeed ^ sx.entries)) {
         sx.keys.push_back(testing::key_for(i));
         auto got = store->get(sx.keys.back());
@@ -303,7 +248,7 @@ std::optional<std::string> make_put_store(PutFixture& px, std::size_t batch, con
     px.batch = batch;
     px.arenas = &arenas;
     constexpr std::uint64_t kInitialEntries = 1000;
-    auto store = LocalStore::open(px.root, store_options());
+    auto store = LocalStore::open(px.root, roomy_store_options());
     if (!store) return "LocalStore::open: " + store.error().message;
     if (auto e = fill_store(*store, kPutKeyBase, kInitialEntries, arenas)) return e;
     for (std::uint64_t i = 0; i < kInitialEntries; ++i)
@@ -323,45 +268,6 @@ std::optional<std::string> make_put_store(PutFixture& px, std::size_t batch, con
     return std::nullopt;
 }
 
-std::optional<std::string> make_manager(ManagerFixture& mx, const fs::path& dir) {
-    CacheConfig config;
-    config.cache_directory = dir / "manager";
-    auto manager = BuildCacheManager::create(config, {"janusc bench", 0x5eed});
-    if (!manager) return "BuildCacheManager::create: " + manager.error().message;
-    mx.manager = std::make_unique<BuildCacheManager>(std::move(*manager));
-    if (auto ok = mx.manager->startBuildSession(); !ok) return "startBuildSession: " + ok.error().message;
-    const std::pair<const char*, testing::RandomModelOptions> sizes[] = {
-        {"small", testing::small_table_options()},
-        {"medium", testing::medium_table_options()},
-        {"large", testing::large_table_options()},
-    };
-    for (const auto& [name, options] : sizes) {
-        auto t = std::make_unique<ManagedTable>();
-        t->size_name = name;
-        t->model = testing::make_random_model(kModelSeed, options);
-        // Inputs as a compiler would give them: the function, its signature, the
-        // source files its methods come from, and the hierarchy its dispatch depends on.
-        t->inputs.name = std::string("bench::") + name;
-        t->inputs.signature = t->model.table.signature;
-        for (std::uint64_t f = 0; f < 4; ++f)
-            t->inputs.sources.push_back({"src/" + std::string(name) + "_" + std::to_string(f) + ".jn", testing::key_for(f)});
-        t->inputs.types = t->model.user_types;
-        const DispatchTable table = t->model.table;
-        TableBuilder builder = [table](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
-            return BuiltTable{table, {}};
-        };
-        auto first = mx.manager->getOrBuildDispatchTable(t->inputs, t->model.registry, builder);
-        if (!first) return std::string("first getOrBuildDispatchTable (") + name + "): " + first.error().message;
-        if (first->origin() != TableOrigin::built) return std::string("first lookup of ") + name + " was a hit";
-        auto second = mx.manager->getOrBuildDispatchTable(t->inputs, t->model.registry, builder);
-        if (!second) return std::string("second getOrBuildDispatchTable (") + name + "): " + second.error().message;
-        if (second->origin() != TableOrigin::cache) return std::string("second lookup of ") + name + " was not a hit";
-        t->key = second->key();
-        t->arena_bytes = second->view().bytes().size();
-        mx.tables.push_back(std::move(t));
-    }
-    return std::nullopt;
-}
 
 // ---------------------------------------------------------------------------------
 // Packs
@@ -423,7 +329,7 @@ void BM_PackFindMissing(benchmark::State& state, const PackFixture* px) {
 // Loose files and the store's bookkeeping
 
 std::optional<LocalStore> open_store(benchmark::State& state, const fs::path& root) {
-    auto store = LocalStore::open(root, store_options());
+    auto store = LocalStore::open(root, roomy_store_options());
     if (!store) {
         fail(state, store.error().message);
         return std::nullopt;
@@ -473,22 +379,70 @@ void BM_StoreFind(benchmark::State& state, const StoreFixture* sx) {
     state.counters["entries"] = static_cast<double>(sx->entries);
 }
 
-void BM_LoadedArenaOpen(benchmark::State& state, const StoreFixture* sx) {
-    const StoreOptions options = store_options();
+void loaded_arena_loop(benchmark::State& state, const StoreFixture* sx, LoadMode mode) {
+    const StoreOptions options = roomy_store_options();
     std::size_t k = 0;
     for (auto _ : state) {
-        auto loaded = LoadedArena::open(sx->paths[k], options.load_mode, options.limits, SymlinkPolicy::refuse);
+        auto loaded = LoadedArena::open(sx->paths[k], mode, options.limits, SymlinkPolicy::refuse);
         if (!loaded) return fail(state, loaded.error().message);
-        std::uint32_t entries = loaded->view().entry_count();
+        std::uint32_t entries = loaded->view().entry_count();  // a copy, never a reference into the mapping
         benchmark::DoNotOptimize(entries);
         if (++k == sx->paths.size()) k = 0;
     }
     state.counters["entries"] = static_cast<double>(sx->entries);
 }
 
+// As get() opens them (the store's load mode: automatic, so read for these files).
+void BM_LoadedArenaOpen(benchmark::State& state, const StoreFixture* sx) {
+    loaded_arena_loop(state, sx, roomy_store_options().load_mode);
+}
+
+void BM_LoadedArenaMap(benchmark::State& state, const StoreFixture* sx) { loaded_arena_loop(state, sx, LoadMode::map); }
+
+std::vector<std::string> path_strings(const std::vector<fs::path>& paths) {
+    std::vector<std::string> out;
+    for (const fs::path& p : paths) out.push_back(p.string());
+    return out;
+}
+
+void BM_OsMapFile(benchmark::State& state, const StoreFixture* sx) {
+    const std::vector<std::string> paths = path_strings(sx->paths);
+    std::size_t k = 0;
+    for (auto _ : state) {
+        if (!map_touch_unmap(paths[k].c_str())) return fail(state, "cannot map " + paths[k]);
+        if (++k == paths.size()) k = 0;
+    }
+    state.counters["entries"] = static_cast<double>(sx->entries);
+}
+
+void open_close_loop(benchmark::State& state, const std::vector<std::string>& paths) {
+    std::size_t k = 0;
+    for (auto _ : state) {
+        const int fd = ::open(paths[k].c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return fail(state, "cannot open " + paths[k]);
+        ::close(fd);
+        if (++k == paths.size()) k = 0;
+    }
+}
+
+void BM_OsOpenClose(benchmark::State& state, const StoreFixture* sx) {
+    open_close_loop(state, path_strings(sx->paths));
+    state.counters["entries"] = static_cast<double>(sx->entries);
+}
+
+void BM_OsOpenCloseEmpty(benchmark::State& state, const fs::path& empty) { open_close_loop(state, {empty.string()}); }
+
+void BM_OsReadFileEmpty(benchmark::State& state, const fs::path& empty) {
+    const std::string path = empty.string();
+    std::vector<std::byte> buffer;
+    for (auto _ : state) {
+        if (!read_whole_file(path.c_str(), buffer)) return fail(state, "cannot read " + path);
+        benchmark::DoNotOptimize(buffer.data());
+    }
+}
+
 void BM_OsReadFile(benchmark::State& state, const StoreFixture* sx) {
-    std::vector<std::string> paths;
-    for (const fs::path& p : sx->paths) paths.push_back(p.string());
+    const std::vector<std::string> paths = path_strings(sx->paths);
     std::vector<std::byte> buffer;
     std::size_t k = 0;
     for (auto _ : state) {
@@ -527,7 +481,7 @@ void BM_StoreEntries(benchmark::State& state, const StoreFixture* sx) {
 
 void BM_StoreOpen(benchmark::State& state, const StoreFixture* sx) {
     for (auto _ : state) {
-        auto store = LocalStore::open(sx->root, store_options());
+        auto store = LocalStore::open(sx->root, roomy_store_options());
         if (!store) return fail(state, store.error().message);
         std::uint64_t live = store->stats().index.live_count;
         if (live != sx->entries) return fail(state, "the opened store counts the wrong number of entries");
@@ -680,11 +634,15 @@ void register_all(Fixtures& fx, bool with_replace) {
     const StoreFixture* loose = fx.loose.get();
     const std::pair<const char*, StoreBench> loose_benches[] = {
         {"BM_StoreGet", BM_StoreGet}, {"BM_StoreFind", BM_StoreFind},
-        {"BM_LoadedArenaOpen", BM_LoadedArenaOpen}, {"BM_OsReadFile", BM_OsReadFile}};
+        {"BM_LoadedArenaOpen", BM_LoadedArenaOpen}, {"BM_OsReadFile", BM_OsReadFile},
+        {"BM_LoadedArenaMap", BM_LoadedArenaMap}, {"BM_OsMapFile", BM_OsMapFile}, {"BM_OsOpenClose", BM_OsOpenClose}};
     for (const auto& [name, fn] : loose_benches) {
         const StoreBench f = fn;
         add(std::string(name) + "/" + std::to_string(loose->entries), [=](benchmark::State& s) { f(s, loose); });
     }
+    const fs::path empty = fx.empty_file;
+    add("BM_OsOpenClose/empty", [=](benchmark::State& s) { BM_OsOpenCloseEmpty(s, empty); });
+    add("BM_OsReadFile/empty", [=](benchmark::State& s) { BM_OsReadFileEmpty(s, empty); });
     const std::pair<const char*, StoreBench> store_benches[] = {
         {"BM_StoreStats", BM_StoreStats}, {"BM_StoreEntries", BM_StoreEntries}, {"BM_StoreOpen", BM_StoreOpen},
         {"BM_StoreGetPacked", BM_StoreGetPacked}};
@@ -717,7 +675,9 @@ void register_all(Fixtures& fx, bool with_replace) {
 std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::uint64_t>& pack_sizes,
                                          std::uint64_t loose_entries, std::size_t batch) {
     auto t0 = Clock::now();
-    if (auto e = make_arenas(fx.arenas)) return e;
+    fx.empty_file = fx.dir / "empty";
+    if (auto ok = write_file_atomically(fx.empty_file, {}); !ok) return "cannot write an empty file: " + ok.error().message;
+    if (auto e = make_tiny_arenas(fx.arenas)) return e;
     std::size_t smallest = SIZE_MAX, largest = 0;
     for (const auto& a : fx.arenas.distinct) {
         smallest = std::min(smallest, a.size());
@@ -739,7 +699,7 @@ std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::ui
     std::fprintf(stderr, "bench_store: store of %llu loose entries (%.1f s)\n", static_cast<unsigned long long>(loose_entries),
                  seconds_since(t0));
     for (const auto& px : fx.packs) {
-        if (px->tables < 1000) continue;
+        if (px->tables != 1000 && px != fx.packs.back()) continue;  // 1,000 and the largest
         t0 = Clock::now();
         auto sx = std::make_unique<StoreFixture>();
         if (auto e = make_packed_store(*sx, *px, fx.arenas, fx.dir)) return e;
@@ -755,7 +715,7 @@ std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::ui
         if (auto e = make_put_store(*px, batch, fx.arenas, where)) return e;
         fx.puts.push_back(std::move(px));
     }
-    if (auto e = make_manager(fx.manager, fx.dir)) return e;
+    if (auto e = make_manager_fixture(fx.manager, fx.dir / "manager")) return e;
     std::fprintf(stderr, "bench_store: put store and build cache manager (%.1f s)\n", seconds_since(t0));
     return std::nullopt;
 }
@@ -793,17 +753,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_store: no /dev/shm (%s): the */shm put benchmarks are skipped\n", std::strerror(errno));
     int status = 0;
     const auto t0 = Clock::now();
-    if (auto error = make_fixtures(fx, {10, 1'000, big}, 1'000, small_scale ? kSmallBatch : kBatch)) {
+    const std::vector<std::uint64_t> pack_sizes = small_scale ? std::vector<std::uint64_t>{10, 100, 1'000, big}
+                                                              : std::vector<std::uint64_t>{10, 100, 1'000, 10'000, big};
+    if (auto error = make_fixtures(fx, pack_sizes, 1'000, small_scale ? kSmallBatch : kBatch)) {
         std::fprintf(stderr, "bench_store: setup failed: %s\n", error->c_str());
         status = 1;
     } else {
         std::fprintf(stderr, "bench_store: fixtures built in %.1f s in %s\n", seconds_since(t0), fx.dir.c_str());
         register_all(fx, with_replace);
-        benchmark::RunSpecifiedBenchmarks();
-        if (jdc::bench::run_failed()) {
-            std::fprintf(stderr, "bench_store: at least one benchmark reported an error\n");
-            status = 1;
-        }
+        status = run_benchmarks("bench_store");
     }
     benchmark::Shutdown();
     fx.manager.manager.reset();

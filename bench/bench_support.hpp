@@ -1,28 +1,37 @@
-// Shared by the benchmark programs: failure reporting and the OS floor of a read load.
+// Shared by the benchmark programs: failure reporting and the OS floor of a file load.
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
-#include <benchmark/benchmark.h>
+#include <cstring>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <benchmark/benchmark.h>
+
 namespace jdc::bench {
 
-// True once any benchmark has failed: the program then exits with status 1.
-inline bool& run_failed() {
-    static bool failed = false;
-    return failed;
+// Set by fail(); every program's main exits with status 1 when it is set.
+inline bool g_failed = false;
+
+// Marks the run failed and the benchmark skipped with `why`.
+inline void fail(benchmark::State& state, const std::string& why) {
+    g_failed = true;
+    state.SkipWithError(why.c_str());
 }
 
-// Skips the benchmark with `why` and marks the run failed.
-inline void fail(benchmark::State& state, const std::string& why) {
-    run_failed() = true;
-    state.SkipWithError(why.c_str());
+// Runs the registered benchmarks: 0, or 1 (with a message) when one of them failed.
+inline int run_benchmarks(const char* program) {
+    benchmark::RunSpecifiedBenchmarks();
+    if (!g_failed) return 0;
+    std::fprintf(stderr, "%s: at least one benchmark reported an error\n", program);
+    return 1;
 }
 
 // Whole file into `out`: open + fstat + read + close, the syscalls a read load makes.
@@ -41,6 +50,27 @@ bool read_whole_file(const char* path, std::vector<Byte>& out) {
             ok = got > 0;
             if (ok) done += static_cast<std::size_t>(got);
         }
+    }
+    ::close(fd);
+    return ok;
+}
+
+// open + fstat + mmap + touch the first page + munmap + close, the syscalls a mapped
+// load makes. The byte is copied out, never read through DoNotOptimize: a non-const
+// lvalue inside a PROT_READ mapping would be "written" and fault (DESIGN.md, pitfalls).
+inline bool map_touch_unmap(const char* path) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    void* p = ::fstat(fd, &st) == 0 && st.st_size > 0
+                  ? ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
+    const bool ok = p != MAP_FAILED;
+    if (ok) {
+        std::byte first;
+        std::memcpy(&first, p, 1);
+        benchmark::DoNotOptimize(first);
+        ::munmap(p, static_cast<std::size_t>(st.st_size));
     }
     ::close(fd);
     return ok;

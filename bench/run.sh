@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# bench/run.sh — build and run the benchmarks: bench_arena (arenas, against the seed and
-# FlatBuffers) and bench_store (packs, the loose store, puts, the build cache manager).
+# bench/run.sh — build and run the benchmark suite, then regenerate bench/RESULTS.md.
 #
-#   bench/run.sh            full run: 5 repetitions per benchmark, medians to
-#                           bench/results/{arena,store}.json (not committed) and bench/RESULTS.md
-#   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly, bench_store on small
-#                           fixtures (--jdc_scale=small); writes nothing; exits non-zero when
-#                           the build or any benchmark fails
-#   bench/run.sh --only arena|store  run one program (with a full run: its JSON only,
+#   bench/run.sh            full run, about 6-9 minutes on 2 cores: every program below,
+#                           medians to bench/results/<program>.json (not committed), then
+#                           bench/RESULTS.md (bench/make_results.py)
+#   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly, on small fixtures;
+#                           writes nothing; exits non-zero when the build or any benchmark
+#                           fails. Under a minute once built.
+#   bench/run.sh --only P[,P...]     run these programs only (with a full run: their JSON only;
 #                                    RESULTS.md is left as it is, never half old and half new)
-#   bench/run.sh [--smoke] -- ARGS   extra arguments for the programs (e.g. --benchmark_filter=Pack;
-#                                    with --only, for that one)
-#   bench/run.sh --no-build          reuse the binaries in build-bench/bench as they are (e.g. while
-#                                    the rest of the tree does not configure); RESULTS.md records
-#                                    their build times beside the git revision
+#   bench/run.sh [--smoke] -- ARGS   extra arguments for every program run (e.g.
+#                                    --benchmark_filter=Pack)
+#   bench/run.sh --no-build          reuse the binaries in build-bench/bench as they are;
+#                                    RESULTS.md records their build times beside the git revision
 #
-# Uses its own release build directory, build-bench/ at the top of the project.
-# The full run takes about 3-5 minutes on 2 cores (bench_arena ~1.5, bench_store 1.5-3).
-# On a machine shared with other jobs, run it as `nice -n -20 bench/run.sh` (root): the
+# Programs (bench/bench_<program>.cpp; what each measures is at the top of its file):
+#   arena     arenas against the seed's figures and the FlatBuffers, Cap'n Proto and protobuf peers
+#   store     packs (10 to 100,000 tables), the loose-file store, syscall floors, puts, manager hits
+#   scaling   cost against entries (10 to 100,000), jdc and peers; verify throughput limits
+#   startup   a whole compiler process (startup_probe) with a cache of 10 to 100,000 tables
+#   memory    heap bytes and allocations per loaded table (counting operator new)
+# Adding a program: add it to `programs` and to full_args/smoke_args below, and give it a
+# section in bench/make_results.py (a program without one still gets a table of medians).
+# Other scripts may leave Markdown fragments in bench/results/*.md: RESULTS.md appends
+# those that no section claims.
+#
+# Uses its own release build directory, build-bench/ at the top of the project. On a
+# machine shared with other jobs, run it as `nice -n -20 bench/run.sh` (root): the
 # benchmark thread then keeps a core, and RESULTS.md records the niceness.
 set -euo pipefail
 
@@ -26,53 +35,85 @@ top=$(dirname "$here")
 build=build-bench
 mode=full
 build_first=yes
-programs=(arena store)
+all_programs=(arena store scaling startup memory)
+programs=("${all_programs[@]}")
 extra=()
+invocation="bench/run.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) mode=smoke ;;
     --no-build) build_first=no ;;
     --only)
       shift
-      case "${1:-}" in
-        arena|store) programs=("$1") ;;
-        *) echo "bench/run.sh: --only takes 'arena' or 'store'" >&2; exit 2 ;;
-      esac ;;
+      IFS=, read -r -a programs <<< "${1:-}"
+      for p in "${programs[@]}"; do
+        case " ${all_programs[*]} " in
+          *" $p "*) ;;
+          *) echo "bench/run.sh: --only takes programs among: ${all_programs[*]} (comma-separated)" >&2; exit 2 ;;
+        esac
+      done
+      [ "${#programs[@]}" -gt 0 ] || { echo "bench/run.sh: --only needs a program" >&2; exit 2; } ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
+# Arguments of each program in a full run, besides the shared ones. Deterministic counts
+# (memory) need one short repetition; the scaling program's 100,000-entry tables make
+# every iteration long, so it repeats less.
+full_args() {
+  case "$1" in
+    arena) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
+    store) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
+    scaling) echo "--benchmark_min_time=0.05 --benchmark_repetitions=3" ;;
+    startup) echo "--benchmark_repetitions=5 --jdc_runs=100" ;;
+    memory) echo "--benchmark_min_time=0.01 --benchmark_repetitions=1" ;;
+  esac
+}
+smoke_args() {
+  case "$1" in
+    store|scaling) echo "--benchmark_min_time=0.01 --jdc_scale=small" ;;
+    startup) echo "--jdc_scale=small --jdc_runs=2" ;;
+    *) echo "--benchmark_min_time=0.01" ;;
+  esac
+}
+binary_of() { echo "$build/bench/bench_$1"; }
+
 cd "$top"
+targets=()
+for p in "${programs[@]}"; do
+  targets+=("bench/bench_$p")
+  [ "$p" = startup ] && targets+=(bench/startup_probe)
+done
 if [ "$build_first" = yes ]; then
   if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbench=true --buildtype=release
-  else
+  elif ! meson introspect "$build" --buildoptions | python3 -c '
+import json, sys
+opts = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+sys.exit(0 if opts.get("bench") is True and opts.get("buildtype") == "release" else 1)'; then
+    # Reconfiguring regenerates the build files, so only when an option differs.
     meson configure "$build" -Dbench=true -Dbuildtype=release >/dev/null
   fi
-  ninja -C "$build" "${programs[@]/#/bench/bench_}"
+  ninja -C "$build" "${targets[@]}"
 else
-  for p in "${programs[@]}"; do
-    if [ ! -x "$build/bench/bench_$p" ]; then
-      echo "bench/run.sh: --no-build, but $build/bench/bench_$p does not exist" >&2
+  for t in "${targets[@]}"; do
+    if [ ! -x "$build/$t" ]; then
+      echo "bench/run.sh: --no-build, but $build/$t does not exist" >&2
       exit 1
     fi
   done
 fi
 
-# Arguments of each program besides the shared ones.
-own_args() {
-  if [ "$1" = store ] && [ "$mode" = smoke ]; then echo "--jdc_scale=small"; fi
-}
-
 if [ "$mode" = smoke ]; then
+  start=$(date +%s)
   for p in "${programs[@]}"; do
-    # shellcheck disable=SC2046  # own_args prints zero or one word
-    "$build/bench/bench_$p" --benchmark_min_time=0.01 $(own_args "$p") "${extra[@]}"
+    # shellcheck disable=SC2046  # the argument lists are words without spaces
+    "$(binary_of "$p")" $(smoke_args "$p") "${extra[@]}"
   done
-  echo "bench/run.sh --smoke: every benchmark ran (${programs[*]})"
+  echo "bench/run.sh --smoke: every benchmark ran (${programs[*]}) in $(( $(date +%s) - start )) s"
   exit 0
 fi
 
@@ -83,24 +124,29 @@ fi
 mkdir -p bench/results
 # Random interleaving runs the repetitions of all benchmarks in random order, so a burst
 # of other work on the machine spreads over many benchmarks instead of one block.
-common=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
-        --benchmark_report_aggregates_only=true --benchmark_out_format=json)
-results_args=()
+common=(--benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+        --benchmark_out_format=json)
+suite_start=$(date +%s)
 for p in "${programs[@]}"; do
-  binary="$build/bench/bench_$p"
+  binary=$(binary_of "$p")
   json="bench/results/$p.json"
-  args=("${common[@]}" "--benchmark_out=$json" "${extra[@]}")
+  # shellcheck disable=SC2207  # the argument lists are words without spaces
+  args=($(full_args "$p") "${common[@]}" "--benchmark_out=$json" "${extra[@]}")
   command="$binary ${args[*]}"
   echo "+ $command"
   start=$(date +%s)
   "$binary" "${args[@]}"
-  echo "bench/run.sh: bench_$p took $(( $(date +%s) - start )) s"
+  seconds=$(( $(date +%s) - start ))
+  echo "bench/run.sh: bench_$p took $seconds s"
   read -r l1 l5 l15 _ < /proc/loadavg
-  results_args+=("--$p-json" "$json" "--$p-command" "$command" "--$p-binary" "$binary" "--$p-load-after" "$l1, $l5, $l15")
+  # What make_results.py records about the run of this program, one "key<TAB>value" a line.
+  printf 'command\t%s\nbinary\t%s\nseconds\t%s\nload_after\t%s, %s, %s\n' \
+    "$command" "$binary" "$seconds" "$l1" "$l5" "$l15" > "bench/results/$p.run"
 done
-if [ "${#programs[@]}" -lt 2 ]; then
-  echo "bench/run.sh: --only ${programs[0]}: wrote bench/results/${programs[0]}.json; RESULTS.md needs both programs' results of one run, so it is unchanged"
+if [ "${#programs[@]}" -lt "${#all_programs[@]}" ]; then
+  echo "bench/run.sh: --only ${programs[*]}: wrote their JSON in bench/results/; RESULTS.md needs every program's results of one run, so it is unchanged"
   exit 0
 fi
-python3 bench/make_results.py "${results_args[@]}" --out bench/RESULTS.md --build-dir "$build" --niceness "$(nice)"
-echo "bench/run.sh: wrote bench/RESULTS.md"
+python3 bench/make_results.py --results-dir bench/results --programs "${programs[@]}" --out bench/RESULTS.md \
+  --build-dir "$build" --niceness "$(nice)" --invocation "$invocation" --suite-seconds "$(( $(date +%s) - suite_start ))"
+echo "bench/run.sh: wrote bench/RESULTS.md ($(( $(date +%s) - suite_start )) s in all)"
