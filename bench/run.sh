@@ -35,7 +35,7 @@ top=$(dirname "$here")
 build=build-bench
 mode=full
 build_first=yes
-all_programs=(arena store scaling startup memory)
+all_programs=(arena store scaling startup memory dispatch codec)
 programs=("${all_programs[@]}")
 extra=()
 invocation="bench/run.sh${*:+ $*}"
@@ -70,6 +70,7 @@ full_args() {
     scaling) echo "--benchmark_min_time=0.05 --benchmark_repetitions=3" ;;
     startup) echo "--benchmark_repetitions=5 --jdc_runs=100" ;;
     memory) echo "--benchmark_min_time=0.01 --benchmark_repetitions=1" ;;
+    dispatch|codec) echo "--benchmark_min_time=0.1 --benchmark_repetitions=3" ;;
   esac
 }
 smoke_args() {
