@@ -268,3 +268,37 @@ TEST_CASE("too large a matrix leaves the forms out and the scan answers", "[form
     CHECK(view->has_dispatch_index());
     CHECK_FALSE(view->has_decision_tree());
 }
+
+TEST_CASE("types outside a position's declared type get a pole too (declared types differing by position)", "[format][dispatch]") {
+    // Found while specifying 1.1: ids in the span that were not subtypes of the
+    // declared parameter got pole 0, which the verifier rejects and the tree indexed with.
+    TypeRegistry r;
+    const TypeId object = *r.add("Object", TypeKind::struct_);
+    const TypeId shape = *r.add("Shape", TypeKind::struct_, std::vector<TypeId>{object});
+    const TypeId circle = *r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
+    const TypeId other = *r.add("Other", TypeKind::struct_, std::vector<TypeId>{object});
+    DispatchTable t;
+    t.signature_name = "f";
+    t.signature = {{shape, object}, kTypeBool};
+    for (auto [a, b] : {std::pair{shape, object}, std::pair{circle, other}, std::pair{circle, object}}) {
+        Implementation impl;
+        impl.function = {"f", "m", 1};
+        impl.parameter_types = {a, b};
+        impl.return_type = kTypeBool;
+        t.implementations.push_back(impl);
+    }
+    ArenaBuildOptions options(1, DispatchForms::all());
+    auto bytes = build_arena(t, r, {}, options);
+    REQUIRE(bytes);
+    auto view = ArenaView::open(*bytes);
+    REQUIRE(view);
+    REQUIRE(view->has_decision_tree());
+    auto bound = BoundArena::bind(*view, r);
+    REQUIRE(bound);
+    std::vector<TypeId> all = all_type_ids(r);
+    testing::for_each_tuple(all, 2, [&](std::span<const TypeId> args) {
+        const Resolution expected = resolve_reference(t, r, args);
+        CHECK(bound->lookup_table(args).same_outcome(expected));
+        CHECK(bound->lookup_tree(args).same_outcome(expected));
+    });
+}

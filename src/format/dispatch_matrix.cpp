@@ -53,11 +53,13 @@ Result<DispatchMatrix> DispatchMatrix::build(const DispatchTable& table, const T
     p.pole_count.assign(arity, 0);
     Words applicable(words);
     for (std::uint32_t pos = 0; pos < arity; ++pos) {
-        const TypeId declared = table.signature.parameter_types[pos];
+        // Every id of the span gets a pole: a type that is not a subtype of the
+        // declared parameter is accepted by no method there (methods' parameters are
+        // subtypes of it), so it falls into the empty set's pole. Readers rely on
+        // every pole being >= 1.
         std::unordered_map<Words, std::uint32_t, WordsHash> pole_by_set;
         for (std::uint32_t i = 0; i < p.id_span; ++i) {
             const TypeId t = p.id_base + i;
-            if (!registry.is_subtype(t, declared)) continue;
             std::fill(applicable.begin(), applicable.end(), 0);
             for (std::uint32_t m = 0; m < n; ++m)
                 if (registry.is_subtype(t, table.implementations[m].parameter_types[pos])) set_bit(applicable.data(), m);
