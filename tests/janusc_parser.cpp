@@ -85,14 +85,16 @@ func collide(a: Square, b: Shape) -> bool { return true }
     const ast::Expr& call = area.exprs[area.body[0].expr];
     CHECK(call.kind == ast::ExprKind::call);
     CHECK(call.text == "measure");
-    CHECK(call.operands.size() == 2);
+    CHECK(call.operand_count == 2);
     // side * side + -0.5e1: the sum at the root, the product and the negation below it.
     const ast::Expr& sum = area.exprs[area.body[1].expr];
     CHECK(area.body[1].kind == ast::StmtKind::return_);
     REQUIRE(sum.kind == ast::ExprKind::add);
-    CHECK(area.exprs[sum.operands[0]].kind == ast::ExprKind::multiply);
-    CHECK(area.exprs[sum.operands[1]].kind == ast::ExprKind::negate);
-    CHECK(area.exprs[area.exprs[sum.operands[1]].operands[0]].text == "0.5e1");
+    const auto sum_operands = area.operands_of(sum);
+    REQUIRE(sum_operands.size() == 2);
+    CHECK(area.exprs[sum_operands[0]].kind == ast::ExprKind::multiply);
+    CHECK(area.exprs[sum_operands[1]].kind == ast::ExprKind::negate);
+    CHECK(area.exprs[area.operands_of(area.exprs[sum_operands[1]])[0]].text == "0.5e1");
 }
 
 TEST_CASE("the lexer reports bad characters, numbers and strings with their position") {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,11 @@ enum class ExprKind : std::uint8_t { integer, floating, string, boolean, name, c
 struct Expr {
     ExprKind kind = ExprKind::integer;
     SourcePos pos;
-    std::string text;                    // literal as written, name, or callee
-    std::vector<std::uint32_t> operands;  // indexes into Function::exprs: call arguments or operator operands
+    std::string text;  // literal as written, name, or callee
+    // Call arguments or operator operands: Function::operands[first_operand, +operand_count),
+    // each an index into Function::exprs. One vector per function, not one per node.
+    std::uint32_t first_operand = 0;
+    std::uint32_t operand_count = 0;
 };
 
 enum class StmtKind : std::uint8_t { let, return_, expression };
@@ -59,6 +63,11 @@ struct Function {
     Name result;
     std::vector<Stmt> body;
     std::vector<Expr> exprs;
+    std::vector<std::uint32_t> operands;
+
+    std::span<const std::uint32_t> operands_of(const Expr& e) const {
+        return std::span<const std::uint32_t>(operands).subspan(e.first_operand, e.operand_count);
+    }
 };
 
 struct Module {

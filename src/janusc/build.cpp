@@ -6,10 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <set>
 #include <sstream>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 

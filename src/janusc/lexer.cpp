@@ -46,18 +46,30 @@ bool is_ident_start(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_ident_char(char c) noexcept { return is_ident_start(c) || is_digit(c); }
 
-TokenKind keyword_or_identifier(std::string_view word) noexcept {
-    struct Keyword {
-        std::string_view text;
-        TokenKind kind;
-    };
-    static constexpr Keyword keywords[] = {
-        {"module", TokenKind::kw_module}, {"import", TokenKind::kw_import}, {"type", TokenKind::kw_type},
-        {"generic", TokenKind::kw_generic}, {"func", TokenKind::kw_func}, {"let", TokenKind::kw_let},
-        {"return", TokenKind::kw_return}, {"true", TokenKind::kw_true}, {"false", TokenKind::kw_false},
-    };
-    for (const Keyword& k : keywords)
-        if (k.text == word) return k.kind;
+// Keywords by length first: most words are not keywords and fail on one comparison.
+TokenKind keyword_or_identifier(std::string_view w) noexcept {
+    switch (w.size()) {
+        case 3:
+            if (w == "let") return TokenKind::kw_let;
+            break;
+        case 4:
+            if (w == "type") return TokenKind::kw_type;
+            if (w == "func") return TokenKind::kw_func;
+            if (w == "true") return TokenKind::kw_true;
+            break;
+        case 5:
+            if (w == "false") return TokenKind::kw_false;
+            break;
+        case 6:
+            if (w == "module") return TokenKind::kw_module;
+            if (w == "import") return TokenKind::kw_import;
+            if (w == "return") return TokenKind::kw_return;
+            break;
+        case 7:
+            if (w == "generic") return TokenKind::kw_generic;
+            break;
+        default: break;
+    }
     return TokenKind::identifier;
 }
 
@@ -112,11 +124,14 @@ private:
 
     void skip_space_and_comments() {
         while (!at_end()) {
-            const char c = peek();
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            const char c = src_[i_];
+            if (c == ' ' || c == '\t' || c == '\r') {
+                ++i_;
+            } else if (c == '\n') {
                 advance();
             } else if (c == '/' && peek(1) == '/') {
-                while (!at_end() && peek() != '\n') advance();
+                const std::size_t nl = src_.find('\n', i_);
+                i_ = nl == std::string_view::npos ? src_.size() : nl;
             } else {
                 break;
             }
@@ -132,7 +147,8 @@ private:
         const std::size_t start = i_;
         const char c = peek();
         if (is_ident_start(c)) {
-            while (!at_end() && is_ident_char(peek())) advance();
+            ++i_;  // identifiers hold no newline: no line bookkeeping
+            while (i_ < src_.size() && is_ident_char(src_[i_])) ++i_;
             emit(keyword_or_identifier(src_.substr(start, i_ - start)), start, at);
             return;
         }

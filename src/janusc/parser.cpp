@@ -1,6 +1,7 @@
 #include "janusc/parser.hpp"
 
 #include <iterator>
+#include <span>
 #include <utility>
 
 #include "janusc/lexer.hpp"
@@ -195,9 +196,11 @@ private:
         return true;
     }
 
-    std::uint32_t add_expr(ast::Function& fn, ast::ExprKind kind, SourcePos pos, std::string text,
-                           std::vector<std::uint32_t> operands = {}) {
-        fn.exprs.push_back({kind, pos, std::move(text), std::move(operands)});
+    std::uint32_t add_expr(ast::Function& fn, ast::ExprKind kind, SourcePos pos, std::string_view text,
+                           std::span<const std::uint32_t> operands = {}) {
+        const auto first = static_cast<std::uint32_t>(fn.operands.size());
+        fn.operands.insert(fn.operands.end(), operands.begin(), operands.end());
+        fn.exprs.push_back({kind, pos, std::string(text), first, static_cast<std::uint32_t>(operands.size())});
         return static_cast<std::uint32_t>(fn.exprs.size() - 1);
     }
 
@@ -228,7 +231,8 @@ private:
             const Token& op = take();
             std::uint32_t rhs = 0;
             if (!operand(rhs)) return false;
-            out = add_expr(fn, op.kind == ops.first ? ops.first_kind : ops.second_kind, op.pos, {}, {out, rhs});
+            const std::uint32_t pair[] = {out, rhs};
+            out = add_expr(fn, op.kind == ops.first ? ops.first_kind : ops.second_kind, op.pos, {}, pair);
         }
         return true;
     }
@@ -245,7 +249,7 @@ private:
         const SourcePos pos = take().pos;
         std::uint32_t operand = 0;
         if (!parse_unary(fn, depth + 1, operand)) return false;
-        out = add_expr(fn, ast::ExprKind::negate, pos, {}, {operand});
+        out = add_expr(fn, ast::ExprKind::negate, pos, {}, std::span<const std::uint32_t>(&operand, 1));
         return true;
     }
 
@@ -253,11 +257,11 @@ private:
     bool parse_primary(ast::Function& fn, std::uint32_t depth, std::uint32_t& out) {
         const Token& t = cur();
         switch (t.kind) {
-            case TokenKind::integer: out = add_expr(fn, ast::ExprKind::integer, t.pos, std::string(take().text)); return true;
-            case TokenKind::floating: out = add_expr(fn, ast::ExprKind::floating, t.pos, std::string(take().text)); return true;
-            case TokenKind::string: out = add_expr(fn, ast::ExprKind::string, t.pos, std::string(take().text)); return true;
+            case TokenKind::integer: out = add_expr(fn, ast::ExprKind::integer, t.pos, take().text); return true;
+            case TokenKind::floating: out = add_expr(fn, ast::ExprKind::floating, t.pos, take().text); return true;
+            case TokenKind::string: out = add_expr(fn, ast::ExprKind::string, t.pos, take().text); return true;
             case TokenKind::kw_true:
-            case TokenKind::kw_false: out = add_expr(fn, ast::ExprKind::boolean, t.pos, std::string(take().text)); return true;
+            case TokenKind::kw_false: out = add_expr(fn, ast::ExprKind::boolean, t.pos, take().text); return true;
             case TokenKind::lparen: {
                 take();
                 if (!parse_expr(fn, depth + 1, out)) return false;
@@ -266,20 +270,22 @@ private:
             case TokenKind::identifier: {
                 const Token& name = take();
                 if (!at(TokenKind::lparen)) {
-                    out = add_expr(fn, ast::ExprKind::name, name.pos, std::string(name.text));
+                    out = add_expr(fn, ast::ExprKind::name, name.pos, name.text);
                     return true;
                 }
                 take();
-                std::vector<std::uint32_t> args;
+                // Arguments gather on a stack shared by nested calls: no vector per call.
+                const std::size_t base = args_.size();
                 if (!at(TokenKind::rparen)) {
                     do {
                         std::uint32_t arg = 0;
                         if (!parse_expr(fn, depth + 1, arg)) return false;
-                        args.push_back(arg);
+                        args_.push_back(arg);
                     } while (at(TokenKind::comma) && (take(), true));
                 }
                 if (!expect(TokenKind::rparen, "')' or ',' in the arguments of '" + std::string(name.text) + "'")) return false;
-                out = add_expr(fn, ast::ExprKind::call, name.pos, std::string(name.text), std::move(args));
+                out = add_expr(fn, ast::ExprKind::call, name.pos, name.text, std::span<const std::uint32_t>(args_).subspan(base));
+                args_.resize(base);
                 return true;
             }
             default: return fail_expected("an expression");
@@ -287,6 +293,7 @@ private:
     }
 
     std::vector<Token> toks_;
+    std::vector<std::uint32_t> args_;  // arguments of the calls being parsed, innermost last
     std::size_t i_ = 0;
     std::size_t depth_ = 0;  // braces open at the current token
     std::string_view file_;

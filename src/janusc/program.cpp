@@ -1,7 +1,5 @@
 #include "janusc/program.hpp"
 
-#include "janusc/module_set.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -10,6 +8,8 @@
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
+
+#include "janusc/module_set.hpp"
 
 namespace janusc {
 
@@ -522,14 +522,15 @@ private:
                 } else if (e.kind == ast::ExprKind::call) {
                     if (const GenericRef* ref = find_generic(m, e.text, e.pos, GenericUse::call)) {
                         const Generic& g = p_.generics[*ref->generic];
-                        if (e.operands.size() != g.signature.arity())
+                        if (e.operand_count != g.signature.arity())
                             error(m, e.pos,
-                                  "call to '" + e.text + "' passes " + std::to_string(e.operands.size()) +
+                                  "call to '" + e.text + "' passes " + std::to_string(e.operand_count) +
                                       " arguments, but generic function '" + g.name + "' (" + generic_where(*ref) + ") takes " +
                                       std::to_string(g.signature.arity()));
                     }
                 }
-                for (auto it = e.operands.rbegin(); it != e.operands.rend(); ++it) stack.push_back(*it);
+                const auto operands = fn.operands_of(e);
+                for (auto it = operands.rbegin(); it != operands.rend(); ++it) stack.push_back(*it);
             }
             if (s.kind != ast::StmtKind::let) continue;
             if (!in_scope(s.name.text)) scope.push_back(s.name.text);
