@@ -12,7 +12,7 @@
 // types, so 1,000 types with 30 distinct behaviours cost 30 rows, not 1,000.
 //
 // Results are encoded as one u32 (`ResultCode`), shared with the arena's optimized
-// sections (format-spec/arena-v1.md §7):
+// sections (format-spec/arena-v1.md §5.6):
 //   0                      no method
 //   1 .. n                 the method with table index code - 1
 //   0x80000000 | j         ambiguous; j indexes ambiguities() (a pair of witnesses)

@@ -273,7 +273,7 @@ private:
         return (code & kResultAmbiguous) != 0 ? (code & ~kResultAmbiguous) < ambiguity_count : code <= s_.header.entry_count;
     }
 
-    // §7. Everything a lookup reads without checking is checked here: pole indexes
+    // §5.6 (F9). Everything a lookup reads without checking is checked here: pole indexes
     // in range, every row's displaced cells inside the cell array, every result a
     // valid code. A bad value is reported, never followed.
     Result<void> check_dispatch_index() {
@@ -336,7 +336,7 @@ private:
         return {};
     }
 
-    // §8. Children lie after their parent, so a walk always ends: no cycles possible.
+    // §5.7 (F10). Children lie after their parent, so a walk always ends: no cycles possible.
     Result<void> check_decision_tree() {
         if (!s_.decision_tree.present) return {};
         const SectionRange& sec = s_.decision_tree;

@@ -1,7 +1,7 @@
 // Internal: encoding of the v1.1 optimized sections (dispatch index, decision
 // tree) from a DispatchMatrix, and decoding the matrix back from an arena.
 // Shared by the builder, the re-optimizer and the tests; the byte layout is
-// format-spec/arena-v1.md §7-8 and arena_format.hpp.
+// format-spec/arena-v1.md §5.6-8 and arena_format.hpp.
 #pragma once
 
 #include <cstddef>
