@@ -15,19 +15,25 @@
 //   One arena, storage layer:
 //     BM_LocalGet/<size>               LocalStore::get: index + open + read + verify (a local hit)
 //     BM_RemoteGet/<via>/<size>        RemoteStore::get: GETRANGE round trip + copy + verify (a remote hit)
-//     BM_RemotePut/<via>/<size>        RemoteStore::put: verify + SET round trip (the write-through)
+//     BM_RemotePut/<via>/<size>        RemoteStore::put: verify + SET round trip (one write at a time)
+//     BM_RemotePutBatch/<via>/<size>   RemoteStore::put_batch: pipelined SETs in one round trip, as
+//                                      many as the manager's write-behind batches hold (64, or fewer
+//                                      to stay within kRemoteBatchBytes; counter entries); time per batch
 //   Through the build cache manager (what a compiler sees):
 //     BM_ManagerLocalHit/<size>        getOrBuildDispatchTable served by the local store
 //     BM_ManagerRemoteHit/<via>/<size> served by the remote: local miss + fetch + verify + bind +
 //                                      write-back to the local store (the local entry is removed,
 //                                      outside the timing, before every iteration)
 //     BM_ManagerMiss/<where>/<size>    a miss: key + build_arena of a prebuilt table + local put
-//                                      (+ remote put when <where> is tcp or unix; local: no remote).
-//                                      Fixed 300 iterations, each a new key (new file, new Redis key).
+//                                      (+ the remote fetch that misses and the queued remote write
+//                                      when <where> is tcp or unix; local: no remote). Fixed 256
+//                                      iterations, each a new key (new file, new Redis key): one full
+//                                      write-behind batch, sent by the 256th miss.
 // Counters: bytes (arena size); bytes_per_second and items_per_second are the throughput.
 //
 // The binary exits with status 1 when a fixture cannot be built (e.g. no redis-server)
 // or a benchmark meets an error.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +50,7 @@
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/remote_store.hpp"
+#include "cache/remote_tier.hpp"
 #include "support/random_model.hpp"
 #include "support/redis_server.hpp"
 
@@ -53,7 +60,8 @@ using namespace jdc;
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t kModelSeed = 20261124;  // as bench_arena and bench_store
-constexpr std::int64_t kMissIterations = 300;
+constexpr std::int64_t kMissIterations = 256;  // detail::kRemoteBatchEntries: one batch per run
+constexpr std::size_t kPutBatch = 64;
 const BuildIdentity kIdentity{"bench_remote", 1};
 
 bool g_failed = false;
@@ -170,6 +178,19 @@ void BM_RemotePut(benchmark::State& state, Transport* via, const SizedTable* t) 
     for (auto _ : state)
         if (auto ok = via->store->put({t->key, t->arena, 0}); !ok) return fail(state, ok.error().message);
     set_size_counters(state, *t);
+}
+
+void BM_RemotePutBatch(benchmark::State& state, Transport* via, const SizedTable* t) {
+    // As the manager's write-behind batches: at most kPutBatch entries and kRemoteBatchBytes.
+    const std::size_t entries = std::clamp<std::size_t>(detail::kRemoteBatchBytes / t->arena.size(), 1, kPutBatch);
+    std::vector<PutRequest> batch;
+    for (std::size_t i = 0; i < entries; ++i) batch.push_back({{t->key.hi, t->key.lo ^ (i + 1)}, t->arena, 0});
+    for (auto _ : state)
+        if (auto ok = via->store->put_batch(batch); !ok) return fail(state, ok.error().message);
+    state.counters["bytes"] = static_cast<double>(t->arena.size());
+    state.counters["entries"] = static_cast<double>(entries);
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * entries * t->arena.size()));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * entries));
 }
 
 void BM_ManagerLocalHit(benchmark::State& state, BuildCacheManager* m, const SizedTable* t) {
@@ -307,6 +328,12 @@ void register_all(Fixtures& fx) {
             Transport* v = &via;
             const SizedTable* p = t.get();
             add("BM_RemotePut/" + via.name + "/" + p->size_name, [=](benchmark::State& s) { BM_RemotePut(s, v, p); });
+        }
+    for (auto& via : fx.transports)
+        for (const auto& t : fx.tables) {
+            Transport* v = &via;
+            const SizedTable* p = t.get();
+            add("BM_RemotePutBatch/" + via.name + "/" + p->size_name, [=](benchmark::State& s) { BM_RemotePutBatch(s, v, p); });
         }
     BuildCacheManager* lm = fx.local_manager.get();
     for (const auto& t : fx.tables) {

@@ -9,6 +9,7 @@
 #include "jdc/arena_builder.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/remote_store.hpp"
+#include "cache/remote_tier.hpp"
 #include "support/random_model.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
@@ -178,13 +179,17 @@ TEST_CASE("Redis killed mid-build: the build finishes locally and the stats show
     REQUIRE(m);
     REQUIRE(m->startBuildSession());
     look_up(*m, p, 0, 8);
-    const CacheMetrics before = m->session_metrics();
-    CHECK(before.remote_writes == 8);
+    REQUIRE(m->endBuildSession());  // sends the queued writes
+    CHECK(m->session_metrics().remote_writes == 8);
+    CHECK(server.client().dbsize() == 8);
 
+    REQUIRE(m->startBuildSession());
+    look_up(*m, p, 8, 12);  // their writes are queued
+    const CacheMetrics before = m->session_metrics();
     server.kill();
-    look_up(*m, p, 8, 16);  // every table is still built and correct
+    look_up(*m, p, 12, 16);  // every table is still built and correct
     const CacheMetrics after = m->session_metrics();
-    CHECK(after.misses == 16);
+    CHECK(after.misses == 8);
     CHECK(after.remote_errors + after.remote_timeouts == 1);
     // One failed attempt, then the remote is off: no further waits.
     CHECK(remote_attempts(after) == remote_attempts(before) + 1);
@@ -194,7 +199,9 @@ TEST_CASE("Redis killed mid-build: the build finishes locally and the stats show
     const auto j = nlohmann::json::parse(m->build_report_json());
     CHECK(j["remote"]["state"] == "off");
     CHECK(j["remote"]["session"]["errors"].get<std::uint64_t>() + j["remote"]["session"]["timeouts"].get<std::uint64_t>() == 1);
-    REQUIRE(m->endBuildSession());
+    REQUIRE(m->endBuildSession());  // the queued writes are dropped: the remote is off
+    CHECK(m->session_metrics().remote_writes == 0);
+    CHECK(remote_attempts(m->session_metrics()) == remote_attempts(after));
     CHECK(m->store()->stats().index.live_count == 16);
 
     // A new session tries the remote again (it is still dead: one more failure).
@@ -276,12 +283,12 @@ TEST_CASE("a corrupted value planted in Redis is rejected and not written locall
     CHECK(built->to_table() == p.models[0].table);
     CHECK(m->session_metrics().remote_rejects == 2);
     REQUIRE(m->store()->find(key));
+    REQUIRE(m->endBuildSession());
     const auto healed = raw.get(name);
     REQUIRE(healed);
     auto healed_view = ArenaView::open(std::as_bytes(std::span<const char>(healed->data(), healed->size())));
     REQUIRE(healed_view);
     CHECK(healed_view->signature_name() == p.models[0].table.signature_name);
-    REQUIRE(m->endBuildSession());
 }
 
 TEST_CASE("read-only mode fetches but never writes the remote", "[remote][redis][read-only]") {
@@ -333,10 +340,52 @@ TEST_CASE("the spec's ACL reader: read-only mode hits; a write is refused with N
     REQUIRE(m);
     REQUIRE(m->startBuildSession());
     look_up(*m, more, 4, 6);
+    REQUIRE(m->endBuildSession());  // the queued writes go out, and are refused
     CHECK(m->session_metrics().remote_errors == 1);
     CHECK(m->session_metrics().remote_writes == 0);
     CHECK(contains(nlohmann::json::parse(m->build_report_json())["remote"]["off_reason"].get<std::string>(), "NOPERM"));
     CHECK(raw.dbsize() == 4);
+}
+
+TEST_CASE("writes go out in pipelined batches: when the queue is full, at the session's end, at destruction", "[remote][redis][batch]") {
+    RedisServer server;
+    auto raw = server.client();
+    SECTION("a full queue is sent by the store() that filled it") {
+        auto tier = detail::RemoteTier::create(remote_config("unused", server.url()), nullptr);
+        REQUIRE(tier);
+        Program p(1);
+        auto arena = build_arena(p.models[0].table, p.models[0].registry, {});
+        REQUIRE(arena);
+        for (std::uint64_t i = 1; i < detail::kRemoteBatchEntries; ++i)
+            CHECK((*tier)->store({{i, 1}, *arena, 0}).outcome == detail::RemoteOutcome::queued);
+        CHECK(raw.dbsize() == 0);
+        const detail::RemoteResult full = (*tier)->store({{0, 1}, *arena, 0});
+        CHECK(full.outcome == detail::RemoteOutcome::stored);
+        CHECK(full.writes == detail::kRemoteBatchEntries);
+        CHECK(full.bytes == detail::kRemoteBatchEntries * arena->size());
+        CHECK(raw.dbsize() == static_cast<long long>(detail::kRemoteBatchEntries));
+        CHECK((*tier)->store({{7, 7}, *arena, 0}).outcome == detail::RemoteOutcome::queued);
+        tier->reset();  // destruction sends the rest
+        CHECK(raw.dbsize() == static_cast<long long>(detail::kRemoteBatchEntries) + 1);
+    }
+    SECTION("through the manager") {
+        TempDir dir;
+        Program p(6);
+        auto m = BuildCacheManager::create(remote_config(dir.path, server.url()), kIdentity);
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        look_up(*m, p, 0, 3);
+        CHECK(raw.dbsize() == 0);  // queued
+        CHECK(m->session_metrics().remote_writes == 0);
+        REQUIRE(m->endBuildSession());
+        CHECK(raw.dbsize() == 3);
+        CHECK(m->session_metrics().remote_writes == 3);
+
+        REQUIRE(m->startBuildSession());
+        look_up(*m, p, 3, 6);
+        m = make_error(ErrorCode::invalid_argument, "destroyed without endBuildSession()");
+        CHECK(raw.dbsize() == 6);
+    }
 }
 
 TEST_CASE("a TTL from the configuration is set on remote writes", "[remote][redis]") {
@@ -349,6 +398,7 @@ TEST_CASE("a TTL from the configuration is set on remote writes", "[remote][redi
     REQUIRE(m);
     REQUIRE(m->startBuildSession());
     look_up(*m, p, 0, 1);
+    REQUIRE(m->endBuildSession());
     const long long ttl = server.client().ttl(remote_key_name(m->cache_key(p.inputs(0), p.models[0].registry)));
     CHECK(ttl > 0);
     CHECK(ttl <= 86400);

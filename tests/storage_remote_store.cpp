@@ -272,6 +272,32 @@ TEST_CASE("put refuses what a reader would refuse, and sends nothing", "[remote]
     CHECK(server.client().dbsize() == 0);
 }
 
+TEST_CASE("put_batch stores many arenas with pipelined SETs; one bad arena and nothing is sent", "[remote][redis]") {
+    RedisServer server;
+    auto raw = server.client();
+    RemoteStore store = connect_to(server.unix_url());
+    std::vector<std::vector<std::byte>> arenas;
+    for (std::uint64_t i = 0; i < 50; ++i) arenas.push_back(arena_for(i));
+    std::vector<PutRequest> batch;
+    for (std::uint64_t i = 0; i < 50; ++i) batch.push_back({key_for(i), arenas[i], 0});
+    REQUIRE(store.put_batch(batch));
+    CHECK(raw.dbsize() == 50);
+    for (std::uint64_t i = 0; i < 50; ++i) {
+        auto got = store.get(key_for(i));
+        REQUIRE(got);
+        CHECK(as_string(got->view().bytes()) == as_string(arenas[i]));
+    }
+    CHECK(store.put_batch({}));
+
+    arenas[10].back() ^= std::byte{1};
+    for (std::uint64_t i = 0; i < 50; ++i) batch[i] = {key_for(100 + i), arenas[i], 0};
+    auto bad = store.put_batch(batch);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == ErrorCode::invalid_argument);
+    CHECK(contains(bad.error().message, remote_key_name(key_for(110))));
+    CHECK(raw.dbsize() == 50);
+}
+
 TEST_CASE("AUTH: the right password works; a wrong or missing one is a clear error", "[remote][redis][auth]") {
     RedisServer server({"correct-horse", {}});
     RemoteStore good = connect_to(server.url());  // the URL carries the password

@@ -21,15 +21,16 @@
 //          the signature asked for, else it is rejected (counted, never used, never
 //          written locally) and the table is built. A good value is
 //          written to the local store and served (TableOrigin::remote).
-//   write  a built table goes to the local store, then to the remote, synchronously
-//          (write-through). Measured on loopback (bench/bench_remote.cpp, 2 busy
-//          cores): a put is one round trip plus the transfer, 65-220 us, against
-//          0.4-3 ms for a miss even with a builder that only lays out a prebuilt
-//          table. An asynchronous writer could hide at most that, and would need a
-//          queue of copies and a drain at the end of the session that a compiler
-//          exiting or crashing early loses; write-through puts a table on the remote
-//          before its lookup returns. Over a long round trip a cold build pays two
-//          round trips per miss (the fetch that misses, the put); warm builds none.
+//   write  a built table goes to the local store, then is queued for the remote:
+//          queued tables go out in pipelined batches (one round trip for up to 256
+//          tables or 1 MiB) when the queue is full, at endBuildSession(), and when
+//          the manager is destroyed. Measured on loopback (bench/bench_remote.cpp, 2
+//          cores at load 25): one put is a round trip, 27-71 us, which writing
+//          through would add to every miss; in a batch a small or medium table costs
+//          4-10 us, a large one (80 KiB) about a single put (the transfer dominates).
+//          Over a network the round trip grows and the batch still pays one. Queued
+//          writes are lost if the compiler dies before the session ends: its local
+//          cache has them, and the next machine that builds them writes them.
 //          Read-only mode (laptops; CI writes) never writes the remote.
 //   failure  the first connection error or timeout switches the remote off for the
 //          rest of the build session (one line on the verbose log, and in the report);

@@ -131,6 +131,10 @@ public:
     // lost; server refusal such as OOM under maxmemory with noeviction, or READONLY on
     // a replica: the message quotes it).
     Result<void> put(const PutRequest& request);
+    // Many puts in one round trip (pipelined SETs): every arena is checked first and
+    // nothing is sent if one fails the checks; on a refusal by the server the entries
+    // before it are stored. Errors as put().
+    Result<void> put_batch(std::span<const PutRequest> requests);
     // One round trip; for health checks and benchmarks. Errors: timeout, io.
     Result<void> ping();
 

@@ -297,9 +297,9 @@ struct BuildCacheManager::State {
         ++session.misses_by_reason[static_cast<std::size_t>(reason)];
     }
 
-    void count_remote(const detail::RemoteResult& r, std::uint64_t bytes) {
+    void count_remote(const detail::RemoteResult& r) {
         std::lock_guard<std::mutex> guard(mutex);
-        detail::count_remote(session, r, bytes);
+        detail::count_remote(session, r);
     }
 
     // After a local miss: the table from the remote, checked as untrusted and written
@@ -307,7 +307,7 @@ struct BuildCacheManager::State {
     std::optional<CachedTable> fetch_remote(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t t0) {
         detail::RemoteResult r = remote->fetch(key);
         if (r.outcome != detail::RemoteOutcome::hit) {
-            count_remote(r, 0);
+            count_remote(r);
             if (r.outcome == detail::RemoteOutcome::rejected) log("remote value of " + in.name + " rejected: " + r.message);
             return std::nullopt;
         }
@@ -328,7 +328,7 @@ struct BuildCacheManager::State {
         }
         if (!table) {
             r.outcome = detail::RemoteOutcome::rejected;
-            count_remote(r, 0);
+            count_remote(r);
             log("remote value of " + in.name + " " + key.to_hex() + " rejected: " + why);
             return std::nullopt;
         }
@@ -344,7 +344,7 @@ struct BuildCacheManager::State {
         const std::uint64_t took = now_ns() - t0;
         {
             std::lock_guard<std::mutex> guard(mutex);
-            detail::count_remote(session, r, size);
+            detail::count_remote(session, r);
             ++session.lookups;
             ++session.hits;
             session.load_ns += took;
@@ -356,13 +356,14 @@ struct BuildCacheManager::State {
         return table;
     }
 
-    // Write-through after a build (the local store has been written first).
-    void store_remote(const TableInputs& in, const PutRequest& request) {
-        const detail::RemoteResult r = remote->store(request);
-        count_remote(r, request.arena.size());
-        if (r.outcome == detail::RemoteOutcome::rejected) log("not stored remotely: " + in.name + ": " + r.message);
-        else if (r.outcome == detail::RemoteOutcome::stored && config.verbose)
-            log("stored " + in.name + " remotely (" + format_bytes(request.arena.size()) + ", " + format_duration_ns(r.ns) + ")");
+    // After a build (the local store has been written first): queued for the remote.
+    void store_remote(const PutRequest& request) { note_remote_write(remote->store(request)); }
+
+    void note_remote_write(const detail::RemoteResult& r) {
+        count_remote(r);
+        if (r.outcome == detail::RemoteOutcome::rejected) log("not stored remotely: " + r.message);
+        else if (r.outcome == detail::RemoteOutcome::stored && r.writes > 0 && config.verbose)
+            log("stored " + std::to_string(r.writes) + " tables remotely (" + format_bytes(r.bytes) + ", " + format_duration_ns(r.ns) + ")");
     }
 };
 
@@ -429,6 +430,7 @@ Result<void> BuildCacheManager::startBuildSession() {
 }
 
 Result<void> BuildCacheManager::endBuildSession() {
+    if (s_->remote) s_->note_remote_write(s_->remote->flush());  // before the metrics are persisted
     std::lock_guard<std::mutex> guard(s_->mutex);
     if (!s_->in_session) return make_error(ErrorCode::invalid_argument, "endBuildSession() without startBuildSession()");
     s_->in_session = false;
@@ -600,7 +602,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
             store_failed = true;  // the build goes on: a cache that cannot write is only slower
             s_->log("cannot store " + inputs.name + ": " + put.error().message);
         }
-        if (s_->remote) s_->store_remote(inputs, {key, *bytes, s_->identity.config_hash});
+        if (s_->remote) s_->store_remote({key, *bytes, s_->identity.config_hash});
     }
     {
         std::lock_guard<std::mutex> guard(s_->mutex);

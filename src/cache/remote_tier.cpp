@@ -121,36 +121,82 @@ RemoteResult RemoteTier::fetch(const CacheKey& key) {
         auto got = remote.get(key);
         if (!got) return tl::unexpected(got.error());
         result.outcome = RemoteOutcome::hit;
+        result.bytes = got->view().bytes().size();
         result.arena.emplace(std::move(*got));
         return {};
     });
 }
 
 RemoteResult RemoteTier::store(const PutRequest& request) {
-    if (read_only_) return {RemoteOutcome::skipped, std::nullopt, {}, 0};
+    RemoteResult result;
+    if (read_only_) {
+        result.outcome = RemoteOutcome::skipped;
+        return result;
+    }
+    std::vector<Pending> full;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        if (off_) return result;
+        queue_.push_back({request.key, std::vector<std::byte>(request.arena.begin(), request.arena.end())});
+        queued_bytes_ += request.arena.size();
+        if (queue_.size() < kRemoteBatchEntries && queued_bytes_ < kRemoteBatchBytes) {
+            result.outcome = RemoteOutcome::queued;
+            return result;
+        }
+        full.swap(queue_);
+        queued_bytes_ = 0;
+    }
+    return send(std::move(full));
+}
+
+RemoteResult RemoteTier::flush() {
+    std::vector<Pending> batch;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        batch.swap(queue_);
+        queued_bytes_ = 0;
+    }
+    if (batch.empty()) return {RemoteOutcome::stored, std::nullopt, {}, 0, 0, 0};
+    return send(std::move(batch));
+}
+
+RemoteResult RemoteTier::send(std::vector<Pending> batch) {
+    std::vector<PutRequest> requests;
+    requests.reserve(batch.size());
+    std::uint64_t bytes = 0;
+    for (const Pending& p : batch) {
+        requests.push_back({p.key, p.arena, 0});
+        bytes += p.arena.size();
+    }
     return on_connection([&](RemoteStore& remote, RemoteResult& result) -> Result<void> {
-        auto put = remote.put(request);
-        if (put) result.outcome = RemoteOutcome::stored;
-        return put;
+        auto put = remote.put_batch(requests);
+        if (!put) return put;
+        result.outcome = RemoteOutcome::stored;
+        result.bytes = bytes;
+        result.writes = requests.size();
+        return {};
     });
 }
 
-void count_remote(CacheMetrics& m, const RemoteResult& result, std::uint64_t bytes) {
+RemoteTier::~RemoteTier() { (void)flush(); }
+
+void count_remote(CacheMetrics& m, const RemoteResult& result) {
     m.remote_ns += result.ns;
     switch (result.outcome) {
         case RemoteOutcome::hit:
             ++m.remote_hits;
-            m.remote_bytes_in += bytes;
+            m.remote_bytes_in += result.bytes;
             break;
         case RemoteOutcome::miss: ++m.remote_misses; break;
         case RemoteOutcome::rejected: ++m.remote_rejects; break;
         case RemoteOutcome::error: ++m.remote_errors; break;
         case RemoteOutcome::timeout: ++m.remote_timeouts; break;
         case RemoteOutcome::stored:
-            ++m.remote_writes;
-            m.remote_bytes_out += bytes;
+            m.remote_writes += result.writes;
+            m.remote_bytes_out += result.bytes;
             break;
         case RemoteOutcome::off:
+        case RemoteOutcome::queued:
         case RemoteOutcome::skipped: break;
     }
 }

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <limits>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <pthread.h>
@@ -288,29 +289,46 @@ struct RemoteStore::Connection {
         return make_error(ErrorCode::io, "remote cache " + name + ": " + std::string(what) + " failed: " + why);
     }
 
-    // Sends one command and reads its reply. An error reply is returned as a reply
-    // (the caller knows what it means); only a broken connection is an error here.
-    Result<Reply> command(std::initializer_list<std::string_view> args, std::string_view what) {
+    using Command = std::vector<std::string_view>;
+
+    // Sends the commands in one write (pipelining) and reads one reply per command.
+    // An error reply is returned as a reply (the caller knows what it means); only a
+    // broken connection is an error here. `what` names the operation in messages.
+    Result<std::vector<Reply>> pipeline(std::span<const Command> commands, std::string_view what) {
         if (context == nullptr || context->err != 0)
             return make_error(ErrorCode::io, "remote cache " + name + ": the connection failed earlier and cannot be used");
-        const char* argv[8];
-        std::size_t lengths[8];
-        int argc = 0;
-        for (std::string_view a : args) {
-            argv[argc] = a.data();
-            lengths[argc] = a.size();
-            ++argc;
-        }
-        void* raw = nullptr;
+        std::vector<Reply> replies;
+        replies.reserve(commands.size());
         int saved_errno = 0;
         {
             SigpipeGuard guard;
             errno = 0;
-            raw = redisCommandArgv(context, argc, argv, lengths);
+            std::vector<const char*> argv;
+            std::vector<std::size_t> lengths;
+            for (const Command& args : commands) {
+                argv.clear();
+                lengths.clear();
+                for (std::string_view a : args) {
+                    argv.push_back(a.data());
+                    lengths.push_back(a.size());
+                }
+                if (redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) break;
+            }
+            while (context->err == 0 && replies.size() < commands.size()) {
+                void* raw = nullptr;
+                if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) break;
+                replies.emplace_back(static_cast<redisReply*>(raw));
+            }
             saved_errno = errno;
         }
-        if (raw == nullptr) return failure(what, saved_errno);
-        return Reply(static_cast<redisReply*>(raw));
+        if (replies.size() < commands.size()) return failure(what, saved_errno);
+        return replies;
+    }
+
+    Result<Reply> command(Command args, std::string_view what) {
+        auto replies = pipeline(std::span<const Command>(&args, 1), what);
+        if (!replies) return tl::unexpected(replies.error());
+        return std::move(replies->front());
     }
 
     tl::unexpected<Error> refused(std::string_view what, const redisReply& r) const {
@@ -321,8 +339,8 @@ struct RemoteStore::Connection {
     }
 
     // A command whose only good answer is +OK (AUTH, SELECT, SET).
-    Result<void> expect_ok(std::initializer_list<std::string_view> args, std::string_view what) {
-        auto reply = command(args, what);
+    Result<void> expect_ok(Command args, std::string_view what) {
+        auto reply = command(std::move(args), what);
         if (!reply) return tl::unexpected(reply.error());
         const redisReply& r = **reply;
         if (r.type == REDIS_REPLY_STATUS && reply_text(r) == "OK") return {};
@@ -397,18 +415,48 @@ Result<RemoteArena> RemoteStore::get(const CacheKey& key) {
     return RemoteArena(key, std::move(bytes), *view);
 }
 
-Result<void> RemoteStore::put(const PutRequest& request) {
-    const std::string name = remote_key_name(request.key);
-    if (request.arena.size() > c_->options.max_value_bytes)
-        return make_error(ErrorCode::limit_exceeded, "remote cache " + c_->name + ": not storing " + name + ": " +
+namespace {
+
+// The SET command for a request, or why it must not be sent. The command points into
+// `name`, `ttl` and the request's bytes.
+Result<std::vector<std::string_view>> set_command(const RemoteOptions& options, const std::string& remote, const PutRequest& request,
+                                                   const std::string& name, const std::string& ttl) {
+    if (request.arena.size() > options.max_value_bytes)
+        return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
-                                                         std::to_string(c_->options.max_value_bytes));
-    if (auto ok = verify_arena(request.arena, VerifyLevel::full, c_->options.limits); !ok)
-        return make_error(ErrorCode::invalid_argument, "remote cache " + c_->name + ": not storing " + name + ": " + ok.error().message);
+                                                         std::to_string(options.max_value_bytes));
+    if (auto ok = verify_arena(request.arena, VerifyLevel::full, options.limits); !ok)
+        return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + ok.error().message);
     const std::string_view value(reinterpret_cast<const char*>(request.arena.data()), request.arena.size());
-    if (c_->options.ttl_seconds == 0) return c_->expect_ok({"SET", name, value}, "SET " + name);
+    if (options.ttl_seconds == 0) return std::vector<std::string_view>{"SET", name, value};
+    return std::vector<std::string_view>{"SET", name, value, "EX", ttl};
+}
+
+}  // namespace
+
+Result<void> RemoteStore::put(const PutRequest& request) { return put_batch(std::span<const PutRequest>(&request, 1)); }
+
+Result<void> RemoteStore::put_batch(std::span<const PutRequest> requests) {
+    if (requests.empty()) return {};
     const std::string ttl = std::to_string(c_->options.ttl_seconds);
-    return c_->expect_ok({"SET", name, value, "EX", ttl}, "SET " + name);
+    std::vector<std::string> names;
+    names.reserve(requests.size());  // never reallocated: the commands point into it
+    std::vector<Connection::Command> commands;
+    commands.reserve(requests.size());
+    for (const PutRequest& request : requests) {
+        names.push_back(remote_key_name(request.key));
+        auto set = set_command(c_->options, c_->name, request, names.back(), ttl);
+        if (!set) return tl::unexpected(set.error());
+        commands.push_back(std::move(*set));
+    }
+    const std::string what = requests.size() == 1 ? "SET " + names.front() : "SET of " + std::to_string(requests.size()) + " entries";
+    auto replies = c_->pipeline(commands, what);
+    if (!replies) return tl::unexpected(replies.error());
+    for (std::size_t i = 0; i < replies->size(); ++i) {
+        const redisReply& r = *(*replies)[i];
+        if (r.type != REDIS_REPLY_STATUS || reply_text(r) != "OK") return c_->refused("SET " + names[i], r);
+    }
+    return {};
 }
 
 Result<void> RemoteStore::ping() {
