@@ -103,6 +103,7 @@ void register_all(const TableFixtures& fx) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    jdc::bench::settle_malloc();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 

@@ -313,6 +313,7 @@ std::optional<std::string> make_fixtures(Fixtures& f, const fs::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    jdc::bench::settle_malloc();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     const TempDir dir("jdc-bench-memory");

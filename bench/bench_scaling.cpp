@@ -78,6 +78,7 @@ std::size_t reference_checks(std::uint32_t entries) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    jdc::bench::settle_malloc();
     benchmark::Initialize(&argc, argv);
     bool small_scale = false;
     for (int i = 1; i < argc; ++i) {

@@ -141,6 +141,7 @@ std::string probe_beside_this_binary() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    jdc::bench::settle_malloc();
     benchmark::Initialize(&argc, argv);
     bool small_scale = false;
     long runs = 40;

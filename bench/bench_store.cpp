@@ -723,6 +723,7 @@ std::optional<std::string> make_fixtures(Fixtures& fx, const std::vector<std::ui
 }  // namespace
 
 int main(int argc, char** argv) {
+    jdc::bench::settle_malloc();
     benchmark::Initialize(&argc, argv);
     // Our own options (see the top of the file); Initialize removed Google Benchmark's.
     bool small_scale = false, with_replace = false;

@@ -1284,7 +1284,9 @@ def main():
       "across them when ≥ 0.5%. CPU time rather than wall-clock time because this 2-core machine is shared with "
       "other jobs (see the load averages below): time the thread spends descheduled is not jdc's cost. Startup "
       "figures are whole processes (wall-clock and the child's CPU time); memory figures are counts. Compare "
-      "ratios within this run, not absolute figures across runs. Programs: "
+      "ratios within this run, not absolute figures across runs. Every program fixes glibc malloc's "
+      "thresholds first (settle_malloc in bench/bench_support.hpp), so every encoder and loader runs on a warm "
+      "heap, as in a long-lived compiler. Programs: "
       + ", ".join(f"bench_{n}" for n in programs) + ".")
     w("")
     w(GROWTH_NOTE)

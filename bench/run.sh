@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — build and run the benchmark suite, then regenerate bench/RESULTS.md.
 #
-#   bench/run.sh            full run, about 6-9 minutes on 2 cores: every program below,
+#   bench/run.sh            full run, 4-7 minutes on 2 cores (more when other jobs load them): every program below,
 #                           medians to bench/results/<program>.json (not committed), then
 #                           bench/RESULTS.md (bench/make_results.py)
 #   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly, on small fixtures;
@@ -20,7 +20,7 @@
 #   scaling   cost against entries (10 to 100,000), jdc and peers; verify throughput limits
 #   startup   a whole compiler process (startup_probe) with a cache of 10 to 100,000 tables
 #   memory    heap bytes and allocations per loaded table (counting operator new)
-# Adding a program: add it to `programs` and to full_args/smoke_args below, and give it a
+# Adding a program: add it to `all_programs` and to full_args/smoke_args below, and give it a
 # section in bench/make_results.py (a program without one still gets a table of medians).
 # Other scripts may leave Markdown fragments in bench/results/*.md: RESULTS.md appends
 # those that no section claims.
@@ -65,10 +65,9 @@ done
 # every iteration long, so it repeats less.
 full_args() {
   case "$1" in
-    arena) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
-    store) echo "--benchmark_min_time=0.1 --benchmark_repetitions=5" ;;
+    arena|store) echo "--benchmark_min_time=0.05 --benchmark_repetitions=5" ;;
     scaling) echo "--benchmark_min_time=0.05 --benchmark_repetitions=3" ;;
-    startup) echo "--benchmark_repetitions=5 --jdc_runs=100" ;;
+    startup) echo "--benchmark_repetitions=5 --jdc_runs=60" ;;
     memory) echo "--benchmark_min_time=0.01 --benchmark_repetitions=1" ;;
     dispatch|codec) echo "--benchmark_min_time=0.1 --benchmark_repetitions=3" ;;
   esac
