@@ -456,7 +456,8 @@ TEST_CASE("the default transform rebuilds the dispatch forms: a hot-path tree wh
     REQUIRE(store);
     testing::RandomModel profiled = testing::make_random_model(3, {12, 2, 2, 20, true});
     for (std::size_t i = 0; i < profiled.table.implementations.size(); ++i) profiled.table.implementations[i].call_frequency = 10 * i;
-    const testing::RandomModel unprofiled = testing::make_random_model(4, {12, 2, 2, 20, true});
+    testing::RandomModel unprofiled = testing::make_random_model(4, {12, 2, 2, 20, true});
+    for (Implementation& impl : unprofiled.table.implementations) impl.call_frequency = 0;
     ArenaBuildOptions options;
     options.forms.compressed_table = true;  // as the build cache manager writes them
     const CacheKey hot = key_for(9001), cold = key_for(9002), plain = key_for(9003);
