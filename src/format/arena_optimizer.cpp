@@ -59,6 +59,9 @@ Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const Reo
     }
     const std::uint64_t capacity = (first - h.section_dir_offset) / sizeof(SectionEntry);
     const std::size_t count = kept.size() + (forms.index ? 1 : 0) + (forms.tree ? 1 : 0);
+    if (count > VerifyLimits{}.max_sections)
+        return make_error(ErrorCode::limit_exceeded, "arena would have " + std::to_string(count) + " sections, over the limit of " +
+                                                         std::to_string(VerifyLimits{}.max_sections));
     if (count > capacity)
         return make_error(ErrorCode::invalid_argument, "arena directory has room for " + std::to_string(capacity) + " sections, " +
                                                            std::to_string(count) + " needed: rewrite the table through build_arena");
