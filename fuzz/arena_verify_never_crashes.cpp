@@ -9,8 +9,10 @@
 //   - ArenaView::open accepts exactly what verify(full) accepts;
 //   - if accepted: every accessor reads in bounds (ASan), binding to registries of
 //     the local type names and of the seed models either fails cleanly or binds,
-//     and when it binds, every lookup equals the reference resolver run on the
-//     table the bound arena decodes to (to_table()).
+//     and when it binds, every scan lookup equals the reference resolver run on
+//     the table the bound arena decodes to (to_table()), and so does lookup() when
+//     the arena has no optional forms; the table and tree forms, which verification
+//     cannot check against the entries (arena-v1.md §10.3), answer well formed.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -63,16 +65,31 @@ void check_bound_lookups(const ArenaView& view, const TypeRegistry& registry, st
     }
     const DispatchTable table = bound->to_table();
     JDC_FUZZ_CHECK(table.arity() == view.arity() && table.implementations.size() == view.entry_count(), "to_table shape");
+    // The scan reads the entries and nothing else: it must equal the oracle. The
+    // optional forms are derived data that verification cannot check against the
+    // entries without the writer's registry (arena-v1.md §10.3, §10.5): a re-sealed
+    // mutation of a cell or a parameter type may make them answer differently. What
+    // must hold for them is that every answer is well formed and every read in bounds.
+    const auto check_well_formed = [&](const Resolution& r, const char* form) {
+        if (r.kind == ResolutionKind::no_method) return;
+        JDC_FUZZ_CHECK(r.index < view.entry_count(), std::string(form) + " lookup index out of range");
+        if (r.kind == ResolutionKind::ambiguous)
+            JDC_FUZZ_CHECK(r.index < r.other && r.other < view.entry_count(),
+                           std::string(form) + " ambiguity witnesses out of order");
+    };
     fuzzing::for_each_tuple_capped(lookup_types, view.arity(), kMaxTuples, [&](std::span<const TypeId> args) {
-        const Resolution got = bound->lookup(args);
+        const Resolution scanned = bound->lookup_scan(args);
         const Resolution want = resolve_reference(table, registry, args);
-        JDC_FUZZ_CHECK(got.same_outcome(want), "lookup differs from resolve_reference on the decoded table");
-        if (got.kind != ResolutionKind::no_method) {
-            JDC_FUZZ_CHECK(got.index < view.entry_count(), "lookup index out of range");
-            if (got.kind == ResolutionKind::ambiguous)
-                JDC_FUZZ_CHECK(got.index < got.other && got.other < view.entry_count(), "ambiguity witnesses out of order");
-        }
+        JDC_FUZZ_CHECK(scanned.same_outcome(want), "scan lookup differs from resolve_reference on the decoded table");
+        check_well_formed(scanned, "scan");
+        const Resolution got = bound->lookup(args);
+        check_well_formed(got, "lookup");
+        if (!view.has_dispatch_index())
+            JDC_FUZZ_CHECK(got.same_outcome(want), "lookup without optional forms differs from the scan");
+        check_well_formed(bound->lookup_table(args), "table");
+        check_well_formed(bound->lookup_tree(args), "tree");
         sink.mix(got.index);
+        sink.mix(scanned.index);
     }, view.table_hash());
     // Wrong-arity calls are no_method, never a read past a row.
     const std::vector<TypeId> longer(view.arity() + 1, kTypeI32);
