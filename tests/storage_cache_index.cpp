@@ -158,3 +158,34 @@ TEST_CASE("put reports an index whose slots are fuller than its header counts", 
     CHECK(idx->summary().live_count == 0);
     CHECK(idx->summary().tombstone_count == 5);
 }
+
+TEST_CASE("erase leaves no stale copy behind, even one a damaged index hid behind an empty slot", "[index][damage]") {
+    testing::TempDir dir;
+    const auto file = dir.path / "index.jdci";
+    REQUIRE(CacheIndex::write_new(file, dir.path, {}, 0, nullptr, 0));  // 64 empty slots
+    const IndexEntry victim = entry(5, 50);
+    const std::uint64_t home = victim.key.lo & 63;
+    // The key's home slot is taken by another key, the next one is empty, and behind
+    // it sits a stale copy of the key: unreachable, so find() misses it.
+    index_format::Slot other{};
+    other.key_hi = 0xBEEF;
+    other.key_lo = home;
+    other.state = index_format::kLive;
+    testing::plant_slot(file, home, other);
+    index_format::Slot stale{};
+    stale.key_hi = victim.key.hi;
+    stale.key_lo = victim.key.lo;
+    stale.size = 7;
+    stale.state = index_format::kLive;
+    testing::plant_slot(file, (home + 2) & 63, stale);
+    auto idx = CacheIndex::open(file);
+    REQUIRE(idx);
+    REQUIRE_FALSE(idx->find(victim.key));
+    REQUIRE(idx->put(victim));  // lands in the empty slot, in front of the stale copy
+    REQUIRE(idx->find(victim.key));
+    CHECK(idx->find(victim.key)->size == 50);
+    const auto erased = idx->erase(victim.key);  // the slot in front becomes a tombstone
+    REQUIRE(erased);
+    CHECK(erased->size == 50);
+    CHECK_FALSE(idx->find(victim.key));  // before: the stale copy came back
+}

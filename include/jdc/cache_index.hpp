@@ -155,8 +155,9 @@ public:
     // a damaged (torn, never fsynced) index can hold more live slots than they say.
     // The caller then rebuilds the index from the directory.
     [[nodiscard]] bool put(const IndexEntry& entry) noexcept;
-    // Removes the entry; returns its metadata, or nullopt if absent. The header's
-    // counts never wrap below zero, even when they understate the live slots.
+    // Removes the entry; returns its metadata, or nullopt if absent. Afterwards find()
+    // misses it even in a damaged index that held it twice. The header's counts never
+    // wrap below zero, even when they understate the live slots.
     std::optional<IndexEntry> erase(const CacheKey& key) noexcept;
     void set_dirty(bool dirty) noexcept;
     void mark_retired() noexcept;

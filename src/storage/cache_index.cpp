@@ -354,9 +354,14 @@ bool CacheIndex::put(const IndexEntry& entry) noexcept {
 std::optional<IndexEntry> CacheIndex::erase(const CacheKey& key) noexcept {
     const std::uint64_t mask = m_->capacity - 1;
     std::uint64_t i = key.lo & mask;
+    std::optional<IndexEntry> erased;
+    // Every copy on the probe path, not just the first: a damaged index can hold the
+    // key twice, one copy behind an empty slot, and turning the slot in front of that
+    // empty one into a tombstone would make the stale copy reachable: found again
+    // right after being erased.
     for (std::uint64_t probes = 0; probes < m_->capacity; ++probes, i = (i + 1) & mask) {
         const Slot s = m_->read_slot(i);
-        if (s.state == kEmpty) return std::nullopt;
+        if (s.state == kEmpty) break;
         if (!m_->holds(s, key)) continue;
         Slot dead = s;
         dead.state = kTombstone;
@@ -367,9 +372,9 @@ std::optional<IndexEntry> CacheIndex::erase(const CacheKey& key) noexcept {
         m_->set_header_word(offsetof(Header, tombstone_count), m_->header_word(offsetof(Header, tombstone_count)) + 1);
         const std::uint64_t total = m_->header_word(offsetof(Header, total_bytes));
         m_->set_header_word(offsetof(Header, total_bytes), total - std::min(total, s.size));
-        return entry_of(s);
+        if (!erased) erased = entry_of(s);
     }
-    return std::nullopt;
+    return erased;
 }
 
 void CacheIndex::set_dirty(bool dirty) noexcept { half_at(m_->base, offsetof(Header, dirty)).store(dirty ? 1u : 0u, std::memory_order_release); }

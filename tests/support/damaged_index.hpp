@@ -11,15 +11,24 @@
 
 namespace jdc::testing {
 
+// Writes `slot` over slot `index` of an index file, sealing its checksum (so only
+// its placement can be wrong), and nothing else.
+inline void plant_slot(const std::filesystem::path& index_file, std::uint64_t index, index_format::Slot slot) {
+    using namespace index_format;
+    slot.checksum = static_cast<std::uint32_t>(XXH3_64bits(&slot, kSlotChecksumCoverage));
+    std::fstream f(index_file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(sizeof(Header) + index * sizeof(Slot)));
+    f.write(reinterpret_cast<const char*>(&slot), sizeof slot);
+}
+
 // Overwrites every slot of an index file with a live, intact entry of a key that
 // nothing in a store holds (hi = 0xDEAD0000 + slot, lo = slot, so each sits in its
 // home slot), leaving the header's counts as they were: what a torn, never-fsynced
 // index can look like after a power failure. The header still says there is room.
 inline void fill_every_slot(const std::filesystem::path& index_file) {
     using namespace index_format;
-    std::fstream f(index_file, std::ios::in | std::ios::out | std::ios::binary);
     Header h{};
-    f.read(reinterpret_cast<char*>(&h), sizeof h);
+    std::ifstream(index_file, std::ios::binary).read(reinterpret_cast<char*>(&h), sizeof h);
     for (std::uint64_t i = 0; i < h.capacity; ++i) {
         Slot s{};
         s.key_hi = 0xDEAD0000 + i;
@@ -27,9 +36,7 @@ inline void fill_every_slot(const std::filesystem::path& index_file) {
         s.size = 64;
         s.format_version = 0x00010000;
         s.state = kLive;
-        s.checksum = static_cast<std::uint32_t>(XXH3_64bits(&s, kSlotChecksumCoverage));
-        f.seekp(static_cast<std::streamoff>(sizeof(Header) + i * sizeof(Slot)));
-        f.write(reinterpret_cast<const char*>(&s), sizeof s);
+        plant_slot(index_file, i, s);
     }
 }
 
