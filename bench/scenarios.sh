@@ -18,7 +18,8 @@
 #   incremental  one method body edited in a leaf module (one no module imports)
 #   partial      a type added to the most widely imported module besides core.base
 #   full         a build flag changed (--opt-level 0): every table's key changes
-# Edits are undone after their scenario; each run starts from a clean cache.
+# Edits are undone after their scenario; each run starts from a clean cache (a new
+# directory per run).
 #
 # Uses the release build directory of bench/run.sh (build-bench/); projects and caches
 # go to build-bench/scenarios/.

@@ -58,6 +58,7 @@ jdc::Result<std::vector<SourceFile>> find_sources(const fs::path& project, const
     // walk then recognizes it without a system call per directory.
     fs::path out_inside = fs::weakly_canonical(out, ec).lexically_relative(fs::weakly_canonical(project, ec));
     if (out_inside.empty() || *out_inside.begin() == "..") out_inside.clear();
+    const fs::path root = project.lexically_normal();  // how diagnostics name the project
     std::vector<SourceFile> files;
     fs::recursive_directory_iterator it(project, fs::directory_options::none, ec), end;
     if (ec) return jdc::make_error(jdc::ErrorCode::io, "cannot read directory '" + project.string() + "': " + ec.message());
@@ -72,7 +73,7 @@ jdc::Result<std::vector<SourceFile>> find_sources(const fs::path& project, const
         }
         if (p.extension() != ".jn" || !it->is_regular_file(ec)) continue;
         const fs::path rel = p.lexically_relative(project);
-        files.push_back({rel.generic_string(), (project / rel).lexically_normal().string(), {}});
+        files.push_back({rel.generic_string(), (root == "." ? rel : root / rel).string(), {}});
     }
     if (files.empty())
         return jdc::make_error(jdc::ErrorCode::not_found, "no Janus sources (*.jn) under '" + project.string() + "'");

@@ -57,20 +57,24 @@ jdc::TableInputs table_inputs(const Program& program, const Generic& generic, st
     in.name = generic.name;
     in.signature = generic.signature;
     in.sources = std::move(sources);
-    // Domains are sorted already and can hold thousands of types: merge, don't sort.
-    std::vector<jdc::TypeId> results{generic.signature.return_type};
-    for (const Method& m : generic.methods) results.push_back(m.result);
-    std::sort(results.begin(), results.end());
+    // Domains are sorted already and can hold thousands of types: copy the first, merge
+    // the others, and insert the few return types; never sort the whole list.
     std::vector<const std::vector<jdc::TypeId>*> lists = dispatch_domains(program, generic);
     std::sort(lists.begin(), lists.end());
     lists.erase(std::unique(lists.begin(), lists.end()), lists.end());  // f(x: T, y: T) has one domain
-    lists.push_back(&results);
+    in.types = *lists.front();
     std::vector<jdc::TypeId> merged;
-    for (const auto* list : lists) {
+    for (std::size_t i = 1; i < lists.size(); ++i) {
         merged.clear();
-        std::set_union(in.types.begin(), in.types.end(), list->begin(), list->end(), std::back_inserter(merged));
+        std::set_union(in.types.begin(), in.types.end(), lists[i]->begin(), lists[i]->end(), std::back_inserter(merged));
         in.types.swap(merged);
     }
+    auto insert_sorted = [&](jdc::TypeId t) {
+        const auto at = std::lower_bound(in.types.begin(), in.types.end(), t);
+        if (at == in.types.end() || *at != t) in.types.insert(at, t);
+    };
+    insert_sorted(generic.signature.return_type);
+    for (const Method& m : generic.methods) insert_sorted(m.result);
     return in;
 }
 

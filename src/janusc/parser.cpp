@@ -63,6 +63,15 @@ private:
         return true;
     }
 
+    // The same for an expectation whose description is built only when it fails: most
+    // tokens are what the grammar expects, and a message string per token is not free.
+    template <class Describe>
+    bool expect_lazy(TokenKind k, const Describe& what) {
+        if (!at(k)) return fail_expected(what());
+        take();
+        return true;
+    }
+
     bool expect_name(std::string_view what, ast::Name& out) {
         const Token* t = nullptr;
         if (!expect(TokenKind::identifier, what, &t)) return false;
@@ -140,8 +149,7 @@ private:
     bool parse_function() {
         ast::Function fn;
         fn.is_generic = take().kind == TokenKind::kw_generic;
-        const char* what = fn.is_generic ? "generic function" : "method";
-        if (!expect_name(std::string("a ") + what + " name", fn.name)) return false;
+        if (!expect_name(fn.is_generic ? "a generic function name" : "a method name", fn.name)) return false;
         if (!expect(TokenKind::lparen, "'(' to start the parameter list")) return false;
         if (!at(TokenKind::rparen)) {
             do {
@@ -163,13 +171,28 @@ private:
             module_.generics.push_back(std::move(fn));
             return true;
         }
-        if (!parse_body(fn)) return false;
+        // The body grows in the parser's scratch vectors, which keep their capacity from
+        // method to method; the method then gets exactly-sized copies.
+        scratch_.body.clear();
+        scratch_.exprs.clear();
+        scratch_.operands.clear();
+        std::swap(fn.body, scratch_.body);
+        std::swap(fn.exprs, scratch_.exprs);
+        std::swap(fn.operands, scratch_.operands);
+        const bool ok = parse_body(fn);
+        std::swap(fn.body, scratch_.body);
+        std::swap(fn.exprs, scratch_.exprs);
+        std::swap(fn.operands, scratch_.operands);
+        if (!ok) return false;
+        fn.body.assign(std::make_move_iterator(scratch_.body.begin()), std::make_move_iterator(scratch_.body.end()));
+        fn.exprs.assign(std::make_move_iterator(scratch_.exprs.begin()), std::make_move_iterator(scratch_.exprs.end()));
+        fn.operands.assign(scratch_.operands.begin(), scratch_.operands.end());
         module_.methods.push_back(std::move(fn));
         return true;
     }
 
     bool parse_body(ast::Function& fn) {
-        if (!expect(TokenKind::lbrace, "'{' to start the body of method '" + fn.name.text + "'")) return false;
+        if (!expect_lazy(TokenKind::lbrace, [&] { return "'{' to start the body of method '" + fn.name.text + "'"; })) return false;
         while (!at(TokenKind::rbrace)) {
             if (at(TokenKind::end)) return fail_expected("'}' to end the body of method '" + fn.name.text + "'");
             if (!parse_statement(fn)) return false;
@@ -185,7 +208,7 @@ private:
             take();
             s.kind = ast::StmtKind::let;
             if (!expect_name("a name after 'let'", s.name)) return false;
-            if (!expect(TokenKind::equals, "'=' after 'let " + s.name.text + "'")) return false;
+            if (!expect_lazy(TokenKind::equals, [&] { return "'=' after 'let " + s.name.text + "'"; })) return false;
         } else if (at(TokenKind::kw_return)) {
             take();
             s.kind = ast::StmtKind::return_;
@@ -283,7 +306,8 @@ private:
                         args_.push_back(arg);
                     } while (at(TokenKind::comma) && (take(), true));
                 }
-                if (!expect(TokenKind::rparen, "')' or ',' in the arguments of '" + std::string(name.text) + "'")) return false;
+                if (!expect_lazy(TokenKind::rparen, [&] { return "')' or ',' in the arguments of '" + std::string(name.text) + "'"; }))
+                    return false;
                 out = add_expr(fn, ast::ExprKind::call, name.pos, name.text, std::span<const std::uint32_t>(args_).subspan(base));
                 args_.resize(base);
                 return true;
@@ -294,6 +318,11 @@ private:
 
     std::vector<Token> toks_;
     std::vector<std::uint32_t> args_;  // arguments of the calls being parsed, innermost last
+    struct {
+        std::vector<ast::Stmt> body;
+        std::vector<ast::Expr> exprs;
+        std::vector<std::uint32_t> operands;
+    } scratch_;
     std::size_t i_ = 0;
     std::size_t depth_ = 0;  // braces open at the current token
     std::string_view file_;

@@ -7,7 +7,6 @@
 #include <optional>
 #include <queue>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "janusc/module_set.hpp"
 
@@ -84,7 +83,8 @@ public:
 private:
     struct TypeDeclRef {
         std::size_t module;
-        std::size_t index;  // in the module's ast types
+        std::size_t index;                    // in the module's ast types
+        jdc::TypeId id = jdc::kInvalidType;  // once registered; stays invalid when its declaration had errors
     };
     struct GenericRef {
         std::size_t module;
@@ -243,7 +243,7 @@ private:
                     error(m, name.pos, "type '" + name.text + "' is a built-in type and cannot be declared");
                     continue;
                 }
-                const auto [it, fresh] = type_decls_.emplace(name.text, TypeDeclRef{m, i});
+                const auto [it, fresh] = type_decls_.emplace(name.text, TypeDeclRef{m, i, jdc::kInvalidType});
                 if (!fresh)
                     error(m, name.pos,
                           "type '" + name.text + "' is already declared at " +
@@ -270,9 +270,8 @@ private:
                       p_.modules[module].name + "' does not import");
             return std::nullopt;
         }
-        const jdc::TypeId id = p_.registry.find(name.text);
-        if (id == jdc::kInvalidType) return std::nullopt;
-        return id;
+        if (it->second.id == jdc::kInvalidType) return std::nullopt;
+        return it->second.id;
     }
 
     // Registers the module's types, supertypes first and otherwise in declaration
@@ -286,9 +285,10 @@ private:
         for (std::size_t i = 0; i < n; ++i) {
             const auto owner = type_decls_.find(decls[i].name.text);
             if (owner == type_decls_.end() || owner->second.module != m || owner->second.index != i) usable[i] = false;  // duplicate
-            std::unordered_set<std::string> seen;
-            for (const ast::Name& super : decls[i].supertypes) {
-                if (!seen.insert(super.text).second) {
+            const auto& supers = decls[i].supertypes;
+            for (const ast::Name& super : supers) {
+                const auto first = std::find_if(supers.begin(), supers.end(), [&](const ast::Name& n) { return n.text == super.text; });
+                if (&*first != &super) {
                     error(m, super.pos, "type '" + decls[i].name.text + "' lists supertype '" + super.text + "' twice");
                     usable[i] = false;
                     continue;
@@ -337,6 +337,7 @@ private:
             error(m, decl.name.pos, id.error().message);
             return;
         }
+        type_decls_.find(decl.name.text)->second.id = *id;
         p_.type_module.resize(*id + 1, kNoModule);
         p_.type_module[*id] = m;
         p_.modules[m].types.push_back(*id);
@@ -546,14 +547,18 @@ private:
             std::sort(g.methods.begin(), g.methods.end(), [](const Method& a, const Method& b) {
                 return std::tie(a.module, a.pos) < std::tie(b.module, b.pos);
             });
-            std::unordered_map<std::string, const Method*> seen;
-            for (const Method& method : g.methods) {
-                std::string key(reinterpret_cast<const char*>(method.parameters.data()), method.parameters.size() * sizeof(jdc::TypeId));
-                const auto [it, fresh] = seen.emplace(std::move(key), &method);
-                if (!fresh)
-                    error(method.module, method.pos,
-                          "duplicate method " + signature_text(g.name, method.parameters) + ": already defined at " +
-                              where(file_of(it->second->module), it->second->pos));
+            // Methods by parameter types, then source order: a duplicate follows its original.
+            std::vector<const Method*> by_params;
+            for (const Method& method : g.methods) by_params.push_back(&method);
+            std::stable_sort(by_params.begin(), by_params.end(), [](const Method* a, const Method* b) { return a->parameters < b->parameters; });
+            for (std::size_t i = 1; i < by_params.size(); ++i) {
+                const Method* first = by_params[i - 1];
+                while (i < by_params.size() && by_params[i]->parameters == first->parameters) {
+                    error(by_params[i]->module, by_params[i]->pos,
+                          "duplicate method " + signature_text(g.name, by_params[i]->parameters) + ": already defined at " +
+                              where(file_of(first->module), first->pos));
+                    ++i;
+                }
             }
             for (const Method& method : g.methods) g.method_modules.push_back(method.module);
             g.method_modules.push_back(g.module);
