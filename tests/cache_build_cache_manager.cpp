@@ -415,3 +415,43 @@ TEST_CASE("stored tables carry the compressed dispatch table; the builder's matr
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::invalid_argument);
 }
+
+TEST_CASE("large tables are stored with the configured payload codec and served raw", "[manager][compression]") {
+    testing::TempDir dir;
+    Project p;
+    p.model = testing::make_random_model(78, {40, 2, 1, 1000, true});  // ~80 KiB: over the 64 KiB threshold
+    const auto stored_codecs = [](const fs::path& root) {
+        std::vector<PayloadCodec> codecs;
+        for (const auto& e : fs::recursive_directory_iterator(root / "objects")) {
+            if (!e.is_regular_file()) continue;
+            std::ifstream in(e.path(), std::ios::binary);
+            std::vector<char> head(arena::kCompressedHeaderSize);
+            in.read(head.data(), static_cast<std::streamsize>(head.size()));
+            codecs.push_back(payload_codec_of(std::as_bytes(std::span(head))));
+        }
+        return codecs;
+    };
+    for (auto [choice, want] : {std::pair{CodecChoice::automatic, PayloadCodec::lz4}, std::pair{CodecChoice::zstd, PayloadCodec::zstd},
+                                std::pair{CodecChoice::none, PayloadCodec::none}}) {
+        CAPTURE(to_string(choice));
+        const fs::path root = dir.path / std::string(to_string(choice));
+        CacheConfig config = config_in(root);
+        config.compression_codec = choice;
+        for (int session = 0; session < 2; ++session) {
+            auto m = BuildCacheManager::create(config, {"janusc 1", 7});
+            REQUIRE(m);
+            REQUIRE(m->startBuildSession());
+            auto t = m->getOrBuildDispatchTable(p.inputs(), p.model.registry, p.builder());
+            REQUIRE(t);
+            CHECK(t->to_table() == p.model.table);
+            std::uint64_t checked = 0;
+            testing::for_each_tuple(p.model.user_types, 1, [&](std::span<const TypeId> args) {
+                if (++checked % 7 == 0)
+                    CHECK(t->bound().lookup(args).same_outcome(resolve_reference(p.model.table, p.model.registry, args)));
+            });
+            REQUIRE(m->endBuildSession());
+            CHECK(m->session_metrics().hits == (session == 0 ? 0u : 1u));
+        }
+        CHECK(stored_codecs(root) == std::vector<PayloadCodec>{want});
+    }
+}

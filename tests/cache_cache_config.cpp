@@ -168,3 +168,36 @@ TEST_CASE("the compactor's threshold and executable come from JANUS_CACHE_COMPAC
     CHECK(parse_count("0") == 0u);
     CHECK_FALSE(parse_count("+3"));
 }
+
+TEST_CASE("JANUS_CACHE_COMPRESSION chooses the payload codec of stored and sent arenas", "[config][compression]") {
+    const CacheConfig d = CacheConfig::defaults();
+    CHECK(d.compression_codec == CodecChoice::automatic);
+    CHECK(choose_codec(64 * 1024, d.storage_compression()) == PayloadCodec::lz4);
+    CHECK(choose_codec(64 * 1024 - 1, d.storage_compression()) == PayloadCodec::none);
+    CHECK(choose_codec(4 * 1024, d.transfer_compression()) == PayloadCodec::zstd);
+    CHECK(choose_codec(1 << 20, d.store_options().compression) == PayloadCodec::lz4);
+
+    for (auto [text, want] : {std::pair{"zstd", CodecChoice::zstd}, std::pair{" LZ4 ", CodecChoice::lz4},
+                              std::pair{"none", CodecChoice::none}, std::pair{"off", CodecChoice::none},
+                              std::pair{"auto", CodecChoice::automatic}}) {
+        INFO(text);
+        auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPRESSION", text}}));
+        REQUIRE(c);
+        CHECK(c->compression_codec == want);
+    }
+    auto zstd = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPRESSION", "zstd"}}));
+    CHECK(choose_codec(1 << 20, zstd->storage_compression()) == PayloadCodec::zstd);
+    CHECK(choose_codec(1 << 20, zstd->transfer_compression()) == PayloadCodec::zstd);
+    auto none = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPRESSION", "none"}}));
+    CHECK(choose_codec(1 << 20, none->storage_compression()) == PayloadCodec::none);
+
+    CacheConfig off = CacheConfig::defaults();
+    off.enable_compression = false;  // the seed's switch turns payload compression off too
+    CHECK(choose_codec(1 << 20, off.storage_compression()) == PayloadCodec::none);
+    CHECK(choose_codec(1 << 20, off.transfer_compression()) == PayloadCodec::none);
+
+    auto bad = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPRESSION", "gzip"}}));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == ErrorCode::invalid_argument);
+    CHECK(bad.error().message == "JANUS_CACHE_COMPRESSION='gzip' is not valid: expected auto, lz4, zstd or none");
+}

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -592,4 +593,123 @@ TEST_CASE("a reader notices on a miss that the index it mapped was replaced with
     REQUIRE(writer->put({key_for(2), arena_for(2)}));
     CHECK(reader->get(key_for(2)));  // before: a miss for as long as the reader lived
     CHECK(reader->get(key_for(1)));
+}
+
+namespace {
+
+// Every arena compressed, whatever its size, so that small samples exercise the path.
+StoreOptions compressing_options(CodecChoice codec) {
+    StoreOptions o;
+    o.compression = CompressionPolicy::for_storage();
+    o.compression.codec = codec;
+    o.compression.min_size = 0;
+    o.compression.max_ratio = 1.0;
+    return o;
+}
+
+std::vector<std::byte> file_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> out(chars.size());
+    std::memcpy(out.data(), chars.data(), chars.size());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("compressed storage: the file holds the codec's form, readers get the raw arena", "[store][compression]") {
+    const CodecChoice codec = GENERATE(CodecChoice::lz4, CodecChoice::zstd);
+    INFO(to_string(codec));
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, compressing_options(codec));
+    REQUIRE(store);
+    const auto a = arena_for(11, 64);  // ~5 KiB of repetitive records: compresses well
+    REQUIRE(store->put({key_for(11), a}));
+
+    const auto on_disk = file_bytes(store->loose_path(key_for(11)));
+    CHECK(payload_codec_of(on_disk) == (codec == CodecChoice::lz4 ? PayloadCodec::lz4 : PayloadCodec::zstd));
+    CHECK(on_disk.size() < a.size());
+    const auto meta = store->find(key_for(11));
+    REQUIRE(meta);
+    CHECK(meta->size == on_disk.size());  // the index accounts for bytes on disk
+    CHECK(store->stats().index.total_bytes == on_disk.size());
+
+    auto got = store->get(key_for(11));
+    REQUIRE(got);
+    CHECK(std::equal(got->view().bytes().begin(), got->view().bytes().end(), a.begin(), a.end()));
+
+    // A rebuilt index keeps the compressed entry with its size on disk.
+    REQUIRE(store->rebuild_index("test"));
+    const auto rebuilt = store->find(key_for(11));
+    REQUIRE(rebuilt);
+    CHECK(rebuilt->size == on_disk.size());
+    CHECK(store->get(key_for(11)));
+
+    // A store opened without compression still reads it.
+    auto plain = LocalStore::open(dir.path);
+    REQUIRE(plain);
+    auto again = plain->get(key_for(11));
+    REQUIRE(again);
+    CHECK(again->view().bytes().size() == a.size());
+}
+
+TEST_CASE("compressed storage: small arenas and arenas that do not shrink stay raw", "[store][compression]") {
+    testing::TempDir dir;
+    StoreOptions options;
+    options.compression = CompressionPolicy::for_storage();  // LZ4 from 64 KiB
+    auto store = LocalStore::open(dir.path, options);
+    REQUIRE(store);
+    const auto small = arena_for(12);
+    REQUIRE(store->put({key_for(12), small}));
+    CHECK(payload_codec_of(file_bytes(store->loose_path(key_for(12)))) == PayloadCodec::none);
+    CHECK(store->find(key_for(12))->size == small.size());
+
+    StoreOptions strict = compressing_options(CodecChoice::lz4);
+    strict.compression.max_ratio = 0.01;  // nothing shrinks that much
+    auto store2 = LocalStore::open(dir.path / "strict", strict);
+    REQUIRE(store2);
+    REQUIRE(store2->put({key_for(12), small}));
+    CHECK(payload_codec_of(file_bytes(store2->loose_path(key_for(12)))) == PayloadCodec::none);
+}
+
+TEST_CASE("compressed storage: a damaged compressed entry is dropped, counted and never decoded", "[store][compression][validity]") {
+    testing::TempDir dir;
+    std::vector<std::string> log;
+    StoreOptions options = compressing_options(CodecChoice::lz4);
+    options.log = [&log](const std::string& line) { log.push_back(line); };
+    auto store = LocalStore::open(dir.path, options);
+    REQUIRE(store);
+    const auto a = arena_for(13, 64);
+    REQUIRE(store->put({key_for(13), a}));
+    const fs::path file = store->loose_path(key_for(13));
+    const auto size = fs::file_size(file);
+    {
+        std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(size - 7));  // inside the LZ4 block
+        f.put('\x5A');
+    }
+    auto r = store->get(key_for(13));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::checksum_mismatch);
+    CHECK(r.error().message.find(file.string()) != std::string::npos);
+    CHECK_FALSE(store->find(key_for(13)));
+    CHECK_FALSE(fs::exists(file));
+    CHECK(store->stats().index.corrupt_drops == 1);
+    CHECK(contains(log, "dropped cache entry " + key_for(13).to_hex()));
+}
+
+TEST_CASE("compressed storage: an entry whose declared arena is over the reader's limit is a miss, not a bomb", "[store][compression][validity]") {
+    testing::TempDir dir;
+    auto writer = LocalStore::open(dir.path, compressing_options(CodecChoice::zstd));
+    REQUIRE(writer);
+    const auto a = arena_for(14, 64);
+    REQUIRE(writer->put({key_for(14), a}));
+    StoreOptions tight;
+    tight.limits.max_total_size = a.size() - 1;  // the compressed file is smaller: only its header tells
+    auto reader = LocalStore::open(dir.path, tight);
+    REQUIRE(reader);
+    auto r = reader->get(key_for(14));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::limit_exceeded);
+    CHECK(reader->find(key_for(14)));  // one reader's limits are no reason to delete it
 }

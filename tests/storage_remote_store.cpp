@@ -430,3 +430,68 @@ TEST_CASE("a SIGPIPE blocked and pending before a command is left for its owner"
     CHECK(sigtimedwait(&pipe, nullptr, &no_wait) == SIGPIPE);
     REQUIRE(pthread_sigmask(SIG_SETMASK, &previous, nullptr) == 0);
 }
+
+TEST_CASE("transfer compression: values go over the wire compressed and come back raw", "[remote][redis][compression]") {
+    RedisServer server;
+    auto raw = server.client();
+    const CodecChoice codec = GENERATE(CodecChoice::automatic, CodecChoice::lz4);
+    RemoteOptions options = quick_options();
+    options.compression = CompressionPolicy::for_transfer();
+    options.compression.codec = codec;
+    options.compression.min_size = 1024;
+    RemoteStore store = connect_to(server.url(), options);
+    const auto large = arena_for(21, 64);  // ~5 KiB
+    const auto small = arena_for(22);      // under 1 KiB: sent raw
+    REQUIRE(large.size() > 1024);
+    REQUIRE(small.size() < 1024);
+    REQUIRE(store.put_batch(std::vector<PutRequest>{{key_for(21), large, 0}, {key_for(22), small, 0}}));
+
+    const std::string sent = raw.get(remote_key_name(key_for(21))).value_or("");
+    const std::span<const std::byte> sent_bytes(reinterpret_cast<const std::byte*>(sent.data()), sent.size());
+    CHECK(payload_codec_of(sent_bytes) == (codec == CodecChoice::lz4 ? PayloadCodec::lz4 : PayloadCodec::zstd));
+    CHECK(sent.size() < large.size());
+    CHECK(raw.get(remote_key_name(key_for(22))) == as_string(small));
+
+    // Any reader decodes it, whatever its own policy.
+    RemoteStore reader = connect_to(server.url());
+    auto got = reader.get(key_for(21));
+    REQUIRE(got);
+    CHECK(as_string(got->view().bytes()) == as_string(large));
+}
+
+TEST_CASE("transfer compression: damaged or oversized compressed values are refused", "[remote][redis][compression]") {
+    RedisServer server;
+    auto raw = server.client();
+    const auto arena = arena_for(23, 64);
+    auto packed = compress_arena(arena, PayloadCodec::zstd);
+    REQUIRE(packed);
+    const std::string name = remote_key_name(key_for(23));
+    RemoteStore store = connect_to(server.url());
+
+    SECTION("a flipped byte in the compressed data") {
+        std::string damaged = as_string(*packed);
+        damaged[damaged.size() - 3] ^= 0x20;
+        raw.set(name, damaged);
+        auto got = store.get(key_for(23));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == ErrorCode::checksum_mismatch);
+        CHECK(contains(got.error().message, name));
+    }
+    SECTION("a truncated compressed value") {
+        raw.set(name, as_string(*packed).substr(0, packed->size() - 10));
+        auto got = store.get(key_for(23));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == ErrorCode::truncated);
+    }
+    SECTION("a value under the cap that would decompress over it") {
+        raw.set(name, as_string(*packed));
+        RemoteOptions capped = quick_options();
+        capped.max_value_bytes = packed->size() + 16;  // the compressed value fits, its arena does not
+        REQUIRE(capped.max_value_bytes < arena.size());
+        RemoteStore small = connect_to(server.url(), capped);
+        auto got = small.get(key_for(23));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == ErrorCode::limit_exceeded);
+        CHECK(contains(got.error().message, name));
+    }
+}

@@ -47,5 +47,21 @@ expect "demo-build: the warm build only hits" 0 "lookups: +20 \(20 hits, 0 misse
 expect "demo-build: a bad option value is a usage error" 2 "" -- "$jdc" demo-build --functions 0
 JANUS_CACHE_SIZE=lots expect "demo-build: a bad JANUS_CACHE_SIZE names the variable" 2 "JANUS_CACHE_SIZE='lots'" -- "$jdc" demo-build --dir "$tmp/demo2" --functions 2
 
+# Compressed arenas (compressed-arena-v1.md): written by compress, read by every command.
+expect "compress with zstd" 0 "z.jdca: [0-9]+ bytes \(zstd\) from 2792 bytes \(none\)" -- "$jdc" compress --codec zstd "$golden"/random-arity3.jdca "$tmp/z.jdca"
+expect "compress with lz4 (the default)" 0 "\(lz4\) from" -- "$jdc" compress "$golden"/random-arity3.jdca "$tmp/l.jdca"
+expect "verify a compressed arena" 0 "z.jdca: ok \(stored zstd-compressed: [0-9]+ of 2792 bytes\)" -- "$jdc" verify "$tmp/z.jdca"
+expect "inspect a compressed arena shows the arena" 0 "arity: +3" -- "$jdc" inspect "$tmp/l.jdca"
+expect "decompress gives the arena back" 0 "2792 bytes \(none\)" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/back.jdca"
+expect "the decompressed arena is the original, byte for byte" 0 "" -- cmp "$tmp/back.jdca" "$golden"/random-arity3.jdca
+cp "$tmp/z.jdca" "$tmp/zflip.jdca"
+printf '\x00' | dd of="$tmp/zflip.jdca" bs=1 seek=200 conv=notrunc status=none
+expect "verify a damaged compressed arena" 1 "zflip.jdca: INVALID \(checksum mismatch\)" -- "$jdc" verify "$tmp/zflip.jdca"
+expect "decompress a damaged compressed arena" 1 "INVALID" -- "$jdc" decompress "$tmp/zflip.jdca" "$tmp/nothing.jdca"
+expect "compress refuses an invalid arena" 1 "INVALID" -- "$jdc" compress "$tmp/flip.jdca" "$tmp/nothing.jdca"
+expect "compress: a level out of range is a usage error" 2 "outside" -- "$jdc" compress --level 99 "$golden"/shapes.jdca "$tmp/nothing.jdca"
+expect "compress: an unknown codec is a usage error" 2 "" -- "$jdc" compress --codec gzip "$golden"/shapes.jdca "$tmp/nothing.jdca"
+[ ! -e "$tmp/nothing.jdca" ] && echo "ok   nothing written on failure" || { echo "FAIL something written on failure"; fail=$((fail + 1)); }
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,6 +9,11 @@
 //   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
 //                        written); 0/false/no/off or empty: on
 //   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+//   JANUS_CACHE_COMPRESSION  auto (default), lz4, zstd or none: the payload codec of
+//                        large arenas (payload_codec.hpp): auto stores LZ4 from 64 KiB
+//                        and sends zstd to the remote from 4 KiB; lz4 or zstd use that
+//                        codec for both; none stores and sends everything raw.
+//                        enable_compression = false also turns it off.
 // The remote tier (a team cache on Redis, shared by many machines; see remote_store.hpp
 // and format-spec/remote-cache-v1.md) is off unless JANUS_CACHE_REMOTE names a server:
 //   JANUS_CACHE_REMOTE                     redis://[[user]:password@]host[:port][/db] or
@@ -40,6 +45,8 @@
 #include <string_view>
 
 #include "jdc/error.hpp"
+#include "jdc/local_store.hpp"
+#include "jdc/payload_codec.hpp"
 
 namespace jdc {
 
@@ -47,7 +54,10 @@ struct CacheConfig {
     std::filesystem::path cache_directory = ".janus_cache/dispatch_tables";
     std::uint64_t max_cache_size_bytes = 100ull * 1024 * 1024;
     std::uint64_t max_cache_age_seconds = 7ull * 24 * 60 * 60;
+    // The seed's switch for both optimizations of stored tables: the dispatch forms
+    // (compressed table) inside arenas and the payload codec of large arenas.
     bool enable_compression = true;
+    CodecChoice compression_codec = CodecChoice::automatic;  // JANUS_CACHE_COMPRESSION
     bool enable_incremental_updates = true;
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it
@@ -66,6 +76,12 @@ struct CacheConfig {
     std::filesystem::path compactor_path;  // JANUS_CACHE_COMPACTOR
 
     static CacheConfig defaults() { return {}; }
+
+    // The payload compression of local cache files and of values sent to the remote.
+    CompressionPolicy storage_compression() const;
+    CompressionPolicy transfer_compression() const;
+    // The local store's options: size, age, cleanup interval and compression.
+    StoreOptions store_options() const;
 
     // Defaults overridden by the JANUS_CACHE_* variables of this process.
     static Result<CacheConfig> from_environment();

@@ -7,6 +7,10 @@
 // on these machines read() of a few KiB costs a tenth of mmap + munmap, and a read
 // buffer cannot SIGBUS if another process truncates the file (cache files are never
 // truncated by jdc; see format-spec/arena-v1.md, "Files").
+//
+// A file may also hold a compressed arena (format-spec/compressed-arena-v1.md): it is
+// checked, decompressed into an owned buffer (bounded by limits.max_total_size) and
+// verified, so every reader sees a raw arena; stored_codec() says which it was.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +20,7 @@
 #include <span>
 
 #include "jdc/arena_view.hpp"
+#include "jdc/payload_codec.hpp"
 
 namespace jdc {
 
@@ -35,8 +40,9 @@ public:
     static constexpr std::uint64_t kReadThreshold = 256 * 1024;
 
     // Errors: not_found (no such file), io (not a regular file, a refused symlink,
-    // permission, read or map failure), limit_exceeded (file larger than
-    // limits.max_total_size), and every error of verify_arena(full).
+    // permission, read or map failure), limit_exceeded (file, or the arena a
+    // compressed file holds, larger than limits.max_total_size), every error of
+    // verify_arena(full), and for a compressed file those of decompress_arena_into.
     static Result<LoadedArena> open(const std::filesystem::path& path, LoadMode mode = LoadMode::automatic,
                                     const VerifyLimits& limits = {}, SymlinkPolicy symlinks = SymlinkPolicy::follow);
 
@@ -48,12 +54,17 @@ public:
     const ArenaView& view() const noexcept { return view_; }
     std::span<const std::byte> bytes() const noexcept { return view_.bytes(); }
     bool is_mapped() const noexcept;
+    // How the file stored the arena (none: raw, used in place) and its size on disk.
+    PayloadCodec stored_codec() const noexcept { return stored_codec_; }
+    std::uint64_t stored_size() const noexcept { return stored_size_; }
 
 private:
     struct Storage;
-    LoadedArena(std::unique_ptr<Storage> storage, ArenaView view);
+    LoadedArena(std::unique_ptr<Storage> storage, ArenaView view, PayloadCodec stored_codec, std::uint64_t stored_size);
     std::unique_ptr<Storage> storage_;
     ArenaView view_;
+    PayloadCodec stored_codec_ = PayloadCodec::none;
+    std::uint64_t stored_size_ = 0;
 };
 
 // Reads a whole file (at most max_size bytes) into memory: the raw bytes, unverified.

@@ -71,6 +71,10 @@ struct StoreOptions {
     Durability durability = Durability::no_sync;
     LoadMode load_mode = LoadMode::automatic;  // LoadMode::read on network filesystems (see SIGBUS policy)
     VerifyLimits limits;
+    // Which loose arenas are written compressed (payload_codec.hpp): by default none,
+    // so every entry is read or mapped in place. A compressed entry is decompressed on
+    // every load (LoadedArena); packs always hold raw arenas, since they are mapped.
+    CompressionPolicy compression = CompressionPolicy::off();
     bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
@@ -168,7 +172,8 @@ public:
     ~LocalStore();
 
     // Publishes an arena under `key`, replacing any previous entry. The arena is
-    // verified in full first (invalid_argument if it does not verify). io on a full
+    // verified in full first (invalid_argument if it does not verify), then compressed
+    // when options().compression says so; the index records the size on disk. io on a full
     // disk or permission error; the store is unchanged then.
     Result<void> put(const PutRequest& request);
     // Many puts under one lock acquisition and one index growth check. Stops at the

@@ -118,6 +118,12 @@ Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes
 
 enum class CodecChoice : std::uint8_t { automatic, none, lz4, zstd };
 
+// "auto", "none", "lz4", "zstd" (the spelling of JANUS_CACHE_COMPRESSION).
+std::string_view to_string(CodecChoice choice) noexcept;
+// The inverse of to_string, case-insensitive, surrounding blanks ignored ("off" also
+// means none); nullopt for anything else.
+std::optional<CodecChoice> parse_codec_choice(std::string_view text) noexcept;
+
 // What the compressed bytes are for; decides the codec CodecChoice::automatic picks.
 enum class PayloadUse : std::uint8_t {
     storage,   // local cache files: decoded on every load, so decode speed rules (LZ4)
@@ -151,6 +157,13 @@ struct CompressionPolicy {
     int level = 0;                       // compress_arena's level; 0 = codec default
 
     static CompressionPolicy for_storage() { return {}; }
+    // Nothing compressed: the stores' default when they are used directly (the cache
+    // layer turns compression on from CacheConfig).
+    static CompressionPolicy off() {
+        CompressionPolicy p;
+        p.codec = CodecChoice::none;
+        return p;
+    }
     static CompressionPolicy for_transfer() {
         CompressionPolicy p;
         p.use = PayloadUse::transfer;

@@ -51,6 +51,7 @@
 #include "jdc/arena_view.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
+#include "jdc/payload_codec.hpp"
 
 namespace jdc {
 
@@ -87,6 +88,10 @@ struct RemoteOptions {
     std::uint64_t ttl_seconds = 0;             // 0: entries live until Redis evicts them
     std::uint64_t max_value_bytes = kDefaultRemoteMaxValueBytes;
     VerifyLimits limits;  // applied to every fetched arena (max_total_size also caps puts)
+    // Which values are sent compressed (payload_codec.hpp; CompressionPolicy::for_transfer()
+    // sends zstd from 4 KiB). A fetched value may be raw or compressed either way: it
+    // is decompressed (its arena held to the same caps as a raw value) and verified.
+    CompressionPolicy compression = CompressionPolicy::off();
 };
 
 // The Redis key of an entry: "jdc:a1:<32 hex>".

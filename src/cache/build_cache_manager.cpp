@@ -390,10 +390,7 @@ Result<BuildCacheManager> BuildCacheManager::create(const CacheConfig& config, B
     s->config = config;
     s->identity = std::move(identity);
     if (config.enabled) {
-        StoreOptions options;
-        options.max_size_bytes = config.max_cache_size_bytes;
-        options.max_age_ns = config.max_cache_age_seconds * kNanosPerSecond;
-        options.cleanup_interval_ns = config.cache_cleanup_interval_seconds * kNanosPerSecond;
+        StoreOptions options = config.store_options();
         if (config.verbose) options.log = [](const std::string& line) { std::cerr << line << "\n"; };
         auto store = LocalStore::open(config.cache_directory, std::move(options));
         if (!store) return tl::unexpected(store.error());

@@ -109,6 +109,11 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         if (!flag) return bad("JANUS_CACHE_VERBOSE", *verbose, "1/true/yes/on or 0/false/no/off");
         config.verbose = *flag;
     }
+    if (auto codec = getenv("JANUS_CACHE_COMPRESSION")) {
+        const auto choice = parse_codec_choice(*codec);
+        if (!choice) return bad("JANUS_CACHE_COMPRESSION", *codec, "auto, lz4, zstd or none");
+        config.compression_codec = *choice;
+    }
     if (auto url = getenv("JANUS_CACHE_REMOTE")) {
         const std::string_view text = trim(*url);
         if (!text.empty()) {
@@ -155,6 +160,29 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         config.compactor_path = *compactor;
     }
     return config;
+}
+
+CompressionPolicy CacheConfig::storage_compression() const {
+    if (!enable_compression) return CompressionPolicy::off();
+    CompressionPolicy p = CompressionPolicy::for_storage();
+    p.codec = compression_codec;
+    return p;
+}
+
+CompressionPolicy CacheConfig::transfer_compression() const {
+    if (!enable_compression) return CompressionPolicy::off();
+    CompressionPolicy p = CompressionPolicy::for_transfer();
+    p.codec = compression_codec;
+    return p;
+}
+
+StoreOptions CacheConfig::store_options() const {
+    StoreOptions options;
+    options.max_size_bytes = max_cache_size_bytes;
+    options.max_age_ns = max_cache_age_seconds * kNanosPerSecond;
+    options.cleanup_interval_ns = cache_cleanup_interval_seconds * kNanosPerSecond;
+    options.compression = storage_compression();
+    return options;
 }
 
 }  // namespace jdc

@@ -36,6 +36,7 @@ Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config
     options.operation_timeout_ms = config.remote_timeout_ms;
     options.ttl_seconds = config.remote_ttl_seconds;
     options.max_value_bytes = config.remote_max_value_bytes;
+    options.compression = config.transfer_compression();
     if (options.connect_timeout_ms == 0 || options.operation_timeout_ms == 0 || options.max_value_bytes == 0)
         return make_error(ErrorCode::invalid_argument, "remote cache " + endpoint->describe() + ": timeouts and the size cap must not be 0");
     return std::unique_ptr<RemoteTier>(new RemoteTier(std::move(*endpoint), options, config.remote_read_only, std::move(log)));

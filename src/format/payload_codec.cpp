@@ -1,5 +1,7 @@
 #include "jdc/payload_codec.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -302,6 +304,31 @@ Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes
     std::vector<std::byte> out(h.total_size);
     if (auto r = decode_checked(bytes, h, out, limits); !r) return tl::unexpected(r.error());
     return out;
+}
+
+std::string_view to_string(CodecChoice choice) noexcept {
+    switch (choice) {
+        case CodecChoice::automatic: return "auto";
+        case CodecChoice::none: return "none";
+        case CodecChoice::lz4: return "lz4";
+        case CodecChoice::zstd: return "zstd";
+    }
+    return "unknown";
+}
+
+std::optional<CodecChoice> parse_codec_choice(std::string_view text) noexcept {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    const auto is = [&](std::string_view word) {
+        return text.size() == word.size() && std::equal(text.begin(), text.end(), word.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == b;
+               });
+    };
+    if (is("auto") || is("automatic")) return CodecChoice::automatic;
+    if (is("none") || is("off")) return CodecChoice::none;
+    if (is("lz4")) return CodecChoice::lz4;
+    if (is("zstd")) return CodecChoice::zstd;
+    return std::nullopt;
 }
 
 PayloadCodec choose_codec(std::uint64_t arena_size, const CompressionPolicy& policy) noexcept {

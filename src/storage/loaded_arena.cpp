@@ -77,7 +77,8 @@ Result<void> read_all(int fd, std::byte* out, std::uint64_t size, const std::fil
 
 }  // namespace
 
-LoadedArena::LoadedArena(std::unique_ptr<Storage> storage, ArenaView view) : storage_(std::move(storage)), view_(view) {}
+LoadedArena::LoadedArena(std::unique_ptr<Storage> storage, ArenaView view, PayloadCodec stored_codec, std::uint64_t stored_size)
+    : storage_(std::move(storage)), view_(view), stored_codec_(stored_codec), stored_size_(stored_size) {}
 LoadedArena::LoadedArena(LoadedArena&&) noexcept = default;
 LoadedArena& LoadedArena::operator=(LoadedArena&&) noexcept = default;
 LoadedArena::~LoadedArena() = default;
@@ -111,13 +112,26 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
         if (auto r = read_all(fd.get(), out, *size, path); !r) return tl::unexpected(r.error());
         bytes = {out, static_cast<std::size_t>(*size)};
     }
-    auto view = ArenaView::open(bytes, limits);
-    if (!view) {
-        Error e = view.error();
+    const auto with_path = [&](Error e) {
         e.message = "'" + path.string() + "': " + e.message;
         return tl::unexpected(std::move(e));
+    };
+    const PayloadCodec codec = payload_codec_of(bytes);
+    if (codec != PayloadCodec::none) {
+        // The compressed bytes are checked (sizes against the limits, checksum) before
+        // anything is allocated for the result, then dropped once decoded.
+        const auto raw_size = decompressed_size(bytes, limits);
+        if (!raw_size) return with_path(raw_size.error());
+        auto decoded = std::make_unique<Storage>();
+        decoded->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((*raw_size + 7) / 8);
+        const std::span<std::byte> out(reinterpret_cast<std::byte*>(decoded->buffer.get()), static_cast<std::size_t>(*raw_size));
+        if (auto r = decompress_arena_into(bytes, out, limits); !r) return with_path(r.error());
+        storage = std::move(decoded);
+        bytes = out;
     }
-    return LoadedArena(std::move(storage), *view);
+    auto view = ArenaView::open(bytes, limits);
+    if (!view) return with_path(view.error());
+    return LoadedArena(std::move(storage), *view, codec, *size);
 }
 
 Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {

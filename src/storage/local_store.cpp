@@ -166,16 +166,26 @@ bool copy_matches(std::span<const std::byte> arena_bytes, const IndexEntry& meta
 // header-level checks (magic, version, metadata checksum, size) without the O(size)
 // data checksum, which the first get() of the entry performs anyway.
 std::optional<arena::Header> read_arena_header(const fs::path& file, std::uint64_t file_size) {
-    std::byte head[sizeof(arena::Header)];
+    std::byte head[arena::kCompressedHeaderSize];
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return std::nullopt;
     const ssize_t n = ::pread(fd, head, sizeof head, 0);
     ::close(fd);
-    if (n != static_cast<ssize_t>(sizeof head)) return std::nullopt;
+    if (n < static_cast<ssize_t>(sizeof(arena::Header))) return std::nullopt;
     arena::Header h;
     std::memcpy(&h, head, sizeof h);
-    if (h.magic != arena::kMagic || h.version_major != arena::kVersionMajor || h.total_size != file_size) return std::nullopt;
+    if (h.magic != arena::kMagic || h.version_major != arena::kVersionMajor) return std::nullopt;
     if (XXH3_64bits(head, arena::kMetadataChecksumCoverage) != h.metadata_checksum) return std::nullopt;
+    // A raw arena is exactly total_size bytes; a compressed one (compressed-arena-v1.md)
+    // is its header, the 16-byte prefix and compressed_size bytes.
+    if (h.payload_codec == static_cast<std::uint8_t>(PayloadCodec::none)) {
+        if (h.total_size != file_size) return std::nullopt;
+    } else {
+        if (n != static_cast<ssize_t>(sizeof head)) return std::nullopt;
+        arena::CompressedPrefix prefix;
+        std::memcpy(&prefix, head + sizeof(arena::Header), sizeof prefix);
+        if (prefix.compressed_size > file_size || file_size - prefix.compressed_size != arena::kCompressedHeaderSize) return std::nullopt;
+    }
     return h;
 }
 
@@ -474,13 +484,19 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     if (auto r = s_->check_directories({s_->tmp_dir(), s_->objects_dir()}); !r) return r;
     std::vector<StagedFile> staged;
     staged.reserve(requests.size());
+    std::vector<std::uint64_t> stored_sizes;  // bytes on disk: compressed or raw
+    stored_sizes.reserve(requests.size());
     for (const PutRequest& r : requests) {
         if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
         if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
-        auto file = StagedFile::stage(s_->tmp_dir(), r.key.to_hex(), r.arena, s_->options.durability);
+        auto compressed = compress_by_policy(r.arena, s_->options.compression);
+        if (!compressed) return make_error(ErrorCode::invalid_argument, "cannot compress " + r.key.to_hex() + ": " + compressed.error().message);
+        const std::span<const std::byte> stored = *compressed ? std::span<const std::byte>(**compressed) : r.arena;
+        auto file = StagedFile::stage(s_->tmp_dir(), r.key.to_hex(), stored, s_->options.durability);
         if (!file) return tl::unexpected(file.error());
         staged.push_back(std::move(*file));
+        stored_sizes.push_back(stored.size());
     }
 
     ScopedStoreLock guard(*s_->lock);
@@ -510,14 +526,14 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
         std::memcpy(&h, r.arena.data(), sizeof h);
         IndexEntry e;
         e.key = r.key;
-        e.size = r.arena.size();
+        e.size = stored_sizes[i];
         e.created_ns = h.created_at_ns;
         e.last_access_ns = now;
         e.format_version = version_word(h.version_major, h.version_minor);
         e.config_hash = r.config_hash;
         e.location = EntryLocation::loose;
         if (!index_ref.put(e)) index_full = true;  // published, but not indexed: the rebuild below finds it
-        written_bytes += r.arena.size();
+        written_bytes += stored_sizes[i];
         if (!outcome) break;
     }
     index_ref.add(IndexCounter::bytes_written, written_bytes);

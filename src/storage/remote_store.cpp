@@ -405,13 +405,24 @@ Result<RemoteArena> RemoteStore::get(const CacheKey& key) {
         return make_error(ErrorCode::limit_exceeded, "remote cache " + c_->name + ": entry " + name + " is longer than the cap of " +
                                                          std::to_string(c_->options.max_value_bytes) + " bytes");
 
-    auto bytes = std::make_unique<std::vector<std::byte>>(r.len);
-    std::memcpy(bytes->data(), r.str, r.len);
-    reply->reset();  // the copy is all we keep
+    const auto damaged = [&](const Error& e) {
+        return make_error(e.code, "remote cache " + c_->name + ": entry " + name + ": " + e.message);
+    };
     VerifyLimits limits = c_->options.limits;
     limits.max_total_size = std::min(limits.max_total_size, c_->options.max_value_bytes);
+    const std::span<const std::byte> value(reinterpret_cast<const std::byte*>(r.str), r.len);
+    std::unique_ptr<std::vector<std::byte>> bytes;
+    if (is_compressed_arena(value)) {
+        // Held to the same cap as a raw value before anything is allocated for it.
+        auto decoded = decompress_arena(value, limits);
+        if (!decoded) return damaged(decoded.error());
+        bytes = std::make_unique<std::vector<std::byte>>(std::move(*decoded));
+    } else {
+        bytes = std::make_unique<std::vector<std::byte>>(value.begin(), value.end());
+    }
+    reply->reset();  // the copy is all we keep
     auto view = ArenaView::open(*bytes, limits);
-    if (!view) return make_error(view.error().code, "remote cache " + c_->name + ": entry " + name + ": " + view.error().message);
+    if (!view) return damaged(view.error());
     return RemoteArena(key, std::move(bytes), *view);
 }
 
@@ -420,14 +431,19 @@ namespace {
 // The SET command for a request, or why it must not be sent. The command points into
 // `name`, `ttl` and the request's bytes.
 Result<std::vector<std::string_view>> set_command(const RemoteOptions& options, const std::string& remote, const PutRequest& request,
-                                                   const std::string& name, const std::string& ttl) {
+                                                   const std::string& name, const std::string& ttl,
+                                                   std::optional<std::vector<std::byte>>& compressed) {
     if (request.arena.size() > options.max_value_bytes)
         return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
                                                          std::to_string(options.max_value_bytes));
     if (auto ok = verify_arena(request.arena, VerifyLevel::full, options.limits); !ok)
         return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + ok.error().message);
-    const std::string_view value(reinterpret_cast<const char*>(request.arena.data()), request.arena.size());
+    auto packed = compress_by_policy(request.arena, options.compression);
+    if (!packed) return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + packed.error().message);
+    compressed = std::move(*packed);
+    const std::span<const std::byte> sent = compressed ? std::span<const std::byte>(*compressed) : request.arena;
+    const std::string_view value(reinterpret_cast<const char*>(sent.data()), sent.size());
     if (options.ttl_seconds == 0) return std::vector<std::string_view>{"SET", name, value};
     return std::vector<std::string_view>{"SET", name, value, "EX", ttl};
 }
@@ -441,11 +457,12 @@ Result<void> RemoteStore::put_batch(std::span<const PutRequest> requests) {
     const std::string ttl = std::to_string(c_->options.ttl_seconds);
     std::vector<std::string> names;
     names.reserve(requests.size());  // never reallocated: the commands point into it
+    std::vector<std::optional<std::vector<std::byte>>> compressed(requests.size());  // the commands point into these too
     std::vector<Connection::Command> commands;
     commands.reserve(requests.size());
     for (const PutRequest& request : requests) {
         names.push_back(remote_key_name(request.key));
-        auto set = set_command(c_->options, c_->name, request, names.back(), ttl);
+        auto set = set_command(c_->options, c_->name, request, names.back(), ttl, compressed[names.size() - 1]);
         if (!set) return tl::unexpected(set.error());
         commands.push_back(std::move(*set));
     }

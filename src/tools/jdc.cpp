@@ -124,6 +124,23 @@ int load_for_report(const std::string& path, std::vector<std::byte>& bytes) {
     return kExitOk;
 }
 
+// A compressed arena (compressed-arena-v1.md) is reported on as the arena it holds.
+// Returns the codec it was stored with, or the error that rejected it.
+jdc::Result<jdc::PayloadCodec> decode_for_report(std::vector<std::byte>& bytes) {
+    const jdc::PayloadCodec codec = jdc::payload_codec_of(bytes);
+    if (codec == jdc::PayloadCodec::none) return codec;
+    auto raw = jdc::decompress_arena(bytes);
+    if (!raw) return tl::unexpected(raw.error());
+    bytes = std::move(*raw);
+    return codec;
+}
+
+std::string stored_as(jdc::PayloadCodec codec, std::uint64_t stored_size, std::uint64_t raw_size) {
+    if (codec == jdc::PayloadCodec::none) return "";
+    return " (stored " + std::string(jdc::to_string(codec)) + "-compressed: " + std::to_string(stored_size) + " of " +
+           std::to_string(raw_size) + " bytes)";
+}
+
 int cmd_verify(const std::vector<std::string>& files, bool quiet) {
     int worst = kExitOk;
     for (const std::string& path : files) {
@@ -132,12 +149,14 @@ int cmd_verify(const std::vector<std::string>& files, bool quiet) {
             worst = std::max(worst, rc);
             continue;
         }
-        auto ok = jdc::verify_arena(bytes, jdc::VerifyLevel::full);
+        const std::uint64_t stored_size = bytes.size();
+        auto codec = decode_for_report(bytes);
+        auto ok = codec ? jdc::verify_arena(bytes, jdc::VerifyLevel::full) : jdc::Result<void>(tl::unexpected(codec.error()));
         if (!ok) {
             std::cout << path << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
             worst = std::max(worst, kExitInvalid);
         } else if (!quiet) {
-            std::cout << path << ": ok\n";
+            std::cout << path << ": ok" << stored_as(*codec, stored_size, bytes.size()) << "\n";
         }
     }
     return worst;
@@ -151,13 +170,49 @@ int cmd_inspect(const std::string& path, const std::string& dir_option) {
     if (key && !std::filesystem::exists(path, ec)) return jdc::tools::inspect_cache_key(dir_option, *key, print_arena);
     std::vector<std::byte> bytes;
     if (int rc = load_for_report(path, bytes); rc != kExitOk) return rc;
-    auto view = jdc::ArenaView::open(bytes);
+    const std::uint64_t stored_size = bytes.size();
+    auto codec = decode_for_report(bytes);
+    auto view = codec ? jdc::ArenaView::open(bytes) : jdc::Result<jdc::ArenaView>(tl::unexpected(codec.error()));
     if (!view) {
         std::cout << path << ": INVALID (" << jdc::to_string(view.error().code) << "): " << view.error().message << "\n";
         return kExitInvalid;
     }
-    std::cout << "file:          " << path << "\n";
+    std::cout << "file:          " << path << stored_as(*codec, stored_size, bytes.size()) << "\n";
     print_arena(*view, std::cout);
+    return kExitOk;
+}
+
+// Writes IN's arena to OUT compressed with `codec` (none: decompressed), atomically.
+int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec codec, int level) {
+    std::vector<std::byte> bytes;
+    if (int rc = load_for_report(in, bytes); rc != kExitOk) return rc;
+    const std::uint64_t in_size = bytes.size();
+    auto raw = decode_for_report(bytes);
+    if (!raw) {
+        std::cout << in << ": INVALID (" << jdc::to_string(raw.error().code) << "): " << raw.error().message << "\n";
+        return kExitInvalid;
+    }
+    if (auto ok = jdc::verify_arena(bytes, jdc::VerifyLevel::full); !ok) {
+        std::cout << in << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
+        return kExitInvalid;
+    }
+    std::vector<std::byte> result;
+    if (codec == jdc::PayloadCodec::none) {
+        result = std::move(bytes);
+    } else {
+        auto packed = jdc::compress_arena(bytes, codec, level);
+        if (!packed) {
+            std::cerr << "jdc: " << packed.error().message << "\n";
+            return kExitUsage;
+        }
+        result = std::move(*packed);
+    }
+    if (auto w = jdc::write_file_atomically(out, result); !w) {
+        std::cerr << "jdc: " << w.error().message << "\n";
+        return kExitUsage;
+    }
+    std::cout << out << ": " << result.size() << " bytes (" << jdc::to_string(codec) << ") from " << in_size << " bytes ("
+              << jdc::to_string(*raw) << ")\n";
     return kExitOk;
 }
 
@@ -267,6 +322,19 @@ int main(int argc, char** argv) {
     inspect->add_option("target", inspect_file, "Arena file, or cache key (32 hex digits) looked up in --dir")->required();
     inspect->add_option("--dir", inspect_dir, "Cache directory for a key (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
 
+    auto* compress = app.add_subcommand("compress", "Write an arena compressed with LZ4 or zstd (format-spec/compressed-arena-v1.md)");
+    std::string compress_in, compress_out, compress_codec = "lz4";
+    int compress_level = 0;
+    compress->add_option("input", compress_in, "Arena file (raw or compressed)")->required();
+    compress->add_option("output", compress_out, "Where to write the compressed arena")->required();
+    compress->add_option("--codec", compress_codec, "lz4 or zstd")->capture_default_str()->check(CLI::IsMember({"lz4", "zstd"}));
+    compress->add_option("--level", compress_level, "Codec level (0: default; lz4 2-12 is LZ4HC; zstd up to 22)")->capture_default_str();
+
+    auto* decompress = app.add_subcommand("decompress", "Write the raw arena a compressed arena holds");
+    std::string decompress_in, decompress_out;
+    decompress->add_option("input", decompress_in, "Compressed (or raw) arena file")->required();
+    decompress->add_option("output", decompress_out, "Where to write the raw arena")->required();
+
     jdc::tools::CacheCommands cache_commands(app);
 
     auto* sample = app.add_subcommand("sample", "Write a sample arena, load it back and check every lookup");
@@ -295,6 +363,10 @@ int main(int argc, char** argv) {
     }
     if (*verify) return cmd_verify(verify_files, verify_quiet);
     if (*inspect) return cmd_inspect(inspect_file, inspect_dir);
+    if (*compress)
+        return cmd_convert(compress_in, compress_out, compress_codec == "zstd" ? jdc::PayloadCodec::zstd : jdc::PayloadCodec::lz4,
+                           compress_level);
+    if (*decompress) return cmd_convert(decompress_in, decompress_out, jdc::PayloadCodec::none, 0);
     if (auto rc = cache_commands.run()) return *rc;
     if (*sample) return cmd_sample(sample_file, sample_quiet);
     if (*demo) return jdc::tools::run_demo_build(demo_options);

@@ -43,10 +43,7 @@ Result<LocalStore> open_cache_for_tool(const fs::path& dir) {
     if (auto r = require_cache_directory(dir); !r) return tl::unexpected(r.error());
     auto config = CacheConfig::from_environment();
     if (!config) return tl::unexpected(config.error());
-    StoreOptions options;
-    options.max_size_bytes = config->max_cache_size_bytes;
-    options.max_age_ns = config->max_cache_age_seconds * kNanosPerSecond;
-    options.cleanup_interval_ns = config->cache_cleanup_interval_seconds * kNanosPerSecond;
+    StoreOptions options = config->store_options();
     options.automatic_maintenance = false;  // a tool does what it is asked, nothing more
     options.log = [](const std::string& line) { std::cerr << line << "\n"; };
     return LocalStore::open(dir, std::move(options));
