@@ -6,7 +6,9 @@
 #                           bench/RESULTS.md (bench/make_results.py)
 #   bench/run.sh --smoke    CI smoke test: every benchmark once, briefly, on small fixtures;
 #                           writes nothing; exits non-zero when the build or any benchmark
-#                           fails. Under a minute once built.
+#                           fails. Under a minute once built. Timing means nothing here, so
+#                           it uses the test build (build/, debugoptimized, which builds
+#                           bench/ by default) instead of a release build of its own.
 #   bench/run.sh --only P[,P...]     run these programs only (with a full run: their JSON only;
 #                                    RESULTS.md is left as it is, never half old and half new)
 #   bench/run.sh [--smoke] -- ARGS   extra arguments for every program run (e.g.
@@ -87,7 +89,19 @@ for p in "${programs[@]}"; do
   targets+=("bench/bench_$p")
   [ "$p" = startup ] && targets+=(bench/startup_probe)
 done
-if [ "$build_first" = yes ]; then
+if [ "$mode" = smoke ]; then
+  build=build
+  if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" -Dbench=true
+  elif ! meson introspect "$build" --buildoptions | python3 -c '
+import json, sys
+sys.exit(0 if {o["name"]: o["value"] for o in json.load(sys.stdin)}.get("bench") is True else 1)'; then
+    meson configure "$build" -Dbench=true >/dev/null
+  fi
+fi
+if [ "$build_first" = yes ] && [ "$mode" = smoke ]; then
+  ninja -C "$build" "${targets[@]}"
+elif [ "$build_first" = yes ]; then
   if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" -Dbench=true --buildtype=release
   elif ! meson introspect "$build" --buildoptions | python3 -c '

@@ -17,7 +17,8 @@
 # copy it there by hand (or run `fuzz_<target> -merge=1 fuzz/corpus/<target> DIR`).
 # Fails (exit 1) on any crash, leak, timeout, out-of-memory or sanitizer report; the
 # reproducer is left in the scratch directory and its path printed. Reproduce with
-#   BUILD_DIR/fuzz/fuzz_<target> FILE      or      BUILD_DIR/fuzz/replay_<target> FILE
+#   BUILD_DIR/fuzz/fuzz_<target> FILE      or      build/fuzz/replay_<target> FILE
+# (the replay programs are part of the test build; REPLAY=1 also builds them here).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,7 +44,10 @@ if [[ ! -f $build/build.ninja ]]; then
         -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all
 fi
 ninja_targets=()
-for t in "${targets[@]}"; do ninja_targets+=("fuzz/fuzz_$t" "fuzz/replay_$t"); done
+for t in "${targets[@]}"; do
+    ninja_targets+=("fuzz/fuzz_$t")
+    [[ ${REPLAY:-0} == 1 ]] && ninja_targets+=("fuzz/replay_$t")
+done
 ninja -C "$build" "${ninja_targets[@]}"
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/jdc-fuzz.XXXXXX")

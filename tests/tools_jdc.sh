@@ -48,11 +48,11 @@ expect "demo-build: a bad option value is a usage error" 2 "" -- "$jdc" demo-bui
 JANUS_CACHE_SIZE=lots expect "demo-build: a bad JANUS_CACHE_SIZE names the variable" 2 "JANUS_CACHE_SIZE='lots'" -- "$jdc" demo-build --dir "$tmp/demo2" --functions 2
 
 # Compressed arenas (compressed-arena-v1.md): written by compress, read by every command.
-expect "compress with zstd" 0 "z.jdca: [0-9]+ bytes \(zstd\) from 2792 bytes \(none\)" -- "$jdc" compress --codec zstd "$golden"/random-arity3.jdca "$tmp/z.jdca"
+expect "compress with zstd" 0 "z.jdca: [0-9]+ bytes \(zstd\) from [0-9]+ bytes \(none\)" -- "$jdc" compress --codec zstd "$golden"/random-arity3.jdca "$tmp/z.jdca"
 expect "compress with lz4 (the default)" 0 "\(lz4\) from" -- "$jdc" compress "$golden"/random-arity3.jdca "$tmp/l.jdca"
-expect "verify a compressed arena" 0 "z.jdca: ok \(stored zstd-compressed: [0-9]+ of 2792 bytes\)" -- "$jdc" verify "$tmp/z.jdca"
+expect "verify a compressed arena" 0 "z.jdca: ok \(stored zstd-compressed: [0-9]+ of [0-9]+ bytes\)" -- "$jdc" verify "$tmp/z.jdca"
 expect "inspect a compressed arena shows the arena" 0 "arity: +3" -- "$jdc" inspect "$tmp/l.jdca"
-expect "decompress gives the arena back" 0 "2792 bytes \(none\)" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/back.jdca"
+expect "decompress gives the arena back" 0 "[0-9]+ bytes \(none\)" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/back.jdca"
 expect "the decompressed arena is the original, byte for byte" 0 "" -- cmp "$tmp/back.jdca" "$golden"/random-arity3.jdca
 cp "$tmp/z.jdca" "$tmp/zflip.jdca"
 printf '\x00' | dd of="$tmp/zflip.jdca" bs=1 seek=200 conv=notrunc status=none
