@@ -9,4 +9,9 @@ scripts/install-deps.sh
 if [[ ! -f "$dir/build.ninja" ]]; then
   meson setup "$dir" "$@" >/dev/null
 fi
-ninja -C "$dir" >/dev/null
+# Quiet when it works; the whole compiler output when it does not.
+if ! ninja -C "$dir" >"$dir/build-output.txt" 2>&1; then
+  grep -E -A12 'FAILED|error:' "$dir/build-output.txt" | head -150
+  echo "scripts/build.sh: the build in $dir failed (whole log: $dir/build-output.txt)" >&2
+  exit 1
+fi

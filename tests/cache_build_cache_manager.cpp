@@ -455,3 +455,28 @@ TEST_CASE("large tables are stored with the configured payload codec and served 
         CHECK(stored_codecs(root) == std::vector<PayloadCodec>{want});
     }
 }
+
+TEST_CASE("the cache key depends on the set of types, not their order or repetition", "[manager][key]") {
+    testing::TempDir dir;
+    Project p;
+    auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+    REQUIRE(m);
+    const TableInputs in = p.inputs();
+    REQUIRE(in.types.size() > 3);
+    const CacheKey key = m->cache_key(in, p.model.registry);
+
+    TableInputs reversed = in;
+    std::reverse(reversed.types.begin(), reversed.types.end());
+    CHECK(m->cache_key(reversed, p.model.registry) == key);
+    TableInputs repeated = in;
+    repeated.types.push_back(in.types[1]);
+    repeated.types.push_back(in.types[0]);
+    CHECK(m->cache_key(repeated, p.model.registry) == key);
+
+    TableInputs fewer = in;
+    fewer.types.pop_back();
+    CHECK(m->cache_key(fewer, p.model.registry) != key);
+    TableInputs swapped = in;  // same count, one type exchanged for another
+    swapped.types.back() = testing::make_random_model(78, {20, 2, 2, 30, true}).user_types.back() + 1000;
+    CHECK(m->cache_key(swapped, p.model.registry) != key);
+}

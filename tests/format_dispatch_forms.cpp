@@ -302,3 +302,45 @@ TEST_CASE("types outside a position's declared type get a pole too (declared typ
         CHECK(bound->lookup_tree(args).same_outcome(expected));
     });
 }
+
+TEST_CASE("a matrix renumbered with its table's methods answers as the reordered table", "[format][dispatch]") {
+    for (std::uint64_t seed : {3u, 4u, 5u}) {
+        const testing::RandomModel m = testing::make_random_model(seed, {25, 2, 2, 30, true});
+        auto matrix = DispatchMatrix::build(m.table, m.registry);
+        REQUIRE(matrix);
+        // Reverse the methods: ambiguity witnesses swap sides, so their order is checked too.
+        const std::uint32_t n = static_cast<std::uint32_t>(m.table.implementations.size());
+        std::vector<std::uint32_t> new_index(n);
+        DispatchTable reordered = m.table;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            new_index[i] = n - 1 - i;
+            reordered.implementations[n - 1 - i] = m.table.implementations[i];
+        }
+        auto renumbered = matrix->renumbered(new_index);
+        REQUIRE(renumbered);
+        testing::for_each_tuple(all_type_ids(m.registry), 2, [&](std::span<const TypeId> args) {
+            Resolution got;
+            if (!renumbered->resolve(args, got)) return;
+            const Resolution want = resolve_reference(reordered, m.registry, args);
+            CHECK(got.same_outcome(want));
+            if (got.kind == ResolutionKind::ambiguous) CHECK(got.index < got.other);
+        });
+        // And an arena built from the reordered table with it answers the same.
+        ArenaBuildOptions options;
+        options.forms.compressed_table = true;
+        options.matrix = &*renumbered;
+        auto bytes = build_arena(reordered, m.registry, {}, options);
+        REQUIRE(bytes);
+        auto view = ArenaView::open(*bytes);
+        REQUIRE(view);
+        auto bound = BoundArena::bind(*view, m.registry);
+        REQUIRE(bound);
+        testing::for_each_tuple(all_type_ids(m.registry), 2, [&](std::span<const TypeId> args) {
+            CHECK(bound->lookup_table(args).same_outcome(resolve_reference(reordered, m.registry, args)));
+        });
+
+        std::vector<std::uint32_t> not_a_permutation(n, 0);
+        CHECK(matrix->renumbered(not_a_permutation).error().code == ErrorCode::invalid_argument);
+        CHECK(matrix->renumbered(std::span(new_index).first(n - 1)).error().code == ErrorCode::invalid_argument);
+    }
+}

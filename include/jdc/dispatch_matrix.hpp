@@ -90,6 +90,12 @@ public:
     bool resolve(std::span<const TypeId> args, Resolution& out) const noexcept;
     Resolution decode(ResultCode code) const noexcept;
 
+    // The same matrix for the table with its methods reordered: method i of this
+    // table is method new_index[i] of the other. A compiler that sorts its methods
+    // after resolving (e.g. hottest first) keeps the matrix instead of resolving
+    // again. Error: invalid_argument unless new_index is a permutation of 0..n-1.
+    Result<DispatchMatrix> renumbered(std::span<const std::uint32_t> new_index) const;
+
     // Methods that are the answer for at least one tuple, or a witness of an ambiguity.
     std::vector<bool> reachable_methods() const;
     // Bytes of the uncompressed form this replaces: one u32 result per tuple of

@@ -154,6 +154,25 @@ Result<DispatchMatrix> DispatchMatrix::from_parts(Parts parts) {
     return DispatchMatrix(std::move(parts));
 }
 
+Result<DispatchMatrix> DispatchMatrix::renumbered(std::span<const std::uint32_t> new_index) const {
+    if (new_index.size() != p_.method_count)
+        return make_error(ErrorCode::invalid_argument, "renumbering " + std::to_string(new_index.size()) + " methods of a matrix of " +
+                                                           std::to_string(p_.method_count));
+    std::vector<bool> taken(p_.method_count, false);
+    for (std::uint32_t to : new_index) {
+        if (to >= p_.method_count || taken[to]) return make_error(ErrorCode::invalid_argument, "the renumbering is not a permutation");
+        taken[to] = true;
+    }
+    Parts parts = p_;
+    for (ResultCode& c : parts.cells)
+        if (c != kResultNoMethod && (c & kResultAmbiguousBit) == 0) c = new_index[c - 1] + 1;
+    for (AmbiguityPair& a : parts.ambiguities) {
+        const std::uint32_t x = new_index[a.first], y = new_index[a.second];
+        a = {std::min(x, y), std::max(x, y)};
+    }
+    return DispatchMatrix(std::move(parts));
+}
+
 std::vector<TypeId> DispatchMatrix::universe() const {
     std::vector<TypeId> ids;
     for (std::uint32_t i = 0; i < p_.id_span; ++i)

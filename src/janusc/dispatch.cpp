@@ -5,8 +5,10 @@
 #include <charconv>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <tuple>
 
+#include "jdc/dispatch_matrix.hpp"
 #include "jdc/resolver.hpp"
 
 namespace janusc {
@@ -52,6 +54,45 @@ TupleCounts resolve_all_tuples(const jdc::DispatchTable& table, const jdc::TypeR
     }
 }
 
+namespace {
+
+// The same counts from the dispatch matrix: every type of a pole gets the same answer,
+// so a cell counts the product of its poles' sizes, and the work is one pass over the
+// domains plus one over the cells instead of a resolution per tuple of types. nullopt
+// when a domain type lies outside the matrix's universe (never, for janusc's domains:
+// both are the subtypes of the declared parameter types).
+std::optional<TupleCounts> count_by_poles(const jdc::DispatchMatrix& matrix, std::span<const std::vector<jdc::TypeId>* const> domains) {
+    const std::uint32_t arity = matrix.arity();
+    if (arity == 0 || domains.size() != arity) return std::nullopt;
+    std::vector<std::vector<std::uint64_t>> in_pole(arity);
+    for (std::uint32_t p = 0; p < arity; ++p) {
+        in_pole[p].assign(matrix.pole_count(p), 0);
+        for (jdc::TypeId t : *domains[p]) {
+            const std::uint32_t pole = matrix.pole_of(p, t);
+            if (pole == 0) return std::nullopt;
+            ++in_pole[p][pole - 1];
+        }
+    }
+    TupleCounts counts;
+    counts.wins.assign(matrix.method_count(), 0);
+    std::vector<std::uint32_t> at(arity, 0);  // an odometer over the poles, the last position fastest
+    for (const jdc::ResultCode code : matrix.cells()) {
+        std::uint64_t n = 1;
+        for (std::uint32_t p = 0; p < arity; ++p) n *= in_pole[p][at[p]];
+        counts.tuples += n;
+        if (code == jdc::kResultNoMethod) counts.no_method += n;
+        else if (code & jdc::kResultAmbiguousBit) counts.ambiguous += n;
+        else counts.wins[code - 1] += n;
+        for (std::uint32_t p = arity; p-- > 0;) {
+            if (++at[p] < in_pole[p].size()) break;
+            at[p] = 0;
+        }
+    }
+    return counts;
+}
+
+}  // namespace
+
 jdc::TableInputs table_inputs(const Program& program, const Generic& generic, std::vector<jdc::SourceInput> sources) {
     jdc::TableInputs in;
     in.name = generic.name;
@@ -93,15 +134,34 @@ jdc::Result<jdc::BuiltTable> build_dispatch_table(const Program& program, const 
         impl.specificity_rank = jdc::specificity_rank(impl, program.registry);
         table.implementations.push_back(std::move(impl));
     }
+    if (auto ok = jdc::validate(table, program.registry); !ok) return tl::unexpected(ok.error());
+    // Full resolution over the hierarchy, the expensive part of a miss: the matrix
+    // resolves each tuple of poles once; the cache stores it as the arena's compressed
+    // table without building it again (BuiltTable::matrix).
     const auto domains = dispatch_domains(program, generic);
-    const TupleCounts counts = resolve_all_tuples(table, program.registry, domains);
+    auto matrix = jdc::DispatchMatrix::build(table, program.registry);
+    std::optional<TupleCounts> by_poles;
+    if (matrix) by_poles = count_by_poles(*matrix, domains);
+    const TupleCounts counts = by_poles ? std::move(*by_poles) : resolve_all_tuples(table, program.registry, domains);
     for (std::size_t i = 0; i < table.implementations.size(); ++i) table.implementations[i].call_frequency = counts.wins[i];
     if (level == OptLevel::hot_path) {
-        std::stable_sort(table.implementations.begin(), table.implementations.end(),
-                         [](const jdc::Implementation& a, const jdc::Implementation& b) { return a.call_frequency > b.call_frequency; });
+        std::vector<std::uint32_t> order(table.implementations.size());
+        for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return table.implementations[a].call_frequency > table.implementations[b].call_frequency;
+        });
+        std::vector<jdc::Implementation> sorted;
+        sorted.reserve(order.size());
+        std::vector<std::uint32_t> new_index(order.size());
+        for (std::uint32_t at = 0; at < order.size(); ++at) {
+            new_index[order[at]] = at;
+            sorted.push_back(std::move(table.implementations[order[at]]));
+        }
+        table.implementations = std::move(sorted);
         built.optimization.type = jdc::OptimizationType::hot_path_optimization;
+        if (matrix) matrix = matrix->renumbered(new_index);  // the matrix names methods by index
     }
-    if (auto ok = jdc::validate(table, program.registry); !ok) return tl::unexpected(ok.error());
+    if (matrix) built.matrix = std::move(*matrix);
     return built;
 }
 

@@ -57,10 +57,15 @@ Result<void> refuse_replaced_directory(const fs::path& dir) {
 // A directory of the store: created when missing; a symlink or a non-directory in
 // its place is refused (it could point anywhere).
 Result<void> ensure_directory(const fs::path& dir) {
-    if (auto r = refuse_replaced_directory(dir); !r) return r;
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) == 0) {  // one syscall on the path of every put
+        if (S_ISDIR(st.st_mode)) return {};
+        return make_error(ErrorCode::io, "refusing '" + dir.string() + (S_ISLNK(st.st_mode) ? "': it is a symlink" : "': not a directory"));
+    }
+    if (errno != ENOENT) return make_error(ErrorCode::io, "cannot stat '" + dir.string() + "': " + std::strerror(errno));
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         return make_error(ErrorCode::io, "cannot create directory '" + dir.string() + "': " + std::strerror(errno));
-    return {};
+    return refuse_replaced_directory(dir);  // created by someone else meanwhile: check what it is
 }
 
 // Writes the cache directory tag unless something is there already. O_EXCL never
