@@ -21,7 +21,8 @@ expect "gen is deterministic" 0 "" -- diff -r "$tmp/p" "$tmp/p2"
 
 expect "build cold" 0 "100 built, 0 from the cache" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out1" --report-json "$tmp/r1.json"
 expect "build warm" 0 "hit ratio 100.0%" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" -j 1
-expect "build without the cache" 0 "cache: +disabled" -- "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3"
+expect "build without the cache" 0 "cache: +disabled \(--no-cache\): every table built" -- "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3"
+expect "JANUS_CACHE_DISABLE is named in the report" 0 "cache: +disabled \(JANUS_CACHE_DISABLE\)" -- env JANUS_CACHE_DISABLE=1 "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out3"
 expect "summaries identical warm and cold" 0 "" -- diff -r "$tmp/out1" "$tmp/out2"
 expect "summaries identical without the cache" 0 "" -- diff -r "$tmp/out1" "$tmp/out3"
 expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"

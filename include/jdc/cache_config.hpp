@@ -61,6 +61,7 @@ struct CacheConfig {
     bool enable_incremental_updates = true;
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it
+    std::string disabled_by;  // who turned caching off, for the build report ("JANUS_CACHE_DISABLE", "--no-cache")
     bool verbose = false;  // JANUS_CACHE_VERBOSE
     // The remote tier; off when remote_url is empty. The defaults are RemoteOptions'.
     std::string remote_url;                           // JANUS_CACHE_REMOTE

@@ -683,7 +683,9 @@ void BuildCacheManager::generateBuildReport(std::ostream& out) const {
         fallback = s_->lifetime_mean_build_ns;
     }
     out << "jdc build cache report\n";
-    if (!s_->store) out << "  cache:        disabled (JANUS_CACHE_DISABLE): every table built, nothing stored\n";
+    if (!s_->store)
+        out << "  cache:        disabled" << (s_->config.disabled_by.empty() ? "" : " (" + s_->config.disabled_by + ")")
+            << ": every table built, nothing stored\n";
     out << "  lookups:      " << m.lookups << " (" << m.hits << " hits, " << m.misses << " misses, hit ratio "
         << format_percent(m.hits, m.lookups) << ")\n";
     if (m.misses > 0) {

@@ -103,6 +103,7 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         const auto flag = parse_flag(*disable);
         if (!flag) return bad("JANUS_CACHE_DISABLE", *disable, "1/true/yes/on or 0/false/no/off");
         config.enabled = !*flag;
+        config.disabled_by = *flag ? "JANUS_CACHE_DISABLE" : "";
     }
     if (auto verbose = getenv("JANUS_CACHE_VERBOSE")) {
         const auto flag = parse_flag(*verbose);

@@ -152,7 +152,10 @@ jdc::Result<jdc::CacheConfig> cache_config(const BuildOptions& o) {
     if (!config) return config;
     if (o.cache_dir) config->cache_directory = *o.cache_dir;
     else if (std::getenv("JANUS_CACHE_DIR") == nullptr) config->cache_directory = o.project / ".janus_cache" / "dispatch_tables";
-    if (!o.use_cache) config->enabled = false;
+    if (!o.use_cache) {
+        config->enabled = false;
+        config->disabled_by = "--no-cache";
+    }
     return config;
 }
 
