@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -189,4 +190,45 @@ TEST_CASE("a FIFO where an arena belongs is refused without blocking", "[storage
         CHECK(r.error().code == ErrorCode::io);
         CHECK(r.error().message.find("not a regular file") != std::string::npos);
     }
+}
+
+TEST_CASE("open_beneath opens a file below a directory and refuses links and .. on the way", "[storage][links]") {
+    if (!LoadedArena::can_open_beneath()) {
+        WARN("openat2 is not available here (kernel before 5.6, or a sandbox refuses it): stores check paths with lstat");
+        return;
+    }
+    TempDir dir;
+    const auto bytes = sample_arena(10);
+    fs::create_directories(dir.path / "root" / "objects" / "ab");
+    fs::create_directories(dir.path / "outside" / "ab");
+    REQUIRE(write_file_atomically(dir.path / "root" / "objects" / "ab" / "k.jdca", bytes));
+    REQUIRE(write_file_atomically(dir.path / "outside" / "ab" / "k.jdca", bytes));
+    REQUIRE(write_file_atomically(dir.path / "outside" / "k.jdca", bytes));
+    const int root = ::open((dir.path / "root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(root >= 0);
+    const auto open_at = [&](const std::string& relative) {
+        return LoadedArena::open_beneath(root, relative, dir.path / "root" / relative, LoadMode::read);
+    };
+
+    auto good = open_at("objects/ab/k.jdca");
+    REQUIRE(good);
+    CHECK(std::equal(good->bytes().begin(), good->bytes().end(), bytes.begin(), bytes.end()));
+    CHECK(open_at("objects/ab/missing.jdca").error().code == ErrorCode::not_found);
+
+    const auto refused = [&](const std::string& relative) {
+        auto r = open_at(relative);
+        INFO(relative);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::io);
+        CHECK_THAT(r.error().message, Catch::Contains("symlink or '..'"));
+    };
+    refused("../outside/k.jdca");
+    fs::create_directory_symlink(dir.path / "outside" / "ab", dir.path / "root" / "objects" / "cd");  // a shard link
+    refused("objects/cd/k.jdca");
+    fs::create_symlink(dir.path / "outside" / "k.jdca", dir.path / "root" / "objects" / "ab" / "link.jdca");  // a file link
+    refused("objects/ab/link.jdca");
+    fs::rename(dir.path / "root" / "objects", dir.path / "objects.moved");  // objects/ itself replaced
+    fs::create_directory_symlink(dir.path / "outside", dir.path / "root" / "objects");
+    refused("objects/ab/k.jdca");
+    ::close(root);
 }

@@ -46,6 +46,16 @@ public:
     static Result<LoadedArena> open(const std::filesystem::path& path, LoadMode mode = LoadMode::automatic,
                                     const VerifyLimits& limits = {}, SymlinkPolicy symlinks = SymlinkPolicy::follow);
 
+    // `relative` opened beneath the directory `dir_fd` with openat2(RESOLVE_BENEATH |
+    // RESOLVE_NO_SYMLINKS): one system call refuses a symlink or ".." anywhere on the
+    // path, with no window between a check and the open (cache stores hold a
+    // descriptor of their root). `display` names the file in messages. Errors as
+    // open(), with io for a symlink or ".." on the path. Only where
+    // can_open_beneath() (Linux 5.6 and later, not refused by a sandbox).
+    static Result<LoadedArena> open_beneath(int dir_fd, const std::filesystem::path& relative, const std::filesystem::path& display,
+                                            LoadMode mode = LoadMode::automatic, const VerifyLimits& limits = {});
+    static bool can_open_beneath() noexcept;
+
     LoadedArena(LoadedArena&&) noexcept;
     LoadedArena& operator=(LoadedArena&&) noexcept;
     ~LoadedArena();
@@ -61,6 +71,9 @@ public:
 private:
     struct Storage;
     LoadedArena(std::unique_ptr<Storage> storage, ArenaView view, PayloadCodec stored_codec, std::uint64_t stored_size);
+    // Reads or maps an open regular file of `file_size` bytes; the caller closes `fd`.
+    static Result<LoadedArena> load(int fd, std::uint64_t file_size, const std::filesystem::path& path, LoadMode mode,
+                                    const VerifyLimits& limits);
     std::unique_ptr<Storage> storage_;
     ArenaView view_;
     PayloadCodec stored_codec_ = PayloadCodec::none;

@@ -26,10 +26,12 @@
 //    `temp_grace` (at once if its writer's pid is gone); an index left dirty by a
 //    crashed writer, missing or corrupt is rebuilt from the directory, with a message.
 //  - Symlinks and non-regular files inside the store are refused, never followed:
-//    entry files are opened with O_NOFOLLOW, and objects/, tmp/, packs/, the shard
-//    and the lock file are checked with lstat before each operation that goes
-//    through them, so a link planted while a store is open is refused too (one
-//    planted in the instant between that check and the use is not caught).
+//    reads open an entry with one openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) from
+//    a descriptor of the root (no race; Linux 5.6+), elsewhere entry files are
+//    opened with O_NOFOLLOW and objects/, tmp/, packs/, the shard and the lock file
+//    are checked with lstat before each operation that goes through them, so a link
+//    planted while a store is open is refused too (on those paths, one planted in
+//    the instant between that check and the use is not caught).
 //
 // SIGBUS policy: jdc never truncates or rewrites a published file (see above), so a
 // mapping made by jdc cannot lose its pages to jdc. Loose arenas up to 256 KiB are

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <boost/interprocess/mapped_region.hpp>
@@ -91,26 +93,65 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
     auto size = open_regular(path, raw_fd, symlinks);
     Fd fd(raw_fd);
     if (!size) return tl::unexpected(size.error());
-    if (*size > limits.max_total_size)
-        return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +
+    return load(fd.get(), *size, path, mode, limits);
+}
+
+bool LoadedArena::can_open_beneath() noexcept {
+    static const bool available = [] {
+        // An empty path with no flags is EINVAL or ENOENT where openat2 exists, ENOSYS
+        // on kernels before 5.6 and EPERM under seccomp filters that do not know it.
+        struct open_how how {};
+        const long r = ::syscall(SYS_openat2, AT_FDCWD, "", &how, sizeof how);
+        if (r >= 0) ::close(static_cast<int>(r));
+        return r >= 0 || (errno != ENOSYS && errno != EPERM);
+    }();
+    return available;
+}
+
+Result<LoadedArena> LoadedArena::open_beneath(int dir_fd, const std::filesystem::path& relative, const std::filesystem::path& display,
+                                              LoadMode mode, const VerifyLimits& limits) {
+    struct open_how how {};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long r;
+    do {
+        r = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof how);
+    } while (r < 0 && (errno == EAGAIN || errno == EINTR));  // EAGAIN: a rename raced the lookup
+    if (r < 0) {
+        const int err = errno;
+        if (err == ELOOP || err == EXDEV)
+            return make_error(ErrorCode::io, "refusing '" + display.string() + "': a symlink or '..' on its path");
+        return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot open '" + display.string() + "': " + errno_text(err));
+    }
+    Fd fd(static_cast<int>(r));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + display.string() + "': " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "'" + display.string() + "' is not a regular file");
+    return load(fd.get(), static_cast<std::uint64_t>(st.st_size), display, mode, limits);
+}
+
+Result<LoadedArena> LoadedArena::load(int fd, std::uint64_t file_size, const std::filesystem::path& path, LoadMode mode,
+                                      const VerifyLimits& limits) {
+    if (file_size > limits.max_total_size)
+        return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(file_size) +
                                                          " bytes, over the limit of " + std::to_string(limits.max_total_size));
-    if (*size == 0) return make_error(ErrorCode::truncated, "'" + path.string() + "' is empty");
+    if (file_size == 0) return make_error(ErrorCode::truncated, "'" + path.string() + "' is empty");
 
     auto storage = std::make_unique<Storage>();
     std::span<const std::byte> bytes;
-    const bool use_map = mode == LoadMode::map || (mode == LoadMode::automatic && *size > kReadThreshold);
+    const bool use_map = mode == LoadMode::map || (mode == LoadMode::automatic && file_size > kReadThreshold);
     if (use_map) {
         try {
-            storage->region.emplace(detail::FdMappable(fd.get()), bip::read_only, 0, static_cast<std::size_t>(*size));
+            storage->region.emplace(detail::FdMappable(fd), bip::read_only, 0, static_cast<std::size_t>(file_size));
         } catch (const bip::interprocess_exception& e) {
             return make_error(ErrorCode::io, "cannot map '" + path.string() + "': " + e.what());
         }
         bytes = {static_cast<const std::byte*>(storage->region->get_address()), storage->region->get_size()};
     } else {
-        storage->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((*size + 7) / 8);
+        storage->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((file_size + 7) / 8);
         auto* out = reinterpret_cast<std::byte*>(storage->buffer.get());
-        if (auto r = read_all(fd.get(), out, *size, path); !r) return tl::unexpected(r.error());
-        bytes = {out, static_cast<std::size_t>(*size)};
+        if (auto r = read_all(fd, out, file_size, path); !r) return tl::unexpected(r.error());
+        bytes = {out, static_cast<std::size_t>(file_size)};
     }
     const auto with_path = [&](Error e) {
         e.message = "'" + path.string() + "': " + e.message;
@@ -131,7 +172,7 @@ Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMod
     }
     auto view = ArenaView::open(bytes, limits);
     if (!view) return with_path(view.error());
-    return LoadedArena(std::move(storage), *view, codec, *size);
+    return LoadedArena(std::move(storage), *view, codec, file_size);
 }
 
 Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {
