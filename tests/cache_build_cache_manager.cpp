@@ -159,12 +159,29 @@ TEST_CASE("explain names the changed file, and evicted and corrupt entries", "[m
     e = m->explain(p.inputs(), p.model.registry);
     CHECK(e.reason == MissReason::evicted);
 
-    one_build(dir.path, id, p, p.inputs());  // stored again
+    one_build(dir.path, id, p, p.inputs());  // stored again, in a pack (the session's misses are written as one)
     {
-        const fs::path file = m->store()->loose_path(key);
-        std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(200);
-        f.put('\x55');
+        auto stored = m->store()->get(key, AccessMode::inspect);
+        REQUIRE(stored);
+        CHECK(stored->location() == EntryLocation::packed);
+        const std::vector<std::byte> arena(stored->view().bytes().begin(), stored->view().bytes().end());
+        const std::string wanted(reinterpret_cast<const char*>(arena.data()), arena.size());
+        fs::path pack_file;
+        std::string pack;
+        std::size_t at = std::string::npos;
+        for (const auto& e : fs::directory_iterator(dir.path / "packs")) {  // the first build's pack holds an older copy
+            std::ifstream in(e.path(), std::ios::binary);
+            std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            if (const auto found = bytes.find(wanted); found != std::string::npos) {
+                pack_file = e.path();
+                pack = std::move(bytes);
+                at = found;
+            }
+        }
+        REQUIRE(at != std::string::npos);
+        std::fstream f(pack_file, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(at + 200));
+        f.put(static_cast<char>(pack[at + 200] ^ 0x55));
     }
     auto after = one_build(dir.path, id, p, p.inputs());
     CHECK(only_miss_reason(after) == MissReason::corrupt);
@@ -452,7 +469,12 @@ TEST_CASE("large tables are stored with the configured payload codec and served 
             REQUIRE(m->endBuildSession());
             CHECK(m->session_metrics().hits == (session == 0 ? 0u : 1u));
         }
-        CHECK(stored_codecs(root) == std::vector<PayloadCodec>{want});
+        if (want == PayloadCodec::none) {  // small enough for the session's pack, raw
+            CHECK(stored_codecs(root).empty());
+            CHECK(std::distance(fs::directory_iterator(root / "packs"), fs::directory_iterator()) == 1);
+        } else {  // compressed tables stay loose files
+            CHECK(stored_codecs(root) == std::vector<PayloadCodec>{want});
+        }
     }
 }
 
@@ -479,4 +501,55 @@ TEST_CASE("the cache key depends on the set of types, not their order or repetit
     TableInputs swapped = in;  // same count, one type exchanged for another
     swapped.types.back() = testing::make_random_model(78, {20, 2, 2, 30, true}).user_types.back() + 1000;
     CHECK(m->cache_key(swapped, p.model.registry) != key);
+}
+
+TEST_CASE("a session's tables are written behind as one pack; a dropped manager still writes them", "[manager][write-behind]") {
+    testing::TempDir dir;
+    std::vector<testing::RandomModel> models;
+    for (std::uint64_t i = 0; i < 12; ++i) models.push_back(testing::make_random_model(300 + i, {15, 2, 2, 8, true}));
+    const auto inputs_of = [&](std::size_t i) {
+        TableInputs in;
+        in.name = "generic_" + std::to_string(i);
+        in.signature = models[i].table.signature;
+        in.types = models[i].user_types;
+        return in;
+    };
+    const auto builder_of = [&](std::size_t i) -> TableBuilder {
+        return [&, i](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> { return BuiltTable{models[i].table, {}}; };
+    };
+    {
+        auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        for (std::size_t i = 0; i < models.size(); ++i) REQUIRE(m->getOrBuildDispatchTable(inputs_of(i), models[i].registry, builder_of(i)));
+        // Queued, not yet written; asked again, served from the queue.
+        CHECK(m->store()->stats().index.live_count == 0);
+        auto again = m->getOrBuildDispatchTable(inputs_of(3), models[3].registry, builder_of(3));
+        REQUIRE(again);
+        CHECK(again->to_table() == models[3].table);
+        CHECK(m->session_metrics().hits == 1);
+        // Destroyed without endBuildSession(): the tables are written anyway.
+    }
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    CHECK(store->stats().pack_count == 1);
+    CHECK(store->stats().index.live_count == models.size());
+    CHECK(store->loose_entry_count() == 0);
+
+    // The next session hits every table, and a changed one is explained from the inputs log.
+    auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    for (std::size_t i = 0; i < models.size(); ++i) REQUIRE(m->getOrBuildDispatchTable(inputs_of(i), models[i].registry, builder_of(i)));
+    CHECK(m->session_metrics().hits == models.size());
+    TableInputs changed = inputs_of(5);
+    changed.sources = {{"src/five.jn", {9, 9}}};
+    const Explanation e = m->explain(changed, models[5].registry);
+    CHECK(e.reason == MissReason::source_changed);
+    CHECK(e.detail == "src/five.jn (new)");
+    auto recorded = find_recorded_inputs(dir.path, m->cache_key(inputs_of(5), models[5].registry));
+    REQUIRE(recorded);
+    CHECK(recorded->name == "generic_5");
+    CHECK(recorded->miss_reason == "never seen");
+    REQUIRE(m->endBuildSession());
 }

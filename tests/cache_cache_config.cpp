@@ -201,3 +201,13 @@ TEST_CASE("JANUS_CACHE_COMPRESSION chooses the payload codec of stored and sent 
     CHECK(bad.error().code == ErrorCode::invalid_argument);
     CHECK(bad.error().message == "JANUS_CACHE_COMPRESSION='gzip' is not valid: expected auto, lz4, zstd or none");
 }
+
+TEST_CASE("JANUS_CACHE_WRITE_THROUGH writes each table at once; off by default", "[config]") {
+    CHECK_FALSE(CacheConfig::defaults().write_through);
+    auto on = CacheConfig::from_environment(env({{"JANUS_CACHE_WRITE_THROUGH", "yes"}}));
+    REQUIRE(on);
+    CHECK(on->write_through);
+    auto bad = CacheConfig::from_environment(env({{"JANUS_CACHE_WRITE_THROUGH", "sometimes"}}));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == "JANUS_CACHE_WRITE_THROUGH='sometimes' is not valid: expected 1/true/yes/on or 0/false/no/off");
+}

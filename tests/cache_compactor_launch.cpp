@@ -110,7 +110,7 @@ TEST_CASE("launching runs the compactor detached, once, on the cache; not while 
     CHECK(failed.error().code == ErrorCode::io);
 }
 
-TEST_CASE("a build session that ends past the threshold of loose entries starts the compactor", "[launch][manager]") {
+TEST_CASE("a build session that ends past the threshold of files starts the compactor", "[launch][manager]") {
     testing::TempDir dir;
     const fs::path record = dir.path / "args";
     CacheConfig config;
@@ -121,13 +121,14 @@ TEST_CASE("a build session that ends past the threshold of loose entries starts 
         build_tables(config, 5);
         CHECK_FALSE(fs::exists(record));
     }
+    // A session's misses are written as one pack: 5 tables, 1 file.
     SECTION("below the threshold") {
-        config.compact_threshold = 6;
+        config.compact_threshold = 2;
         build_tables(config, 5);
         CHECK_FALSE(fs::exists(record));
     }
     SECTION("at the threshold") {
-        config.compact_threshold = 5;
+        config.compact_threshold = 1;
         build_tables(config, 5);
         CHECK(read_all(record) == "--dir " + config.cache_directory.string() + " --once --detach\n");
     }

@@ -282,8 +282,8 @@ TEST_CASE("a corrupted value planted in Redis is rejected and not written locall
     CHECK(built->origin() == TableOrigin::built);
     CHECK(built->to_table() == p.models[0].table);
     CHECK(m->session_metrics().remote_rejects == 2);
+    REQUIRE(m->endBuildSession());  // the session's tables are written to the store
     REQUIRE(m->store()->find(key));
-    REQUIRE(m->endBuildSession());
     const auto healed = raw.get(name);
     REQUIRE(healed);
     auto healed_view = ArenaView::open(std::as_bytes(std::span<const char>(healed->data(), healed->size())));

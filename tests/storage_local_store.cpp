@@ -713,3 +713,42 @@ TEST_CASE("compressed storage: an entry whose declared arena is over the reader'
     CHECK(r.error().code == ErrorCode::limit_exceeded);
     CHECK(reader->find(key_for(14)));  // one reader's limits are no reason to delete it
 }
+
+TEST_CASE("put_packed stores many arenas as one pack, indexed and served like any entry", "[store][packs]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    std::vector<std::vector<std::byte>> arenas;
+    for (std::uint64_t n = 0; n < 40; ++n) arenas.push_back(arena_for(100 + n));
+    REQUIRE(store->put({key_for(100), arena_for(999)}));  // a loose copy the pack supersedes
+    std::vector<PutRequest> requests;
+    for (std::uint64_t n = 0; n < 40; ++n) requests.push_back({key_for(100 + n), arenas[n], 5});
+    REQUIRE(store->put_packed(requests));
+
+    CHECK(store->stats().pack_count == 1);
+    CHECK(loose_file_count(dir.path) == 0);  // the superseded loose copy is gone
+    for (std::uint64_t n = 0; n < 40; ++n) {
+        auto got = store->get(key_for(100 + n));
+        REQUIRE(got);
+        CHECK(got->location() == EntryLocation::packed);
+        CHECK(std::equal(got->view().bytes().begin(), got->view().bytes().end(), arenas[n].begin(), arenas[n].end()));
+        CHECK(store->find(key_for(100 + n))->config_hash == 5);
+    }
+    // Another process (a fresh open) and a rebuilt index see the same entries.
+    auto other = LocalStore::open(dir.path);
+    REQUIRE(other);
+    CHECK(other->get(key_for(120)));
+    REQUIRE(other->rebuild_index("test"));
+    CHECK(other->stats().index.live_count == 40);
+    CHECK(other->get(key_for(139)));
+
+    // Junk is refused before anything is written.
+    const std::vector<std::byte> junk(200, std::byte{7});
+    std::vector<PutRequest> bad = {{key_for(200), arenas[0]}, {key_for(201), junk}};
+    auto r = store->put_packed(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::invalid_argument);
+    CHECK(store->stats().pack_count == 1);
+    CHECK_FALSE(store->find(key_for(200)));
+    CHECK(store->put_packed({}));
+}

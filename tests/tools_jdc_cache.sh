@@ -12,6 +12,8 @@ chmod 755 "$tmp"  # so that uid 65534 reaches the directories made unreadable be
 # shellcheck source=support/cli_expect.sh
 source "$(dirname "${BASH_SOURCE[0]}")/support/cli_expect.sh"
 unset JANUS_CACHE_DIR JANUS_CACHE_SIZE JANUS_CACHE_DISABLE JANUS_CACHE_VERBOSE JANUS_CACHE_COMPACT_THRESHOLD JANUS_CACHE_COMPACTOR
+# These tests work on loose entries: every built table written at once as its own file.
+export JANUS_CACHE_WRITE_THROUGH=1
 
 check() {  # check NAME CONDITION-COMMAND...
   local name=$1

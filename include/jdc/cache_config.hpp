@@ -9,6 +9,11 @@
 //   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
 //                        written); 0/false/no/off or empty: on
 //   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+//   JANUS_CACHE_WRITE_THROUGH  1/true/yes/on: each built table is written at once, as a
+//                        loose file other processes see immediately; default off: the
+//                        session's tables are written behind, as one pack, when there
+//                        are 4096 of them, at endBuildSession() or when the manager is
+//                        destroyed (a file per table costs more than building it)
 //   JANUS_CACHE_COMPRESSION  auto (default), lz4, zstd or none: the payload codec of
 //                        large arenas (payload_codec.hpp): auto stores LZ4 from 64 KiB
 //                        and sends zstd to the remote from 4 KiB; lz4 or zstd use that
@@ -30,7 +35,7 @@
 //                                          1 byte to 512M (default 64M)
 // A remote that fails or times out is switched off for the rest of the build session;
 // the build goes on with the local cache (see build_cache_manager.hpp).
-//   JANUS_CACHE_COMPACT_THRESHOLD  loose entries at which a build session's end starts
+//   JANUS_CACHE_COMPACT_THRESHOLD  files (loose entries and packs) at which a build session's end starts
 //                        the compactor in the background (a decimal count; 0 = never)
 //   JANUS_CACHE_COMPACTOR  the jdc-compactor executable (non-empty path)
 // A value that does not parse is an error naming the variable and the value; it is
@@ -58,6 +63,7 @@ struct CacheConfig {
     // (compressed table) inside arenas and the payload codec of large arenas.
     bool enable_compression = true;
     CodecChoice compression_codec = CodecChoice::automatic;  // JANUS_CACHE_COMPRESSION
+    bool write_through = false;                               // JANUS_CACHE_WRITE_THROUGH
     bool enable_incremental_updates = true;
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it

@@ -30,6 +30,9 @@ public:
     // Takes ownership of freshly built arena bytes (verified here: a builder bug must
     // not reach lookups).
     static Result<CachedTable> from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key);
+    // Bytes shared with their other owners (a write-behind queue), verified here.
+    static Result<CachedTable> from_shared(std::shared_ptr<const std::vector<std::byte>> bytes, const TypeRegistry& registry,
+                                           CacheKey key, TableOrigin origin);
 
     const ArenaView& view() const noexcept { return bound_.view(); }
     const BoundArena& bound() const noexcept { return bound_; }

@@ -182,6 +182,16 @@ public:
     // first failure; entries before it are published.
     Result<void> put_batch(std::span<const PutRequest> requests);
 
+    // Many puts as one new pack (packs/<name>.jdcp) instead of one loose file each: one
+    // file created, one lock acquisition, one index update, whatever the count. For
+    // writers that produce many small arenas at once (a compiler's misses, flushed at
+    // the end of a build session), where creating a file per arena costs more than
+    // building it. Every arena is verified first (invalid_argument, nothing written);
+    // packs hold raw arenas, so arenas that options().compression compresses are put
+    // as loose compressed files instead (put_batch). A loose copy of a key is
+    // superseded (removed). Keys must be distinct (invalid_argument otherwise).
+    Result<void> put_packed(std::span<const PutRequest> requests);
+
     // The entry for `key`, verified. Errors: not_found (a miss), the verification
     // error of an entry that was just dropped for failing it, io.
     //

@@ -61,6 +61,10 @@ struct PackEntry {
 // left to readers), or a pack that readers with default PackLimits would refuse.
 Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns);
 
+// The file name of a pack in a store's packs/ directory: "<32 hex digits>.jdcp", the
+// XXH3-128 of its bytes, so writers never collide and a name says what it holds.
+std::string pack_file_name(std::span<const std::byte> pack_bytes);
+
 class PackView {
 public:
     // Checks the header (O(1), no scan of the index; format-spec/pack-v1.md §7.2)

@@ -110,6 +110,11 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         if (!flag) return bad("JANUS_CACHE_VERBOSE", *verbose, "1/true/yes/on or 0/false/no/off");
         config.verbose = *flag;
     }
+    if (auto through = getenv("JANUS_CACHE_WRITE_THROUGH")) {
+        const auto flag = parse_flag(*through);
+        if (!flag) return bad("JANUS_CACHE_WRITE_THROUGH", *through, "1/true/yes/on or 0/false/no/off");
+        config.write_through = *flag;
+    }
     if (auto codec = getenv("JANUS_CACHE_COMPRESSION")) {
         const auto choice = parse_codec_choice(*codec);
         if (!choice) return bad("JANUS_CACHE_COMPRESSION", *codec, "auto, lz4, zstd or none");

@@ -10,10 +10,14 @@ Result<CachedTable> CachedTable::bind(std::shared_ptr<const void> owner, const A
 }
 
 Result<CachedTable> CachedTable::from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key) {
-    auto owner = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
-    auto view = ArenaView::open(*owner);
+    return from_shared(std::make_shared<const std::vector<std::byte>>(std::move(bytes)), registry, key, TableOrigin::built);
+}
+
+Result<CachedTable> CachedTable::from_shared(std::shared_ptr<const std::vector<std::byte>> bytes, const TypeRegistry& registry,
+                                             CacheKey key, TableOrigin origin) {
+    auto view = ArenaView::open(*bytes);
     if (!view) return tl::unexpected(view.error());
-    return bind(owner, *view, registry, key, TableOrigin::built);
+    return bind(std::move(bytes), *view, registry, key, origin);
 }
 
 }  // namespace jdc

@@ -334,4 +334,9 @@ Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, st
     return out;
 }
 
+std::string pack_file_name(std::span<const std::byte> pack_bytes) {
+    const XXH128_hash_t h = XXH3_128bits(pack_bytes.data(), pack_bytes.size());
+    return CacheKey{h.high64, h.low64}.to_hex() + ".jdcp";
+}
+
 }  // namespace jdc

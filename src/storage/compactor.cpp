@@ -327,11 +327,6 @@ void transform_candidates(Plan& plan, const VerifyLimits& limits, const Compacti
     }
 }
 
-fs::path pack_name_for(std::span<const std::byte> pack_bytes) {
-    const XXH128_hash_t h = XXH3_128bits(pack_bytes.data(), pack_bytes.size());
-    return CacheKey{h.high64, h.low64}.to_hex() + ".jdcp";
-}
-
 // Under the store lock: publish the pack, move the index entries that did not change
 // since the snapshot onto it, apply the removals, then move aside what was replaced
 // (old packs before loose files: at every step, a superseded copy in a pack is
@@ -444,7 +439,7 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
         auto file = StagedFile::stage(store.temp_directory(), kStagingHint, *pack, store.options().durability);
         if (!file) return tl::unexpected(file.error());
         staged.emplace(std::move(*file));
-        target = store.packs_directory() / pack_name_for(*pack);
+        target = store.packs_directory() / pack_file_name(*pack);
     }
     Trash trash(store.temp_directory());
     auto committed = store.modify([&](CacheIndex& idx) {

@@ -15,6 +15,7 @@
 
 #include "jdc/loaded_arena.hpp"
 #include "jdc/mapped_pack.hpp"
+#include "jdc/pack.hpp"
 #include "jdc/store_lock.hpp"
 
 #include <xxhash.h>
@@ -575,6 +576,77 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
             if (!evicted) return tl::unexpected(evicted.error());
             index_ref.set_last_cleanup(now);
         }
+    }
+    return {};
+}
+
+Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
+    // Arenas the compression policy compresses are large (64 KiB and up by default):
+    // they stay loose files, compressed, where a file's cost is small beside their size.
+    std::vector<PutRequest> loose, packed;
+    for (const PutRequest& r : requests)
+        (choose_codec(r.arena.size(), s_->options.compression) != PayloadCodec::none ? loose : packed).push_back(r);
+    if (!loose.empty()) {
+        if (auto r = put_batch(loose); !r) return r;
+        if (packed.empty()) return {};
+        requests = packed;
+    }
+    if (requests.empty()) return {};
+    if (auto r = s_->check_directories({s_->tmp_dir(), s_->packs_dir()}); !r) return r;
+    std::vector<PackInput> inputs;
+    inputs.reserve(requests.size());
+    for (const PutRequest& r : requests) {
+        if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
+        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+            return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
+        inputs.push_back({r.key, r.arena});
+    }
+    const std::uint64_t now = now_ns();
+    auto pack = build_pack(inputs, now);
+    if (!pack) return tl::unexpected(pack.error());
+    auto staged = StagedFile::stage(s_->tmp_dir(), "put-pack", *pack, s_->options.durability);
+    if (!staged) return tl::unexpected(staged.error());
+    const fs::path target = s_->packs_dir() / pack_file_name(*pack);
+
+    ScopedStoreLock guard(*s_->lock);
+    if (!guard.owns()) return s_->lock_error(guard);
+    auto idx = s_->index_for_writing();
+    if (!idx) return tl::unexpected(idx.error());
+    if (auto r = s_->ensure_room(*idx, requests.size()); !r) return r;
+    CacheIndex& index_ref = **idx;
+    if (auto r = s_->check_directories({s_->packs_dir(), s_->objects_dir()}); !r) return r;
+    if (auto p = staged->publish(target); !p) {
+        if (!staged->temp_path().empty()) return p;  // not renamed: nothing published
+    }
+    index_ref.set_dirty(true);
+    std::uint64_t written_bytes = 0;
+    bool index_full = false;
+    std::vector<fs::path> superseded;
+    for (const PutRequest& r : requests) {
+        if (const auto old = index_ref.find(r.key); old && old->location == EntryLocation::loose) superseded.push_back(s_->loose_path(r.key));
+        arena::Header h;
+        std::memcpy(&h, r.arena.data(), sizeof h);
+        IndexEntry e;
+        e.key = r.key;
+        e.size = r.arena.size();
+        e.created_ns = h.created_at_ns;
+        e.last_access_ns = now;
+        e.format_version = version_word(h.version_major, h.version_minor);
+        e.config_hash = r.config_hash;
+        e.location = EntryLocation::packed;
+        if (!index_ref.put(e)) index_full = true;
+        written_bytes += r.arena.size();
+    }
+    // A loose file shadows packed copies of its key (cache-directory-v1.md §2), so the
+    // copies these entries replace go, before the index says "packed".
+    for (const fs::path& file : superseded) ::unlink(file.c_str());
+    index_ref.add(IndexCounter::bytes_written, written_bytes);
+    if (auto r = s_->load_packs(); !r) s_->log("jdc: cannot map the new pack " + target.string() + ": " + r.error().message);
+    if (index_full) return s_->rebuild_index_locked("the index held more entries than its header counted");
+    index_ref.set_dirty(false);
+    if (s_->options.automatic_maintenance && index_ref.summary().total_bytes > s_->options.max_size_bytes) {
+        auto evicted = s_->evict_locked(index_ref, now);
+        if (!evicted) return tl::unexpected(evicted.error());
     }
     return {};
 }

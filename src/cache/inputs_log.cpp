@@ -1,0 +1,142 @@
+#include "cache/inputs_log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "jdc/atomic_file.hpp"
+#include "jdc/store_lock.hpp"
+#include "util/hash_stream.hpp"
+
+namespace jdc::detail {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kHashDigits = 16;
+constexpr std::uint64_t kCompactAbove = 1 << 20;  // bytes
+
+std::string hex64(std::uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+bool is_hex(std::string_view s) {
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+Result<void> write_all(int fd, std::string_view bytes, const fs::path& file) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(errno));
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string InputsLog::name_hash(std::string_view name) {
+    HashStream h;
+    h.str(name);
+    return hex64(h.digest());
+}
+
+std::string InputsLog::line_for(const json& record) {
+    return name_hash(record.value("name", "")) + " " + record.dump() + "\n";
+}
+
+Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view lines) {
+    if (lines.empty()) return {};
+    auto lock = StoreLock::for_file(cache_directory / "inputs.lock");
+    if (!lock) return tl::unexpected(lock.error());
+    ScopedStoreLock held(**lock);
+    if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + (cache_directory / "inputs.lock").string() + "': " + held.failure());
+    const fs::path file = path_in(cache_directory);
+    const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
+    auto written = write_all(fd, lines, file);
+    ::close(fd);
+    return written;
+}
+
+InputsLog InputsLog::load(const fs::path& cache_directory) {
+    InputsLog log;
+    const fs::path file = path_in(cache_directory);
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return log;
+        std::ostringstream text;
+        text << in.rdbuf();
+        log.text_ = std::move(text).str();
+    }
+    std::size_t lines = 0;
+    std::string_view rest(log.text_);
+    while (!rest.empty()) {
+        const std::size_t end = rest.find('\n');
+        if (end == std::string_view::npos) break;  // a last line without its newline: cut short
+        const std::string_view line = rest.substr(0, end);
+        rest.remove_prefix(end + 1);
+        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_hex(line.substr(0, kHashDigits))) continue;
+        ++lines;
+        const std::string hash(line.substr(0, kHashDigits));
+        auto [it, added] = log.latest_.insert_or_assign(hash, line.substr(kHashDigits + 1));
+        if (added) log.order_.push_back(it->first);
+    }
+    if (log.text_.size() > kCompactAbove && lines > 2 * log.latest_.size()) {
+        // Rewrite under the writers' lock; if it cannot be taken now, next time.
+        if (auto lock = StoreLock::for_file(cache_directory / "inputs.lock")) {
+            ScopedStoreLock held(**lock, ScopedStoreLock::Mode::try_only);
+            if (held.owns()) {
+                std::string compact;
+                compact.reserve(log.text_.size() / 2);
+                for (std::string_view hash : log.order_) {
+                    compact.append(hash);
+                    compact.push_back(' ');
+                    compact.append(log.latest_.at(std::string(hash)));
+                    compact.push_back('\n');
+                }
+                (void)write_file_atomically(file, std::as_bytes(std::span<const char>(compact.data(), compact.size())));
+            }
+        }
+    }
+    return log;
+}
+
+std::optional<json> InputsLog::find(std::string_view name) const {
+    const auto it = latest_.find(name_hash(name));
+    if (it == latest_.end()) return std::nullopt;
+    try {
+        json j = json::parse(it->second);
+        if (!j.is_object() || j.value("name", "") != name) return std::nullopt;
+        return j;
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::vector<json> InputsLog::all() const {
+    std::vector<json> out;
+    out.reserve(order_.size());
+    for (std::string_view hash : order_) {
+        try {
+            json j = json::parse(latest_.at(std::string(hash)));
+            if (j.is_object()) out.push_back(std::move(j));
+        } catch (const json::exception&) {
+        }
+    }
+    return out;
+}
+
+}  // namespace jdc::detail

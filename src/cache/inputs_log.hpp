@@ -1,0 +1,53 @@
+// jdc — the inputs log: what each table name was last stored with (for explain and
+// the miss reasons of the build report), one JSON record per line in
+// <cache>/inputs.jdcl.
+//
+// Cache layer, internal. A build session appends the records of its misses in one
+// write when it flushes them to the store (a file per record cost more than building
+// the table). Later lines win; a reader indexes the file by name once and parses only
+// the records it is asked for. Line format: 16 hex digits (XXH3-64 of the table name),
+// one space, the record as compact JSON, "\n". A line that does not have this shape
+// (a writer died mid-write) is skipped: the log is derived data, never a reason to
+// fail a build. When the file holds more than twice as many lines as names and is
+// over 1 MiB, a loader rewrites it with the latest line of each name.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jdc/error.hpp"
+
+namespace jdc::detail {
+
+class InputsLog {
+public:
+    static std::filesystem::path path_in(const std::filesystem::path& cache_directory) { return cache_directory / "inputs.jdcl"; }
+    static std::string name_hash(std::string_view name);
+    // One line for `record` (which has a "name").
+    static std::string line_for(const nlohmann::json& record);
+
+    // Appends whole lines (many records) with one write, under <cache>/inputs.lock.
+    static Result<void> append(const std::filesystem::path& cache_directory, std::string_view lines);
+
+    // Reads the log (a missing file is an empty log), compacting it when due.
+    static InputsLog load(const std::filesystem::path& cache_directory);
+
+    // The latest record of `name`, parsed; nullopt when there is none or it is damaged.
+    std::optional<nlohmann::json> find(std::string_view name) const;
+    // Every latest record, in file order (tools).
+    std::vector<nlohmann::json> all() const;
+    std::size_t size() const noexcept { return latest_.size(); }
+
+private:
+    std::string text_;                                          // the whole file
+    std::unordered_map<std::string, std::string_view> latest_;  // name hash -> JSON of its last line
+    std::vector<std::string_view> order_;                       // name hashes by first appearance
+};
+
+}  // namespace jdc::detail
