@@ -84,10 +84,11 @@ std::uint64_t wall_clock_ns() {
     return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-std::string hex64(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
+std::string hex64(std::uint64_t v) {  // once per type of every stored table: no printf
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<std::size_t>(i)] = kDigits[v & 0xF];
+    return out;
 }
 
 std::uint64_t type_hash(const TypeRegistry& registry, TypeId id) {
@@ -274,11 +275,11 @@ struct BuildCacheManager::State {
 
     // Queues a table for the store; flushes when the queue is full. Written at once
     // with write_through.
-    void queue_for_store(const CacheKey& key, std::shared_ptr<const std::vector<std::byte>> bytes, json record, std::string name) {
+    void queue_for_store(const CacheKey& key, std::shared_ptr<const std::vector<std::byte>> bytes, std::string record_line, std::string name) {
         if (config.write_through) {
             auto put = store->put({key, *bytes, identity.config_hash});
             if (put) {
-                if (auto w = detail::InputsLog::append(root(), detail::InputsLog::line_for(record)); !w)
+                if (auto w = detail::InputsLog::append(root(), record_line); !w)
                     log("cannot record the inputs of " + name + " (explain will be less precise): " + w.error().message);
             } else {
                 log("cannot store " + name + ": " + put.error().message);
@@ -294,7 +295,7 @@ struct BuildCacheManager::State {
             if (pending_index.count(key) != 0) return;
             pending_bytes += bytes->size();
             pending_index.emplace(key, pending.size());
-            pending.push_back({key, std::move(bytes), detail::InputsLog::line_for(record), std::move(name)});
+            pending.push_back({key, std::move(bytes), std::move(record_line), std::move(name)});
             full = pending.size() >= kFlushTables || pending_bytes >= kFlushBytes;
         }
         if (full) flush_pending();
@@ -365,6 +366,54 @@ struct BuildCacheManager::State {
 
     void log(const std::string& line) const {
         if (config.verbose) std::cerr << "jdc-cache: " << line << "\n";
+    }
+
+    // The inputs log line of a stored table: the record inputs_record() describes, plus
+    // why it was built, written directly (a std::map-backed json per miss was most of
+    // a clean build's cache overhead).
+    std::string record_line(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t build_ns,
+                            std::string_view miss_reason, std::string_view miss_detail) const {
+        using detail::InputsLog;
+        std::string out = InputsLog::name_hash(in.name);
+        out.reserve(256 + 48 * (in.sources.size() + in.types.size()));
+        const auto field = [&](std::string_view name, std::string_view value) {
+            out += ",\"";
+            out += name;
+            out += "\":";
+            InputsLog::append_json_string(out, value);
+        };
+        out += " {\"name\":";
+        InputsLog::append_json_string(out, in.name);
+        field("key", key.to_hex());
+        field("compiler_version", identity.compiler_version);
+        field("config_hash", hex64(identity.config_hash));
+        field("signature", hex64(signature_hash(in.signature, reg)));
+        out += ",\"sources\":{";
+        bool first = true;
+        for (const auto& src : in.sources) {
+            if (!std::exchange(first, false)) out += ',';
+            InputsLog::append_json_string(out, src.path);
+            out += ':';
+            InputsLog::append_json_string(out, src.content_hash.to_hex());
+        }
+        out += "},\"types\":{";
+        first = true;
+        for (TypeId t : in.types) {
+            const Type* type = reg.find(t);
+            if (type == nullptr) continue;
+            if (!std::exchange(first, false)) out += ',';
+            InputsLog::append_json_string(out, type->name);
+            out += ':';
+            InputsLog::append_json_string(out, hex64(type->structural_hash));
+        }
+        out += "},\"build_ns\":" + std::to_string(build_ns);
+        if (!miss_reason.empty()) {
+            field("miss_reason", miss_reason);
+            field("miss_detail", miss_detail);
+            out += ",\"recorded_at_ns\":" + std::to_string(wall_clock_ns());
+        }
+        out += "}\n";
+        return out;
     }
 
     json inputs_record(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t build_ns) const {
@@ -486,7 +535,7 @@ struct BuildCacheManager::State {
         const std::uint64_t size = view.bytes().size();
         // Written to the local store with this session's misses (verified again there).
         queue_for_store(key, std::make_shared<const std::vector<std::byte>>(view.bytes().begin(), view.bytes().end()),
-                        inputs_record(in, reg, key, 0), in.name);
+                        record_line(in, reg, key, 0, "", ""), in.name);
         const std::uint64_t took = now_ns() - t0;
         {
             std::lock_guard<std::mutex> guard(mutex);
@@ -740,13 +789,10 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
 
     auto shared = std::make_shared<const std::vector<std::byte>>(std::move(*bytes));
     if (s_->store) {
-        json record = s_->inputs_record(inputs, registry, key, build_took);
-        record["miss_reason"] = std::string(to_string(reason));  // for jdc explain KEY
-        record["miss_detail"] = detail;
-        record["recorded_at_ns"] = wall_clock_ns();
         // Written behind, with the session's other misses (a store that cannot write
-        // only makes the build slower: counted as store errors at the flush).
-        s_->queue_for_store(key, shared, std::move(record), inputs.name);
+        // only makes the build slower: counted as store errors at the flush). The miss
+        // reason goes with the record, for jdc explain KEY.
+        s_->queue_for_store(key, shared, s_->record_line(inputs, registry, key, build_took, to_string(reason), detail), inputs.name);
         if (s_->remote) s_->store_remote({key, *shared, s_->identity.config_hash});
     }
     {

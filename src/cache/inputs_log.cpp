@@ -53,8 +53,22 @@ std::string InputsLog::name_hash(std::string_view name) {
     return hex64(h.digest());
 }
 
-std::string InputsLog::line_for(const json& record) {
-    return name_hash(record.value("name", "")) + " " + record.dump() + "\n";
+void InputsLog::append_json_string(std::string& out, std::string_view s) {
+    out.push_back('"');
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (u < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", u);
+            out.append(buf);
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
 }
 
 Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view lines) {

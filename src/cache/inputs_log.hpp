@@ -29,8 +29,9 @@ class InputsLog {
 public:
     static std::filesystem::path path_in(const std::filesystem::path& cache_directory) { return cache_directory / "inputs.jdcl"; }
     static std::string name_hash(std::string_view name);
-    // One line for `record` (which has a "name").
-    static std::string line_for(const nlohmann::json& record);
+    // Appends `s` as a JSON string (quoted, escaped): for writers that build a line
+    // directly, a record per built table being too many to go through json objects.
+    static void append_json_string(std::string& out, std::string_view s);
 
     // Appends whole lines (many records) with one write, under <cache>/inputs.lock.
     static Result<void> append(const std::filesystem::path& cache_directory, std::string_view lines);
