@@ -299,6 +299,13 @@ struct LocalStore::State {
     Result<void> rebuild_index_locked(const std::string& reason);
     Result<std::shared_ptr<CacheIndex>> index_for_writing();
     Result<void> ensure_room(std::shared_ptr<CacheIndex>& idx, std::uint64_t new_entries);
+    // Under the store lock: the index to write, repaired and with room for `new_entries`.
+    Result<std::shared_ptr<CacheIndex>> index_with_room(std::uint64_t new_entries) {
+        auto idx = index_for_writing();
+        if (!idx) return tl::unexpected(idx.error());
+        if (auto r = ensure_room(*idx, new_entries); !r) return tl::unexpected(r.error());
+        return idx;
+    }
     Result<MaintenanceReport> evict_locked(CacheIndex& idx, std::uint64_t now);
     void remove_temp_files(MaintenanceReport& report, std::uint64_t now);
     void drop_invalid(const CacheKey& key, const Error& why);
@@ -494,6 +501,22 @@ Result<void> LocalStore::State::ensure_room(std::shared_ptr<CacheIndex>& idx, st
     return {};
 }
 
+// The index entry of an arena just published (its header says when and in which version
+// it was written).
+static IndexEntry published_entry(const PutRequest& r, std::uint64_t stored_size, std::uint64_t now, EntryLocation where) {
+    arena::Header h;
+    std::memcpy(&h, r.arena.data(), sizeof h);
+    IndexEntry e;
+    e.key = r.key;
+    e.size = stored_size;
+    e.created_ns = h.created_at_ns;
+    e.last_access_ns = now;
+    e.format_version = version_word(h.version_major, h.version_minor);
+    e.config_hash = r.config_hash;
+    e.location = where;
+    return e;
+}
+
 Result<void> LocalStore::put(const PutRequest& request) { return put_batch(std::span<const PutRequest>(&request, 1)); }
 
 Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
@@ -518,9 +541,8 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
 
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
-    auto idx = s_->index_for_writing();
+    auto idx = s_->index_with_room(requests.size());
     if (!idx) return tl::unexpected(idx.error());
-    if (auto r = s_->ensure_room(*idx, requests.size()); !r) return r;
     CacheIndex& index_ref = **idx;
     const std::uint64_t now = now_ns();
 
@@ -539,17 +561,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
             if (!staged[i].temp_path().empty()) break;  // not renamed: nothing published
             // Renamed, but the directory fsync failed: the file is live, so index it.
         }
-        arena::Header h;
-        std::memcpy(&h, r.arena.data(), sizeof h);
-        IndexEntry e;
-        e.key = r.key;
-        e.size = stored_sizes[i];
-        e.created_ns = h.created_at_ns;
-        e.last_access_ns = now;
-        e.format_version = version_word(h.version_major, h.version_minor);
-        e.config_hash = r.config_hash;
-        e.location = EntryLocation::loose;
-        if (!index_ref.put(e)) index_full = true;  // published, but not indexed: the rebuild below finds it
+        if (!index_ref.put(published_entry(r, stored_sizes[i], now, EntryLocation::loose))) index_full = true;  // published, but not indexed: the rebuild below finds it
         written_bytes += stored_sizes[i];
         if (!outcome) break;
     }
@@ -610,9 +622,8 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
 
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
-    auto idx = s_->index_for_writing();
+    auto idx = s_->index_with_room(requests.size());
     if (!idx) return tl::unexpected(idx.error());
-    if (auto r = s_->ensure_room(*idx, requests.size()); !r) return r;
     CacheIndex& index_ref = **idx;
     if (auto r = s_->check_directories({s_->packs_dir(), s_->objects_dir()}); !r) return r;
     if (auto p = staged->publish(target); !p) {
@@ -624,17 +635,7 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
     std::vector<fs::path> superseded;
     for (const PutRequest& r : requests) {
         if (const auto old = index_ref.find(r.key); old && old->location == EntryLocation::loose) superseded.push_back(s_->loose_path(r.key));
-        arena::Header h;
-        std::memcpy(&h, r.arena.data(), sizeof h);
-        IndexEntry e;
-        e.key = r.key;
-        e.size = r.arena.size();
-        e.created_ns = h.created_at_ns;
-        e.last_access_ns = now;
-        e.format_version = version_word(h.version_major, h.version_minor);
-        e.config_hash = r.config_hash;
-        e.location = EntryLocation::packed;
-        if (!index_ref.put(e)) index_full = true;
+        if (!index_ref.put(published_entry(r, r.arena.size(), now, EntryLocation::packed))) index_full = true;
         written_bytes += r.arena.size();
     }
     // A loose file shadows packed copies of its key (cache-directory-v1.md §2), so the
