@@ -405,11 +405,13 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
         REQUIRE(store);
         add_entries(*store, 10);
     }
-    const long long span_us = std::max<long long>(1000, run_undisturbed() * 3 / 2);
+    long long span_us = std::max<long long>(1000, run_undisturbed() * 3 / 2);
 
     std::mt19937_64 rng(20261125);
     int killed = 0;
-    for (int round = 0; round < 25; ++round) {
+    // At least 25 rounds, and on until 10 of them were kills: the machine's load moves
+    // run times, so a run that finished before its kill narrows the range.
+    for (int round = 0; round < 25 || (killed < 10 && round < 100); ++round) {
         {
             auto store = LocalStore::open(dir.path, quiet());
             REQUIRE(store);
@@ -421,8 +423,12 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
         ::kill(pid, SIGKILL);
         int status = 0;
         REQUIRE(::waitpid(pid, &status, 0) == pid);
-        if (WIFSIGNALED(status)) ++killed;
-        else REQUIRE(WEXITSTATUS(status) == 0);
+        if (WIFSIGNALED(status)) {
+            ++killed;
+        } else {
+            REQUIRE(WEXITSTATUS(status) == 0);
+            span_us = std::max<long long>(200, span_us * 3 / 4);
+        }
 
         // Whatever the moment, every entry answers as before (opening repairs an index
         // the kill left dirty), and nothing in the cache is invalid.

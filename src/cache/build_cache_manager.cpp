@@ -7,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <span>
 #include <sstream>
 #include <utility>
@@ -267,10 +268,14 @@ struct BuildCacheManager::State {
     mutable std::optional<detail::InputsLog> inputs_log;  // loaded at the first miss that needs it
 
     fs::path root() const { return config.cache_directory; }
-    std::optional<json> recorded_inputs(std::string_view name) const {
+    std::optional<json> recorded_inputs(std::string_view name, bool with_types) const {
         std::lock_guard<std::mutex> guard(inputs_mutex);
         if (!inputs_log) inputs_log = detail::InputsLog::load(root());
-        return inputs_log->find(name);
+        return inputs_log->find(name, with_types);
+    }
+    static std::string types_digest(const TableInputs& in, const TypeRegistry& reg) {
+        const TypeSetHash h = hash_type_set(in.types, reg);
+        return hex64(h.sum_a) + hex64(h.sum_b ^ h.count);
     }
 
     // Queues a table for the store; flushes when the queue is full. Written at once
@@ -406,7 +411,8 @@ struct BuildCacheManager::State {
             out += ':';
             InputsLog::append_json_string(out, hex64(type->structural_hash));
         }
-        out += "},\"build_ns\":" + std::to_string(build_ns);
+        out += "},\"types_digest\":\"" + types_digest(in, reg) + "\"";
+        out += ",\"build_ns\":" + std::to_string(build_ns);
         if (!miss_reason.empty()) {
             field("miss_reason", miss_reason);
             field("miss_detail", miss_detail);
@@ -436,7 +442,9 @@ struct BuildCacheManager::State {
     Explanation explain_miss(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key) const {
         Explanation e;
         e.key = key;
-        const auto rec = recorded_inputs(in.name);
+        // Without the types first: most misses are explained by a source, and the
+        // types (every type of the domain) are most of a record.
+        const auto rec = recorded_inputs(in.name, false);
         if (!rec) {
             e.reason = MissReason::never_seen;
             return e;
@@ -450,40 +458,40 @@ struct BuildCacheManager::State {
             e.reason = MissReason::config_changed;
             return e;
         }
-        const json now = inputs_record(in, reg, key, 0);
-        const json& old_sources = (*rec)["sources"];
-        for (const auto& [path, hash] : now["sources"].items()) {
-            if (!old_sources.contains(path)) {
-                e.reason = MissReason::source_changed;
-                e.detail = path + " (new)";
-                return e;
-            }
-            if (old_sources[path] != hash) {
-                e.reason = MissReason::source_changed;
-                e.detail = path;
-                return e;
-            }
+        const auto source_changed = [&](std::string detail) {
+            e.reason = MissReason::source_changed;
+            e.detail = std::move(detail);
+            return e;
+        };
+        static const json kNoObject = json::object();
+        const json& old_sources = rec->contains("sources") && (*rec)["sources"].is_object() ? (*rec)["sources"] : kNoObject;
+        std::unordered_set<std::string_view> current;
+        for (const auto& src : in.sources) {
+            current.insert(src.path);
+            const auto old = old_sources.find(src.path);
+            if (old == old_sources.end()) return source_changed(src.path + " (new)");
+            if (*old != src.content_hash.to_hex()) return source_changed(src.path);
         }
         for (const auto& [path, hash] : old_sources.items())
-            if (!now["sources"].contains(path)) {
-                e.reason = MissReason::source_changed;
-                e.detail = path + " (no longer used)";
-                return e;
-            }
-        const json& old_types = (*rec)["types"];
-        for (const auto& [name, hash] : now["types"].items())
-            if (!old_types.contains(name) || old_types[name] != hash) {
-                e.reason = MissReason::type_changed;
-                e.detail = "type '" + name + "'" + (old_types.contains(name) ? "" : " (new)");
-                return e;
-            }
-        for (const auto& [name, hash] : old_types.items())
-            if (!now["types"].contains(name)) {
-                e.reason = MissReason::type_changed;
-                e.detail = "type '" + name + "' (removed)";
-                return e;
-            }
-        if (rec->value("signature", "") != now["signature"]) {
+            if (current.count(path) == 0) return source_changed(path + " (no longer used)");
+        if (rec->value("types_digest", "") != types_digest(in, reg)) {
+            const auto full = recorded_inputs(in.name, true);
+            const json now = inputs_record(in, reg, key, 0);
+            const json& old_types = full && full->contains("types") ? (*full)["types"] : kNoObject;
+            e.reason = MissReason::type_changed;
+            for (const auto& [name, hash] : now["types"].items())
+                if (!old_types.contains(name) || old_types[name] != hash) {
+                    e.detail = "type '" + name + "'" + (old_types.contains(name) ? "" : " (new)");
+                    return e;
+                }
+            for (const auto& [name, hash] : old_types.items())
+                if (!now["types"].contains(name)) {
+                    e.detail = "type '" + name + "' (removed)";
+                    return e;
+                }
+            // Same names and hashes: a record without a digest (older) or a collision.
+        }
+        if (rec->value("signature", "") != hex64(signature_hash(in.signature, reg))) {
             e.reason = MissReason::signature_changed;
             return e;
         }

@@ -128,11 +128,14 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
     return log;
 }
 
-std::optional<json> InputsLog::find(std::string_view name) const {
+std::optional<json> InputsLog::find(std::string_view name, bool with_types) const {
     const auto it = latest_.find(name_hash(name));
     if (it == latest_.end()) return std::nullopt;
     try {
-        json j = json::parse(it->second);
+        const json::parser_callback_t skip_types = [](int depth, json::parse_event_t event, json& parsed) {
+            return !(depth == 1 && event == json::parse_event_t::key && parsed == "types");
+        };
+        json j = with_types ? json::parse(it->second) : json::parse(it->second, skip_types);
         if (!j.is_object() || j.value("name", "") != name) return std::nullopt;
         return j;
     } catch (const json::exception&) {

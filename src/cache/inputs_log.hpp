@@ -40,7 +40,9 @@ public:
     static InputsLog load(const std::filesystem::path& cache_directory);
 
     // The latest record of `name`, parsed; nullopt when there is none or it is damaged.
-    std::optional<nlohmann::json> find(std::string_view name) const;
+    // Without `with_types` its "types" object (every type of the table's domain: most
+    // of the record) is skipped by the parser.
+    std::optional<nlohmann::json> find(std::string_view name, bool with_types = true) const;
     // Every latest record, in file order (tools).
     std::vector<nlohmann::json> all() const;
     std::size_t size() const noexcept { return latest_.size(); }
