@@ -553,3 +553,29 @@ TEST_CASE("a session's tables are written behind as one pack; a dropped manager 
     CHECK(recorded->miss_reason == "never seen");
     REQUIRE(m->endBuildSession());
 }
+
+TEST_CASE("a type change in a domain too large to list by name is still explained", "[manager][explain]") {
+    testing::TempDir dir;
+    Project p;
+    p.model = testing::make_random_model(81, {45, 2, 2, 30, true});  // 45 user types: only the digest is recorded
+    REQUIRE(p.inputs().types.size() > 32);
+    const BuildIdentity id{"janusc 1", 7};
+    one_build(dir.path, id, p, p.inputs());
+
+    TypeRegistry edited;  // the same hierarchy with one type's kind changed: its structural hash differs
+    std::vector<TypeId> remap(p.model.registry.size() + 1);
+    for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
+    for (const Type& t : p.model.registry.types()) {
+        if (t.id < kFirstUserType) continue;
+        std::vector<TypeId> supers;
+        for (TypeId s : t.supertypes) supers.push_back(remap[s]);
+        remap[t.id] = *edited.add(t.name, t.name == "T30" ? TypeKind::generic_instance : t.kind, supers);
+    }
+    auto m = BuildCacheManager::create(config_in(dir.path), id);
+    REQUIRE(m);
+    const Explanation e = m->explain(p.inputs(), edited);
+    CHECK_FALSE(e.hit);
+    CHECK(e.reason == MissReason::type_changed);
+    CHECK(e.detail == "a type of its domain (" + std::to_string(p.inputs().types.size()) + " types, now " + std::to_string(p.inputs().types.size()) + ")");
+    CHECK(m->explain(p.inputs(), p.model.registry).hit);
+}

@@ -273,6 +273,7 @@ struct BuildCacheManager::State {
         if (!inputs_log) inputs_log = detail::InputsLog::load(root());
         return inputs_log->find(name, with_types);
     }
+    static constexpr std::size_t kRecordedTypesMax = 32;
     static std::string types_digest(const TableInputs& in, const TypeRegistry& reg) {
         const TypeSetHash h = hash_type_set(in.types, reg);
         return hex64(h.sum_a) + hex64(h.sum_b ^ h.count);
@@ -401,9 +402,13 @@ struct BuildCacheManager::State {
             out += ':';
             InputsLog::append_json_string(out, src.content_hash.to_hex());
         }
+        // Types by name only for small domains: listing every type of every table made
+        // the records quadratic in the project (200 MB for the large janusc project).
+        // The digest tells a change in any domain; the names say which, where listed.
         out += "},\"types\":{";
         first = true;
-        for (TypeId t : in.types) {
+        if (in.types.size() <= kRecordedTypesMax)
+            for (TypeId t : in.types) {
             const Type* type = reg.find(t);
             if (type == nullptr) continue;
             if (!std::exchange(first, false)) out += ',';
@@ -411,7 +416,8 @@ struct BuildCacheManager::State {
             out += ':';
             InputsLog::append_json_string(out, hex64(type->structural_hash));
         }
-        out += "},\"types_digest\":\"" + types_digest(in, reg) + "\"";
+        out += "},\"types_count\":" + std::to_string(in.types.size());
+        out += ",\"types_digest\":\"" + types_digest(in, reg) + "\"";
         out += ",\"build_ns\":" + std::to_string(build_ns);
         if (!miss_reason.empty()) {
             field("miss_reason", miss_reason);
@@ -475,6 +481,12 @@ struct BuildCacheManager::State {
         for (const auto& [path, hash] : old_sources.items())
             if (current.count(path) == 0) return source_changed(path + " (no longer used)");
         if (rec->value("types_digest", "") != types_digest(in, reg)) {
+            const std::uint64_t recorded_count = rec->value("types_count", std::uint64_t{0});
+            if (rec->contains("types_digest") && (recorded_count > kRecordedTypesMax || in.types.size() > kRecordedTypesMax)) {
+                e.reason = MissReason::type_changed;  // too many types to have been listed
+                e.detail = "a type of its domain (" + std::to_string(recorded_count) + " types, now " + std::to_string(in.types.size()) + ")";
+                return e;
+            }
             const auto full = recorded_inputs(in.name, true);
             const json now = inputs_record(in, reg, key, 0);
             const json& old_types = full && full->contains("types") ? (*full)["types"] : kNoObject;
