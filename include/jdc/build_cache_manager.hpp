@@ -14,6 +14,14 @@
 // On a hit the table is served zero-copy from the store; on a miss `builder` runs,
 // its table is stored, and the reason for the miss is recorded (explain()).
 //
+// Writes are behind by default: the session's built tables are queued (and served
+// from the queue if asked again) and written as one pack, with their records as one
+// append to the inputs log, when 4096 are queued, at endBuildSession() and when the
+// manager is destroyed. On the test machines creating a file cost more than building a
+// table, which made a clean build with the cache several times slower than without.
+// Other processes see the tables once they are written; CacheConfig::write_through
+// (JANUS_CACHE_WRITE_THROUGH) writes each at once as a loose file instead.
+//
 // With a remote tier (CacheConfig::remote_url, JANUS_CACHE_REMOTE: a Redis server the
 // team shares) a lookup goes local -> remote -> builder:
 //   read   a local miss asks the remote; a remote value is untrusted: it is verified in
