@@ -2,7 +2,8 @@
 # The main job: build everything, then let the reference compiler janusc build a
 # generated medium project (1,000 generic functions in 100 modules) twice through the
 # cache: cold (empty cache: every dispatch table resolved over the whole type hierarchy
-# and stored), then warm (every table from the cache). Both build reports are printed,
+# and stored, as one pack at the end of the build), then warm (every table from the
+# cache). Both build reports are printed,
 # and the dispatch summaries the two builds wrote are compared byte for byte.
 # (`build/jdc demo-build` is the older, synthetic version of this.)
 set -euo pipefail
