@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -578,4 +580,44 @@ TEST_CASE("a type change in a domain too large to list by name is still explaine
     CHECK(e.reason == MissReason::type_changed);
     CHECK(e.detail == "a type of its domain (" + std::to_string(p.inputs().types.size()) + " types, now " + std::to_string(p.inputs().types.size()) + ")");
     CHECK(m->explain(p.inputs(), p.model.registry).hit);
+}
+
+TEST_CASE("threads looking tables up while the write-behind queue is flushed get the same tables", "[manager][write-behind][threads]") {
+    testing::TempDir dir;
+    std::vector<testing::RandomModel> models;
+    for (std::uint64_t i = 0; i < 60; ++i) models.push_back(testing::make_random_model(400 + i, {12, 2, 2, 6, true}));
+    CacheConfig config = config_in(dir.path);
+    config.write_behind_tables = 7;  // flushes all the time, while other threads look up
+    auto m = BuildCacheManager::create(config, {"janusc 1", 7});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    std::atomic<int> wrong{0}, failed{0}, built{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < 3; ++round)
+                for (std::size_t k = 0; k < models.size(); ++k) {
+                    const std::size_t i = (k * 7 + static_cast<std::size_t>(t) * 13) % models.size();
+                    TableInputs in;
+                    in.name = "generic_" + std::to_string(i);
+                    in.signature = models[i].table.signature;
+                    in.types = models[i].user_types;
+                    auto table = m->getOrBuildDispatchTable(in, models[i].registry, [&, i](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+                        ++built;
+                        return BuiltTable{models[i].table, {}};
+                    });
+                    if (!table) ++failed;
+                    else if (!(table->to_table() == models[i].table)) ++wrong;
+                }
+        });
+    for (auto& th : threads) th.join();
+    REQUIRE(m->endBuildSession());
+    CHECK(failed == 0);
+    CHECK(wrong == 0);
+    CHECK(built >= 60);
+    CHECK(built <= 60 * 4);  // at most each thread builds a table once before it is queued
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    CHECK(store->stats().index.live_count == models.size());
+    CHECK(m->session_metrics().store_errors == 0);
 }

@@ -64,6 +64,7 @@ struct CacheConfig {
     bool enable_compression = true;
     CodecChoice compression_codec = CodecChoice::automatic;  // JANUS_CACHE_COMPRESSION
     bool write_through = false;                               // JANUS_CACHE_WRITE_THROUGH
+    std::size_t write_behind_tables = 4096;                   // queued tables that trigger a write (at least 1)
     bool enable_incremental_updates = true;
     std::uint64_t cache_cleanup_interval_seconds = 24ull * 60 * 60;
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it

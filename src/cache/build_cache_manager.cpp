@@ -246,8 +246,8 @@ struct BuildCacheManager::State {
     bool in_session = false;
 
     // Tables stored this session, not yet written (write-behind): flushed as one pack
-    // plus one append to the inputs log when there are kFlushTables of them or
-    // kFlushBytes, at endBuildSession(), and when the manager is destroyed. A file per
+    // plus one append to the inputs log when there are config.write_behind_tables of
+    // them or kFlushBytes, at endBuildSession(), and when the manager is destroyed. A file per
     // table cost more than building it (ext4 on the test machines: 0.3-1 ms to create
     // a file; janusc builds a table in 20-200 us).
     struct PendingTable {
@@ -256,12 +256,13 @@ struct BuildCacheManager::State {
         std::string record_line;  // for the inputs log
         std::string name;
     };
-    static constexpr std::size_t kFlushTables = 4096;
     static constexpr std::uint64_t kFlushBytes = 32ull << 20;
-    std::mutex pending_mutex;  // guards the three below
+    std::mutex pending_mutex;  // guards the four below
     std::vector<PendingTable> pending;
-    std::unordered_map<CacheKey, std::size_t, CacheKeyHash> pending_index;
+    std::unordered_map<CacheKey, std::size_t, CacheKeyHash> pending_index;  // into `pending`
     std::uint64_t pending_bytes = 0;
+    // The batch a flush is writing: still served to lookups until it is in the store.
+    std::unordered_map<CacheKey, std::shared_ptr<const std::vector<std::byte>>, CacheKeyHash> in_flight;
     std::mutex flush_mutex;  // one flush at a time, in order
 
     mutable std::mutex inputs_mutex;
@@ -298,11 +299,11 @@ struct BuildCacheManager::State {
         bool full = false;
         {
             std::lock_guard<std::mutex> guard(pending_mutex);
-            if (pending_index.count(key) != 0) return;
+            if (pending_index.count(key) != 0 || in_flight.count(key) != 0) return;
             pending_bytes += bytes->size();
             pending_index.emplace(key, pending.size());
             pending.push_back({key, std::move(bytes), std::move(record_line), std::move(name)});
-            full = pending.size() >= kFlushTables || pending_bytes >= kFlushBytes;
+            full = pending.size() >= std::max<std::size_t>(1, config.write_behind_tables) || pending_bytes >= kFlushBytes;
         }
         if (full) flush_pending();
     }
@@ -310,18 +311,23 @@ struct BuildCacheManager::State {
     // A table this session stored but has not written yet.
     std::shared_ptr<const std::vector<std::byte>> pending_table(const CacheKey& key) {
         std::lock_guard<std::mutex> guard(pending_mutex);
-        const auto it = pending_index.find(key);
-        return it == pending_index.end() ? nullptr : pending[it->second].bytes;
+        if (const auto it = pending_index.find(key); it != pending_index.end()) return pending[it->second].bytes;
+        const auto it = in_flight.find(key);
+        return it == in_flight.end() ? nullptr : it->second;
     }
 
     void flush_pending() {
+        if (!store) return;
         std::lock_guard<std::mutex> flushing(flush_mutex);
         std::vector<PendingTable> batch;
         {
             std::lock_guard<std::mutex> guard(pending_mutex);
             batch.swap(pending);
+            pending_index.clear();
+            pending_bytes = 0;
+            for (const PendingTable& t : batch) in_flight.emplace(t.key, t.bytes);
         }
-        if (batch.empty() || !store) return;
+        if (batch.empty()) return;
         std::vector<PutRequest> requests;
         requests.reserve(batch.size());
         std::uint64_t bytes = 0;
@@ -342,9 +348,7 @@ struct BuildCacheManager::State {
         {
             // Lookups of these keys now go to the store (or miss, if it failed).
             std::lock_guard<std::mutex> guard(pending_mutex);
-            for (const PendingTable& t : batch) pending_index.erase(t.key);
-            pending_bytes -= std::min(pending_bytes, bytes);
-            for (std::size_t i = 0; i < pending.size(); ++i) pending_index[pending[i].key] = i;
+            for (const PendingTable& t : batch) in_flight.erase(t.key);
         }
         std::lock_guard<std::mutex> guard(mutex);
         if (put) session.bytes_written += bytes;
