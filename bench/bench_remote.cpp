@@ -134,6 +134,9 @@ Result<std::unique_ptr<BuildCacheManager>> make_manager(const fs::path& dir, con
     c.cache_directory = dir;
     c.max_cache_size_bytes = std::uint64_t{4} << 30;
     c.remote_url = remote_url;
+    // Each remote hit is written to the local store at once, as it was measured before
+    // write-behind existed, so that a timed iteration can remove it again.
+    c.write_through = true;
     auto m = BuildCacheManager::create(c, kIdentity);
     if (!m) return tl::unexpected(m.error());
     auto owned = std::make_unique<BuildCacheManager>(std::move(*m));

@@ -53,7 +53,8 @@
 //                             (it frees an inode per put, which slows later file creation
 //                             on this ext4: see bench/PROFILE.md)
 //   Build cache manager (tables of bench_arena's size classes, seed 20261124):
-//     BM_ManagerHit/<size>    getOrBuildDispatchTable on a hit: key hash + get + bind
+//     BM_ManagerHit/<size>    getOrBuildDispatchTable on a hit: key hash + get + bind (entries
+//                             in the pack a build session writes, see make_manager_fixture)
 //     BM_ManagerKey/<size>    BuildCacheManager::cache_key alone
 //     BM_ManagerStoreGet/<size> LocalStore::get of the same entry alone
 // Counters: bytes (arena or pack file size), entries (N), batch.
