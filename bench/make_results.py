@@ -362,7 +362,7 @@ def machine_lines(r, args):
     if niceness != 0:
         w(f"- scheduling: the run had niceness {niceness} (e.g. `nice -n {niceness} bench/run.sh`), so other "
           "jobs on the machine took the cores only when the benchmark thread did not need one")
-    w(f"- source: git {git_revision()}")
+    w(f"- source: git {args.source or git_revision()}")
     for p in progs:
         parts = []
         if "load_avg" in p.context:
@@ -1242,6 +1242,9 @@ def main():
     ap.add_argument("--niceness", type=int, default=None, help="the niceness of the run (default: this process's)")
     ap.add_argument("--invocation", default="bench/run.sh", help="the command that ran the suite")
     ap.add_argument("--suite-seconds", default="", help="how long the whole run took")
+    ap.add_argument("--source", default=None,
+                    help="the source revision the results were measured on, when regenerating from older results "
+                         "(default: the working tree's)")
     args = ap.parse_args()
 
     programs, errors = {}, []
