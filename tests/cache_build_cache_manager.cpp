@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <thread>
 #include <sstream>
 
@@ -65,6 +66,24 @@ CacheMetrics one_build(const fs::path& dir, BuildIdentity id, Project& p, const 
     return m->session_metrics();
 }
 
+// The same hierarchy (names, supertypes, ids) with each type's kind chosen by
+// `kind_of`: a changed kind changes that type's structural hash. `remap_out`, when
+// given, receives each old id's new id.
+TypeRegistry with_kinds(const TypeRegistry& reg, const std::function<TypeKind(const Type&)>& kind_of,
+                        std::vector<TypeId>* remap_out = nullptr) {
+    TypeRegistry out;
+    std::vector<TypeId> remap(reg.size() + 1);
+    for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
+    for (const Type& t : reg.types()) {
+        if (t.id < kFirstUserType) continue;
+        std::vector<TypeId> supers;
+        for (TypeId s : t.supertypes) supers.push_back(remap[s]);
+        remap[t.id] = *out.add(t.name, kind_of(t), supers);
+    }
+    if (remap_out != nullptr) *remap_out = std::move(remap);
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("the second build hits; the table is identical either way", "[manager]") {
@@ -100,16 +119,7 @@ TEST_CASE("each of the seed's invalidation rules misses, with its reason", "[man
     SECTION("type definition changed") {
         // Same names, one supertype list changed: structural hashes differ.
         testing::RandomModel changed = testing::make_random_model(77, {20, 2, 2, 30, true});
-        TypeRegistry reg;
-        std::vector<TypeId> remap(changed.registry.size() + 1);
-        for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
-        for (const Type& t : changed.registry.types()) {
-            if (t.id < kFirstUserType) continue;
-            std::vector<TypeId> supers;
-            for (TypeId s : t.supertypes) supers.push_back(remap[s]);
-            const auto kind = t.name == "T19" ? TypeKind::generic_instance : t.kind;  // the edit
-            remap[t.id] = *reg.add(t.name, kind, supers);
-        }
+        TypeRegistry reg = with_kinds(changed.registry, [](const Type& t) { return t.name == "T19" ? TypeKind::generic_instance : t.kind; });
         Project q;
         q.model.registry = std::move(reg);
         auto in = p.inputs();
@@ -359,15 +369,10 @@ TEST_CASE("a changed signature and a stale entry are told apart", "[manager][exp
         in.types.clear();
         one_build(dir.path, id, p, in);
         Project q;
-        TypeRegistry other;  // same names; every type below the root redefined as an enum
-        std::vector<TypeId> remap(q.model.registry.size() + 1);
-        for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
-        for (const Type& t : q.model.registry.types()) {
-            if (t.id < kFirstUserType) continue;
-            std::vector<TypeId> supers;
-            for (TypeId s : t.supertypes) supers.push_back(remap[s]);
-            remap[t.id] = *other.add(t.name, t.name == "Root" ? t.kind : TypeKind::enum_, supers);
-        }
+        // Same names; every type below the root redefined as an enum.
+        std::vector<TypeId> remap;
+        const TypeRegistry other =
+            with_kinds(q.model.registry, [](const Type& t) { return t.name == "Root" ? t.kind : TypeKind::enum_; }, &remap);
         auto m = BuildCacheManager::create(config_in(dir.path), id);
         REQUIRE(m);
         REQUIRE(m->startBuildSession());
@@ -564,15 +569,8 @@ TEST_CASE("a type change in a domain too large to list by name is still explaine
     const BuildIdentity id{"janusc 1", 7};
     one_build(dir.path, id, p, p.inputs());
 
-    TypeRegistry edited;  // the same hierarchy with one type's kind changed: its structural hash differs
-    std::vector<TypeId> remap(p.model.registry.size() + 1);
-    for (TypeId b = 1; b < kFirstUserType; ++b) remap[b] = b;
-    for (const Type& t : p.model.registry.types()) {
-        if (t.id < kFirstUserType) continue;
-        std::vector<TypeId> supers;
-        for (TypeId s : t.supertypes) supers.push_back(remap[s]);
-        remap[t.id] = *edited.add(t.name, t.name == "T30" ? TypeKind::generic_instance : t.kind, supers);
-    }
+    // The same hierarchy with one type's kind changed: its structural hash differs.
+    const TypeRegistry edited = with_kinds(p.model.registry, [](const Type& t) { return t.name == "T30" ? TypeKind::generic_instance : t.kind; });
     auto m = BuildCacheManager::create(config_in(dir.path), id);
     REQUIRE(m);
     const Explanation e = m->explain(p.inputs(), edited);

@@ -98,7 +98,7 @@ struct BuiltTable {
     OptimizationResult optimization;  // written as given when the arena gets no optimized forms
     // The dispatch matrix, when the builder resolved the table (the usual miss work
     // of a compiler): stored as the arena's compressed table without being rebuilt.
-    std::optional<DispatchMatrix> matrix;
+    std::optional<DispatchMatrix> matrix = std::nullopt;
 };
 using TableBuilder = std::function<Result<BuiltTable>(const TableInputs&, const TypeRegistry&)>;
 
