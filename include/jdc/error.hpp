@@ -1,8 +1,8 @@
 // jdc — the one error type of the library.
 //
 // Every fallible function returns `jdc::Result<T>` (tl::expected). The code says
-// what kind of failure it is, so callers can branch on it (the cache layer turns
-// bad_magic / corrupt / checksum_mismatch / stale into a counted miss); the
+// what kind of failure it is, so callers can branch on it (is_damage() below: the
+// store drops such an entry, the cache layer counts it as a corrupt miss); the
 // message says why, for a person, and names the offending offset or value.
 #pragma once
 
@@ -30,6 +30,17 @@ enum class ErrorCode {
 };
 
 std::string_view to_string(ErrorCode code) noexcept;
+
+// Damage: the bytes themselves are wrong (not an arena, cut short, structurally
+// invalid, changed since they were written), so every reader would reject them the
+// same way. Only damage is a reason to delete a shared cache entry or count it as
+// corrupt; a reader's own limits (limit_exceeded), a newer format
+// (unsupported_version), a binding to other types (stale) or a failed system call
+// (io, not_found, timeout) say nothing against the bytes.
+constexpr bool is_damage(ErrorCode code) noexcept {
+    return code == ErrorCode::bad_magic || code == ErrorCode::truncated || code == ErrorCode::corrupt ||
+           code == ErrorCode::checksum_mismatch;
+}
 
 struct Error {
     ErrorCode code;

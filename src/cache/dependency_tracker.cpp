@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "jdc/loaded_arena.hpp"  // read_file_bytes
+#include "util/unique_fd.hpp"
 
 namespace fs = std::filesystem;
 
@@ -208,16 +209,13 @@ struct DependencyTracker::Impl {
 // ---- Content hashes ---------------------------------------------------------------------
 
 Result<StatCacheEntry> DependencyTracker::Impl::read_and_hash(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
+    const detail::UniqueFd owned(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!owned) {
         const int err = errno;
         return make_error(err == ENOENT || err == ENOTDIR ? ErrorCode::not_found : ErrorCode::io,
                           "cannot open " + in_quotes(path) + ": " + std::strerror(err));
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    const int fd = owned.get();
 
     struct stat before {};
     if (::fstat(fd, &before) != 0) return make_error(ErrorCode::io, "cannot stat " + in_quotes(path) + ": " + std::strerror(errno));
@@ -355,7 +353,6 @@ void DependencyTracker::begin_build() {
 std::int64_t DependencyTracker::build_start_ns() const noexcept { return impl_->build_start_ns; }
 
 const DependencyMetrics& DependencyTracker::metrics() const noexcept { return impl_->metrics; }
-void DependencyTracker::reset_metrics() noexcept { impl_->metrics = {}; }
 
 Result<fs::path> DependencyTracker::normalize(const fs::path& file) {
     const std::string& s = file.native();

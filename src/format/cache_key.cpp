@@ -1,14 +1,14 @@
 #include "jdc/cache_key.hpp"
 
+#include "util/hex.hpp"
+
 namespace jdc {
 
 std::string CacheKey::to_hex() const {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s(32, '0');
-    for (int i = 0; i < 16; ++i) {
-        s[i] = digits[(hi >> (60 - 4 * i)) & 0xF];
-        s[16 + i] = digits[(lo >> (60 - 4 * i)) & 0xF];
-    }
+    std::string s;
+    s.reserve(32);
+    detail::append_hex(s, hi);
+    detail::append_hex(s, lo);
     return s;
 }
 
@@ -16,14 +16,10 @@ std::optional<CacheKey> CacheKey::from_hex(std::string_view hex) noexcept {
     if (hex.size() != 32) return std::nullopt;
     CacheKey k;
     for (std::size_t i = 0; i < 32; ++i) {
-        const char c = hex[i];
-        unsigned v;
-        if (c >= '0' && c <= '9') v = unsigned(c - '0');
-        else if (c >= 'a' && c <= 'f') v = unsigned(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v = unsigned(c - 'A' + 10);
-        else return std::nullopt;
+        const int v = detail::hex_digit_value(hex[i]);
+        if (v < 0) return std::nullopt;
         std::uint64_t& half = i < 16 ? k.hi : k.lo;
-        half = (half << 4) | v;
+        half = (half << 4) | static_cast<unsigned>(v);
     }
     return k;
 }

@@ -9,6 +9,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "util/hex.hpp"
+#include "util/unique_fd.hpp"
+
 namespace jdc {
 namespace {
 
@@ -16,9 +19,9 @@ constexpr std::string_view kTempMarker = ".tmp.";
 
 std::string temp_name_for(std::string_view name_hint) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, "%08llx", static_cast<unsigned long long>(rng() & 0xFFFFFFFFull));
-    return std::string(name_hint) + std::string(kTempMarker) + std::to_string(::getpid()) + "." + suffix;
+    std::string name = std::string(name_hint) + std::string(kTempMarker) + std::to_string(::getpid()) + ".";
+    detail::append_hex(name, rng(), 8);
+    return name;
 }
 
 tl::unexpected<Error> os_error(const std::string& what, const std::filesystem::path& p, int err) {
@@ -26,26 +29,10 @@ tl::unexpected<Error> os_error(const std::string& what, const std::filesystem::p
                       what + " '" + p.string() + "': " + std::strerror(err));
 }
 
-Result<void> write_fully(int fd, std::span<const std::byte> bytes, const std::filesystem::path& p) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return os_error("cannot write", p, errno);
-        }
-        done += static_cast<std::size_t>(w);
-    }
-    return {};
-}
-
 Result<void> fsync_directory(const std::filesystem::path& dir) {
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return os_error("cannot open directory to fsync", dir, errno);
-    const int rc = ::fsync(dfd);
-    const int err = errno;
-    ::close(dfd);
-    if (rc != 0) return os_error("cannot fsync directory", dir, err);
+    const detail::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return os_error("cannot open directory to fsync", dir, errno);
+    if (::fsync(dfd.get()) != 0) return os_error("cannot fsync directory", dir, errno);
     return {};
 }
 
@@ -54,24 +41,21 @@ Result<void> fsync_directory(const std::filesystem::path& dir) {
 Result<StagedFile> StagedFile::stage(const std::filesystem::path& staging_dir, std::string_view name_hint,
                                      std::span<const std::byte> bytes, Durability durability) {
     const std::filesystem::path temp = staging_dir / temp_name_for(name_hint);
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return os_error("cannot create temporary file", temp, errno);
+    detail::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) return os_error("cannot create temporary file", temp, errno);
     StagedFile staged(temp, durability);  // removes the temp file on every early return
 
-    auto fail = [&](tl::unexpected<Error> e) -> Result<StagedFile> {
-        ::close(fd);
-        return e;
-    };
     if (!bytes.empty()) {
         // posix_fallocate returns the error instead of setting errno. EINVAL/EOPNOTSUPP
         // mean the filesystem cannot preallocate (some network filesystems): the write
         // below then reports a full disk itself.
-        const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes.size()));
-        if (err != 0 && err != EINVAL && err != EOPNOTSUPP) return fail(os_error("cannot reserve space for", temp, err));
+        const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes.size()));
+        if (err != 0 && err != EINVAL && err != EOPNOTSUPP) return os_error("cannot reserve space for", temp, err);
     }
-    if (auto r = write_fully(fd, bytes, temp); !r) return fail(tl::unexpected(r.error()));
-    if (durability == Durability::fsync && ::fsync(fd) != 0) return fail(os_error("cannot fsync", temp, errno));
-    if (::close(fd) != 0) return os_error("cannot close", temp, errno);
+    if (const int err = detail::write_all(fd.get(), bytes); err != 0) return os_error("cannot write", temp, err);
+    if (durability == Durability::fsync && ::fsync(fd.get()) != 0) return os_error("cannot fsync", temp, errno);
+    // close() can report a write error the kernel deferred (NFS): the file is not published then.
+    if (const int err = fd.close(); err != 0) return os_error("cannot close", temp, err);
     return staged;
 }
 

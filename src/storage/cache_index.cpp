@@ -17,6 +17,7 @@
 
 #include "jdc/atomic_file.hpp"
 #include "storage/fd_mapping.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc {
 namespace bip = boost::interprocess;
@@ -139,17 +140,13 @@ CacheIndex::~CacheIndex() = default;
 Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
     const std::string name = "cache index '" + file.string() + "'";
     // One open, by fd: no window between checking the file and mapping it.
-    const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
+    const detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) {
         const int err = errno;
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot open " + name + ": " + std::strerror(err));
     }
-    struct FdCloser {
-        int fd;
-        ~FdCloser() { ::close(fd); }
-    } closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return make_error(ErrorCode::io, "cannot stat " + name + ": " + std::strerror(errno));
+    if (::fstat(fd.get(), &st) != 0) return make_error(ErrorCode::io, "cannot stat " + name + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, name + " is not a regular file");
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size < sizeof(Header)) return make_error(ErrorCode::truncated, name + " is " + std::to_string(size) + " bytes, shorter than its header");
@@ -159,7 +156,7 @@ Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
     m->device = static_cast<std::uint64_t>(st.st_dev);
     m->inode = static_cast<std::uint64_t>(st.st_ino);
     try {
-        m->region = bip::mapped_region(detail::FdMappable(fd), bip::read_write, 0, static_cast<std::size_t>(size));
+        m->region = bip::mapped_region(detail::FdMappable(fd.get()), bip::read_write, 0, static_cast<std::size_t>(size));
     } catch (const bip::interprocess_exception& e) {
         return make_error(ErrorCode::io, "cannot map " + name + ": " + e.what());
     }

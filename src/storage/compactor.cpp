@@ -1,7 +1,6 @@
 #include "jdc/compactor.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
@@ -18,6 +17,8 @@
 #include "jdc/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "jdc/store_lock.hpp"
+#include "util/clock.hpp"
+#include "util/forward_error.hpp"
 
 namespace jdc {
 namespace fs = std::filesystem;
@@ -70,16 +71,6 @@ constexpr std::string_view kStagingHint = "compactor-pack";
 constexpr std::string_view kTrashHint = "compactor-trash";
 
 using EntryMap = std::unordered_map<CacheKey, IndexEntry, CacheKeyHash>;
-
-std::uint64_t wall_clock_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
-}
-
-std::uint64_t steady_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
-}
 
 std::optional<FileIdentity> identity_of(const fs::path& p) {
     struct stat st {};
@@ -265,8 +256,7 @@ void plan_entries(const EntryMap& index, const StoreListing& listing, const Live
             if (!options.pack_loose_files) continue;
             auto loaded = LoadedArena::open(file->second->path, LoadMode::read, limits, SymlinkPolicy::refuse);
             if (!loaded) {
-                const ErrorCode c = loaded.error().code;
-                if (c == ErrorCode::bad_magic || c == ErrorCode::truncated || c == ErrorCode::corrupt || c == ErrorCode::checksum_mismatch)
+                if (is_damage(loaded.error().code))
                     plan.removals.push_back({e, file->second->identity, DropReason::invalid, loaded.error().message});
                 continue;  // anything else (gone meanwhile, permissions, our limits): leave it loose
             }
@@ -330,9 +320,10 @@ void transform_candidates(Plan& plan, const VerifyLimits& limits, const Compacti
 // Under the store lock: publish the pack, move the index entries that did not change
 // since the snapshot onto it, apply the removals, then move aside what was replaced
 // (old packs before loose files: at every step, a superseded copy in a pack is
-// shadowed by a loose file or gone).
+// shadowed by a loose file or gone). `needs_rebuild` is set when the index could not
+// take an entry (see below): the caller rebuilds it once the lock is released.
 Result<void> commit(CacheIndex& index, LocalStore& store, Plan& plan, std::optional<StagedFile>& staged, const fs::path& target,
-                    Trash& trash, CompactionReport& report) {
+                    Trash& trash, CompactionReport& report, bool& needs_rebuild) {
     std::vector<const Candidate*> moving;
     for (const Candidate& c : plan.candidates) {
         const auto now = index.find(c.snapshot.key);
@@ -345,6 +336,7 @@ Result<void> commit(CacheIndex& index, LocalStore& store, Plan& plan, std::optio
         if (auto r = staged->publish(target); !r && !staged->temp_path().empty()) return r;
         report.new_pack = target;
     }
+    std::vector<const Candidate*> moved;
     for (const Candidate* c : moving) {
         IndexEntry e = *index.find(c->snapshot.key);  // with the access counts readers added meanwhile
         const auto bytes = c->bytes();
@@ -354,7 +346,16 @@ Result<void> commit(CacheIndex& index, LocalStore& store, Plan& plan, std::optio
         e.size = bytes.size();
         e.created_ns = h.created_at_ns;
         e.format_version = (std::uint32_t{h.version_major} << 16) | h.version_minor;
-        index.put(e);
+        if (!index.put(e)) {
+            // The find() above makes this all but impossible (put probes the same
+            // run and replaces the slot it found), but the index is a shared mapping
+            // anyone who can write the cache can damage, and put's contract is that
+            // false needs a rebuild. The entry keeps the file it had, which the
+            // rebuild from the directory finds (a loose file shadows the packed copy).
+            needs_rebuild = true;
+            continue;
+        }
+        moved.push_back(c);
         ++report.entries_packed;
         if (c->loose_file) ++report.loose_packed;
     }
@@ -371,7 +372,7 @@ Result<void> commit(CacheIndex& index, LocalStore& store, Plan& plan, std::optio
     for (const PackSource& p : plan.packs)
         if (p.rewrite && p.file.path != target) trash.take_if_same(p.file.path, p.file.identity);
     report.dropped.insert(report.dropped.end(), plan.dead_copies.begin(), plan.dead_copies.end());
-    for (const Candidate* c : moving)
+    for (const Candidate* c : moved)
         if (c->loose_file) trash.take_if_same(store.loose_path(c->snapshot.key), *c->loose_file);
     for (const StoreFile& f : plan.orphans) {
         const auto now = index.find(f.key);
@@ -391,7 +392,7 @@ void record_files(const StoreListing& listing, std::uint64_t& packs, std::uint64
 }  // namespace
 
 Result<CompactionReport> compact_store(LocalStore& store, const CompactionOptions& options) {
-    const std::uint64_t started = steady_ns();
+    const std::uint64_t started = detail::steady_ns();
     CompactionReport report;
     auto lock = StoreLock::for_file(compactor_lock_path(store.root()));
     if (!lock) return tl::unexpected(lock.error());
@@ -423,7 +424,7 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
     plan_unreferenced(index, *listing, live, plan);
     if (plan.nothing_to_do()) {
         record_files(*listing, report.packs_after, report.loose_after, report.bytes_after, report.disk_bytes_after);
-        report.duration_ns = steady_ns() - started;
+        report.duration_ns = detail::steady_ns() - started;
         return report;
     }
     transform_candidates(plan, limits, options, report);
@@ -434,7 +435,7 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
         std::vector<PackInput> inputs;
         inputs.reserve(plan.candidates.size());
         for (const Candidate& c : plan.candidates) inputs.push_back({c.snapshot.key, c.bytes()});
-        auto pack = build_pack(inputs, wall_clock_ns());
+        auto pack = build_pack(inputs, detail::wall_clock_ns());
         if (!pack) return tl::unexpected(pack.error());
         auto file = StagedFile::stage(store.temp_directory(), kStagingHint, *pack, store.options().durability);
         if (!file) return tl::unexpected(file.error());
@@ -442,20 +443,22 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
         target = store.packs_directory() / pack_file_name(*pack);
     }
     Trash trash(store.temp_directory());
+    bool needs_rebuild = false;
     auto committed = store.modify([&](CacheIndex& idx) {
-        const std::uint64_t locked = steady_ns();
-        auto r = commit(idx, store, plan, staged, target, trash, report);
-        report.lock_held_ns = steady_ns() - locked;
+        const std::uint64_t locked = detail::steady_ns();
+        auto r = commit(idx, store, plan, staged, target, trash, report, needs_rebuild);
+        report.lock_held_ns = detail::steady_ns() - locked;
         return r;
     });
     trash.empty();
     if (!committed) return tl::unexpected(committed.error());
+    if (needs_rebuild) JDC_FORWARD_IF_ERROR(store.rebuild_index("the index held more entries than its header counted"));
 
     report.outcome = CompactionOutcome::compacted;
     auto after = store.list_files();
     if (!after) return tl::unexpected(after.error());
     record_files(*after, report.packs_after, report.loose_after, report.bytes_after, report.disk_bytes_after);
-    report.duration_ns = steady_ns() - started;
+    report.duration_ns = detail::steady_ns() - started;
     if (options.progress) options.progress(index.size(), index.size());
     return report;
 }

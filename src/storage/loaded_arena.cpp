@@ -16,6 +16,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 
 #include "storage/fd_mapping.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc {
 namespace bip = boost::interprocess;
@@ -30,21 +31,7 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_out, SymlinkPolicy symlinks) {
+Result<std::uint64_t> open_regular(const std::filesystem::path& path, detail::UniqueFd& fd_out, SymlinkPolicy symlinks) {
     // O_NONBLOCK: a FIFO planted where a file belongs is refused below instead of
     // blocking the open until a writer appears. It has no effect on regular files.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (symlinks == SymlinkPolicy::refuse ? O_NOFOLLOW : 0));
@@ -55,7 +42,7 @@ Result<std::uint64_t> open_regular(const std::filesystem::path& path, int& fd_ou
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
                           "cannot open '" + path.string() + "': " + errno_text(err));
     }
-    fd_out = fd;
+    fd_out.reset(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + path.string() + "': " + errno_text(errno));
     if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "'" + path.string() + "' is not a regular file");
@@ -89,9 +76,8 @@ bool LoadedArena::is_mapped() const noexcept { return storage_ && storage_->regi
 
 Result<LoadedArena> LoadedArena::open(const std::filesystem::path& path, LoadMode mode, const VerifyLimits& limits,
                                       SymlinkPolicy symlinks) {
-    int raw_fd = -1;
-    auto size = open_regular(path, raw_fd, symlinks);
-    Fd fd(raw_fd);
+    detail::UniqueFd fd;
+    auto size = open_regular(path, fd, symlinks);
     if (!size) return tl::unexpected(size.error());
     return load(fd.get(), *size, path, mode, limits);
 }
@@ -123,7 +109,7 @@ Result<LoadedArena> LoadedArena::open_beneath(int dir_fd, const std::filesystem:
             return make_error(ErrorCode::io, "refusing '" + display.string() + "': a symlink or '..' on its path");
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot open '" + display.string() + "': " + errno_text(err));
     }
-    Fd fd(static_cast<int>(r));
+    const detail::UniqueFd fd(static_cast<int>(r));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + display.string() + "': " + errno_text(errno));
     if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::io, "'" + display.string() + "' is not a regular file");
@@ -176,9 +162,8 @@ Result<LoadedArena> LoadedArena::load(int fd, std::uint64_t file_size, const std
 }
 
 Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {
-    int raw_fd = -1;
-    auto size = open_regular(path, raw_fd, SymlinkPolicy::follow);
-    Fd fd(raw_fd);
+    detail::UniqueFd fd;
+    auto size = open_regular(path, fd, SymlinkPolicy::follow);
     if (!size) return tl::unexpected(size.error());
     if (*size > max_size)
         return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +

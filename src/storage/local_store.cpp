@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -17,6 +16,8 @@
 #include "jdc/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "jdc/store_lock.hpp"
+#include "util/clock.hpp"
+#include "util/unique_fd.hpp"
 
 #include <xxhash.h>
 
@@ -29,11 +30,6 @@ constexpr const char* kCachedirTag =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by jdc, the Janus dispatch cache.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n";
-
-std::uint64_t now_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 std::uint64_t mtime_ns(const struct stat& st) {
     return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
@@ -72,11 +68,10 @@ Result<void> ensure_directory(const fs::path& dir) {
 // Writes the cache directory tag unless something is there already. O_EXCL never
 // follows a symlink, so a dangling link planted as the tag is not written through.
 void write_cachedir_tag(const fs::path& tag) {
-    const int fd = ::open(tag.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return;  // there already, or not writable: the tag only helps backup tools
+    const detail::UniqueFd fd(::open(tag.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) return;  // there already, or not writable: the tag only helps backup tools
     const std::string_view text(kCachedirTag);
-    (void)!::write(fd, text.data(), text.size());
-    ::close(fd);
+    (void)!::write(fd.get(), text.data(), text.size());
 }
 
 bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
@@ -200,8 +195,8 @@ std::optional<arena::Header> read_arena_header(const fs::path& file, std::uint64
 struct LocalStore::State {
     fs::path root;
     // The root, held open so that reads resolve entry paths beneath it in one checked
-    // system call (LoadedArena::open_beneath); -1 where openat2 is unavailable.
-    int root_fd = -1;
+    // system call (LoadedArena::open_beneath); empty where openat2 is unavailable.
+    detail::UniqueFd root_fd;
     StoreOptions options;
     std::shared_ptr<StoreLock> lock;
 
@@ -313,9 +308,6 @@ struct LocalStore::State {
     State() = default;
     State(const State&) = delete;
     State& operator=(const State&) = delete;
-    ~State() {
-        if (root_fd >= 0) ::close(root_fd);
-    }
 };
 
 LocalStore::LocalStore(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -343,7 +335,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
     for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
         if (auto r = ensure_directory(dir); !r) return tl::unexpected(r.error());
     write_cachedir_tag(root / "CACHEDIR.TAG");
-    if (LoadedArena::can_open_beneath()) state->root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (LoadedArena::can_open_beneath()) state->root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 
     auto lock = StoreLock::for_file(root / "lock");
     if (!lock) return tl::unexpected(lock.error());
@@ -437,7 +429,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
     if (previous) old = previous->summary();
     if (old) old->corrupt_drops += dropped;
     IndexSummary fresh{};
-    fresh.created_ns = now_ns();
+    fresh.created_ns = detail::wall_clock_ns();
     fresh.corrupt_drops = dropped;
     auto written = CacheIndex::write_new(index_file(), tmp_dir(), entries, 0, old ? &*old : &fresh, old ? old->last_cleanup_ns : 0);
     if (!written) return written;
@@ -544,7 +536,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     auto idx = s_->index_with_room(requests.size());
     if (!idx) return tl::unexpected(idx.error());
     CacheIndex& index_ref = **idx;
-    const std::uint64_t now = now_ns();
+    const std::uint64_t now = detail::wall_clock_ns();
 
     index_ref.set_dirty(true);
     Result<void> outcome;
@@ -613,7 +605,7 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
         inputs.push_back({r.key, r.arena});
     }
-    const std::uint64_t now = now_ns();
+    const std::uint64_t now = detail::wall_clock_ns();
     auto pack = build_pack(inputs, now);
     if (!pack) return tl::unexpected(pack.error());
     auto staged = StagedFile::stage(s_->tmp_dir(), "put-pack", *pack, s_->options.durability);
@@ -654,13 +646,6 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
 
 // ---- reading --------------------------------------------------------------------
 
-// Only damage that every reader would see is a reason to delete a shared entry; a
-// reader's own limits, a newer format version or a transient I/O error are not.
-static bool is_damage(ErrorCode code) noexcept {
-    return code == ErrorCode::bad_magic || code == ErrorCode::truncated || code == ErrorCode::corrupt ||
-           code == ErrorCode::checksum_mismatch;
-}
-
 void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
     ScopedStoreLock guard(*lock);
     if (!guard.owns()) {
@@ -686,12 +671,12 @@ void LocalStore::State::drop_invalid(const CacheKey& key, const Error& why) {
 Result<StoredArena> LocalStore::State::open_loose(const CacheKey& key) const {
     const fs::path file = loose_path(key);
     Result<LoadedArena> loaded = make_error(ErrorCode::not_found, "");
-    if (root_fd >= 0) {
+    if (root_fd) {
         // One openat2 refuses a link anywhere below the root, with no window between
         // the check and the open: the hot path of a warm build.
         const std::string hex = key.to_hex();
         const std::string relative = "objects/" + hex.substr(0, 2) + "/" + hex + ".jdca";
-        loaded = LoadedArena::open_beneath(root_fd, relative, file, options.load_mode, options.limits);
+        loaded = LoadedArena::open_beneath(root_fd.get(), relative, file, options.load_mode, options.limits);
     } else {
         // The file itself is opened with O_NOFOLLOW; the directories above it are
         // checked here (objects/ first: lstat of the shard would follow a link there).
@@ -754,7 +739,7 @@ Result<StoredArena> LocalStore::get(const CacheKey& key, AccessMode mode) {
         auto found = meta->location == EntryLocation::loose ? s_->open_loose(key) : s_->open_packed(key, *meta);
         if (found) {
             if (mode == AccessMode::serve) {
-                idx->record_access(key, now_ns());
+                idx->record_access(key, detail::wall_clock_ns());
                 idx->add(IndexCounter::hits);
                 idx->add(IndexCounter::bytes_read, found->view().bytes().size());
             }
@@ -865,7 +850,7 @@ Result<MaintenanceReport> LocalStore::evict() {
     if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
-    return s_->evict_locked(**idx, now_ns());
+    return s_->evict_locked(**idx, detail::wall_clock_ns());
 }
 
 Result<MaintenanceReport> LocalStore::cleanup() {
@@ -873,7 +858,7 @@ Result<MaintenanceReport> LocalStore::cleanup() {
     if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
     if (!idx) return tl::unexpected(idx.error());
-    const std::uint64_t now = now_ns();
+    const std::uint64_t now = detail::wall_clock_ns();
     MaintenanceReport temps;
     s_->remove_temp_files(temps, now);
     auto report = s_->evict_locked(**idx, now);

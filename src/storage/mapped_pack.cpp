@@ -11,6 +11,9 @@
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 
+#include "util/forward_error.hpp"
+#include "util/unique_fd.hpp"
+
 namespace jdc {
 namespace bip = boost::interprocess;
 
@@ -38,15 +41,13 @@ Result<struct stat> stat_fd(int fd, const std::filesystem::path& path) {
 // Refuses anything but a regular file before Boost opens it: O_NONBLOCK, so that a
 // FIFO is refused instead of blocking the open until some writer appears.
 Result<void> check_regular_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
+    const detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
         const int err = errno;
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
                           "cannot open '" + path.string() + "': " + std::strerror(err));
     }
-    auto st = stat_fd(fd, path);
-    ::close(fd);
-    if (!st) return tl::unexpected(st.error());
+    JDC_FORWARD_IF_ERROR(stat_fd(fd.get(), path));
     return {};
 }
 

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/unique_fd.hpp"
+
 namespace jdc {
 
 StoreLock::StoreLock(const std::filesystem::path& file) : file_lock_(file.c_str()) {}
@@ -28,10 +30,8 @@ Result<std::shared_ptr<StoreLock>> StoreLock::for_file(const std::filesystem::pa
         if (errno != ENOENT)
             return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
         // Not there yet, so nobody in this process can hold it: creating it is safe.
-        const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
+        if (!detail::UniqueFd(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)))
             return make_error(ErrorCode::io, "cannot create lock file '" + lock_file.string() + "': " + std::strerror(errno));
-        ::close(fd);
         if (::lstat(lock_file.c_str(), &st) != 0)
             return make_error(ErrorCode::io, "cannot stat lock file '" + lock_file.string() + "': " + std::strerror(errno));
     }

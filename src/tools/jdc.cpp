@@ -18,6 +18,7 @@
 #include "jdc/loaded_arena.hpp"
 #include "tools/cache_commands.hpp"
 #include "tools/demo_build.hpp"
+#include "util/hex.hpp"
 #include "tools/tool_support.hpp"
 
 namespace {
@@ -26,11 +27,8 @@ using jdc::tools::kExitInvalid;
 using jdc::tools::kExitOk;
 using jdc::tools::kExitUsage;
 
-std::string hex(std::uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
+// Header fields as inspect prints them: full width, so columns of hashes line up.
+std::string hex(std::uint64_t v) { return "0x" + jdc::detail::hex64(v); }
 
 std::string iso_time(std::uint64_t ns) {
     const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000ull);

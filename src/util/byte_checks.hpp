@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "util/hex.hpp"  // hex(): number text for error messages
+
 namespace jdc::detail {
 
 // [offset, offset + length) lies within [0, size), without forming offset + length
@@ -24,21 +26,6 @@ T load(std::span<const std::byte> bytes, std::uint64_t offset) noexcept {
     T value;
     std::memcpy(&value, bytes.data() + offset, sizeof(T));
     return value;
-}
-
-// 0x-prefixed lowercase hex without leading zeros: "0x4143444a".
-inline std::string hex(std::uint64_t v) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s = "0x";
-    bool started = false;
-    for (int shift = 60; shift >= 0; shift -= 4) {
-        const unsigned d = (v >> shift) & 0xF;
-        if (d != 0 || started || shift == 0) {
-            s += digits[d];
-            started = true;
-        }
-    }
-    return s;
 }
 
 inline std::string n(std::uint64_t v) { return std::to_string(v); }
