@@ -27,10 +27,8 @@ public:
     // Binds `view` (whose bytes `owner` keeps alive) to `registry`. Errors: stale.
     static Result<CachedTable> bind(std::shared_ptr<const void> owner, const ArenaView& view, const TypeRegistry& registry,
                                     CacheKey key, TableOrigin origin);
-    // Takes ownership of freshly built arena bytes (verified here: a builder bug must
-    // not reach lookups).
-    static Result<CachedTable> from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key);
-    // Bytes shared with their other owners (a write-behind queue), verified here.
+    // Arena bytes shared with their other owners (a write-behind queue), verified here:
+    // a builder bug must not reach lookups.
     static Result<CachedTable> from_shared(std::shared_ptr<const std::vector<std::byte>> bytes, const TypeRegistry& registry,
                                            CacheKey key, TableOrigin origin);
 

@@ -75,7 +75,7 @@ struct FileHash {
     ContentHash hash;
 };
 
-// Counters since construction or reset_metrics(); tests assert "not re-read" with them.
+// Counters since construction; tests assert "not re-read" with them.
 struct DependencyMetrics {
     std::uint64_t memo_hits = 0;        // hash already known in this build: no system call
     std::uint64_t stat_calls = 0;       // stat() calls made
@@ -227,7 +227,6 @@ public:
     // ---- Metrics -----------------------------------------------------------------------
 
     const DependencyMetrics& metrics() const noexcept;
-    void reset_metrics() noexcept;
 
     // Absolute (against the current directory) and lexically normal, without a trailing
     // separator. Errors: invalid_argument (empty, or containing a NUL byte),

@@ -9,10 +9,6 @@ Result<CachedTable> CachedTable::bind(std::shared_ptr<const void> owner, const A
     return CachedTable(std::move(owner), std::move(*bound), key, origin);
 }
 
-Result<CachedTable> CachedTable::from_bytes(std::vector<std::byte> bytes, const TypeRegistry& registry, CacheKey key) {
-    return from_shared(std::make_shared<const std::vector<std::byte>>(std::move(bytes)), registry, key, TableOrigin::built);
-}
-
 Result<CachedTable> CachedTable::from_shared(std::shared_ptr<const std::vector<std::byte>> bytes, const TypeRegistry& registry,
                                              CacheKey key, TableOrigin origin) {
     auto view = ArenaView::open(*bytes);
