@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/pack.hpp"
 #include "support/arena_samples.hpp"
 

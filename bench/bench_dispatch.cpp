@@ -20,7 +20,7 @@
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "support/random_model.hpp"

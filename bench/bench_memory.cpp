@@ -41,10 +41,10 @@
 #include <benchmark/benchmark.h>
 
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/local_store.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "bench_caches.hpp"
 #include "bench_support.hpp"

@@ -10,7 +10,7 @@
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/resolver.hpp"
 
 namespace jdc::bench {

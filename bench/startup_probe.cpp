@@ -25,7 +25,7 @@
 
 #include "jdc/arena_view.hpp"
 #include "jdc/local_store.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/resolver.hpp"
 #include "bench_caches.hpp"
 #include "support/arena_samples.hpp"

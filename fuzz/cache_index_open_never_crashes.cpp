@@ -33,7 +33,7 @@
 #include "cache_index_fixture.hpp"
 #include "fuzz_support.hpp"
 #include "jdc/arena_builder.hpp"
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/local_store.hpp"
 #include "seed_models.hpp"
 

@@ -31,7 +31,7 @@
 #include "cache_index_fixture.hpp"
 #include "jdc/arena_builder.hpp"
 #include "jdc/payload_codec.hpp"
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/dependency_tracker.hpp"
 #include "jdc/pack.hpp"
 #include "seed_models.hpp"

@@ -13,8 +13,8 @@
 
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/compactor.hpp"
-#include "jdc/compactor_launch.hpp"
-#include "jdc/store_lock.hpp"
+#include "cache/compactor_launch.hpp"
+#include "storage/store_lock.hpp"
 #include "support/lock_holder.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "jdc/local_store.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "support/arena_samples.hpp"
 #include "support/child_process.hpp"

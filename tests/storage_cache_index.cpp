@@ -3,7 +3,7 @@
 #include <random>
 #include <unordered_map>
 
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "support/damaged_index.hpp"
 #include "support/temp_dir.hpp"
 

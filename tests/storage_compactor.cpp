@@ -18,7 +18,7 @@
 #include "jdc/pack.hpp"
 #include "jdc/resolver.hpp"
 #include "jdc/store_check.hpp"
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 #include "support/arena_samples.hpp"
 #include "support/file_damage.hpp"
 #include "support/lock_holder.hpp"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "jdc/arena_builder.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"

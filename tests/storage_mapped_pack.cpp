@@ -17,8 +17,8 @@
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/atomic_file.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/resolver.hpp"
 #include "support/arena_samples.hpp"
 #include "support/random_model.hpp"

@@ -9,17 +9,30 @@
 //   put(req)  -> Result<void>; the arena is verified in full before it is stored,
 //                so a store never publishes bytes it would refuse to read.
 // How long an entry lives, and whether a get may see an older put of the same key
-// from another process, is each store's own contract (see its header).
+// from another process, is each store's own contract (see its header). Each store's
+// header checks itself against the concept with a static_assert, so this header
+// depends on no store.
 #pragma once
 
 #include <concepts>
+#include <cstdint>
+#include <span>
 
 #include "jdc/arena_view.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
-#include "jdc/local_store.hpp"  // PutRequest
 
 namespace jdc {
+
+// What a put stores: the arena's bytes under `key`, with the hash of the build
+// configuration that produced it (kept in the local store's index; ignored by stores
+// that have nowhere to keep it).
+struct PutRequest {
+    CacheKey key;
+    std::span<const std::byte> arena;
+    std::uint64_t config_hash = 0;
+};
+
 namespace detail {
 template <class T>
 inline constexpr bool is_result = false;
@@ -33,7 +46,5 @@ concept ArenaStore = requires(S& store, const CacheKey& key, const PutRequest& r
     { store.get(key)->view() } -> std::same_as<const ArenaView&>;
     { store.put(request) } -> std::same_as<Result<void>>;
 };
-
-static_assert(ArenaStore<LocalStore>);
 
 }  // namespace jdc

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "jdc/arena_view.hpp"
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/local_store.hpp"
 
 namespace jdc {

@@ -47,7 +47,7 @@
 #include <string>
 #include <vector>
 
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
 

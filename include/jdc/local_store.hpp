@@ -52,12 +52,13 @@
 #include <string>
 #include <vector>
 
+#include "jdc/arena_store.hpp"
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/atomic_file.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/loaded_arena.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 
 namespace jdc {
 
@@ -81,12 +82,6 @@ struct StoreOptions {
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
     std::function<void(const std::string&)> log;
-};
-
-struct PutRequest {
-    CacheKey key;
-    std::span<const std::byte> arena;
-    std::uint64_t config_hash = 0;
 };
 
 // An arena loaded from the store. Its view stays valid as long as this object lives
@@ -251,5 +246,7 @@ private:
     explicit LocalStore(std::unique_ptr<State> state);
     std::unique_ptr<State> s_;
 };
+
+static_assert(ArenaStore<LocalStore>);
 
 }  // namespace jdc

@@ -15,10 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "jdc/arena_builder.hpp"
-#include "jdc/atomic_file.hpp"
-#include "jdc/compactor_launch.hpp"
-#include "jdc/report_format.hpp"
-#include "jdc/store_lock.hpp"
+#include "jdc/detail/atomic_file.hpp"
+#include "cache/compactor_launch.hpp"
+#include "util/report_format.hpp"
+#include "storage/store_lock.hpp"
 #include "cache/inputs_log.hpp"
 #include "cache/remote_tier.hpp"
 #include "util/hash_stream.hpp"

@@ -1,4 +1,4 @@
-#include "jdc/compactor_launch.hpp"
+#include "cache/compactor_launch.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "jdc/compactor.hpp"
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 
 extern char** environ;
 

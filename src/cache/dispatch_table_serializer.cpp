@@ -3,7 +3,7 @@
 #include <iomanip>
 
 #include "jdc/arena_builder.hpp"
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 
 namespace jdc {
 

@@ -8,8 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "jdc/atomic_file.hpp"
-#include "jdc/store_lock.hpp"
+#include "jdc/detail/atomic_file.hpp"
+#include "storage/store_lock.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc::detail {

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 
 namespace jdc::detail {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "janusc/parser.hpp"
 #include "janusc/thread_pool.hpp"
-#include "jdc/atomic_file.hpp"
-#include "jdc/report_format.hpp"
+#include "jdc/detail/atomic_file.hpp"
+#include "util/report_format.hpp"
 #include "util/hash_stream.hpp"
 
 #ifndef JANUSC_VERSION

@@ -19,7 +19,7 @@
 
 #include "janusc/build.hpp"
 #include "janusc/generator.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 
 namespace {
 

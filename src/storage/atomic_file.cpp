@@ -1,4 +1,4 @@
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 
 #include <cerrno>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -15,7 +15,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <xxhash.h>
 
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "storage/fd_mapping.hpp"
 #include "util/unique_fd.hpp"
 

@@ -12,11 +12,11 @@
 #include <xxhash.h>
 
 #include "jdc/arena_optimizer.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 #include "util/clock.hpp"
 #include "util/forward_error.hpp"
 

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "jdc/loaded_arena.hpp"
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 #include "util/clock.hpp"
 #include "util/unique_fd.hpp"
 

@@ -1,4 +1,4 @@
-#include "jdc/mapped_pack.hpp"
+#include "jdc/detail/mapped_pack.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -7,11 +7,11 @@
 
 #include <sys/stat.h>
 
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/compactor.hpp"
 #include "jdc/loaded_arena.hpp"
-#include "jdc/mapped_pack.hpp"
-#include "jdc/store_lock.hpp"
+#include "jdc/detail/mapped_pack.hpp"
+#include "storage/store_lock.hpp"
 
 namespace jdc {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -9,7 +9,7 @@
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/compactor.hpp"
 #include "jdc/local_store.hpp"
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 #include "jdc/store_check.hpp"
 #include "tools/tool_support.hpp"
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "jdc/build_cache_manager.hpp"
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 #include "jdc/resolver.hpp"
 
 namespace jdc::tools {

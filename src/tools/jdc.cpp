@@ -14,7 +14,7 @@
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_optimizer.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "tools/cache_commands.hpp"
 #include "tools/demo_build.hpp"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "jdc/cache_config.hpp"
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 
 namespace jdc::tools {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 
 #include <xxhash.h>
 
-#include "jdc/cache_index.hpp"
+#include "jdc/detail/cache_index.hpp"
 
 namespace jdc::testing {
 

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "jdc/store_lock.hpp"
+#include "storage/store_lock.hpp"
 
 namespace jdc::testing {
 

@@ -1,6 +1,6 @@
 // jdc — the inter-process lock of a cache directory.
 //
-// Storage layer. Boost.Interprocess file_lock has process-wide semantics (fcntl
+// Storage layer, internal. Boost.Interprocess file_lock has process-wide semantics (fcntl
 // record locks): a second file_lock object on the same file in the same process
 // shares, and silently releases, the first one's lock, and a lock must be released
 // by the thread that took it. So there is exactly one StoreLock per lock file per

@@ -10,6 +10,10 @@
 // failure, or when a StagedFile is destroyed unpublished, the temporary file is
 // removed and the target is untouched. Temporary names carry the writer's pid, so
 // leftovers of crashed writers can be recognised and removed.
+//
+// Unstable: a storage internal. It is installed (under jdc/detail/) only because
+// public headers use its Durability: StoreOptions and DependencyTracker::save. It may
+// change in any release; include local_store.hpp or dependency_tracker.hpp.
 #pragma once
 
 #include <cstddef>

@@ -16,6 +16,10 @@
 // - The file must never be truncated or rewritten in place while mapped (touching a
 //   page past a truncated end raises SIGBUS). jdc never does either: packs are
 //   published whole with write_file_atomically and replaced by rename().
+//
+// Unstable: a storage internal. It is installed (under jdc/detail/) only because a
+// public header uses its FileIdentity: StoreFile in local_store.hpp. It may change in
+// any release; include local_store.hpp.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "jdc/report_format.hpp"
+#include "util/report_format.hpp"
 
 #include <cstdio>
 

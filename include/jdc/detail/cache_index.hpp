@@ -23,6 +23,10 @@
 //  - A writer sets `dirty` before a structural change and clears it after. A dirty
 //    index found while nobody holds the lock was left by a crashed writer; the store
 //    then rebuilds it from the directory.
+//
+// Unstable: a storage internal. It is installed (under jdc/detail/) only because
+// public headers use its types: LocalStore's entries() and modify(), the compactor's
+// transform. It may change in any release; include local_store.hpp or compactor.hpp.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,5 @@
-// jdc — number formatting shared by the reports of the cache layer and the tools.
+// Internal: number formatting shared by the reports of the cache layer, the tools and
+// janusc (bytes, percentages, durations), so that every report spells a number alike.
 #pragma once
 
 #include <cstdint>
