@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <thread>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "jdc/build_cache_manager.hpp"
+#include "jdc/cache_records.hpp"
 #include "jdc/dispatch_table_serializer.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"
@@ -618,4 +621,64 @@ TEST_CASE("threads looking tables up while the write-behind queue is flushed get
     REQUIRE(store);
     CHECK(store->stats().index.live_count == models.size());
     CHECK(m->session_metrics().store_errors == 0);
+}
+
+TEST_CASE("the cache's log goes to the sink the compiler gives; the default prints only with JANUS_CACHE_VERBOSE", "[manager][log]") {
+    testing::TempDir dir;
+    Project p;
+    const BuildIdentity id{"janusc 1", 7};
+    auto session = [&](BuildCacheManager& m) {
+        REQUIRE(m.startBuildSession());
+        REQUIRE(m.getOrBuildDispatchTable(p.inputs(), p.model.registry, p.builder()));
+        REQUIRE(m.endBuildSession());
+    };
+    auto contains_line = [](const std::vector<std::string>& lines, const std::string& start) {
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(start, 0) == 0; });
+    };
+
+    std::vector<std::string> lines;
+    {
+        auto m = BuildCacheManager::create(config_in(dir.path), id, [&](const std::string& line) { lines.push_back(line); });
+        REQUIRE(m);
+        session(*m);
+    }
+    CHECK(contains_line(lines, "jdc-cache: build session started"));
+    CHECK(contains_line(lines, "jdc-cache: miss " + p.inputs().name + " (never seen)"));
+    CHECK(contains_line(lines, "jdc-cache: stored 1 tables as one pack"));
+    CHECK(contains_line(lines, "jdc-cache: build session ended: 0 hits, 1 misses"));
+    for (const std::string& l : lines) CHECK(l.find('\n') == std::string::npos);
+
+    lines.clear();
+    {
+        auto m = BuildCacheManager::create(config_in(dir.path), id, [&](const std::string& line) { lines.push_back(line); });
+        REQUIRE(m);
+        session(*m);
+    }
+    CHECK(contains_line(lines, "jdc-cache: hit " + p.inputs().name + " "));
+
+    // The default sink: stderr when verbose, and nothing at all otherwise.
+    CacheConfig quiet = config_in(dir.path);
+    quiet.verbose = false;
+    CHECK_FALSE(default_log_sink(quiet));
+    CacheConfig verbose = quiet;
+    verbose.verbose = true;
+    std::ostringstream captured;
+    {
+        struct Capture {  // restores std::cerr even when a REQUIRE below throws
+            std::streambuf* old;
+            ~Capture() { std::cerr.rdbuf(old); }
+        } capture{std::cerr.rdbuf(captured.rdbuf())};
+        auto m = BuildCacheManager::create(verbose, id);
+        REQUIRE(m);
+        session(*m);
+        auto silent = BuildCacheManager::create(quiet, id);
+        REQUIRE(silent);
+        session(*silent);
+    }
+    const std::string text = captured.str();
+    CHECK(text.find("jdc-cache: hit " + p.inputs().name) != std::string::npos);
+    // One session printed its start: the verbose one.
+    std::size_t starts = 0;
+    for (std::size_t at = text.find("build session started"); at != std::string::npos; at = text.find("build session started", at + 1)) ++starts;
+    CHECK(starts == 1);
 }

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/remote_tier.hpp"
 #include "jdc/arena_builder.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/remote_store.hpp"
-#include "cache/remote_tier.hpp"
 #include "support/random_model.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
@@ -351,7 +351,9 @@ TEST_CASE("writes go out in pipelined batches: when the queue is full, at the se
     RedisServer server;
     auto raw = server.client();
     SECTION("a full queue is sent by the store() that filled it") {
-        auto tier = detail::RemoteTier::create(remote_config("unused", server.url()), nullptr);
+        detail::SessionMetrics metrics;
+        const detail::CacheLog silent;
+        auto tier = detail::RemoteTier::create(remote_config("unused", server.url()), metrics, silent);
         REQUIRE(tier);
         Program p(1);
         auto arena = build_arena(p.models[0].table, p.models[0].registry, {});
@@ -364,9 +366,11 @@ TEST_CASE("writes go out in pipelined batches: when the queue is full, at the se
         CHECK(full.writes == detail::kRemoteBatchEntries);
         CHECK(full.bytes == detail::kRemoteBatchEntries * arena->size());
         CHECK(raw.dbsize() == static_cast<long long>(detail::kRemoteBatchEntries));
+        CHECK(metrics.session().remote_writes == detail::kRemoteBatchEntries);  // the tier counts its own writes
         CHECK((*tier)->store({{7, 7}, *arena, 0}).outcome == detail::RemoteOutcome::queued);
         tier->reset();  // destruction sends the rest
         CHECK(raw.dbsize() == static_cast<long long>(detail::kRemoteBatchEntries) + 1);
+        CHECK(metrics.session().remote_writes == detail::kRemoteBatchEntries + 1);
     }
     SECTION("through the manager") {
         TempDir dir;

@@ -102,4 +102,16 @@ Result<CompactorLaunch> launch_compactor(const fs::path& cache_root, const fs::p
     return CompactorLaunch{LaunchOutcome::started, *executable};
 }
 
+void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log) {
+    if (config.compact_threshold == 0) return;
+    const std::uint64_t files = store.loose_entry_count() + store.stats().pack_count;
+    if (files < config.compact_threshold) return;
+    auto launched = launch_compactor(store.root(), config.compactor_path, config.verbose);
+    if (!launched) log("cannot start the compactor: " + launched.error().message);
+    else if (launched->outcome == LaunchOutcome::started)
+        log("started " + launched->executable.string() + " in the background (" + std::to_string(files) + " loose entries and packs)");
+    else if (launched->outcome == LaunchOutcome::not_found)
+        log("cannot start the compactor: no executable '" + launched->executable.string() + "' (JANUS_CACHE_COMPACTOR)");
+}
+
 }  // namespace jdc

@@ -1,5 +1,5 @@
-// jdc — starting jdc-compactor in the background, as BuildCacheManager does when a
-// cache has collected many loose entries (CacheConfig::compact_threshold).
+// jdc (internal) — starting jdc-compactor in the background, as BuildCacheManager
+// does when a cache has collected many files (CacheConfig::compact_threshold).
 //
 // Cache layer. The compactor is its own process so that a compiler never waits for
 // it: the launcher runs `jdc-compactor --dir ROOT --once --detach`, which forks, lets
@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <optional>
 
+#include "cache/cache_log.hpp"
+#include "jdc/cache_config.hpp"
 #include "jdc/error.hpp"
+#include "jdc/local_store.hpp"
 
 namespace jdc {
 
@@ -37,5 +40,11 @@ struct CompactorLaunch {
 // program exited with a failure status before detaching).
 Result<CompactorLaunch> launch_compactor(const std::filesystem::path& cache_root, const std::filesystem::path& configured_executable,
                                          bool inherit_stderr);
+
+// At the end of a build session: past config.compact_threshold files (loose entries
+// and packs: each build session with misses writes one), merging them is the
+// compactor's job, and it runs beside the compiler, which does not wait for it. What
+// happened is logged; a compactor that cannot be started is not an error.
+void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log);
 
 }  // namespace jdc

@@ -11,6 +11,8 @@
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/hash_stream.hpp"
+#include "util/hex.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc::detail {
 namespace fs = std::filesystem;
@@ -21,54 +23,12 @@ namespace {
 constexpr std::size_t kHashDigits = 16;
 constexpr std::uint64_t kCompactAbove = 1 << 20;  // bytes
 
-std::string hex64(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
-bool is_hex(std::string_view s) {
-    for (char c : s)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
-}
-
-Result<void> write_all(int fd, std::string_view bytes, const fs::path& file) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(errno));
-        }
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
-}
-
 }  // namespace
 
 std::string InputsLog::name_hash(std::string_view name) {
     HashStream h;
     h.str(name);
     return hex64(h.digest());
-}
-
-void InputsLog::append_json_string(std::string& out, std::string_view s) {
-    out.push_back('"');
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", u);
-            out.append(buf);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
 }
 
 Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view lines) {
@@ -78,11 +38,13 @@ Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view
     ScopedStoreLock held(**lock);
     if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + (cache_directory / "inputs.lock").string() + "': " + held.failure());
     const fs::path file = path_in(cache_directory);
-    const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
-    auto written = write_all(fd, lines, file);
-    ::close(fd);
-    return written;
+    const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
+    // Whole lines, appended under the lock: two writers' records never interleave; a
+    // writer that dies midway leaves a line cut short, which readers skip.
+    if (const int err = write_all(fd.get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
+        return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
+    return {};
 }
 
 InputsLog InputsLog::load(const fs::path& cache_directory) {
@@ -102,7 +64,7 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
         if (end == std::string_view::npos) break;  // a last line without its newline: cut short
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end + 1);
-        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_hex(line.substr(0, kHashDigits))) continue;
+        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits))) continue;
         ++lines;
         const std::string hash(line.substr(0, kHashDigits));
         auto [it, added] = log.latest_.insert_or_assign(hash, line.substr(kHashDigits + 1));

@@ -1,6 +1,6 @@
-// jdc — the inputs log: what each table name was last stored with (for explain and
-// the miss reasons of the build report), one JSON record per line in
-// <cache>/inputs.jdcl.
+// jdc (internal) — the inputs log: what each table name was last stored with (for
+// explain and the miss reasons of the build report), one JSON record per line in
+// <cache>/inputs.jdcl. The records themselves are miss_record.hpp's.
 //
 // Cache layer, internal. A build session appends the records of its misses in one
 // write when it flushes them to the store (a file per record cost more than building
@@ -28,10 +28,8 @@ namespace jdc::detail {
 class InputsLog {
 public:
     static std::filesystem::path path_in(const std::filesystem::path& cache_directory) { return cache_directory / "inputs.jdcl"; }
+    // The 16 hex digits that start the line of a record of `name`.
     static std::string name_hash(std::string_view name);
-    // Appends `s` as a JSON string (quoted, escaped): for writers that build a line
-    // directly, a record per built table being too many to go through json objects.
-    static void append_json_string(std::string& out, std::string_view s);
 
     // Appends whole lines (many records) with one write, under <cache>/inputs.lock.
     static Result<void> append(const std::filesystem::path& cache_directory, std::string_view lines);

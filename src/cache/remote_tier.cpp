@@ -1,34 +1,30 @@
 #include "cache/remote_tier.hpp"
 
-#include <chrono>
-
+#include "util/clock.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::detail {
 namespace {
 
-std::uint64_t now_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+// What is wrong with the value, not with the server: damage, a format this reader
+// does not have, a value over the cap, or an arena the store refused to write.
+bool is_rejection(ErrorCode code) noexcept {
+    return is_damage(code) || code == ErrorCode::unsupported_version || code == ErrorCode::limit_exceeded ||
+           code == ErrorCode::invalid_argument;
 }
 
-// Damage or a value over the cap: the entry is unusable, the server is fine.
-bool is_rejection(ErrorCode code) noexcept {
-    switch (code) {
-        case ErrorCode::bad_magic:
-        case ErrorCode::unsupported_version:
-        case ErrorCode::truncated:
-        case ErrorCode::corrupt:
-        case ErrorCode::checksum_mismatch:
-        case ErrorCode::limit_exceeded:
-        case ErrorCode::invalid_argument: return true;
-        default: return false;
-    }
+// Whether the arena's declared parameter and return types are `sig`'s.
+bool declares_signature(const BoundArena& bound, const TypeSignature& sig) {
+    const ArenaView& view = bound.view();
+    if (view.arity() != sig.arity() || bound.live_type(view.declared_return_type()) != sig.return_type) return false;
+    for (std::uint32_t p = 0; p < view.arity(); ++p)
+        if (bound.live_type(view.declared_parameter(p)) != sig.parameter_types[p]) return false;
+    return true;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config, Log log) {
+Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config, SessionMetrics& metrics, const CacheLog& log) {
     auto endpoint = parse_remote_url(config.remote_url);
     if (!endpoint) return tl::unexpected(endpoint.error());
     RemoteOptions options;
@@ -39,7 +35,7 @@ Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config
     options.compression = config.transfer_compression();
     if (options.connect_timeout_ms == 0 || options.operation_timeout_ms == 0 || options.max_value_bytes == 0)
         return make_error(ErrorCode::invalid_argument, "remote cache " + endpoint->describe() + ": timeouts and the size cap must not be 0");
-    return std::unique_ptr<RemoteTier>(new RemoteTier(std::move(*endpoint), options, config.remote_read_only, std::move(log)));
+    return std::unique_ptr<RemoteTier>(new RemoteTier(std::move(*endpoint), options, config.remote_read_only, metrics, log));
 }
 
 void RemoteTier::start_session() {
@@ -83,7 +79,7 @@ RemoteOutcome RemoteTier::switch_off(const Error& error) {
         if (first) off_reason_ = error.message;
         idle_.clear();  // they talk to the same server
     }
-    if (first && log_) log_(error.message + "; remote cache switched off for the rest of this session, the build goes on locally");
+    if (first) log_(error.message + "; remote cache switched off for the rest of this session, the build goes on locally");
     return error.code == ErrorCode::timeout ? RemoteOutcome::timeout : RemoteOutcome::error;
 }
 
@@ -92,7 +88,7 @@ RemoteOutcome RemoteTier::switch_off(const Error& error) {
 // connection stays good), anything else switches the remote off.
 template <class Op>
 RemoteResult RemoteTier::on_connection(Op&& op) {
-    const std::uint64_t t0 = now_ns();
+    const std::uint64_t t0 = steady_ns();
     RemoteResult result;
     auto connection = acquire();
     if (!connection) {
@@ -113,7 +109,7 @@ RemoteResult RemoteTier::on_connection(Op&& op) {
         result.outcome = switch_off(done.error());
         result.message = done.error().message;
     }
-    result.ns = now_ns() - t0;
+    result.ns = steady_ns() - t0;
     return result;
 }
 
@@ -128,26 +124,50 @@ RemoteResult RemoteTier::fetch(const CacheKey& key) {
     });
 }
 
+std::optional<RemoteTier::Fetched> RemoteTier::fetch_table(const TableInputs& in, const TypeRegistry& registry, const CacheKey& key) {
+    RemoteResult r = fetch(key);
+    if (r.outcome != RemoteOutcome::hit) {
+        count(r);
+        if (r.outcome == RemoteOutcome::rejected) log_("remote value of " + in.name + " rejected: " + r.message);
+        return std::nullopt;
+    }
+    auto owner = std::make_shared<RemoteArena>(std::move(*r.arena));
+    const ArenaView& view = owner->view();
+    std::string why;
+    if (auto bound = CachedTable::bind(owner, view, registry, key, TableOrigin::remote); !bound) {
+        why = bound.error().message;
+    } else if (!declares_signature(bound->bound(), in.signature)) {
+        why = "it is the table of another signature ('" + std::string(view.signature_name()) + "', arity " + std::to_string(view.arity()) + ")";
+    } else {
+        count(r);
+        return Fetched{std::move(*bound), std::make_shared<const std::vector<std::byte>>(view.bytes().begin(), view.bytes().end())};
+    }
+    r.outcome = RemoteOutcome::rejected;
+    count(r);
+    log_("remote value of " + in.name + " " + key.to_hex() + " rejected: " + why);
+    return std::nullopt;
+}
+
 RemoteResult RemoteTier::store(const PutRequest& request) {
     RemoteResult result;
     if (read_only_) {
         result.outcome = RemoteOutcome::skipped;
-        return result;
+        return counted_write(std::move(result));
     }
     std::vector<Pending> full;
     {
         std::lock_guard<std::mutex> guard(mutex_);
-        if (off_) return result;
+        if (off_) return counted_write(std::move(result));
         queue_.push_back({request.key, std::vector<std::byte>(request.arena.begin(), request.arena.end())});
         queued_bytes_ += request.arena.size();
         if (queue_.size() < kRemoteBatchEntries && queued_bytes_ < kRemoteBatchBytes) {
             result.outcome = RemoteOutcome::queued;
-            return result;
+            return counted_write(std::move(result));
         }
         full.swap(queue_);
         queued_bytes_ = 0;
     }
-    return send(std::move(full));
+    return counted_write(send(std::move(full)));
 }
 
 RemoteResult RemoteTier::flush() {
@@ -158,7 +178,15 @@ RemoteResult RemoteTier::flush() {
         queued_bytes_ = 0;
     }
     if (batch.empty()) return {RemoteOutcome::stored, std::nullopt, {}, 0, 0, 0};
-    return send(std::move(batch));
+    return counted_write(send(std::move(batch)));
+}
+
+RemoteResult RemoteTier::counted_write(RemoteResult r) {
+    count(r);
+    if (r.outcome == RemoteOutcome::rejected) log_("not stored remotely: " + r.message);
+    else if (r.outcome == RemoteOutcome::stored && r.writes > 0 && log_.on())
+        log_("stored " + std::to_string(r.writes) + " tables remotely (" + format_bytes(r.bytes) + ", " + format_duration_ns(r.ns) + ")");
+    return r;
 }
 
 RemoteResult RemoteTier::send(std::vector<Pending> batch) {
@@ -181,70 +209,27 @@ RemoteResult RemoteTier::send(std::vector<Pending> batch) {
 
 RemoteTier::~RemoteTier() { (void)flush(); }
 
-void count_remote(CacheMetrics& m, const RemoteResult& result) {
-    m.remote_ns += result.ns;
-    switch (result.outcome) {
-        case RemoteOutcome::hit:
-            ++m.remote_hits;
-            m.remote_bytes_in += result.bytes;
-            break;
-        case RemoteOutcome::miss: ++m.remote_misses; break;
-        case RemoteOutcome::rejected: ++m.remote_rejects; break;
-        case RemoteOutcome::error: ++m.remote_errors; break;
-        case RemoteOutcome::timeout: ++m.remote_timeouts; break;
-        case RemoteOutcome::stored:
-            m.remote_writes += result.writes;
-            m.remote_bytes_out += result.bytes;
-            break;
-        case RemoteOutcome::off:
-        case RemoteOutcome::queued:
-        case RemoteOutcome::skipped: break;
-    }
-}
-
-nlohmann::json remote_metrics_json(const CacheMetrics& m) {
-    return {{"hits", m.remote_hits},       {"misses", m.remote_misses},     {"rejects", m.remote_rejects},
-            {"errors", m.remote_errors},   {"timeouts", m.remote_timeouts}, {"writes", m.remote_writes},
-            {"bytes_in", m.remote_bytes_in}, {"bytes_out", m.remote_bytes_out}, {"ns", m.remote_ns}};
-}
-
-void remote_metrics_from_json(const nlohmann::json& j, CacheMetrics& m) {
-    if (!j.is_object()) return;
-    auto get = [&](const char* k) { return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<std::uint64_t>() : 0; };
-    m.remote_hits = get("hits");
-    m.remote_misses = get("misses");
-    m.remote_rejects = get("rejects");
-    m.remote_errors = get("errors");
-    m.remote_timeouts = get("timeouts");
-    m.remote_writes = get("writes");
-    m.remote_bytes_in = get("bytes_in");
-    m.remote_bytes_out = get("bytes_out");
-    m.remote_ns = get("ns");
-}
-
-bool has_remote_counts(const CacheMetrics& m) noexcept {
-    return (m.remote_hits | m.remote_misses | m.remote_rejects | m.remote_errors | m.remote_timeouts | m.remote_writes) != 0;
-}
-
-void write_remote_report(std::ostream& out, const RemoteTier& tier, const CacheMetrics& m) {
-    const std::string off = tier.off_reason();
-    out << "  remote:       " << tier.endpoint().describe() << (tier.read_only() ? " (read-only)" : "") << ", "
-        << (off.empty() ? "on" : "switched off") << "\n"
-        << "                " << m.remote_hits << " hits, " << m.remote_misses << " misses, " << m.remote_rejects << " rejected, "
-        << m.remote_writes << " written; " << format_bytes(m.remote_bytes_in) << " in, " << format_bytes(m.remote_bytes_out) << " out; "
-        << m.remote_errors << " errors, " << m.remote_timeouts << " timeouts; " << format_duration_ns(m.remote_ns) << " waiting\n";
-    if (!off.empty()) out << "  remote off:   " << off << " (the rest of the session ran locally)\n";
-}
-
-nlohmann::json remote_report_json(const RemoteTier& tier, const CacheMetrics& session, const CacheMetrics& lifetime) {
-    const std::string off = tier.off_reason();
-    nlohmann::json j = {{"url", tier.endpoint().describe()},
-                        {"read_only", tier.read_only()},
-                        {"state", off.empty() ? "on" : "off"},
-                        {"session", remote_metrics_json(session)},
-                        {"lifetime", remote_metrics_json(lifetime)}};
-    if (!off.empty()) j["off_reason"] = off;
-    return j;
+void RemoteTier::count(const RemoteResult& result) {
+    metrics_.update([&](CacheMetrics& m) {
+        m.remote_ns += result.ns;
+        switch (result.outcome) {
+            case RemoteOutcome::hit:
+                ++m.remote_hits;
+                m.remote_bytes_in += result.bytes;
+                break;
+            case RemoteOutcome::miss: ++m.remote_misses; break;
+            case RemoteOutcome::rejected: ++m.remote_rejects; break;
+            case RemoteOutcome::error: ++m.remote_errors; break;
+            case RemoteOutcome::timeout: ++m.remote_timeouts; break;
+            case RemoteOutcome::stored:
+                m.remote_writes += result.writes;
+                m.remote_bytes_out += result.bytes;
+                break;
+            case RemoteOutcome::off:
+            case RemoteOutcome::queued:
+            case RemoteOutcome::skipped: break;
+        }
+    });
 }
 
 }  // namespace jdc::detail

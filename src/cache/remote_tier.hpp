@@ -1,6 +1,13 @@
-// jdc (internal) — the remote tier as the build cache manager uses it.
+// jdc (internal) — the remote tier as the build cache uses it.
 //
 // Cache layer. Wraps RemoteStore with what a build needs around it:
+//  - the fetch policy: a value from the remote is untrusted. RemoteStore verifies it
+//    in full (checksums, bounds, size cap); here it must also bind to the compiler's
+//    registry and declare the signature asked for, since the key is a hash of build
+//    inputs, not of the bytes: a well-formed arena of another table stored under the
+//    key must not be served. A value that fails is *rejected* (counted, logged, never
+//    used, never written locally) but does not switch the remote off: it says nothing
+//    about the server.
 //  - lazy connection: nothing is connected until the first lookup that misses locally,
 //    so a fully warm local cache never touches the network;
 //  - a pool of connections, one per concurrent caller (RemoteStore is single-threaded
@@ -8,8 +15,6 @@
 //  - the failure policy: the first connection failure or timeout switches the remote
 //    off until the next build session, with one log line, and every later call
 //    returns `off` at once, so a dead or hung server costs one timeout per session.
-//    A value that fails verification is *rejected* (counted, never used, never written
-//    locally) but does not switch the remote off: it says nothing about the server.
 //  - write-behind: store() queues a copy of the arena; the queue goes out as one
 //    pipelined batch (one round trip) when it holds kRemoteBatchEntries entries or
 //    kRemoteBatchBytes bytes (sent by the caller that filled it), at flush() (the
@@ -18,22 +23,23 @@
 //    writes are lost if the process dies first (its local cache has them; another
 //    machine's build writes them), and dropped when the remote is switched off.
 //  - read-only mode: store() never writes.
+// Every outcome is counted in the session's metrics (the remote_* counters) here, and
+// nowhere else; the manager counts a remote hit as a hit of the lookup.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "jdc/build_cache_manager.hpp"
+#include "cache/cache_log.hpp"
+#include "cache/session_metrics.hpp"
 #include "jdc/cache_config.hpp"
+#include "jdc/cached_table.hpp"
 #include "jdc/remote_store.hpp"
+#include "jdc/table_inputs.hpp"
 
 namespace jdc::detail {
 
@@ -67,15 +73,24 @@ struct RemoteResult {
 
 class RemoteTier {
 public:
-    using Log = std::function<void(const std::string&)>;
-    // Errors: invalid_argument (the URL or an option).
-    static Result<std::unique_ptr<RemoteTier>> create(const CacheConfig& config, Log log);
+    // `metrics` and `log` must outlive the tier. Errors: invalid_argument (the URL or
+    // an option).
+    static Result<std::unique_ptr<RemoteTier>> create(const CacheConfig& config, SessionMetrics& metrics, const CacheLog& log);
 
     ~RemoteTier();  // flushes
 
     // Switches the remote back on (a new session tries again).
     void start_session();
-    RemoteResult fetch(const CacheKey& key);
+
+    // A table the local store did not have, from the remote: verified, bound to
+    // `registry`, declaring inputs.signature. nullopt when the remote has no usable
+    // value (a miss, a rejected value, the remote off or failing).
+    struct Fetched {
+        CachedTable table;                                    // TableOrigin::remote
+        std::shared_ptr<const std::vector<std::byte>> arena;  // a copy, for the local store
+    };
+    std::optional<Fetched> fetch_table(const TableInputs& inputs, const TypeRegistry& registry, const CacheKey& key);
+
     // Queues the arena (copied); `queued`, or the result of the batch it completed.
     RemoteResult store(const PutRequest& request);
     // Sends what is queued; `stored` with nothing to send is a no-op success.
@@ -87,24 +102,29 @@ public:
     std::string off_reason() const;
 
 private:
-    RemoteTier(RemoteEndpoint endpoint, RemoteOptions options, bool read_only, Log log)
-        : endpoint_(std::move(endpoint)), options_(options), read_only_(read_only), log_(std::move(log)) {}
+    RemoteTier(RemoteEndpoint endpoint, RemoteOptions options, bool read_only, SessionMetrics& metrics, const CacheLog& log)
+        : endpoint_(std::move(endpoint)), options_(options), read_only_(read_only), metrics_(metrics), log_(log) {}
     // A connection for this caller: an idle one, or a new one. Null when off.
     Result<std::unique_ptr<RemoteStore>> acquire();
     void release(std::unique_ptr<RemoteStore> connection);
     RemoteOutcome switch_off(const Error& error);
     template <class Op>
     RemoteResult on_connection(Op&& op);
+    RemoteResult fetch(const CacheKey& key);
     struct Pending {
         CacheKey key;
         std::vector<std::byte> arena;
     };
     RemoteResult send(std::vector<Pending> batch);
+    // Counts a result in the session's metrics; logs a write's outcome.
+    void count(const RemoteResult& result);
+    RemoteResult counted_write(RemoteResult result);
 
     RemoteEndpoint endpoint_;
     RemoteOptions options_;
     bool read_only_;
-    Log log_;
+    SessionMetrics& metrics_;
+    const CacheLog& log_;
 
     mutable std::mutex mutex_;  // guards everything below
     std::vector<std::unique_ptr<RemoteStore>> idle_;
@@ -113,15 +133,5 @@ private:
     std::vector<Pending> queue_;
     std::uint64_t queued_bytes_ = 0;
 };
-
-// Adds a result to the remote counters of `m`.
-void count_remote(CacheMetrics& m, const RemoteResult& result);
-// The remote counters of `m` as JSON, and back (missing fields read as 0).
-nlohmann::json remote_metrics_json(const CacheMetrics& m);
-void remote_metrics_from_json(const nlohmann::json& j, CacheMetrics& m);
-bool has_remote_counts(const CacheMetrics& m) noexcept;
-// The report's remote lines (text) and object (JSON).
-void write_remote_report(std::ostream& out, const RemoteTier& tier, const CacheMetrics& session);
-nlohmann::json remote_report_json(const RemoteTier& tier, const CacheMetrics& session, const CacheMetrics& lifetime);
 
 }  // namespace jdc::detail

@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "jdc/build_cache_manager.hpp"
+#include "jdc/cache_records.hpp"
 #include "jdc/compactor.hpp"
 #include "jdc/local_store.hpp"
-#include "util/report_format.hpp"
 #include "jdc/store_check.hpp"
 #include "tools/tool_support.hpp"
+#include "util/report_format.hpp"
 
 namespace jdc::tools {
 namespace fs = std::filesystem;

@@ -1,0 +1,214 @@
+#include "cache/metrics_report.hpp"
+
+#include <fstream>
+#include <span>
+
+#include "jdc/detail/atomic_file.hpp"
+#include "storage/store_lock.hpp"
+#include "util/forward_error.hpp"
+#include "util/report_format.hpp"
+
+namespace jdc::detail {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+json remote_metrics_json(const CacheMetrics& m) {
+    return {{"hits", m.remote_hits},       {"misses", m.remote_misses},     {"rejects", m.remote_rejects},
+            {"errors", m.remote_errors},   {"timeouts", m.remote_timeouts}, {"writes", m.remote_writes},
+            {"bytes_in", m.remote_bytes_in}, {"bytes_out", m.remote_bytes_out}, {"ns", m.remote_ns}};
+}
+
+std::uint64_t number(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<std::uint64_t>() : 0;
+}
+
+void remote_metrics_from_json(const json& j, CacheMetrics& m) {
+    if (!j.is_object()) return;
+    m.remote_hits = number(j, "hits");
+    m.remote_misses = number(j, "misses");
+    m.remote_rejects = number(j, "rejects");
+    m.remote_errors = number(j, "errors");
+    m.remote_timeouts = number(j, "timeouts");
+    m.remote_writes = number(j, "writes");
+    m.remote_bytes_in = number(j, "bytes_in");
+    m.remote_bytes_out = number(j, "bytes_out");
+    m.remote_ns = number(j, "ns");
+}
+
+bool has_remote_counts(const CacheMetrics& m) noexcept {
+    return (m.remote_hits | m.remote_misses | m.remote_rejects | m.remote_errors | m.remote_timeouts | m.remote_writes) != 0;
+}
+
+// The local counters (the report's session and lifetime objects).
+json metrics_json(const CacheMetrics& m) {
+    json reasons = json::object();
+    for (std::size_t i = 0; i < kMissReasonCount; ++i)
+        if (m.misses_by_reason[i] != 0) reasons[std::string(to_string(static_cast<MissReason>(i)))] = m.misses_by_reason[i];
+    return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
+            {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
+            {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
+            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+}
+
+// stats.json's totals: the remote counters too, once there are any.
+json stored_metrics_json(const CacheMetrics& m) {
+    json j = metrics_json(m);
+    if (has_remote_counts(m)) j["remote"] = remote_metrics_json(m);
+    return j;
+}
+
+CacheMetrics metrics_from_json(const json& j) {
+    CacheMetrics m;
+    m.lookups = number(j, "lookups");
+    m.hits = number(j, "hits");
+    m.misses = number(j, "misses");
+    m.build_ns = number(j, "build_ns");
+    m.load_ns = number(j, "load_ns");
+    m.bytes_read = number(j, "bytes_read");
+    m.bytes_written = number(j, "bytes_written");
+    m.evictions = number(j, "evictions");
+    m.corrupt_drops = number(j, "corrupt_drops");
+    m.stale_drops = number(j, "stale_drops");
+    m.store_errors = number(j, "store_errors");
+    if (j.contains("misses_by_reason") && j["misses_by_reason"].is_object())
+        for (std::size_t i = 0; i < kMissReasonCount; ++i) {
+            const std::string name(to_string(static_cast<MissReason>(i)));
+            if (j["misses_by_reason"].contains(name) && j["misses_by_reason"][name].is_number_unsigned())
+                m.misses_by_reason[i] = j["misses_by_reason"][name].get<std::uint64_t>();
+        }
+    if (j.contains("remote")) remote_metrics_from_json(j["remote"], m);
+    return m;
+}
+
+fs::path stats_file(const fs::path& cache_directory) { return cache_directory / "stats.json"; }
+
+// Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
+std::optional<json> read_json(const fs::path& p) {
+    std::ifstream in(p);
+    if (!in) return std::nullopt;
+    try {
+        return json::parse(in);
+    } catch (const json::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
+// does not find.
+Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
+    const std::string text = j.dump(1);
+    auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
+                                    Durability::no_sync);
+    if (!staged) return tl::unexpected(staged.error());
+    // The directory exists after its first record: create it only when publishing fails
+    // (another thread may create it meanwhile: create_directories then does nothing).
+    if (auto published = staged->publish(p); published) return published;
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);
+    if (ec) return make_error(ErrorCode::io, "cannot create directory '" + p.parent_path().string() + "': " + ec.message());
+    return staged->publish(p);
+}
+
+void write_remote_report(std::ostream& out, const ReportContext::Remote& remote, const CacheMetrics& m) {
+    out << "  remote:       " << remote.endpoint << (remote.read_only ? " (read-only)" : "") << ", "
+        << (remote.off_reason.empty() ? "on" : "switched off") << "\n"
+        << "                " << m.remote_hits << " hits, " << m.remote_misses << " misses, " << m.remote_rejects << " rejected, "
+        << m.remote_writes << " written; " << format_bytes(m.remote_bytes_in) << " in, " << format_bytes(m.remote_bytes_out) << " out; "
+        << m.remote_errors << " errors, " << m.remote_timeouts << " timeouts; " << format_duration_ns(m.remote_ns) << " waiting\n";
+    if (!remote.off_reason.empty()) out << "  remote off:   " << remote.off_reason << " (the rest of the session ran locally)\n";
+}
+
+json remote_report_json(const ReportContext::Remote& remote, const CacheMetrics& session, const CacheMetrics& lifetime) {
+    json j = {{"url", remote.endpoint},
+              {"read_only", remote.read_only},
+              {"state", remote.off_reason.empty() ? "on" : "off"},
+              {"session", remote_metrics_json(session)},
+              {"lifetime", remote_metrics_json(lifetime)}};
+    if (!remote.off_reason.empty()) j["off_reason"] = remote.off_reason;
+    return j;
+}
+
+}  // namespace
+
+void write_build_report(std::ostream& out, const ReportContext& r) {
+    const CacheMetrics& m = r.session;
+    out << "jdc build cache report\n";
+    if (!r.enabled)
+        out << "  cache:        disabled" << (r.disabled_by.empty() ? "" : " (" + r.disabled_by + ")")
+            << ": every table built, nothing stored\n";
+    out << "  lookups:      " << m.lookups << " (" << m.hits << " hits, " << m.misses << " misses, hit ratio "
+        << format_percent(m.hits, m.lookups) << ")\n";
+    if (m.misses > 0) {
+        out << "  misses:      ";
+        bool first = true;
+        for (std::size_t i = 0; i < kMissReasonCount; ++i) {
+            if (m.misses_by_reason[i] == 0) continue;
+            out << (first ? " " : ", ") << to_string(static_cast<MissReason>(i)) << " " << m.misses_by_reason[i];
+            first = false;
+        }
+        out << "\n";
+    }
+    out << "  building:     " << m.misses << " tables in " << format_duration_ns(m.build_ns);
+    if (m.misses) out << " (" << format_duration_ns(m.build_ns / m.misses) << " each)";
+    out << "\n  loading:      " << m.hits << " tables in " << format_duration_ns(m.load_ns);
+    if (m.hits) out << " (" << format_duration_ns(m.load_ns / m.hits) << " each)";
+    const std::int64_t saved = m.time_saved_ns(r.fallback_build_ns);
+    out << "\n  time saved:   " << (saved < 0 ? "-" : "") << format_duration_ns(static_cast<std::uint64_t>(saved < 0 ? -saved : saved))
+        << " (hits x mean build time of misses - load time)\n"
+        << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
+        << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
+        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
+    if (r.remote) write_remote_report(out, *r.remote, m);
+    if (r.store)
+        out << "  cache:        " << r.store->index.live_count << " entries, " << format_bytes(r.store->index.total_bytes) << " of "
+            << format_bytes(r.store->max_size_bytes) << " in " << r.directory.string() << "\n";
+}
+
+std::string build_report_json(const ReportContext& r) {
+    json j = {{"session", metrics_json(r.session)}, {"lifetime", metrics_json(r.lifetime)}, {"enabled", r.enabled}};
+    j["session"]["time_saved_ns"] = r.session.time_saved_ns(r.fallback_build_ns);
+    if (r.store)
+        j["cache"] = {{"directory", r.directory.string()}, {"entries", r.store->index.live_count}, {"bytes", r.store->index.total_bytes},
+                      {"max_bytes", r.store->max_size_bytes}, {"packs", r.store->pack_count}};
+    if (r.remote) j["remote"] = remote_report_json(*r.remote, r.session, r.lifetime);
+    return j.dump(2);
+}
+
+Result<RecordedMetrics> add_session_to_stats(const fs::path& cache_directory, const CacheMetrics& session) {
+    const fs::path lock_file = cache_directory / "stats.lock";
+    auto lock = StoreLock::for_file(lock_file);
+    if (!lock) return tl::unexpected(lock.error());
+    ScopedStoreLock held(**lock);
+    if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + lock_file.string() + "': " + held.failure());
+    RecordedMetrics totals;
+    if (auto j = read_json(stats_file(cache_directory)); j && j->is_object() && j->contains("lifetime"))
+        totals.lifetime = metrics_from_json((*j)["lifetime"]);
+    // The mean over every table built so far, for reports of sessions that build none.
+    const std::uint64_t built = totals.lifetime.misses + session.misses;
+    totals.mean_build_ns = built == 0 ? 0 : (totals.lifetime.build_ns + session.build_ns) / built;
+    totals.lifetime += session;
+    totals.last_session = session;
+    const json out = {{"lifetime", stored_metrics_json(totals.lifetime)},
+                      {"last_session", stored_metrics_json(totals.last_session)},
+                      {"mean_build_ns", totals.mean_build_ns}};
+    JDC_FORWARD_IF_ERROR(write_json(stats_file(cache_directory), cache_directory / "tmp", out));
+    return totals;
+}
+
+}  // namespace jdc::detail
+
+namespace jdc {
+
+std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory) {
+    const auto j = detail::read_json(detail::stats_file(cache_directory));
+    if (!j || !j->is_object()) return std::nullopt;
+    RecordedMetrics m;
+    if (j->contains("lifetime")) m.lifetime = detail::metrics_from_json((*j)["lifetime"]);
+    if (j->contains("last_session")) m.last_session = detail::metrics_from_json((*j)["last_session"]);
+    m.mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    return m;
+}
+
+}  // namespace jdc
