@@ -3,6 +3,7 @@
 #include <iomanip>
 
 #include "jdc/arena_builder.hpp"
+#include "util/forward_error.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc {
@@ -23,7 +24,7 @@ Result<std::filesystem::path> DispatchTableSerializer::serializeTable(const Disp
     auto bytes = build_arena(table, registry, optimization, {0, DispatchForms::for_table(table)});
     if (!bytes) return tl::unexpected(bytes.error());
     const CacheKey key = calculateCacheKey(table, registry);
-    if (auto r = store_.put({key, *bytes, 0}); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(store_.put({key, *bytes, 0}));
     ++stats_.serialized;
     stats_.bytes_written += bytes->size();
     return store_.loose_path(key);

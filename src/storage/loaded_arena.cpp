@@ -16,6 +16,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 
 #include "storage/fd_mapping.hpp"
+#include "util/forward_error.hpp"
 #include "util/unique_fd.hpp"
 
 namespace jdc {
@@ -136,7 +137,7 @@ Result<LoadedArena> LoadedArena::load(int fd, std::uint64_t file_size, const std
     } else {
         storage->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((file_size + 7) / 8);
         auto* out = reinterpret_cast<std::byte*>(storage->buffer.get());
-        if (auto r = read_all(fd, out, file_size, path); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(read_all(fd, out, file_size, path));
         bytes = {out, static_cast<std::size_t>(file_size)};
     }
     const auto with_path = [&](Error e) {
@@ -169,7 +170,7 @@ Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path
         return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +
                                                          " bytes, over the limit of " + std::to_string(max_size));
     std::vector<std::byte> out(*size);
-    if (auto r = read_all(fd.get(), out.data(), *size, path); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(read_all(fd.get(), out.data(), *size, path));
     return out;
 }
 

@@ -12,11 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jdc/loaded_arena.hpp"
 #include "jdc/detail/mapped_pack.hpp"
+#include "jdc/loaded_arena.hpp"
 #include "jdc/pack.hpp"
 #include "storage/store_lock.hpp"
 #include "util/clock.hpp"
+#include "util/forward_error.hpp"
 #include "util/unique_fd.hpp"
 
 #include <xxhash.h>
@@ -298,7 +299,7 @@ struct LocalStore::State {
     Result<std::shared_ptr<CacheIndex>> index_with_room(std::uint64_t new_entries) {
         auto idx = index_for_writing();
         if (!idx) return tl::unexpected(idx.error());
-        if (auto r = ensure_room(*idx, new_entries); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(ensure_room(*idx, new_entries));
         return idx;
     }
     Result<MaintenanceReport> evict_locked(CacheIndex& idx, std::uint64_t now);
@@ -333,14 +334,14 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
         if (ec) return make_error(ErrorCode::io, "cannot create directory '" + root.parent_path().string() + "': " + ec.message());
     }
     for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
-        if (auto r = ensure_directory(dir); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(ensure_directory(dir));
     write_cachedir_tag(root / "CACHEDIR.TAG");
     if (LoadedArena::can_open_beneath()) state->root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 
     auto lock = StoreLock::for_file(root / "lock");
     if (!lock) return tl::unexpected(lock.error());
     state->lock = *lock;
-    if (auto r = state->load_packs(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(state->load_packs());
 
     auto idx = CacheIndex::open(state->index_file());
     if (idx && idx->summary().dirty) {
@@ -361,10 +362,10 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
         if (!again) {
             const std::string reason = again.error().code == ErrorCode::not_found ? "the index was missing"
                                                                                     : "the index was unreadable (" + again.error().message + ")";
-            if (auto r = state->rebuild_index_locked(reason); !r) return tl::unexpected(r.error());
+            JDC_FORWARD_IF_ERROR(state->rebuild_index_locked(reason));
         }
     }
-    if (auto r = state->current_index(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(state->current_index());
     return LocalStore(std::move(state));
 }
 
@@ -456,7 +457,7 @@ Result<void> LocalStore::rebuild_index(const std::string& reason) {
 
 // Under the lock: the index to change, rebuilt first if a crashed writer left it dirty.
 Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
-    if (auto r = check_all_directories(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(check_all_directories());
     auto idx = current_index();
     if (idx && !(*idx)->is_file_at(index_file())) {
         // The name points elsewhere, yet nobody marked our mapping retired: its
@@ -466,11 +467,11 @@ Result<std::shared_ptr<CacheIndex>> LocalStore::State::index_for_writing() {
     }
     if (!idx) {
         forget_index();
-        if (auto r = rebuild_index_locked("the index was unreadable (" + idx.error().message + ")"); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(rebuild_index_locked("the index was unreadable (" + idx.error().message + ")"));
         return current_index();
     }
     if ((*idx)->summary().dirty) {
-        if (auto r = rebuild_index_locked("the index was left mid-update by a writer that crashed"); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(rebuild_index_locked("the index was left mid-update by a writer that crashed"));
         return current_index();
     }
     return idx;
@@ -680,7 +681,7 @@ Result<StoredArena> LocalStore::State::open_loose(const CacheKey& key) const {
     } else {
         // The file itself is opened with O_NOFOLLOW; the directories above it are
         // checked here (objects/ first: lstat of the shard would follow a link there).
-        if (auto dirs = check_directories({objects_dir(), file.parent_path()}); !dirs) return tl::unexpected(dirs.error());
+        JDC_FORWARD_IF_ERROR(check_directories({objects_dir(), file.parent_path()}));
         loaded = LoadedArena::open(file, options.load_mode, options.limits, SymlinkPolicy::refuse);
     }
     if (!loaded) return tl::unexpected(std::move(loaded.error()));
@@ -894,8 +895,8 @@ Result<ClearReport> LocalStore::clear() {
         auto idx = s_->index_for_writing();
         if (!idx) return tl::unexpected(idx.error());
         StoreListing listing;
-        if (auto r = list_loose_files(s_->objects_dir(), listing); !r) return tl::unexpected(r.error());
-        if (auto r = list_plain_files(s_->packs_dir(), ".jdcp", listing.packs, nullptr); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(list_loose_files(s_->objects_dir(), listing));
+        JDC_FORWARD_IF_ERROR(list_plain_files(s_->packs_dir(), ".jdcp", listing.packs, nullptr));
 
         // First the empty index (readers miss from here on), then the files: a crash in
         // between leaves unindexed files, which the compactor or a rerun removes.
@@ -919,16 +920,16 @@ Result<ClearReport> LocalStore::clear() {
             }
     }
     for (const fs::path& f : aside) ::unlink(f.c_str());
-    if (auto r = s_->load_packs(); !r) return tl::unexpected(r.error());
-    if (auto r = s_->current_index(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(s_->load_packs());
+    JDC_FORWARD_IF_ERROR(s_->current_index());
     return report;
 }
 
 Result<StoreListing> list_store_files(const fs::path& root) {
     StoreListing listing;
-    if (auto r = list_loose_files(root / "objects", listing); !r) return tl::unexpected(r.error());
-    if (auto r = list_plain_files(root / "packs", ".jdcp", listing.packs, &listing.foreign); !r) return tl::unexpected(r.error());
-    if (auto r = list_plain_files(root / "tmp", "", listing.temporary, nullptr); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(list_loose_files(root / "objects", listing));
+    JDC_FORWARD_IF_ERROR(list_plain_files(root / "packs", ".jdcp", listing.packs, &listing.foreign));
+    JDC_FORWARD_IF_ERROR(list_plain_files(root / "tmp", "", listing.temporary, nullptr));
     return listing;
 }
 

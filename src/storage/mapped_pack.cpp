@@ -62,7 +62,7 @@ const std::filesystem::path& MappedPack::path() const noexcept { return storage_
 FileIdentity MappedPack::file_identity() const noexcept { return storage_->identity; }
 
 Result<MappedPack> MappedPack::open(const std::filesystem::path& path, const PackLimits& limits) {
-    if (auto r = check_regular_file(path); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(check_regular_file(path));
     auto storage = std::make_unique<Storage>();
     storage->path = path;
     storage->limits = limits;

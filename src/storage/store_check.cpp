@@ -7,11 +7,12 @@
 
 #include <sys/stat.h>
 
-#include "jdc/detail/cache_index.hpp"
 #include "jdc/compactor.hpp"
-#include "jdc/loaded_arena.hpp"
+#include "jdc/detail/cache_index.hpp"
 #include "jdc/detail/mapped_pack.hpp"
+#include "jdc/loaded_arena.hpp"
 #include "storage/store_lock.hpp"
+#include "util/forward_error.hpp"
 
 namespace jdc {
 namespace fs = std::filesystem;
@@ -194,8 +195,8 @@ Result<StoreCheckReport> check_store(const fs::path& root, const StoreCheckOptio
     for (const StoreFile& f : listing->packs)
         if (auto p = MappedPack::open(f.path)) total += p->entry_count();
     Found found;
-    if (auto r = check_loose(*listing, options, report, found, done, total); !r) return tl::unexpected(r.error());
-    if (auto r = check_packs(*listing, options, report, found, done, total); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(check_loose(*listing, options, report, found, done, total));
+    JDC_FORWARD_IF_ERROR(check_packs(*listing, options, report, found, done, total));
     if (*index) check_index(**index, root, *listing, found, report);
     if (options.progress) options.progress(total, total);
     return report;
@@ -240,7 +241,7 @@ Result<StoreRepairReport> repair_store(LocalStore& store, const StoreCheckReport
         repair.packed_entries_dropped = compacted->dropped_for(DropReason::invalid) + compacted->dropped_for(DropReason::missing);
     }
     if (index_problems) {
-        if (auto r = store.rebuild_index("jdc validate --fix"); !r) return tl::unexpected(r.error());
+        JDC_FORWARD_IF_ERROR(store.rebuild_index("jdc validate --fix"));
         repair.index_rebuilt = true;
     }
     return repair;

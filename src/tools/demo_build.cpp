@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "jdc/build_cache_manager.hpp"
-#include "util/report_format.hpp"
 #include "jdc/resolver.hpp"
+#include "util/forward_error.hpp"
+#include "util/report_format.hpp"
 
 namespace jdc::tools {
 namespace {
@@ -112,7 +113,7 @@ Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOption
     config->cache_directory = o.cache_dir;
     auto manager = BuildCacheManager::create(*config, {"jdc demo-build 1", o.seed});
     if (!manager) return tl::unexpected(manager.error());
-    if (auto r = manager->startBuildSession(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(manager->startBuildSession());
     const auto start = std::chrono::steady_clock::now();
     std::vector<DispatchTable> tables;
     for (const auto& fn : p.functions) {
@@ -122,7 +123,7 @@ Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOption
         tables.push_back(table->to_table());
     }
     const auto took = std::chrono::steady_clock::now() - start;
-    if (auto r = manager->endBuildSession(); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(manager->endBuildSession());
     std::cout << "== " << label << " build: " << p.functions.size() << " dispatch tables in "
               << format_duration_ns(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()))
               << "\n";

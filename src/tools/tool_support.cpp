@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "jdc/cache_config.hpp"
+#include "util/forward_error.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -40,7 +41,7 @@ Result<void> require_cache_directory(const fs::path& dir) {
 }
 
 Result<LocalStore> open_cache_for_tool(const fs::path& dir) {
-    if (auto r = require_cache_directory(dir); !r) return tl::unexpected(r.error());
+    JDC_FORWARD_IF_ERROR(require_cache_directory(dir));
     auto config = CacheConfig::from_environment();
     if (!config) return tl::unexpected(config.error());
     StoreOptions options = config->store_options();
