@@ -102,6 +102,7 @@
 #include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
 #include "storage/store_lock.hpp"
+#include "util/hex.hpp"
 #include "bench_caches.hpp"
 #include "bench_support.hpp"
 #include "support/arena_samples.hpp"
@@ -261,8 +262,8 @@ std::optional<std::string> make_put_store(PutFixture& px, std::size_t batch, con
     std::error_code ec;
     fs::create_directories(px.floor_root / "tmp", ec);
     for (int shard = 0; shard < 256 && !ec; ++shard) {
-        char name[3];
-        std::snprintf(name, sizeof name, "%02x", shard);
+        std::string name;  // a shard directory: the key's first byte in two hex digits
+        jdc::detail::append_hex(name, static_cast<std::uint64_t>(shard), 2);
         fs::create_directories(px.floor_root / "objects" / name, ec);
     }
     if (ec) return "cannot create " + px.floor_root.string() + ": " + ec.message();

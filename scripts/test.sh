@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite. Usage: scripts/test.sh [--sanitize]
+# Builds (with -Werror) and runs the whole test suite. Usage: scripts/test.sh [--sanitize]
 #   --sanitize   build in build-sanitize/ with AddressSanitizer + UndefinedBehaviorSanitizer
 # Ends with a line "tests: N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build
-opts=()
+# The suite is built with -Werror (warning_level=3 is the project's default): a new
+# warning fails the test run, here and in CI, instead of scrolling past.
+opts=(-Dwerror=true)
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-sanitize
-  opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
-        -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all)
+  opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+         -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all)
+fi
+# scripts/build.sh applies options only to a new directory; one configured before
+# -Werror was the rule is switched to it (a one-time rebuild).
+if [[ -f "$dir/build.ninja" ]] && ! grep -qE -- ' -Werror( |$)' "$dir/build.ninja"; then
+  meson configure "$dir" -Dwerror=true >/dev/null
 fi
 scripts/build.sh "$dir" "${opts[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

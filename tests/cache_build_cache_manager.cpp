@@ -23,9 +23,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The project's model shape, named: a braced temporary in the member initializer
+// below made GCC 12 warn of a dangling pointer (-Wdangling-pointer, a false positive)
+// wherever the constructor was inlined.
+const testing::RandomModelOptions kProjectShape{20, 2, 2, 30, true};
+
 // A project: a hierarchy, one generic function, and the inputs a compiler would pass.
 struct Project {
-    testing::RandomModel model = testing::make_random_model(77, {20, 2, 2, 30, true});
+    testing::RandomModel model = testing::make_random_model(77, kProjectShape);
     int builds = 0;
 
     TableInputs inputs() const {
@@ -121,7 +126,7 @@ TEST_CASE("each of the seed's invalidation rules misses, with its reason", "[man
     }
     SECTION("type definition changed") {
         // Same names, one supertype list changed: structural hashes differ.
-        testing::RandomModel changed = testing::make_random_model(77, {20, 2, 2, 30, true});
+        testing::RandomModel changed = testing::make_random_model(77, kProjectShape);
         TypeRegistry reg = with_kinds(changed.registry, [](const Type& t) { return t.name == "T19" ? TypeKind::generic_instance : t.kind; });
         Project q;
         q.model.registry = std::move(reg);

@@ -65,7 +65,7 @@ Golden shapes_golden() {
 
 Golden random_arity3_golden() {
     auto m = testing::make_random_model(42, {12, 3, 3, 24, true});
-    Golden g{"random-arity3", std::move(m.registry), std::move(m.table), {}};
+    Golden g{"random-arity3", std::move(m.registry), std::move(m.table), {}, {}};
     g.optimization.type = OptimizationType::combined;
     g.optimization.memory_saved = 1234;
     g.optimization.compression_ratio = 0.5;

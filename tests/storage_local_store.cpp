@@ -476,7 +476,7 @@ TEST_CASE("a packed copy the index no longer describes is never served", "[store
         IndexEntry e = *index.find(key_for(1));
         e.size = new_bytes.size();
         e.created_ns = ArenaView::open(new_bytes)->created_at_ns();
-        index.put(e);
+        CHECK(index.put(e));
         return {};
     }));
     auto got = reader->get(key_for(1));

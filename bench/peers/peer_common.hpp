@@ -109,7 +109,7 @@ struct IndexBounds {
     bool return_ok(std::uint32_t i) const noexcept { return i == kNoLocal || i < type_count; }
     template <class List>
     bool params_ok(const List& list) const {
-        if (list.size() != arity) return false;
+        if (static_cast<std::uint64_t>(list.size()) != arity) return false;  // protobuf sizes are int
         for (std::uint32_t p : list)
             if (!local_ok(p)) return false;
         return true;
