@@ -70,8 +70,8 @@ bool read_whole_file(const char* path, std::vector<Byte>& out) {
 }
 
 // open + fstat + mmap + touch the first page + munmap + close, the syscalls a mapped
-// load makes. The byte is copied out, never read through DoNotOptimize: a non-const
-// lvalue inside a PROT_READ mapping would be "written" and fault (DESIGN.md, pitfalls).
+// load makes. The byte is copied out, never read through DoNotOptimize: its inline
+// asm takes a non-const lvalue as written, and a write inside a PROT_READ mapping faults.
 inline bool map_touch_unmap(const char* path) {
     const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;

@@ -155,8 +155,8 @@ void jdc_load_file(benchmark::State& state, const TableFixture* fx, LoadMode mod
         if (!loaded) return fail(state, loaded.error().message);
         auto bound = BoundArena::bind(loaded->view(), fx->model.registry);
         if (!bound) return fail(state, bound.error().message);
-        // Only locals are passed to DoNotOptimize: a non-const lvalue inside the
-        // PROT_READ mapping would be "written" and fault (DESIGN.md, pitfalls).
+        // Only locals are passed to DoNotOptimize: it treats a non-const lvalue as
+        // written, and a write inside the PROT_READ mapping faults.
         benchmark::DoNotOptimize(bound);
     }
     set_bytes(state, fx->arena.size());

@@ -17,10 +17,11 @@
 //   ctime is compared in addition to the four obvious fields because tools that rewrite
 //   a file and then restore its mtime (rsync --inplace, cp -p, touch -r) cannot restore
 //   ctime.
-// - **Racy timestamps** (ccache, Zig; DESIGN.md "Storage principles"). A file hashed in
-//   a build whose mtime or ctime is at or after that build's start may still change
-//   within the same timestamp granule without its stat changing; its entry is marked
-//   racy and the file is re-read by the next build even if its stat is unchanged.
+// - **Racy timestamps** (as in ccache and Zig; the `racy` flag of
+//   format-spec/dependency-state-v1.md §4). A file hashed in a build whose mtime or
+//   ctime is at or after that build's start may still change within the same
+//   timestamp granule without its stat changing; its entry is marked racy and the
+//   file is re-read by the next build even if its stat is unchanged.
 //   begin_build() without an argument uses the coarse real-time clock floored to a
 //   whole second, the clock the kernel stamps files with, so a filesystem with
 //   one-second timestamps is covered too. Real-time clock steps backwards are not.

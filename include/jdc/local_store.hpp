@@ -1,7 +1,7 @@
 // jdc — the local cache store: a directory of arenas shared by many processes.
 //
 // Storage layer; knows nothing of builds. Layout of a store root (default
-// `.janus_cache/dispatch_tables`), specified in format-spec/cache-directory.md:
+// `.janus_cache/dispatch_tables`), specified in format-spec/cache-directory-v1.md:
 //
 //   CACHEDIR.TAG                      marks the directory for backup tools
 //   lock                              the inter-process lock (StoreLock)

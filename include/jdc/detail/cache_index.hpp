@@ -6,7 +6,7 @@
 // creation time, last access, access count, format version, optimization config hash
 // and where the entry lives (loose file or pack). Totals and counters sit in the
 // header, so `stats`, LRU and size limits never scan the directory.
-// format-spec/cache-index-v1.md specifies the bytes.
+// format-spec/cache-directory-v1.md specifies the bytes.
 //
 // Concurrency contract:
 //  - Structural changes (insert, erase, counters of bytes and entries, the dirty flag)
