@@ -6,7 +6,8 @@
 //   stats.json   lifetime totals and the last session's metrics, merged by every
 //                manager at the end of its session
 //   inputs.jdcl  one line per stored table: what it was stored with, and why it had
-//                to be built (the inputs log; format in src/cache/inputs_log.hpp)
+//                to be built (the inputs log: its lines are described in
+//                src/cache/inputs_log.hpp, its records in src/cache/miss_record.hpp)
 #pragma once
 
 #include <cstdint>
