@@ -149,25 +149,25 @@ std::optional<RemoteTier::Fetched> RemoteTier::fetch_table(const TableInputs& in
 }
 
 RemoteResult RemoteTier::store(const PutRequest& request) {
-    RemoteResult result;
-    if (read_only_) {
-        result.outcome = RemoteOutcome::skipped;
-        return counted_write(std::move(result));
-    }
+    if (read_only_) return counted_write({RemoteOutcome::skipped, std::nullopt, {}, 0, 0, 0});
+    RemoteResult result;  // `off` unless queued or sent
     std::vector<Pending> full;
     {
         std::lock_guard<std::mutex> guard(mutex_);
-        if (off_) return counted_write(std::move(result));
-        queue_.push_back({request.key, std::vector<std::byte>(request.arena.begin(), request.arena.end())});
-        queued_bytes_ += request.arena.size();
-        if (queue_.size() < kRemoteBatchEntries && queued_bytes_ < kRemoteBatchBytes) {
-            result.outcome = RemoteOutcome::queued;
-            return counted_write(std::move(result));
+        if (!off_) {
+            queue_.push_back({request.key, std::vector<std::byte>(request.arena.begin(), request.arena.end())});
+            queued_bytes_ += request.arena.size();
+            if (queue_.size() < kRemoteBatchEntries && queued_bytes_ < kRemoteBatchBytes) {
+                result.outcome = RemoteOutcome::queued;
+            } else {
+                full.swap(queue_);
+                queued_bytes_ = 0;
+            }
         }
-        full.swap(queue_);
-        queued_bytes_ = 0;
     }
-    return counted_write(send(std::move(full)));
+    // Sent, counted and logged outside the lock: other threads keep queueing meanwhile.
+    if (!full.empty()) result = send(std::move(full));
+    return counted_write(std::move(result));
 }
 
 RemoteResult RemoteTier::flush() {
