@@ -8,15 +8,26 @@ dir=build
 # The suite is built with -Werror (warning_level=3 is the project's default): a new
 # warning fails the test run, here and in CI, instead of scrolling past.
 opts=(-Dwerror=true)
+flags=(-Werror)  # what build.ninja must show for the options above to be in force
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-sanitize
+  # GCC's manual: sanitizers "tend to increase the rate of false positive warnings,
+  # most notably those around -Wmaybe-uninitialized" (GCC 12 warns inside
+  # libstdc++'s <regex> and <functional> here); that one warning is off in this build
+  # only, the normal build keeps it.
   opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
-         -Dcpp_args=-fno-sanitize-recover=all -Dcpp_link_args=-fno-sanitize-recover=all)
+         "-Dcpp_args=-fno-sanitize-recover=all -Wno-maybe-uninitialized" -Dcpp_link_args=-fno-sanitize-recover=all)
+  flags+=(-Wno-maybe-uninitialized)
 fi
 # scripts/build.sh applies options only to a new directory; one configured before
-# -Werror was the rule is switched to it (a one-time rebuild).
-if [[ -f "$dir/build.ninja" ]] && ! grep -qE -- ' -Werror( |$)' "$dir/build.ninja"; then
-  meson configure "$dir" -Dwerror=true >/dev/null
+# these options were the rule is switched to them (a one-time rebuild).
+if [[ -f "$dir/build.ninja" ]]; then
+  for flag in "${flags[@]}"; do
+    if ! grep -qE -- " $flag( |\$)" "$dir/build.ninja"; then
+      meson configure "$dir" "${opts[@]}" >/dev/null
+      break
+    fi
+  done
 fi
 scripts/build.sh "$dir" "${opts[@]}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
