@@ -2,7 +2,9 @@
 // each rule it enforces.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <map>
+#include <set>
 #include <string>
 
 #include "janusc/dispatch.hpp"
@@ -197,6 +199,77 @@ TEST_CASE("every generated project is a valid program") {
             CHECK(p.method_count() == g.methods);
             for (const Generic& gen : p.generics) CHECK(tuple_count(p, gen) <= kMaxTuplesPerTable);
         }
+}
+
+TEST_CASE("the generator's statistics are those of the program it writes") {
+    for (const auto& [size, seed] : {std::pair<std::size_t, std::uint64_t>{1000, 1}, {150, 2}}) {
+        INFO("size " << size << " seed " << seed);
+        const GeneratedProject g = generate_project({size, seed});
+        Files files;
+        for (const GeneratedFile& f : g.files) files[f.path] = f.text;
+        const Program p = program_of(files);
+        const GeneratorStats& st = g.stats;
+
+        std::vector<std::size_t> per_generic;
+        std::array<std::size_t, 5> histogram{};
+        for (const Generic& gen : p.generics) {
+            const std::size_t n = gen.methods.size();
+            per_generic.push_back(n);
+            ++histogram[n == 0 ? 0 : n < 5 ? 1 : n < 10 ? 2 : n < 100 ? 3 : 4];
+        }
+        std::sort(per_generic.begin(), per_generic.end());
+        CHECK(st.methods_max == per_generic.back());
+        CHECK(st.methods_median == per_generic[per_generic.size() / 2]);
+        CHECK(st.methods_histogram == histogram);
+
+        // Depth, multiple inheritance and diamonds, from the registry the compiler built.
+        const jdc::TypeId any = p.registry.find("Any");
+        std::vector<int> depth(p.registry.size() + 1, 0);
+        std::vector<std::set<jdc::TypeId>> ancestors(p.registry.size() + 1);
+        int max_depth = 0;
+        std::size_t several = 0, diamonds = 0;
+        for (const jdc::Type& t : p.registry.types()) {
+            ancestors[t.id].insert(t.id);
+            for (jdc::TypeId s : t.supertypes) {
+                depth[t.id] = std::max(depth[t.id], depth[s] + 1);
+                ancestors[t.id].insert(ancestors[s].begin(), ancestors[s].end());
+            }
+            max_depth = std::max(max_depth, depth[t.id]);
+            if (t.supertypes.size() < 2) continue;
+            ++several;
+            bool diamond = false;
+            for (std::size_t i = 0; i < t.supertypes.size(); ++i)
+                for (std::size_t j = i + 1; j < t.supertypes.size(); ++j)
+                    for (jdc::TypeId a : ancestors[t.supertypes[i]]) diamond = diamond || (a != any && ancestors[t.supertypes[j]].count(a));
+            diamonds += diamond;
+        }
+        CHECK(st.max_depth == max_depth);
+        CHECK(st.multiple_inheritance == several);
+        CHECK(st.diamonds == diamonds);
+        CHECK(st.numeric_types == p.subtypes_of(p.registry.find("Number")).size());
+
+        const std::string text = describe_stats(g);
+        CHECK(text.find("methods per generic function: median " + std::to_string(st.methods_median)) != std::string::npos);
+        CHECK(text.find("calls in method bodies: " + std::to_string(st.call_sites)) != std::string::npos);
+        CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+    }
+}
+
+TEST_CASE("generated projects have a long tail, deep hierarchies with diamonds, and bodies full of calls") {
+    const GeneratedProject medium = generate_project({1000, 1}), large = generate_project({10000, 1});
+    for (const GeneratedProject* g : {&medium, &large}) {
+        const GeneratorStats& st = g->stats;
+        CHECK(st.methods_histogram[4] >= 2);  // functions with 100 methods or more
+        CHECK(st.methods_max <= 500);
+        CHECK(st.methods_median <= 4);        // ... and most have a few
+        CHECK(st.call_sites >= 2 * g->methods);
+        CHECK(st.abstract_calls > st.call_sites / 4);
+        CHECK(st.max_depth >= 12);
+        CHECK(st.diamonds > 0);
+        CHECK(st.numeric_types <= 400);
+    }
+    CHECK(large.stats.methods_histogram[4] >= 5);
+    CHECK(large.stats.methods_max >= 400);
 }
 
 TEST_CASE("dispatch tables count each method's wins from the matrix exactly as the reference resolver does") {

@@ -93,7 +93,8 @@ int run_gen(const std::string& size, std::uint64_t seed, const std::string& out)
         return kExitUsage;
     }
     std::cout << "janusc gen: " << project.modules << " modules, " << project.types << " types, " << project.generics
-              << " generic functions, " << project.methods << " methods in " << out << " (seed " << seed << ")\n";
+              << " generic functions, " << project.methods << " methods in " << out << " (seed " << seed << ")\n"
+              << janusc::describe_stats(project);
     return kExitOk;
 }
 
