@@ -1,10 +1,12 @@
 // janusc — the reference compiler of the Janus language, a client of jdc.
 //
-//   janusc build DIR [--cache-dir D] [--no-cache] [--jobs N] [--out O] [--opt-level 0|1] [--report-json F]
+//   janusc build DIR [--cache-dir D] [--no-cache] [--jobs N] [--out O] [--opt-level 0|1] [--report-json F] [--Werror]
 //   janusc gen --size small|medium|large|N [--seed S] OUT
 //   janusc cache ARGS...        runs `jdc ARGS...` (the jdc next to janusc, else the one on PATH)
 //
-// Exit codes: 0 success; 1 compile errors; 2 usage or I/O error.
+// Exit codes: 0 success (warnings do not change it); 1 compile errors, or warnings
+// with --Werror; 2 usage or I/O error. Errors and warnings go to stderr, before the
+// build report.
 #include <unistd.h>
 
 #include <climits>
@@ -28,7 +30,12 @@ namespace fs = std::filesystem;
 constexpr int kExitOk = 0;
 constexpr int kExitCompileErrors = 1;
 constexpr int kExitUsage = 2;
-constexpr std::size_t kMaxDiagnosticsShown = 200;
+constexpr std::size_t kMaxDiagnosticsShown = 200;  // of each kind, over the whole project
+
+void print_diagnostics(const janusc::Diagnostics& d, const char* kind) {
+    for (std::size_t i = 0; i < d.size() && i < kMaxDiagnosticsShown; ++i) std::cerr << d[i].to_string() << "\n";
+    if (d.size() > kMaxDiagnosticsShown) std::cerr << "janusc: " << d.size() - kMaxDiagnosticsShown << " more " << kind << " not shown\n";
+}
 
 // Replaces this process with `jdc ARGS...`: the jdc installed beside janusc (both come
 // from one build), else the first on PATH. Returns only on failure.
@@ -64,11 +71,13 @@ int run_build(janusc::BuildOptions options, const std::string& report_json) {
     }
     if (!outcome->diagnostics.empty()) {
         const auto& d = outcome->diagnostics;
-        for (std::size_t i = 0; i < d.size() && i < kMaxDiagnosticsShown; ++i) std::cerr << d[i].to_string() << "\n";
-        if (d.size() > kMaxDiagnosticsShown) std::cerr << "janusc: " << d.size() - kMaxDiagnosticsShown << " more errors not shown\n";
-        std::cerr << "janusc: build failed: " << d.size() << (d.size() == 1 ? " error\n" : " errors\n");
+        print_diagnostics(d, "errors");
+        std::cerr << "janusc: build failed: " << d.size() << (d.size() == 1 ? " error" : " errors")
+                  << (outcome->failed_on_warnings ? " (warnings, with --Werror)\n" : "\n");
         return kExitCompileErrors;
     }
+    print_diagnostics(outcome->warnings, "warnings");
+    std::cerr.flush();  // warnings before the report, also when both go to one terminal or file
     janusc::print_build_report(*outcome, options.project, std::cout);
     if (!report_json.empty()) {
         const std::string text = janusc::build_report_json(*outcome) + "\n";
@@ -121,6 +130,7 @@ int main(int argc, char** argv) {
     b->add_option("--out,-o", out_dir, "Where the dispatch summaries go (default: DIR/janus-out)");
     b->add_option("--opt-level,-O", opt_level, "0: methods in source order; 1: hottest first")->capture_default_str()->check(CLI::Range(0u, 1u));
     b->add_option("--report-json", report_json, "Also write the build report as JSON to this file");
+    b->add_flag("--Werror", build.warnings_as_errors, "Treat warnings as errors: print them as errors, write no summaries, exit 1");
 
     std::string size, gen_out;
     std::uint64_t seed = 1;
