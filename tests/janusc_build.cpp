@@ -446,6 +446,29 @@ TEST_CASE("call-site warnings: each kind, sorted like errors, bounded per file, 
                        "  5:5 area(Shape) over 3 tuples: dynamic, 2 methods; has no method for (Shape)\n") != std::string::npos);
     CHECK(summary.find("  32:37 area(Circle) over 1 tuple: static, area(s: Circle) at base.jn:7:6\n") != std::string::npos);
 
+    // Over the whole build at most kMaxWarningsShown are shown, the first by file and position.
+    {
+        jdc::testing::TempDir wide;
+        write(wide.path / "base.jn", read(src / "base.jn"));
+        for (int f = 10; f < 21; ++f) {
+            const std::string name = "m" + std::to_string(f);
+            std::string text = "module " + name + "\nimport base\ngeneric run" + name + "(s: Shape) -> f64\nfunc run" + name +
+                               "(s: Shape) -> f64 {\n";
+            for (int i = 0; i < 21; ++i) text += "    area(s)\n";
+            write(wide.path / (name + ".jn"), text + "    return 1\n}\n");
+        }
+        BuildOptions w;
+        w.project = wide.path;
+        w.use_cache = false;
+        w.out = wide.path / "out";
+        const auto all = build_project(w);
+        REQUIRE(all);
+        REQUIRE(all->diagnostics.empty());
+        CHECK(all->stats.warnings == 11 * 21);
+        REQUIRE(all->warnings.size() == kMaxWarningsShown);  // 20 of each of the first ten files
+        CHECK(all->warnings.back().to_string() == (wide.path / "m19.jn").string() + ":24:5: warning: call to 'area' has no method for (Shape)");
+    }
+
     // --Werror: the warnings become errors; nothing is written, but the tables are cached.
     o.warnings_as_errors = true;
     o.out = dir.path / "out-werror";

@@ -388,6 +388,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     stats.warnings = calls.warnings.size();
     stats.call_sites_cpu_ns = calls.cpu_ns;
     outcome.warnings = first_per_file(calls.warnings, kMaxWarningsPerFile);
+    if (outcome.warnings.size() > kMaxWarningsShown) outcome.warnings.resize(kMaxWarningsShown);
     stats.call_sites_ns = now_ns() - t;
 
     t = now_ns();
@@ -431,7 +432,8 @@ void print_build_report(const BuildOutcome& o, const fs::path& project, std::ost
         << format_duration_ns(s.call_sites_cpu_ns) << " CPU: " << s.calls_static << " resolved statically, " << s.calls_dynamic
         << " dynamic\n"
         << "  warnings:  " << s.warnings << " (" << s.warnings_ambiguous << " can be ambiguous, " << s.warnings_no_method
-        << " without a method; " << o.warnings.size() << " shown, at most " << kMaxWarningsPerFile << " per file)\n"
+        << " without a method; " << o.warnings.size() << " shown: at most " << kMaxWarningsPerFile << " per file, "
+        << kMaxWarningsShown << " in all)\n"
         << "  write:     " << s.modules << " summaries in " << o.out_dir.string() << " in " << format_duration_ns(s.write_ns) << "\n"
         << "  total:     " << format_duration_ns(s.total_ns) << "\n";
     out << o.cache_report;

@@ -69,7 +69,9 @@ struct BuildOutcome {
     // instead (as errors): tables were fetched and built, but no summary was written.
     Diagnostics diagnostics;
     bool failed_on_warnings = false;  // the diagnostics are warnings made errors by --Werror
-    Diagnostics warnings;  // sorted by file and position, at most kMaxWarningsPerFile per file
+    // The warnings to show, sorted by file and position: at most kMaxWarningsPerFile per
+    // file and kMaxWarningsShown in all (stats.warnings counts every one).
+    Diagnostics warnings;
     BuildStats stats;
     std::filesystem::path out_dir;
     std::vector<std::string> built_tables;  // generic functions whose table missed the cache, sorted

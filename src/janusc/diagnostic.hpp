@@ -40,8 +40,10 @@ using Diagnostics = std::vector<Diagnostic>;
 
 // A file stops reporting after this many errors: the rest are usually consequences.
 inline constexpr std::size_t kMaxErrorsPerFile = 20;
-// A file shows at most this many warnings (the first by position); the build report
-// still counts them all. A project-wide warning pattern would otherwise bury the rest.
+// A file shows at most this many warnings (the first by position), and a build at most
+// kMaxWarningsShown (the first by file and position); the build report still counts
+// them all. A project-wide warning pattern would otherwise bury the rest.
 inline constexpr std::size_t kMaxWarningsPerFile = 20;
+inline constexpr std::size_t kMaxWarningsShown = 200;
 
 }  // namespace janusc

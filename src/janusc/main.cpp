@@ -9,6 +9,7 @@
 // build report.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -30,12 +31,7 @@ namespace fs = std::filesystem;
 constexpr int kExitOk = 0;
 constexpr int kExitCompileErrors = 1;
 constexpr int kExitUsage = 2;
-constexpr std::size_t kMaxDiagnosticsShown = 200;  // of each kind, over the whole project
-
-void print_diagnostics(const janusc::Diagnostics& d, const char* kind) {
-    for (std::size_t i = 0; i < d.size() && i < kMaxDiagnosticsShown; ++i) std::cerr << d[i].to_string() << "\n";
-    if (d.size() > kMaxDiagnosticsShown) std::cerr << "janusc: " << d.size() - kMaxDiagnosticsShown << " more " << kind << " not shown\n";
-}
+constexpr std::size_t kMaxDiagnosticsShown = 200;
 
 // Replaces this process with `jdc ARGS...`: the jdc installed beside janusc (both come
 // from one build), else the first on PATH. Returns only on failure.
@@ -71,12 +67,19 @@ int run_build(janusc::BuildOptions options, const std::string& report_json) {
     }
     if (!outcome->diagnostics.empty()) {
         const auto& d = outcome->diagnostics;
-        print_diagnostics(d, "errors");
-        std::cerr << "janusc: build failed: " << d.size() << (d.size() == 1 ? " error" : " errors")
+        const std::size_t shown = std::min(d.size(), kMaxDiagnosticsShown);
+        // Warnings made errors come already bounded (kMaxWarningsShown); the stats count them all.
+        const std::size_t total = outcome->failed_on_warnings ? outcome->stats.warnings : d.size();
+        for (std::size_t i = 0; i < shown; ++i) std::cerr << d[i].to_string() << "\n";
+        if (total > shown) std::cerr << "janusc: " << total - shown << " more errors not shown\n";
+        std::cerr << "janusc: build failed: " << total << (total == 1 ? " error" : " errors")
                   << (outcome->failed_on_warnings ? " (warnings, with --Werror)\n" : "\n");
         return kExitCompileErrors;
     }
-    print_diagnostics(outcome->warnings, "warnings");
+    for (const janusc::Diagnostic& w : outcome->warnings) std::cerr << w.to_string() << "\n";
+    if (outcome->stats.warnings > outcome->warnings.size())
+        std::cerr << "janusc: " << outcome->stats.warnings - outcome->warnings.size() << " more warnings not shown (at most "
+                  << janusc::kMaxWarningsPerFile << " per file, " << janusc::kMaxWarningsShown << " in all)\n";
     std::cerr.flush();  // warnings before the report, also when both go to one terminal or file
     janusc::print_build_report(*outcome, options.project, std::cout);
     if (!report_json.empty()) {
