@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <tuple>
 
 #include "janusc/thread_pool.hpp"

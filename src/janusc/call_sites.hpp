@@ -13,15 +13,16 @@
 // just built, the same bytes), so they are identical with and without the cache.
 //
 // Today every tuple of the cone is resolved with jdc's reference resolver
-// (resolve_cone_reference, the oracle). CallSiteResolver::answer is the one place
-// that calls it: resolving through the table's compressed form instead changes that
-// function only, and the oracle stays to test it against.
+// (resolve_cone_reference is that enumeration: the oracle). CallSiteResolver::answer
+// is the one place the build resolves a call: it runs the same enumeration, memoized
+// and on the methods that can apply to the cone. Resolving through the table's
+// compressed form instead changes that function only, and the oracle stays to test
+// it against (tests/janusc_call_sites.cpp compares the two on generated programs).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
