@@ -359,7 +359,7 @@ private:
         for (std::size_t m = 1; m < modules_.size(); ++m) {
             std::vector<std::size_t> visible_list = visible_types(m);
             const std::size_t count = modules_[m].core ? 6 + rng_.below(5) : 3 + rng_.below(5);
-            const unsigned numeric_percent = modules_[m].name == "core.math" ? 50 : 8;
+            const unsigned numeric_percent = modules_[m].name == "core.math" ? 50 : 12;
             for (std::size_t i = 0; i < count; ++i) {
                 const bool numeric = numeric_.size() < kMaxNumericTypes && rng_.percent(numeric_percent);
                 std::vector<std::size_t> supers{numeric ? pick_numeric_super(m) : pick_super(m, visible_list)};
@@ -554,7 +554,8 @@ private:
             return;
         }
         // Numeric: (A, A); (A, B) with another numeric type B visible where A is
-        // declared (70%); the half-specialized (A, Number) and (Number, A) (15% each).
+        // declared, or A's supertype (70%); the half-specialized (A, Number) and
+        // (Number, A) (15% each).
         const std::size_t candidates = numeric_.size() - 1;
         const std::size_t per_mille = std::min<std::size_t>(1000, 1000 * spec.max_methods * 10 / (20 * std::max<std::size_t>(1, candidates)));
         for (std::size_t a : numeric_) {
@@ -562,8 +563,17 @@ private:
             const std::size_t m = types_[a].module;
             if (room()) add_method_with(g, m, {a, a}, taken);
             if (room() && rng_.percent(70)) {
-                const std::size_t b = rng_.pick(numeric_);
-                if (visible(m, b)) add_method_with(g, m, {a, b}, taken);
+                // Another numeric type visible where A is declared; failing a few draws, the
+                // supertype A extends (a promotion rule, as plus(Int32, Integer)).
+                std::size_t b = types_[a].supers[0];
+                for (int attempt = 0; attempt < 4; ++attempt) {
+                    const std::size_t t = rng_.pick(numeric_);
+                    if (t != a && visible(m, t)) {
+                        b = t;
+                        break;
+                    }
+                }
+                if (b != domain) add_method_with(g, m, {a, b}, taken);
             }
             if (room() && rng_.percent(15)) add_method_with(g, m, {a, domain}, taken);
             if (room() && rng_.percent(15)) add_method_with(g, m, {domain, a}, taken);
@@ -634,10 +644,11 @@ private:
                 if (ok) cone *= descendants_[scope[args[p]].type].size();
             }
             if (!ok || cone > kMaxCallCone) continue;
-            // Code calls a function on abstract types mostly where every tuple of the cone
-            // has a method (an interface with a default) and none is ambiguous. One such
-            // call in ten is made regardless: the kind a compiler warns about.
-            if (cone > 1 && !rng_.percent(10)) {
+            // Code calls a function where every tuple of the cone has one most specific
+            // method: on a concrete type, one that has a method; on abstract types, an
+            // interface they implement. One abstract call in ten is made regardless: the
+            // kind a compiler warns about.
+            if (cone == 1 || !rng_.percent(10)) {
                 std::array<std::size_t, kMaxArityGenerated> key{};
                 for (std::size_t p = 0; p < args.size(); ++p) key[p] = scope[args[p]].type;
                 if (!cone_resolves(g, key)) continue;

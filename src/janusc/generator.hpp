@@ -15,7 +15,7 @@
 //   own types (40%), an imported module's (35%) or any visible type, the deeper of two
 //   such draws (hierarchies up to 16 levels). 15% of types have two supertypes, and
 //   two times in three the second shares an ancestor other than Any with the first: a
-//   diamond. About 8% of types are numeric (under Number, at most 400 of them: the
+//   diamond. About 12% of types are numeric (under Number, at most 400 of them: the
 //   domain of the arithmetic generics below stays within 160,000 tuples), with their
 //   own multiple inheritance and diamonds.
 // Generic functions. Arity 1 (50%), 2 (35%) or 3 (15%), declared over visible types
@@ -43,10 +43,10 @@
 //   ancestors), the others values in scope whose static types fit; a fifth of the
 //   calls go to the long tail. Results of numeric type and of declared types are
 //   bound by `let` and feed later calls, so many calls have abstract argument types.
-//   Such a call is made where every tuple of its cone (the tuples of subtypes of its
-//   argument types) resolves to one method, as code calls interfaces it implements,
-//   except one time in ten: those are dynamic calls that can be ambiguous or lack a
-//   method, what a compiler warns about. A cone holds at most 64 tuples: call sites
+//   A call is made where every tuple of its cone (the tuples of subtypes of its
+//   argument types) resolves to one method, as code calls functions defined for its
+//   types and interfaces they implement; but one call on abstract types in ten is made
+//   regardless: those can be ambiguous or lack a method, what a compiler warns about. A cone holds at most 64 tuples: call sites
 //   are resolved by enumerating their cones. Every `return` is numeric, so a
 //   benchmark that prefixes it with `1 + ` keeps the program valid.
 #pragma once
