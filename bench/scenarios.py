@@ -134,7 +134,13 @@ class Bench:
         uncached, uncached_cpu, _ = self.build(work, project, False, flags)
         session = j["cache"]["session"]
         r = results.setdefault(name, {"cached": [], "uncached": [], "cached_cpu": [], "uncached_cpu": [], "hits": [], "lookups": [],
-                                      "misses_by_reason": []})
+                                      "misses_by_reason": [], "total_ns": [], "call_sites_ns": [], "call_sites_cpu_ns": []})
+        compiler = j["janusc"]
+        r["total_ns"].append(compiler["total_ns"])
+        r["call_sites_ns"].append(compiler["call_sites_ns"])
+        r["call_sites_cpu_ns"].append(compiler["call_sites_cpu_ns"])
+        r["calls"] = {k: compiler[k] for k in ("call_sites", "calls_resolved_statically", "calls_dynamic", "warnings",
+                                               "warnings_ambiguous", "warnings_no_method")}
         r["cached"].append(cached)
         r["uncached"].append(uncached)
         r["cached_cpu"].append(cached_cpu)
@@ -160,7 +166,7 @@ class Bench:
                            capture_output=True, text=True, env=self.env)
         if p.returncode != 0:
             die(f"janusc gen failed:\n{p.stderr}")
-        shape = p.stdout.strip().split(": ", 1)[1].split(" in ")[0]
+        shape = p.stdout.splitlines()[0].split(": ", 1)[1].split(" in ")[0]  # then its statistics, one line each
         proj = Project(project)
         print(f"{size}: {shape}; leaf {proj.leaf}, widely imported {proj.core} "
               f"(imported by {proj.core_importers} of {len(proj.modules)} modules)", flush=True)
@@ -278,6 +284,24 @@ def markdown(data, meta):
         lines.append(f"- {size}: incremental edits `{d['leaf']}` ({d['leaf_methods']} methods, imported by no module); "
                      f"partial adds a type to `{d['core']}` (imported, directly or not, by {d['core_importers']} of "
                      f"{d['modules']} modules).")
+    lines += ["", "Call sites (every build resolves them over their cones; figures from the cached builds' reports, "
+                  "time as the median share of janusc's own total):"]
+    for size, d in data.items():
+        res = d["results"]
+        c = next((res[n]["calls"] for n in SCENARIOS if n in res and "calls" in res[n]), None)
+        if c is None:
+            continue
+        shares = []
+        for name in ("clean", "no change"):
+            r = res.get(name)
+            if r and r["total_ns"]:
+                wall = statistics.median(r["call_sites_ns"])
+                share = statistics.median(a / t for a, t in zip(r["call_sites_ns"], r["total_ns"]) if t)
+                shares.append(f"{fmt_time(wall / 1e9)} wall ({share * 100:.0f}% of the {name} build), "
+                              f"{fmt_time(statistics.median(r['call_sites_cpu_ns']) / 1e9)} CPU")
+        lines.append(f"- {size}: {c['call_sites']} call sites, {c['calls_resolved_statically']} resolved statically, "
+                     f"{c['calls_dynamic']} dynamic; {c['warnings']} warnings ({c['warnings_ambiguous']} can be ambiguous, "
+                     f"{c['warnings_no_method']} without a method); resolving: " + "; ".join(shares) + ".")
     missed = [f"{s} {n} ({w})" for s, n, w, ok in verdicts if not ok]
     lines += ["", "Targets missed: " + (", ".join(missed) if missed else "none") + "."]
     if meta["failures"]:

@@ -113,39 +113,72 @@ std::uint64_t misses(const BuildOutcome& o, jdc::MissReason reason) { return o.c
 
 }  // namespace
 
-TEST_CASE("summaries are byte-identical with and without the cache, on any number of threads") {
-    Project p(40);
-    const BuildOutcome cold = p.build();
-    const BuildOutcome warm = p.build();
-    BuildOptions no_cache = p.options();
-    no_cache.use_cache = false;
-    const BuildOutcome uncached = p.build(no_cache);
-    BuildOptions one_thread = p.options();
-    one_thread.jobs = 1;
-    const BuildOutcome serial = p.build(one_thread);
+// Every warning of a build, as printed.
+std::vector<std::string> warnings_of(const BuildOutcome& o) {
+    std::vector<std::string> out;
+    for (const Diagnostic& d : o.warnings) out.push_back(d.to_string());
+    return out;
+}
 
-    CHECK(cold.stats.tables_built == 40);
-    CHECK(warm.stats.tables_from_cache == 40);
-    CHECK(uncached.stats.tables_built == 40);
-    CHECK(uncached.cache.misses_by_reason[static_cast<std::size_t>(jdc::MissReason::disabled)] == 40);
-    CHECK(serial.stats.tables_from_cache == 40);
-    const auto reference = tree(cold.out_dir);
-    CHECK(reference.size() == cold.stats.modules);
-    for (const auto& [path, text] : reference) {
-        CHECK(fs::path(path).extension() == ".dispatch");
-        CHECK(text.find("# janusc dispatch summary") == 0);
+TEST_CASE("summaries and warnings are byte-identical with and without the cache, on any number of threads") {
+    for (const auto& [size, seed] : {std::pair<std::size_t, std::uint64_t>{40, 3}, {150, 8}}) {
+        INFO("size " << size << " seed " << seed);
+        Project p(size, seed);
+        const BuildOutcome cold = p.build();
+        const BuildOutcome warm = p.build();
+        BuildOptions no_cache = p.options();
+        no_cache.use_cache = false;
+        const BuildOutcome uncached = p.build(no_cache);
+        BuildOptions one_thread = p.options();
+        one_thread.jobs = 1;
+        const BuildOutcome serial = p.build(one_thread);
+
+        CHECK(cold.stats.tables_built == size);
+        CHECK(warm.stats.tables_from_cache == size);
+        CHECK(uncached.stats.tables_built == size);
+        CHECK(uncached.cache.misses_by_reason[static_cast<std::size_t>(jdc::MissReason::disabled)] == size);
+        CHECK(serial.stats.tables_from_cache == size);
+        const auto reference = tree(cold.out_dir);
+        CHECK(reference.size() == cold.stats.modules);
+        std::size_t listed = 0;
+        for (const auto& [path, text] : reference) {
+            CHECK(fs::path(path).extension() == ".dispatch");
+            CHECK(text.find("# janusc dispatch summary") == 0);
+            const std::size_t at = text.find("\ncall sites: ");
+            REQUIRE(at != std::string::npos);
+            listed += std::stoul(text.substr(at + 13));
+        }
+        CHECK(listed == cold.stats.call_sites);
+        CHECK(cold.stats.call_sites > 2 * cold.stats.methods);
+        CHECK(cold.stats.calls_static > 0);
+        CHECK(cold.stats.calls_dynamic > 0);
+        CHECK(cold.stats.warnings > 0);
+        CHECK(cold.stats.warnings == cold.stats.warnings_ambiguous + cold.stats.warnings_no_method);
+        CHECK(tree(warm.out_dir) == reference);
+        CHECK(tree(uncached.out_dir) == reference);
+        CHECK(tree(serial.out_dir) == reference);
+        const std::vector<std::string> warnings = warnings_of(cold);
+        CHECK_FALSE(warnings.empty());
+        CHECK(warnings_of(warm) == warnings);
+        CHECK(warnings_of(uncached) == warnings);
+        CHECK(warnings_of(serial) == warnings);
+        for (const BuildOutcome* o : {&warm, &uncached, &serial}) {
+            CHECK(o->stats.call_sites == cold.stats.call_sites);
+            CHECK(o->stats.calls_static == cold.stats.calls_static);
+            CHECK(o->stats.calls_dynamic == cold.stats.calls_dynamic);
+            CHECK(o->stats.warnings == cold.stats.warnings);
+        }
+        // The opt level reorders methods inside the tables; neither summaries nor warnings show it.
+        BuildOptions source_order = p.options();
+        source_order.opt_level = OptLevel::none;
+        const BuildOutcome reordered = p.build(source_order);
+        CHECK(tree(reordered.out_dir) == reference);
+        CHECK(warnings_of(reordered) == warnings);
     }
-    CHECK(tree(warm.out_dir) == reference);
-    CHECK(tree(uncached.out_dir) == reference);
-    CHECK(tree(serial.out_dir) == reference);
-    // The opt level reorders methods inside the tables; the summaries do not show it.
-    BuildOptions source_order = p.options();
-    source_order.opt_level = OptLevel::none;
-    CHECK(tree(p.build(source_order).out_dir) == reference);
 }
 
 TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds hit as they must") {
-    Project p(40);
+    Project p(80);  // with fewer modules a type added to a core module can reach every table
     const Program before = p.program();
     const std::size_t tables = before.generics.size();
 
@@ -353,11 +386,108 @@ TEST_CASE("the build report: text and JSON") {
     print_build_report(o, p.src, text);
     CHECK(text.str().find(compiler_version() + ": built ") == 0);
     CHECK(text.str().find("20 generic functions") != std::string::npos);
+    CHECK(text.str().find("  calls:     " + std::to_string(o.stats.call_sites) + " call sites in ") != std::string::npos);
+    CHECK(text.str().find(" wall, ") != std::string::npos);
+    CHECK(text.str().find(" CPU: " + std::to_string(o.stats.calls_static) + " resolved statically, " +
+                          std::to_string(o.stats.calls_dynamic) + " dynamic\n") != std::string::npos);
+    CHECK(text.str().find("  warnings:  " + std::to_string(o.stats.warnings) + " (") != std::string::npos);
     CHECK(text.str().find("jdc build cache report") != std::string::npos);
     const auto j = nlohmann::json::parse(build_report_json(o));
     CHECK(j["janusc"]["generic_functions"] == 20);
     CHECK(j["janusc"]["tables_built"] == 20);
+    CHECK(j["janusc"]["call_sites"] == o.stats.call_sites);
+    CHECK(j["janusc"]["calls_resolved_statically"] == o.stats.calls_static);
+    CHECK(j["janusc"]["calls_dynamic"] == o.stats.calls_dynamic);
+    CHECK(j["janusc"]["warnings"] == o.stats.warnings);
+    CHECK(j["janusc"]["warnings_ambiguous"] == o.stats.warnings_ambiguous);
+    CHECK(j["janusc"]["warnings_no_method"] == o.stats.warnings_no_method);
+    CHECK(j["janusc"]["warnings_shown"] == o.warnings.size());
+    CHECK(j["janusc"].contains("call_sites_ns"));
+    CHECK(j["janusc"].contains("call_sites_cpu_ns"));
     CHECK(j["cache"]["session"]["misses"] == 20);
+}
+
+TEST_CASE("call-site warnings: each kind, sorted like errors, bounded per file, and --Werror") {
+    jdc::testing::TempDir dir;
+    const fs::path src = dir.path / "p";
+    write(src / "base.jn",
+          "module base\ntype Shape\ntype Polygon : Shape\ntype Circle : Shape\n"
+          "generic area(s: Shape) -> f64\ngeneric collide(a: Shape, b: Shape) -> bool\n"
+          "func area(s: Circle) -> f64 { return 1 }\nfunc area(s: Polygon) -> f64 { return 2 }\n"
+          "func collide(a: Circle, b: Shape) -> bool { return 1 }\nfunc collide(a: Shape, b: Circle) -> bool { return 2 }\n");
+    // 25 calls without a method for (Shape), then one resolved statically.
+    std::string many = "module many\nimport base\ngeneric run(s: Shape) -> f64\nfunc run(s: Shape) -> f64 {\n";
+    for (int i = 0; i < 25; ++i) many += "    area(s)\n";
+    write(src / "many.jn", many + "    return area(s) * 2\n}\nfunc run(s: Circle) -> f64 { return area(s) }\n");
+    write(src / "amb.jn", "module amb\nimport base\nfunc collide(a: Polygon, b: Polygon) -> bool { return collide(b, a) }\n"
+                          "generic go(c: Circle) -> bool\nfunc go(c: Circle) -> bool { return collide(c, c) }\n");
+    BuildOptions o;
+    o.project = src;
+    o.cache_dir = dir.path / "cache";
+    o.out = dir.path / "out";
+    auto r = build_project(o);
+    REQUIRE(r);
+    REQUIRE(r->diagnostics.empty());
+    CHECK(r->stats.call_sites == 29);
+    CHECK(r->stats.calls_static == 2);  // collide(Polygon, Polygon), area(Circle)
+    CHECK(r->stats.calls_dynamic == 26);
+    CHECK(r->stats.warnings == 27);
+    CHECK(r->stats.warnings_ambiguous == 1);
+    CHECK(r->stats.warnings_no_method == 26);
+    const std::vector<std::string> shown = warnings_of(*r);
+    REQUIRE(shown.size() == 1 + kMaxWarningsPerFile);
+    const std::string amb = (src / "amb.jn").string(), many_file = (src / "many.jn").string();
+    CHECK(shown[0] == amb + ":5:37: warning: call to 'collide' can be ambiguous: (Circle, Circle) matches 'collide(a: Circle, b: Shape)' "
+                            "and 'collide(a: Shape, b: Circle)'");
+    CHECK(shown[1] == many_file + ":5:5: warning: call to 'area' has no method for (Shape)");
+    CHECK(shown.back() == many_file + ":24:5: warning: call to 'area' has no method for (Shape)");
+    const std::string summary = read(dir.path / "out" / "many.dispatch");
+    CHECK(summary.find("\ncall sites: 27 (1 resolved statically, 26 dynamic, 26 with warnings)\n"
+                       "  5:5 area(Shape) over 3 tuples: dynamic, 2 methods; has no method for (Shape)\n") != std::string::npos);
+    CHECK(summary.find("  32:37 area(Circle) over 1 tuple: static, area(s: Circle) at base.jn:7:6\n") != std::string::npos);
+
+    // Over the whole build at most kMaxWarningsShown are shown, the first by file and position.
+    {
+        jdc::testing::TempDir wide;
+        write(wide.path / "base.jn", read(src / "base.jn"));
+        for (int f = 10; f < 21; ++f) {
+            const std::string name = "m" + std::to_string(f);
+            std::string text = "module " + name + "\nimport base\ngeneric run" + name + "(s: Shape) -> f64\nfunc run" + name +
+                               "(s: Shape) -> f64 {\n";
+            for (int i = 0; i < 21; ++i) text += "    area(s)\n";
+            write(wide.path / (name + ".jn"), text + "    return 1\n}\n");
+        }
+        BuildOptions w;
+        w.project = wide.path;
+        w.use_cache = false;
+        w.out = wide.path / "out";
+        const auto all = build_project(w);
+        REQUIRE(all);
+        REQUIRE(all->diagnostics.empty());
+        CHECK(all->stats.warnings == 11 * 21);
+        REQUIRE(all->warnings.size() == kMaxWarningsShown);  // 20 of each of the first ten files
+        CHECK(all->warnings.back().to_string() == (wide.path / "m19.jn").string() + ":24:5: warning: call to 'area' has no method for (Shape)");
+    }
+
+    // --Werror: the warnings become errors; nothing is written, but the tables are cached.
+    o.warnings_as_errors = true;
+    o.out = dir.path / "out-werror";
+    r = build_project(o);
+    REQUIRE(r);
+    CHECK(r->failed_on_warnings);
+    REQUIRE(r->diagnostics.size() == shown.size());
+    CHECK(r->diagnostics[1].to_string() == many_file + ":5:5: error: call to 'area' has no method for (Shape) [--Werror]");
+    CHECK(r->warnings.empty());
+    CHECK_FALSE(fs::exists(dir.path / "out-werror"));
+    CHECK(r->cache.hits == r->cache.lookups);
+    // Without warnings --Werror changes nothing.
+    write(src / "many.jn", "module many\nimport base\n");
+    write(src / "amb.jn", "module amb\n");
+    r = build_project(o);
+    REQUIRE(r);
+    CHECK(r->diagnostics.empty());
+    CHECK(r->stats.warnings == 0);
+    CHECK(fs::exists(dir.path / "out-werror" / "base.dispatch"));
 }
 
 TEST_CASE("the generator is deterministic and sized as asked") {

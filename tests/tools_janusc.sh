@@ -15,6 +15,7 @@ expect "version" 0 "^janusc [0-9]+\.[0-9]+\.[0-9]+" -- "$janusc" --version
 expect "gen: a bad size" 2 "--size must be small, medium, large or a number" -- "$janusc" gen --size huge "$tmp/x"
 expect "gen: a size is required" 2 "" -- "$janusc" gen "$tmp/x"
 expect "gen small" 0 "100 generic functions" -- "$janusc" gen --size small --seed 4 "$tmp/p"
+expect "gen prints the distribution it drew" 0 "calls in method bodies: [0-9]+, [0-9.]+ per method" -- "$janusc" gen --size small --seed 4 "$tmp/stats"
 expect "gen refuses a non-empty directory" 2 "not an empty directory" -- "$janusc" gen --size small --seed 4 "$tmp/p"
 "$janusc" gen --size small --seed 4 "$tmp/p2" >/dev/null
 expect "gen is deterministic" 0 "" -- diff -r "$tmp/p" "$tmp/p2"
@@ -26,6 +27,11 @@ expect "JANUS_CACHE_DISABLE is named in the report" 0 "cache: +disabled \(JANUS_
 expect "summaries identical warm and cold" 0 "" -- diff -r "$tmp/out1" "$tmp/out2"
 expect "summaries identical without the cache" 0 "" -- diff -r "$tmp/out1" "$tmp/out3"
 expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"
+expect "the JSON report has the call sites" 0 '"calls_resolved_statically": [0-9]+' -- cat "$tmp/r1.json"
+expect "the report has the call sites" 0 "calls: +[0-9]+ call sites in .* wall, .* CPU: [0-9]+ resolved statically, [0-9]+ dynamic" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+"$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" 2>"$tmp/warnings2" >/dev/null
+"$janusc" build "$tmp/p" --no-cache --out "$tmp/out3" 2>"$tmp/warnings3" >/dev/null
+expect "warnings identical with and without the cache" 0 "" -- diff "$tmp/warnings2" "$tmp/warnings3"
 expect "a changed flag rebuilds every table" 0 "config changed 100" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out4" -O 0
 expect "JANUS_CACHE_DIR is the default cache" 0 "100 built" -- env JANUS_CACHE_DIR="$tmp/envcache" "$janusc" build "$tmp/p" --out "$tmp/out5"
 expect "... and was used" 0 "" -- test -f "$tmp/envcache/stats.json"
@@ -37,6 +43,14 @@ printf 'module main\ntype A : Nowhere\n' > "$tmp/bad/main.jn"
 expect "compile errors exit 1 with file:line:col" 1 "bad/main.jn:2:10: error: undefined type 'Nowhere'" -- "$janusc" build "$tmp/bad" --no-cache
 printf 'module main\ntype A :\n' > "$tmp/bad/main.jn"
 expect "syntax errors exit 1" 1 "main.jn:2:9: error: expected a supertype name, found end of file" -- "$janusc" build "$tmp/bad"
+mkdir -p "$tmp/warn"
+printf 'module main\ntype Shape\ntype Circle : Shape\ngeneric area(s: Shape) -> f64\nfunc area(s: Circle) -> f64 { return area(s) }\n' > "$tmp/warn/main.jn"
+printf 'module use\nimport main\ngeneric run(s: Shape) -> f64\nfunc run(s: Shape) -> f64 { return area(s) }\n' > "$tmp/warn/use.jn"
+expect "a warning does not fail the build" 0 "warn/use.jn:4:36: warning: call to 'area' has no method for \(Shape\)" -- "$janusc" build "$tmp/warn" --no-cache
+expect "... and comes before the report" 0 "" -- bash -c "'$janusc' build '$tmp/warn' --no-cache 2>&1 | head -1 | grep -q 'warning: call to'"
+expect "--Werror makes warnings errors" 1 "warn/use.jn:4:36: error: call to 'area' has no method for \(Shape\) \[--Werror\]" -- "$janusc" build "$tmp/warn" --no-cache --Werror --out "$tmp/werror"
+expect "... and says why the build failed" 1 "build failed: 1 error \(warnings, with --Werror\)" -- "$janusc" build "$tmp/warn" --no-cache --Werror --out "$tmp/werror"
+expect "... and writes no summary" 0 "" -- test ! -e "$tmp/werror"
 expect "a missing project exits 2" 2 "does not exist" -- "$janusc" build "$tmp/missing"
 expect "an empty project exits 2" 2 "no Janus sources" -- "$janusc" build "$tmp/out1"
 expect "--jobs 0 is a usage error" 2 "" -- "$janusc" build "$tmp/p" --jobs 0

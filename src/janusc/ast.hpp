@@ -3,7 +3,10 @@
 // Names are kept as written; resolving them is the semantic model's job
 // (program.hpp). Expressions of a function body live in one flat vector and refer
 // to each other by index, so a deep expression cannot overflow the stack when the
-// tree is destroyed or copied.
+// tree is destroyed or copied. The parser appends an expression after its operands,
+// and a statement's expressions after the previous statement's: the expressions of
+// statement k are exprs(previous statement's root, root of k], operands first, so one
+// forward pass computes what depends on operands (the static types, program.cpp).
 #pragma once
 
 #include <cstdint>

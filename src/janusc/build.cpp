@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "janusc/call_sites.hpp"
 #include "janusc/parser.hpp"
 #include "janusc/thread_pool.hpp"
 #include "jdc/detail/atomic_file.hpp"
@@ -253,9 +254,28 @@ jdc::Result<void> remove_stale_summaries(const Program& program, const fs::path&
     return jdc::write_file_atomically(manifest_path, std::as_bytes(std::span<const char>(manifest.data(), manifest.size())));
 }
 
+// The call sites a module's methods make, and what each resolves to.
+std::string call_sites_section(const Program& program, std::size_t module, const CallSiteResults& calls) {
+    const auto& sites = program.call_sites;
+    auto by_module = [](const CallSite& site, std::size_t m) { return site.module < m; };
+    const std::size_t first = std::lower_bound(sites.begin(), sites.end(), module, by_module) - sites.begin();
+    const std::size_t last = std::lower_bound(sites.begin(), sites.end(), module + 1, by_module) - sites.begin();
+    std::size_t statically = 0, dynamic = 0, warned = 0;
+    std::string lines;
+    for (std::size_t i = first; i < last; ++i) {
+        const ResolvedCallSite& site = calls.sites[i];
+        lines += site.summary_line;
+        statically += site.resolved_statically;
+        dynamic += site.dynamic;
+        warned += site.warned;
+    }
+    return "\ncall sites: " + std::to_string(last - first) + " (" + std::to_string(statically) + " resolved statically, " +
+           std::to_string(dynamic) + " dynamic, " + std::to_string(warned) + " with warnings)\n" + lines;
+}
+
 // Writes every module's summary; removes summaries no module writes any more.
-jdc::Result<void> write_summaries(const Program& program, const std::vector<std::string>& generic_summaries, const fs::path& out,
-                                  unsigned jobs) {
+jdc::Result<void> write_summaries(const Program& program, const std::vector<std::string>& generic_summaries, const CallSiteResults& calls,
+                                  const fs::path& out, unsigned jobs) {
     std::set<fs::path> directories;
     for (const ModuleInfo& m : program.modules) directories.insert(summary_path(out, m).parent_path());
     for (const fs::path& d : directories) {
@@ -268,6 +288,7 @@ jdc::Result<void> write_summaries(const Program& program, const std::vector<std:
         const ModuleInfo& info = program.modules[m];
         std::string text = module_header(program, info);
         for (std::size_t g : info.generics) text += "\n" + generic_summaries[g];
+        text += call_sites_section(program, m, calls);
         const fs::path target = summary_path(out, info);
         // An unchanged summary keeps its file (and mtime): tools that consume summaries
         // see no change, and replacing a file by rename is not free (ext4 flushes it).
@@ -330,6 +351,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     std::vector<std::string> summaries(n);
     std::vector<std::optional<jdc::Error>> errors(n);
     std::vector<char> built(n, 0);
+    std::vector<std::optional<jdc::CachedTable>> tables(n);  // kept for the call sites
     parallel_for(n, stats.jobs, [&](std::size_t i) {
         const Generic& g = program->generics[i];
         const jdc::TableInputs inputs = table_inputs(*program, g, generic_sources(g, sources));
@@ -342,6 +364,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
         }
         built[i] = table->origin() == jdc::TableOrigin::built;
         summaries[i] = dispatch_summary(*table, *program, g);
+        tables[i] = std::move(*table);
     });
     for (auto& e : errors)
         if (e) return tl::unexpected(*e);
@@ -354,9 +377,36 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     stats.dispatch_ns = now_ns() - t;
 
     t = now_ns();
-    if (auto w = write_summaries(*program, summaries, outcome.out_dir, stats.jobs); !w) return tl::unexpected(w.error());
+    std::vector<const jdc::CachedTable*> table_of(n);
+    for (std::size_t i = 0; i < n; ++i) table_of[i] = &*tables[i];
+    const CallSiteResults calls = resolve_call_sites(*program, table_of, stats.jobs);
+    stats.call_sites = program->call_sites.size();
+    stats.calls_static = calls.resolved_statically;
+    stats.calls_dynamic = calls.dynamic;
+    stats.warnings_ambiguous = calls.ambiguous;
+    stats.warnings_no_method = calls.no_method;
+    stats.warnings = calls.warnings.size();
+    stats.call_sites_cpu_ns = calls.cpu_ns;
+    outcome.warnings = first_per_file(calls.warnings, kMaxWarningsPerFile);
+    if (outcome.warnings.size() > kMaxWarningsShown) outcome.warnings.resize(kMaxWarningsShown);
+    stats.call_sites_ns = now_ns() - t;
+
+    t = now_ns();
+    const bool failed = options.warnings_as_errors && !outcome.warnings.empty();
+    if (!failed)
+        if (auto w = write_summaries(*program, summaries, calls, outcome.out_dir, stats.jobs); !w) return tl::unexpected(w.error());
+    tables.clear();  // each owns its arena's bytes: no need to hold them all while the session writes its pack
     if (auto r = manager->endBuildSession(); !r) return tl::unexpected(r.error());
     stats.write_ns = now_ns() - t;
+    if (failed) {
+        for (Diagnostic& d : outcome.warnings) {
+            d.severity = Severity::error;
+            d.message += " [--Werror]";
+        }
+        outcome.diagnostics = std::move(outcome.warnings);
+        outcome.failed_on_warnings = true;
+        outcome.warnings.clear();
+    }
 
     outcome.cache = manager->session_metrics();
     std::ostringstream report;
@@ -378,6 +428,12 @@ void print_build_report(const BuildOutcome& o, const fs::path& project, std::ost
         << "  hash:      " << format_duration_ns(s.hash_ns) << " (cache opened, import graph, source hashes)\n"
         << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << ": " << s.tables_built << " built, "
         << s.tables_from_cache << " from the cache\n"
+        << "  calls:     " << s.call_sites << " call sites in " << format_duration_ns(s.call_sites_ns) << " wall, "
+        << format_duration_ns(s.call_sites_cpu_ns) << " CPU: " << s.calls_static << " resolved statically, " << s.calls_dynamic
+        << " dynamic\n"
+        << "  warnings:  " << s.warnings << " (" << s.warnings_ambiguous << " can be ambiguous, " << s.warnings_no_method
+        << " without a method; " << o.warnings.size() << " shown: at most " << kMaxWarningsPerFile << " per file, "
+        << kMaxWarningsShown << " in all)\n"
         << "  write:     " << s.modules << " summaries in " << o.out_dir.string() << " in " << format_duration_ns(s.write_ns) << "\n"
         << "  total:     " << format_duration_ns(s.total_ns) << "\n";
     out << o.cache_report;
@@ -398,6 +454,15 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"check_ns", s.check_ns},
                         {"hash_ns", s.hash_ns},
                         {"dispatch_ns", s.dispatch_ns},
+                        {"call_sites", s.call_sites},
+                        {"calls_resolved_statically", s.calls_static},
+                        {"calls_dynamic", s.calls_dynamic},
+                        {"warnings", s.warnings},
+                        {"warnings_ambiguous", s.warnings_ambiguous},
+                        {"warnings_no_method", s.warnings_no_method},
+                        {"warnings_shown", o.warnings.size()},
+                        {"call_sites_ns", s.call_sites_ns},
+                        {"call_sites_cpu_ns", s.call_sites_cpu_ns},
                         {"write_ns", s.write_ns},
                         {"total_ns", s.total_ns}};
     return nlohmann::json{{"janusc", j}, {"cache", nlohmann::json::parse(o.cache_report_json)}}.dump(2);

@@ -10,7 +10,10 @@
 // 4. For each generic function asks getOrBuildDispatchTable with its TableInputs; a
 //    miss runs build_dispatch_table (every argument-type tuple resolved). Tables are
 //    fetched or built on `jobs` threads; the manager is thread-safe.
-// 5. Writes one dispatch summary per module to OUT/<module path>.dispatch, each
+// 5. Resolves every call site of a generic function over the cone of its static
+//    argument types through that function's table (call_sites.hpp): statically
+//    resolved, dynamic, and warnings (possible ambiguity, possible missing method).
+// 6. Writes one dispatch summary per module to OUT/<module path>.dispatch, each
 //    derived from the tables as returned by the cache, so output never depends on
 //    whether a table was a hit; removes summaries of modules that no longer exist.
 #pragma once
@@ -39,6 +42,9 @@ struct BuildOptions {
     unsigned jobs = 1;
     std::optional<std::filesystem::path> out;  // default PROJECT/janus-out
     OptLevel opt_level = OptLevel::hot_path;
+    // --Werror: warnings are errors; the build then writes no summaries (its tables are
+    // still cached: they are right, the program is what the warnings are about).
+    bool warnings_as_errors = false;
 };
 
 struct BuildStats {
@@ -50,12 +56,22 @@ struct BuildStats {
     std::uint64_t check_ns = 0;     // the semantic model
     std::uint64_t hash_ns = 0;      // opening the cache, import graph, source inputs
     std::uint64_t dispatch_ns = 0;  // every table fetched or built, and summarized
+    std::size_t call_sites = 0, calls_static = 0, calls_dynamic = 0;
+    std::size_t warnings = 0, warnings_ambiguous = 0, warnings_no_method = 0;  // every one, shown or not
+    std::uint64_t call_sites_ns = 0;      // resolving call sites: wall-clock time
+    std::uint64_t call_sites_cpu_ns = 0;  // ... and CPU time, summed over the threads
     std::uint64_t write_ns = 0;     // summaries written, session ended
     std::uint64_t total_ns = 0;
 };
 
 struct BuildOutcome {
-    Diagnostics diagnostics;  // compile errors; when not empty nothing else was done
+    // Compile errors: when not empty nothing else was done. With --Werror, the warnings
+    // instead (as errors): tables were fetched and built, but no summary was written.
+    Diagnostics diagnostics;
+    bool failed_on_warnings = false;  // the diagnostics are warnings made errors by --Werror
+    // The warnings to show, sorted by file and position: at most kMaxWarningsPerFile per
+    // file and kMaxWarningsShown in all (stats.warnings counts every one).
+    Diagnostics warnings;
     BuildStats stats;
     std::filesystem::path out_dir;
     std::vector<std::string> built_tables;  // generic functions whose table missed the cache, sorted

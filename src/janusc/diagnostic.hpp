@@ -1,4 +1,5 @@
-// janusc — compiler diagnostics: `file:line:col: error: message`.
+// janusc — compiler diagnostics: `file:line:col: error: message` and
+// `file:line:col: warning: message`.
 //
 // Lines and columns are 1-based; a column counts bytes (a tab is one column), which
 // is what editors that jump to `file:line:col` expect of ASCII sources.
@@ -19,13 +20,19 @@ struct SourcePos {
     auto operator<=>(const SourcePos&) const = default;
 };
 
+// Errors stop the build; warnings (what call-site resolution finds) do not, unless
+// `--Werror` turns them into errors.
+enum class Severity : std::uint8_t { error, warning };
+
 struct Diagnostic {
     std::string file;
     SourcePos pos;
     std::string message;
+    Severity severity = Severity::error;
 
     std::string to_string() const {
-        return file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": error: " + message;
+        return file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) +
+               (severity == Severity::warning ? ": warning: " : ": error: ") + message;
     }
 };
 
@@ -33,5 +40,10 @@ using Diagnostics = std::vector<Diagnostic>;
 
 // A file stops reporting after this many errors: the rest are usually consequences.
 inline constexpr std::size_t kMaxErrorsPerFile = 20;
+// A file shows at most this many warnings (the first by position), and a build at most
+// kMaxWarningsShown (the first by file and position); the build report still counts
+// them all. A project-wide warning pattern would otherwise bury the rest.
+inline constexpr std::size_t kMaxWarningsPerFile = 20;
+inline constexpr std::size_t kMaxWarningsShown = 200;
 
 }  // namespace janusc

@@ -1,12 +1,15 @@
 // janusc — the reference compiler of the Janus language, a client of jdc.
 //
-//   janusc build DIR [--cache-dir D] [--no-cache] [--jobs N] [--out O] [--opt-level 0|1] [--report-json F]
+//   janusc build DIR [--cache-dir D] [--no-cache] [--jobs N] [--out O] [--opt-level 0|1] [--report-json F] [--Werror]
 //   janusc gen --size small|medium|large|N [--seed S] OUT
 //   janusc cache ARGS...        runs `jdc ARGS...` (the jdc next to janusc, else the one on PATH)
 //
-// Exit codes: 0 success; 1 compile errors; 2 usage or I/O error.
+// Exit codes: 0 success (warnings do not change it); 1 compile errors, or warnings
+// with --Werror; 2 usage or I/O error. Errors and warnings go to stderr, before the
+// build report.
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -64,11 +67,20 @@ int run_build(janusc::BuildOptions options, const std::string& report_json) {
     }
     if (!outcome->diagnostics.empty()) {
         const auto& d = outcome->diagnostics;
-        for (std::size_t i = 0; i < d.size() && i < kMaxDiagnosticsShown; ++i) std::cerr << d[i].to_string() << "\n";
-        if (d.size() > kMaxDiagnosticsShown) std::cerr << "janusc: " << d.size() - kMaxDiagnosticsShown << " more errors not shown\n";
-        std::cerr << "janusc: build failed: " << d.size() << (d.size() == 1 ? " error\n" : " errors\n");
+        const std::size_t shown = std::min(d.size(), kMaxDiagnosticsShown);
+        // Warnings made errors come already bounded (kMaxWarningsShown); the stats count them all.
+        const std::size_t total = outcome->failed_on_warnings ? outcome->stats.warnings : d.size();
+        for (std::size_t i = 0; i < shown; ++i) std::cerr << d[i].to_string() << "\n";
+        if (total > shown) std::cerr << "janusc: " << total - shown << " more errors not shown\n";
+        std::cerr << "janusc: build failed: " << total << (total == 1 ? " error" : " errors")
+                  << (outcome->failed_on_warnings ? " (warnings, with --Werror)\n" : "\n");
         return kExitCompileErrors;
     }
+    for (const janusc::Diagnostic& w : outcome->warnings) std::cerr << w.to_string() << "\n";
+    if (outcome->stats.warnings > outcome->warnings.size())
+        std::cerr << "janusc: " << outcome->stats.warnings - outcome->warnings.size() << " more warnings not shown (at most "
+                  << janusc::kMaxWarningsPerFile << " per file, " << janusc::kMaxWarningsShown << " in all)\n";
+    std::cerr.flush();  // warnings before the report, also when both go to one terminal or file
     janusc::print_build_report(*outcome, options.project, std::cout);
     if (!report_json.empty()) {
         const std::string text = janusc::build_report_json(*outcome) + "\n";
@@ -93,7 +105,8 @@ int run_gen(const std::string& size, std::uint64_t seed, const std::string& out)
         return kExitUsage;
     }
     std::cout << "janusc gen: " << project.modules << " modules, " << project.types << " types, " << project.generics
-              << " generic functions, " << project.methods << " methods in " << out << " (seed " << seed << ")\n";
+              << " generic functions, " << project.methods << " methods in " << out << " (seed " << seed << ")\n"
+              << janusc::describe_stats(project);
     return kExitOk;
 }
 
@@ -120,6 +133,7 @@ int main(int argc, char** argv) {
     b->add_option("--out,-o", out_dir, "Where the dispatch summaries go (default: DIR/janus-out)");
     b->add_option("--opt-level,-O", opt_level, "0: methods in source order; 1: hottest first")->capture_default_str()->check(CLI::Range(0u, 1u));
     b->add_option("--report-json", report_json, "Also write the build report as JSON to this file");
+    b->add_flag("--Werror", build.warnings_as_errors, "Treat warnings as errors: print them as errors, write no summaries, exit 1");
 
     std::string size, gen_out;
     std::uint64_t seed = 1;

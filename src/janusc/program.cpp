@@ -462,17 +462,20 @@ private:
 
     void check_methods(std::size_t m) {
         for (const ast::Function& fn : src_[m].module.methods) {
-            check_body(m, fn);
             const GenericRef* ref = find_generic(m, fn.name.text, fn.name.pos, GenericUse::method);
             bool ok = check_param_names(m, fn) && ref != nullptr;
             Method method;
             method.module = m;
             method.pos = fn.name.pos;
+            std::vector<jdc::TypeId> param_types;  // kInvalidType where the type is wrong: the body is still checked
             for (const ast::Param& param : fn.params) {
                 const auto t = resolve_type(m, param.type);
+                param_types.push_back(t.value_or(jdc::kInvalidType));
+                method.parameter_names.push_back(param.name.text);
                 if (!t) ok = false;
                 else method.parameters.push_back(*t);
             }
+            check_body(m, fn, param_types);
             const auto result = resolve_type(m, fn.result);
             if (!result) ok = false;
             else method.result = *result;
@@ -505,38 +508,125 @@ private:
         }
     }
 
-    // Names and calls in a method body. Walks each statement's expression with an
-    // explicit stack: a long `a + b + c ...` chain is as deep as it is long.
-    void check_body(std::size_t m, const ast::Function& fn) {
+    static bool is_number(jdc::TypeId t) { return t == jdc::kTypeI32 || t == jdc::kTypeF64; }
+
+    static const char* operator_text(ast::ExprKind kind) {
+        switch (kind) {
+            case ast::ExprKind::add: return "+";
+            case ast::ExprKind::subtract:
+            case ast::ExprKind::negate: return "-";
+            case ast::ExprKind::multiply: return "*";
+            default: return "/";
+        }
+    }
+
+    // Where an expression starts in the source: a binary operator's node sits at the
+    // operator, but a diagnostic about an operand as a whole points at its first token.
+    static SourcePos start_of(const ast::Function& fn, std::uint32_t e) {
+        while (fn.exprs[e].operand_count == 2 && fn.exprs[e].kind != ast::ExprKind::call) e = fn.operands_of(fn.exprs[e])[0];
+        return fn.exprs[e].pos;
+    }
+
+    // Names, calls and static types in a method body (docs/janus-language.md, "Static
+    // types"). Operands precede the expression using them (ast.hpp), so one forward
+    // pass over each statement's expressions types them without recursion: a long
+    // `a + b + c ...` chain costs no stack. kInvalidType marks an expression whose type
+    // is unknown because of an error already reported; it raises no further error.
+    void check_body(std::size_t m, const ast::Function& fn, const std::vector<jdc::TypeId>& param_types) {
         // Parameters and lets: a handful, so a linear search beats a hash set.
-        std::vector<std::string_view> scope;
-        auto in_scope = [&](std::string_view name) { return std::find(scope.begin(), scope.end(), name) != scope.end(); };
-        for (const ast::Param& p : fn.params) scope.push_back(p.name.text);
-        std::vector<std::uint32_t> stack;
+        struct Local {
+            std::string_view name;
+            jdc::TypeId type;
+        };
+        std::vector<Local> scope;
+        auto find_local = [&](std::string_view name) {
+            return std::find_if(scope.begin(), scope.end(), [&](const Local& l) { return l.name == name; });
+        };
+        for (std::size_t i = 0; i < fn.params.size(); ++i) scope.push_back({fn.params[i].name.text, param_types[i]});
+        std::vector<jdc::TypeId>& types = expr_types_;
+        types.assign(fn.exprs.size(), jdc::kInvalidType);
+        std::uint32_t next = 0;  // the first expression of the next statement
         for (const ast::Stmt& s : fn.body) {
-            stack.assign(1, s.expr);
-            while (!stack.empty()) {
-                const ast::Expr& e = fn.exprs[stack.back()];
-                stack.pop_back();
-                if (e.kind == ast::ExprKind::name && !in_scope(e.text)) {
-                    error(m, e.pos, "undefined name '" + e.text + "' in method '" + fn.name.text + "'");
-                } else if (e.kind == ast::ExprKind::call) {
-                    if (const GenericRef* ref = find_generic(m, e.text, e.pos, GenericUse::call)) {
-                        const Generic& g = p_.generics[*ref->generic];
-                        if (e.operand_count != g.signature.arity())
-                            error(m, e.pos,
-                                  "call to '" + e.text + "' passes " + std::to_string(e.operand_count) +
-                                      " arguments, but generic function '" + g.name + "' (" + generic_where(*ref) + ") takes " +
-                                      std::to_string(g.signature.arity()));
-                    }
-                }
-                const auto operands = fn.operands_of(e);
-                for (auto it = operands.rbegin(); it != operands.rend(); ++it) stack.push_back(*it);
-            }
+            for (std::uint32_t i = next; i <= s.expr; ++i) types[i] = expr_type(m, fn, i, types, [&](std::string_view name) {
+                const auto it = find_local(name);
+                return it == scope.end() ? std::optional<jdc::TypeId>() : std::optional<jdc::TypeId>(it->type);
+            });
+            next = s.expr + 1;
             if (s.kind != ast::StmtKind::let) continue;
-            if (!in_scope(s.name.text)) scope.push_back(s.name.text);
+            if (find_local(s.name.text) == scope.end()) scope.push_back({s.name.text, types[s.expr]});
             else error(m, s.name.pos, "'" + s.name.text + "' is already defined in method '" + fn.name.text + "'");
         }
+    }
+
+    // The static type of fn.exprs[i], whose operands are typed already; reports what is
+    // wrong with it and records it as a call site when it is a well-typed call.
+    template <class Lookup>
+    jdc::TypeId expr_type(std::size_t m, const ast::Function& fn, std::uint32_t i, const std::vector<jdc::TypeId>& types,
+                          const Lookup& lookup) {
+        const ast::Expr& e = fn.exprs[i];
+        const auto operands = fn.operands_of(e);
+        switch (e.kind) {
+            case ast::ExprKind::integer: return jdc::kTypeI32;
+            case ast::ExprKind::floating: return jdc::kTypeF64;
+            case ast::ExprKind::string: return jdc::kTypeString;
+            case ast::ExprKind::boolean: return jdc::kTypeBool;
+            case ast::ExprKind::name: {
+                const auto t = lookup(e.text);
+                if (!t) error(m, e.pos, "undefined name '" + e.text + "' in method '" + fn.name.text + "'");
+                return t.value_or(jdc::kInvalidType);
+            }
+            case ast::ExprKind::negate: {
+                const jdc::TypeId t = types[operands[0]];
+                if (t == jdc::kInvalidType || is_number(t)) return t;
+                error(m, e.pos, "operator '-' needs a number (i32 or f64), but its operand has type '" + p_.type_name(t) + "'");
+                return jdc::kInvalidType;
+            }
+            case ast::ExprKind::add:
+            case ast::ExprKind::subtract:
+            case ast::ExprKind::multiply:
+            case ast::ExprKind::divide: {
+                const jdc::TypeId left = types[operands[0]], right = types[operands[1]];
+                if (left == jdc::kInvalidType || right == jdc::kInvalidType) return jdc::kInvalidType;
+                if (is_number(left) && is_number(right)) return left == jdc::kTypeI32 && right == jdc::kTypeI32 ? jdc::kTypeI32 : jdc::kTypeF64;
+                const bool left_bad = !is_number(left);
+                error(m, e.pos,
+                      std::string("operator '") + operator_text(e.kind) + "' needs numbers (i32 or f64), but its " +
+                          (left_bad ? "left" : "right") + " operand has type '" + p_.type_name(left_bad ? left : right) + "'");
+                return jdc::kInvalidType;
+            }
+            case ast::ExprKind::call: break;
+        }
+        const GenericRef* ref = find_generic(m, e.text, e.pos, GenericUse::call);
+        if (ref == nullptr) return jdc::kInvalidType;
+        const std::size_t gi = *ref->generic;
+        const Generic& g = p_.generics[gi];
+        if (e.operand_count != g.signature.arity()) {
+            error(m, e.pos,
+                  "call to '" + e.text + "' passes " + std::to_string(e.operand_count) + " arguments, but generic function '" + g.name +
+                      "' (" + generic_where(*ref) + ") takes " + std::to_string(g.signature.arity()));
+            return g.signature.return_type;
+        }
+        CallSite site;
+        site.module = m;
+        site.pos = e.pos;
+        site.generic = gi;
+        site.arity = e.operand_count;
+        bool typed = true;
+        for (std::uint32_t a = 0; a < e.operand_count; ++a) {
+            const jdc::TypeId t = types[operands[a]], declared = g.signature.parameter_types[a];
+            if (t == jdc::kInvalidType) {
+                typed = false;
+            } else if (!p_.registry.is_subtype(t, declared)) {
+                error(m, start_of(fn, operands[a]),
+                      "argument " + std::to_string(a + 1) + " of call to '" + g.name + "' has type '" + p_.type_name(t) +
+                          "', which is not a subtype of '" + p_.type_name(declared) + "' declared by generic function '" + g.name + "' (" +
+                          generic_where(*ref) + ")");
+                typed = false;
+            }
+            site.argument_storage[a] = t;
+        }
+        if (typed) p_.call_sites.push_back(site);
+        return g.signature.return_type;
     }
 
     // ---- The finished program ----------------------------------------------------------
@@ -569,6 +659,9 @@ private:
             for (const Method& method : g.methods) ++p_.modules[method.module].method_count;
         if (!errors_.empty()) return;
         compute_subtypes();
+        // Bodies were checked in import order; a call site is found by (module, position).
+        std::sort(p_.call_sites.begin(), p_.call_sites.end(),
+                  [](const CallSite& a, const CallSite& b) { return std::tie(a.module, a.pos) < std::tie(b.module, b.pos); });
     }
 
     // subtypes_[a] = every t with t <= a, in id order: each type adds itself to the
@@ -601,6 +694,7 @@ private:
     std::vector<ModuleSet> visible_;
     NameMap<TypeDeclRef> type_decls_;
     NameMap<GenericRef> generic_decls_;
+    std::vector<jdc::TypeId> expr_types_;  // check_body's, reused from method to method
 };
 
 tl::expected<Program, Diagnostics> analyze(std::vector<SourceModule> modules) {

@@ -17,10 +17,17 @@
 //     that is a subtype of the declared one, and differs from every other method of
 //     the function in at least one parameter type;
 //   - in method bodies, names are parameters or earlier `let`s (no redefinition), and
-//     calls name a visible generic function with the right number of arguments.
+//     calls name a visible generic function with the right number of arguments;
+//   - every expression in a body has a static type (docs/janus-language.md, "Static
+//     types"): arithmetic takes numbers, and each argument of a call is a subtype of
+//     the parameter type its generic function declares. Every well-typed call of a
+//     generic function is recorded as a CallSite, which the build resolves over the
+//     cone of its argument types (call_sites.hpp).
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +60,7 @@ struct Method {
     std::size_t module = 0;  // where it is defined
     SourcePos pos;           // of its name
     std::vector<jdc::TypeId> parameters;
+    std::vector<std::string> parameter_names;  // as written: warnings quote methods as `f(a: T, b: U)`
     jdc::TypeId result = jdc::kInvalidType;
 };
 
@@ -65,12 +73,26 @@ struct Generic {
     std::vector<std::size_t> method_modules;  // modules defining its methods, sorted, unique
 };
 
+// A call of a generic function in a method body, with the static types of its
+// arguments (each a subtype of the parameter type the generic function declares, so
+// the cone of a call lies within the argument types its table was checked over).
+struct CallSite {
+    std::size_t module = 0;   // the module whose method body makes the call
+    SourcePos pos;            // of the callee's name
+    std::size_t generic = 0;  // index into Program::generics
+    std::array<jdc::TypeId, kMaxArity> argument_storage{};
+    std::uint32_t arity = 0;
+
+    std::span<const jdc::TypeId> argument_types() const noexcept { return std::span<const jdc::TypeId>(argument_storage).first(arity); }
+};
+
 struct Program {
     jdc::TypeRegistry registry;
     std::vector<ModuleInfo> modules;        // sorted by name
     std::vector<std::size_t> import_order;  // modules, every module after all it imports
     std::vector<Generic> generics;          // in import_order of their module, then by position
     std::vector<std::size_t> type_module;   // TypeId -> declaring module (built-ins: SIZE_MAX)
+    std::vector<CallSite> call_sites;       // sorted by module, then position
 
     // Every type that is a subtype of `t` (itself included), in id order: the argument
     // types a parameter declared as `t` can receive. Computed once per type by analyze().
