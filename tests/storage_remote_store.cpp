@@ -771,6 +771,24 @@ TEST_CASE("last_call() counts the bytes sent, received and decoded by each call"
     CHECK(small_cap.last_call().bytes_sent == 0);
 }
 
+TEST_CASE("the TTL is capped at what Redis accepts", "[remote][redis]") {
+    // Attack 10: a TTL Redis refuses made every put fail, and the remote switch off.
+    RedisServer server;
+    RemoteOptions options = quick_options();
+    options.ttl_seconds = kRemoteMaxTtlSeconds;
+    RemoteStore store = connect_to(server.url(), options);
+    REQUIRE(store.put({key_for(1), arena_for(1), 0}));
+    CHECK(server.client().ttl(remote_key_name(key_for(1))) > 0);
+
+    for (std::uint64_t ttl : {kRemoteMaxTtlSeconds + 1, std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
+        options.ttl_seconds = ttl;
+        auto over = RemoteStore::connect(*parse_remote_url(server.url()), options);
+        REQUIRE_FALSE(over);
+        CHECK(over.error().code == ErrorCode::invalid_argument);
+        CHECK(contains(over.error().message, "a TTL of " + std::to_string(ttl) + " s is more than Redis accepts (at most 9000000000000000 s)"));
+    }
+}
+
 TEST_CASE("deadlines and timeouts out of range are refused at connect", "[remote]") {
     for (std::uint32_t ms : {0u, 600'001u}) {
         RemoteOptions options = quick_options();

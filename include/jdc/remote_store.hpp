@@ -10,7 +10,7 @@
 //   key    "jdc:a<arena major>:<32 lowercase hex digits of the CacheKey>"   e.g. jdc:a1:00ff...
 //   value  an arena (arena-v1.md) or a compressed arena (compressed-arena-v1.md),
 //          1 byte to max_value_bytes long; no other framing
-//   TTL    none, or ttl_seconds from the last put (SET ... EX)
+//   TTL    none, or ttl_seconds from the last put (SET ... EX), at most kRemoteMaxTtlSeconds
 //
 // Guarantees and caveats:
 //  - Nothing the server sends is trusted. Every reply is checked against what the
@@ -104,6 +104,14 @@ inline constexpr std::uint16_t kDefaultRedisPort = 6379;
 inline constexpr std::uint64_t kDefaultRemoteMaxValueBytes = 64ull * 1024 * 1024;
 inline constexpr std::uint32_t kDefaultRemoteRequestDeadlineMs = 5000;
 
+// The longest TTL Redis accepts. SET ... EX s is refused unless s * 1000 plus the
+// server's clock in milliseconds fits a signed 64-bit integer: s <= (2^63 - 1 - now_ms)
+// / 1000, 9,223,370,240,567,998 s against redis-server 7.0.15 on 2026-12-03 (found by
+// bisection, equal to the formula), one less every second. The cap is a round number
+// under it that holds while the server's clock reads before the year 7,000,000 or so,
+// and is still 285 million years.
+inline constexpr std::uint64_t kRemoteMaxTtlSeconds = 9'000'000'000'000'000ull;
+
 // Errors: invalid_argument, naming what is wrong with the URL (scheme, host, port,
 // database, socket path, escape, query) and repeating the URL without its password.
 Result<RemoteEndpoint> parse_remote_url(std::string_view url);
@@ -116,7 +124,7 @@ struct RemoteOptions {
     // largest default value (64 MiB) crosses a 1 Gbit/s link in about 0.55 s; raise it
     // for values near the cap on slow links.
     std::uint32_t request_deadline_ms = kDefaultRemoteRequestDeadlineMs;
-    std::uint64_t ttl_seconds = 0;             // 0: entries live until Redis evicts them
+    std::uint64_t ttl_seconds = 0;             // 0: entries live until Redis evicts them; at most kRemoteMaxTtlSeconds
     std::uint64_t max_value_bytes = kDefaultRemoteMaxValueBytes;
     VerifyLimits limits;  // applied to every fetched arena (max_total_size also caps puts)
     // Which values are sent compressed (payload_codec.hpp; CompressionPolicy::for_transfer()
@@ -173,7 +181,8 @@ public:
     // (connect or first answer), io (refused, unreachable, name not resolved, AUTH or
     // SELECT refused: the message quotes the server), protocol (AUTH or SELECT answered
     // with anything but +OK or an error), invalid_argument (options out of range: a
-    // timeout or deadline of 0 or over 600000 ms, a cap of 0 or over 512 MiB).
+    // timeout or deadline of 0 or over 600000 ms, a cap of 0 or over 512 MiB, a TTL
+    // over kRemoteMaxTtlSeconds).
     static Result<RemoteStore> connect(const RemoteEndpoint& endpoint, const RemoteOptions& options = {});
 
     RemoteStore(RemoteStore&&) noexcept;

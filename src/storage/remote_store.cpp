@@ -619,6 +619,9 @@ Result<RemoteStore> RemoteStore::connect(const RemoteEndpoint& endpoint, const R
             return invalid(std::string(what) + " is " + std::to_string(ms) + " ms; it must be from 1 to " + std::to_string(kMaxTimeoutMs) + " ms");
     if (options.max_value_bytes == 0 || options.max_value_bytes > kRedisMaxBulkBytes)
         return invalid("the value size cap must be from 1 byte to 512 MiB (Redis' largest string)");
+    if (options.ttl_seconds > kRemoteMaxTtlSeconds)
+        return invalid("a TTL of " + std::to_string(options.ttl_seconds) + " s is more than Redis accepts (at most " +
+                       std::to_string(kRemoteMaxTtlSeconds) + " s)");
 
     // hiredis connects (name resolution, the connect timeout, unix sockets); from then
     // on the socket is ours: its reader would buffer a whole reply before anything
