@@ -633,6 +633,17 @@ TEST_CASE("replies a command cannot produce are protocol errors that close the c
     }
 }
 
+TEST_CASE("bytes after a complete reply are a protocol error of the next request", "[remote][hostile]") {
+    // Sent in one write with the +OK they follow, so they are read with it.
+    FakeRedis server(answer("+OK\r\n$5\r\nhello\r\n"));
+    RemoteStore store = connect_to(server.url(), patient_options());
+    REQUIRE(store.put({key_for(1), arena_for(1), 0}));
+    auto got = store.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::protocol);
+    CHECK(contains(got.error().message, "11 bytes arrived after the previous reply, unasked: '$5\\x0d\\x0ahello\\x0d\\x0a'"));
+}
+
 TEST_CASE("a server that drips its answer gets the request deadline", "[remote][hostile][timeout]") {
     // Attack 3: a byte every interval never trips the idle timeout; the deadline bounds
     // the whole request. Each reply below takes 4 intervals (400 ms) to drip, twice the

@@ -18,10 +18,11 @@
 //    0..max_value_bytes answers with one bulk string of at most max_value_bytes + 1
 //    bytes, SET with +OK, PING with +PONG, any of them with an error line. A bulk
 //    string that declares more, an array (*N), an integer, a status other than the
-//    expected one, an unknown type byte, a line over 4096 bytes or without CRLF is a
-//    protocol error (ErrorCode::protocol): refused as soon as its first line is read,
-//    nothing of its body read or allocated, the connection closed. Memory per reply is
-//    the 16 KiB read buffer plus the value itself (at most max_value_bytes).
+//    expected one, an unknown type byte, a line over 4096 bytes or without CRLF, or
+//    bytes left over after the previous reply, is a protocol error
+//    (ErrorCode::protocol): refused as soon as its first line is read, nothing of its
+//    body read or allocated, the connection closed. Memory per reply is the 16 KiB
+//    read buffer plus the value itself (at most max_value_bytes).
 //  - get() then verifies the value in full before returning it: a value of
 //    max_value_bytes + 1 bytes (longer than the cap) is read through the small buffer,
 //    dropped and refused with limit_exceeded; a compressed value is held to the cap and

@@ -558,6 +558,11 @@ struct RemoteStore::Connection {
             return make_error(ErrorCode::io, prefix() + "the connection failed earlier and cannot be used (" + broken + ")");
         }
         const Request rq{std::move(what), Clock::now() + std::chrono::milliseconds(options.request_deadline_ms)};
+        // RESP2 has no unsolicited replies (jdc never subscribes or tracks): bytes left
+        // over from the last request would be read as the answer to this one.
+        if (begin != end)
+            return protocol_error(rq, std::to_string(end - begin) + " bytes arrived after the previous reply, unasked: '" +
+                                          printable({buffer.get() + begin, end - begin}, 64) + "'");
         if (auto sent = send_all(encode(commands), rq); !sent) return tl::unexpected(sent.error());
         std::vector<Reply> replies;
         replies.reserve(commands.size());
