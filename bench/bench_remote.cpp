@@ -14,7 +14,7 @@
 //     BM_RemotePing/<via>              PING: the floor of every remote operation
 //   One arena, storage layer:
 //     BM_LocalGet/<size>               LocalStore::get: index + open + read + verify (a local hit)
-//     BM_RemoteGet/<via>/<size>        RemoteStore::get: GETRANGE round trip + copy + verify (a remote hit)
+//     BM_RemoteGet/<via>/<size>        RemoteStore::get: GETRANGE round trip, the value read straight into its buffer, + verify (a remote hit)
 //     BM_RemotePut/<via>/<size>        RemoteStore::put: verify + SET round trip (one write at a time)
 //     BM_RemotePutBatch/<via>/<size>   RemoteStore::put_batch: pipelined SETs in one round trip, as
 //                                      many as the manager's write-behind batches hold (64, or fewer

@@ -133,6 +133,9 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "600001"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "fast"},
         {"JANUS_CACHE_REMOTE_TTL", "soon"},
+        {"JANUS_CACHE_REMOTE_TTL", "9000000000000001"},
+        {"JANUS_CACHE_REMOTE_TTL", "18446744073709551615"},
+        {"JANUS_CACHE_REMOTE_TTL", "104166666667d"},
         {"JANUS_CACHE_REMOTE_MAX_SIZE", "0"},
         {"JANUS_CACHE_REMOTE_MAX_SIZE", "1G"},
     };
@@ -144,6 +147,14 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
         CHECK(r.error().message.find(var) != std::string::npos);
         CHECK(r.error().message.find(value) != std::string::npos);
     }
+    // The TTL cap is Redis' (kRemoteMaxTtlSeconds): the longest accepted, one more refused, naming the limit.
+    CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE_TTL", "9000000000000000"}}))->remote_ttl_seconds == kRemoteMaxTtlSeconds);
+    CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE_TTL", "104166666666d"}}))->remote_ttl_seconds == 104166666666ull * 86400);
+    auto too_long = CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE_TTL", "104166666667d"}}));
+    REQUIRE_FALSE(too_long);
+    CHECK(too_long.error().message == "JANUS_CACHE_REMOTE_TTL='104166666667d' is not valid: expected at most 9000000000000000 seconds, "
+                                      "the longest expiry Redis accepts (this is 9000000000028800)");
+
     auto secret = CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", "redis://:topsecret@host:x"}}));
     REQUIRE_FALSE(secret);
     CHECK(secret.error().message.find("topsecret") == std::string::npos);

@@ -21,9 +21,12 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
+#include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/payload_codec.hpp"
+#include "support/compression_bomb.hpp"
 #include "support/random_model.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -351,6 +354,66 @@ TEST_CASE("decompression bombs are rejected by their header, before anything is 
             CHECK_THAT(gib.error().message, Catch::Contains("cannot expand") && Catch::Contains(std::to_string((1u << 30) - 128)));
         else
             CHECK_THAT(gib.error().message, Catch::Contains("zstd frame declares " + std::to_string(raw.size() - 128)));
+    }
+}
+
+TEST_CASE("a value that expands more than kMaxCompressionRatio is refused before anything is allocated", "[format][payload_codec]") {
+    // Issue 20, attack 4: a small zstd frame of zeros declaring the remote's 64 MiB cap
+    // passed every check before decoding. LZ4 cannot claim more than 255 times, so its
+    // bomb is 16 MiB from 64 KiB.
+    for (const auto& [codec, total_size] : {std::pair{PayloadCodec::zstd, std::uint64_t{64} << 20}, std::pair{PayloadCodec::lz4, std::uint64_t{16} << 20}}) {
+        INFO(to_string(codec));
+        const Bytes bomb = testing::compression_bomb(codec, total_size);
+        const std::uint64_t data = total_size - kHeaderSize, packed = bomb.size() - kCompressedHeaderSize;
+        REQUIRE(data > kMaxCompressionRatio * packed);
+        VerifyLimits cap;
+        cap.max_total_size = total_size;  // exactly at the cap, as in the attack
+        auto size = decompressed_size(bomb, cap);
+        REQUIRE_FALSE(size);
+        CHECK(size.error().code == ErrorCode::limit_exceeded);
+        CHECK_THAT(size.error().message, Catch::Contains(std::to_string(packed) + " bytes of " + codec_name(codec) + " data declare " +
+                                                         std::to_string(data) + " bytes") &&
+                                             Catch::Contains("more than 64 times") && Catch::Contains("nothing was allocated"));
+        auto decoded = decompress_arena(bomb, cap);
+        REQUIRE_FALSE(decoded);
+        CHECK(decoded.error().code == ErrorCode::limit_exceeded);
+
+        // A local cache file gets the same bound (LoadedArena::open decompresses).
+        testing::TempDir dir;
+        const auto path = dir.path / "bomb.jdca";
+        REQUIRE(write_file_atomically(path, bomb));
+        auto loaded = LoadedArena::open(path, LoadMode::read, cap);
+        REQUIRE_FALSE(loaded);
+        CHECK(loaded.error().code == ErrorCode::limit_exceeded);
+    }
+    // Real arenas stay far below the bound (the figures are in payload_codec.hpp).
+    for (const Bytes& raw : random_arenas())
+        for (PayloadCodec codec : kCodecs) CHECK(decompressed_size(compressed(raw, codec, codec == PayloadCodec::lz4 ? 12 : 19)));
+}
+
+TEST_CASE("writers keep raw an arena that compresses more than readers accept", "[format][payload_codec]") {
+    // A degenerate table: 1,000 identical methods (LZ4 ~128:1, zstd ~300:1). Valid, but
+    // no compiler writes it; readers would refuse its compressed form.
+    TypeRegistry registry;
+    const TypeId any = *registry.add("Any", TypeKind::struct_);
+    DispatchTable table;
+    table.signature_name = "f";
+    table.signature.parameter_types = {any};
+    table.signature.return_type = kTypeI32;
+    for (int i = 0; i < 1000; ++i) table.implementations.push_back({{"f", "m", 1}, {any}, kTypeI32, 0, {"a.jn", 1, 1}, 0, 0});
+    auto raw = build_arena(table, registry, {}, {1'700'000'000'000'000'000ull});
+    REQUIRE(raw);
+    for (PayloadCodec codec : kCodecs) {
+        INFO(to_string(codec));
+        auto packed = compress_arena(*raw, codec);
+        REQUIRE_FALSE(packed);
+        CHECK(packed.error().code == ErrorCode::invalid_argument);
+        CHECK_THAT(packed.error().message, Catch::Contains("more than 64 times smaller") && Catch::Contains("keep it raw"));
+        CompressionPolicy policy = CompressionPolicy::for_transfer();
+        policy.codec = codec == PayloadCodec::lz4 ? CodecChoice::lz4 : CodecChoice::zstd;
+        auto kept = compress_by_policy(*raw, policy);
+        REQUIRE(kept);
+        CHECK_FALSE(kept->has_value());
     }
 }
 

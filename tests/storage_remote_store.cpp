@@ -7,10 +7,19 @@
 
 #include "jdc/remote_store.hpp"
 #include "support/arena_samples.hpp"
+#include "support/compression_bomb.hpp"
+#include "support/fake_redis.hpp"
 #include "support/redis_server.hpp"
 
 using namespace jdc;
+using jdc::testing::answer;
 using jdc::testing::arena_for;
+using jdc::testing::bulk;
+using jdc::testing::close_after;
+using jdc::testing::drip;
+using jdc::testing::FakeConnection;
+using jdc::testing::FakeRedis;
+using jdc::testing::huge_bulk;
 using jdc::testing::key_for;
 using jdc::testing::RedisServer;
 using jdc::testing::SilentServer;
@@ -493,5 +502,311 @@ TEST_CASE("transfer compression: damaged or oversized compressed values are refu
         REQUIRE_FALSE(got);
         CHECK(got.error().code == ErrorCode::limit_exceeded);
         CHECK(contains(got.error().message, name));
+    }
+}
+
+// ---------------------------------------------------------------- hostile servers (issue 20)
+//
+// A FakeRedis answers with what a real Redis never sends. Every reply is checked against
+// what the command can answer before anything is buffered or allocated for it.
+
+namespace {
+
+// A deadline far beyond the idle bound, so that only the failure under test can fire.
+RemoteOptions patient_options() {
+    RemoteOptions o = quick_options();
+    o.operation_timeout_ms = 2000;
+    o.request_deadline_ms = 10'000;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("a reply longer than GETRANGE asked for is a protocol error, refused before it is read", "[remote][hostile]") {
+    // Attack 2: the declared length ignores the requested range; hiredis buffered the
+    // whole gigabyte before the size cap was looked at.
+    const std::uint64_t one_gib = std::uint64_t{1} << 30;
+    FakeRedis server(huge_bulk(one_gib));
+    RemoteStore store = connect_to(server.url(), patient_options());
+    auto got = store.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::protocol);
+    CHECK(contains(got.error().message, "protocol error in the reply to GETRANGE " + remote_key_name(key_for(1))));
+    CHECK(contains(got.error().message, "a bulk string of 1073741824 bytes"));
+    CHECK(contains(got.error().message, "at most " + std::to_string(kDefaultRemoteMaxValueBytes + 1) + " bytes"));
+    CHECK(store.last_call().failure == RemoteFailure::protocol);
+    CHECK(store.last_call().bytes_received <= 16 * 1024);  // one read buffer, nothing of the body kept
+    CHECK_FALSE(store.usable());
+    auto again = store.ping();
+    REQUIRE_FALSE(again);
+    CHECK(contains(again.error().message, "failed earlier"));
+}
+
+TEST_CASE("a reply one byte over the cap is a value over the cap: dropped, the connection kept", "[remote][hostile]") {
+    // GETRANGE 0..cap returns cap + 1 bytes of a longer value: legitimate, and read
+    // through the small buffer rather than allocated.
+    RemoteOptions capped = patient_options();
+    capped.max_value_bytes = 100'000;
+    FakeRedis server([](FakeConnection& c, const std::vector<std::string>& command) {
+        if (command[0] == "PING") c.send("+PONG\r\n");
+        else if (command[0] == "GETRANGE") c.send(bulk(std::string(100'001, 'x')));
+        else c.send("-ERR unexpected\r\n");
+    });
+    {
+        RemoteStore store = connect_to(server.url(), capped);
+        auto got = store.get(key_for(1));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == ErrorCode::limit_exceeded);
+        CHECK(contains(got.error().message, "longer than the cap of 100000 bytes"));
+        CHECK(store.last_call().failure == RemoteFailure::rejected);
+        CHECK(store.last_call().bytes_received > 100'000);
+        CHECK(store.usable());
+        CHECK(store.ping());
+    }  // the fake serves one connection at a time
+
+    capped.max_value_bytes = 99'999;  // now the same reply is two bytes more than asked for
+    RemoteStore stricter = connect_to(server.url(), capped);
+    auto got = stricter.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::protocol);
+}
+
+TEST_CASE("replies a command cannot produce are protocol errors that close the connection", "[remote][hostile]") {
+    // Attack 11: "*999999999" made hiredis allocate an array of a billion pointers.
+    struct Case {
+        std::string reply;
+        std::string expected;
+    };
+    SECTION("GETRANGE") {
+        const std::vector<Case> cases = {
+            {"*999999999\r\n", "unexpected array reply (*999999999)"},
+            {"*1\r\n$2\r\nOK\r\n", "unexpected array reply"},
+            {":1\r\n", "unexpected integer reply"},
+            {"+OK\r\n", "unexpected status reply '+OK'"},
+            {"_\r\n", "unknown type '_'"},
+            {">2\r\n", "unknown type '>'"},
+            {"%1\r\n", "unknown type '%'"},
+            {"\x1b[2J\r\n", "unknown type '\\x1b'"},
+            {"\r\n", "an empty line"},
+            {"$-2\r\n", "malformed bulk string length '-2'"},
+            {"$12abc\r\n", "malformed bulk string length '12abc'"},
+            {"$99999999999999999999999\r\n", "malformed bulk string length"},
+            {"$5\r\nhelloXY", "not followed by CRLF"},
+            {"$5\n", "ends in LF without CR"},
+            {"+" + std::string(5000, 'x'), "longer than 4096 bytes"},
+        };
+        for (const Case& c : cases) {
+            INFO("reply: " << c.reply.substr(0, 40));
+            FakeRedis server(answer(c.reply));
+            RemoteStore store = connect_to(server.url(), patient_options());
+            auto got = store.get(key_for(1));
+            REQUIRE_FALSE(got);
+            CHECK(got.error().code == ErrorCode::protocol);
+            CHECK(contains(got.error().message, c.expected));
+            CHECK(store.last_call().failure == RemoteFailure::protocol);
+            CHECK_FALSE(store.usable());
+        }
+    }
+    SECTION("SET, PING, AUTH") {
+        for (const std::string reply : {"$2\r\nOK\r\n", "+QUEUED\r\n", ":1\r\n", "*1\r\n"}) {
+            INFO("reply: " << reply);
+            FakeRedis server(answer(reply));
+            RemoteStore store = connect_to(server.url(), patient_options());
+            auto put = store.put({key_for(1), arena_for(1), 0});
+            REQUIRE_FALSE(put);
+            CHECK(put.error().code == ErrorCode::protocol);
+            CHECK(contains(put.error().message, "SET answers +OK or an error"));
+        }
+        for (const std::string reply : {"+OK\r\n", "$4\r\nPONG\r\n"}) {
+            FakeRedis server(answer(reply));
+            RemoteStore store = connect_to(server.url(), patient_options());
+            auto ping = store.ping();
+            REQUIRE_FALSE(ping);
+            CHECK(ping.error().code == ErrorCode::protocol);
+        }
+        FakeRedis server(answer("*999999999\r\n"));
+        auto connected = RemoteStore::connect(*parse_remote_url("redis://:pw@127.0.0.1:" + std::to_string(server.port())), patient_options());
+        REQUIRE_FALSE(connected);
+        CHECK(connected.error().code == ErrorCode::protocol);
+        CHECK(contains(connected.error().message, "in the reply to AUTH"));
+        CHECK_FALSE(contains(connected.error().message, "pw"));
+    }
+}
+
+TEST_CASE("bytes after a complete reply are a protocol error of the next request", "[remote][hostile]") {
+    // Sent in one write with the +OK they follow, so they are read with it.
+    FakeRedis server(answer("+OK\r\n$5\r\nhello\r\n"));
+    RemoteStore store = connect_to(server.url(), patient_options());
+    REQUIRE(store.put({key_for(1), arena_for(1), 0}));
+    auto got = store.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::protocol);
+    CHECK(contains(got.error().message, "11 bytes arrived after the previous reply, unasked: '$5\\x0d\\x0ahello\\x0d\\x0a'"));
+}
+
+TEST_CASE("a server that drips its answer gets the request deadline", "[remote][hostile][timeout]") {
+    // Attack 3: a byte every interval never trips the idle timeout; the deadline bounds
+    // the whole request. Each reply below takes 4 intervals (400 ms) to drip, twice the
+    // deadline, and the idle timeout (2 s) is never reached.
+    RemoteOptions options = patient_options();
+    options.request_deadline_ms = 200;
+    const auto interval = std::chrono::milliseconds(100);
+    const auto expect_deadline = [&](const Error& e, RemoteStore* store) {
+        CHECK(e.code == ErrorCode::timeout);
+        CHECK(contains(e.message, "did not complete within the request deadline of 200 ms"));
+        if (store != nullptr) {
+            CHECK(store->last_call().failure == RemoteFailure::timeout);
+            CHECK_FALSE(store->usable());
+        }
+    };
+    SECTION("get") {
+        FakeRedis server(drip("$0\r\n\r\n", interval));
+        RemoteStore store = connect_to(server.url(), options);
+        auto got = store.get(key_for(1));
+        REQUIRE_FALSE(got);
+        expect_deadline(got.error(), &store);
+    }
+    SECTION("put and put_batch") {
+        FakeRedis server(drip("+OK\r\n", interval));
+        RemoteStore store = connect_to(server.url(), options);
+        auto put = store.put({key_for(1), arena_for(1), 0});
+        REQUIRE_FALSE(put);
+        expect_deadline(put.error(), &store);
+        RemoteStore batch = connect_to(server.url(), options);
+        auto put_batch = batch.put_batch(std::vector<PutRequest>{{key_for(1), arena_for(1), 0}, {key_for(2), arena_for(2), 0}});
+        REQUIRE_FALSE(put_batch);
+        expect_deadline(put_batch.error(), &batch);
+    }
+    SECTION("ping") {
+        FakeRedis server(drip("+PONG\r\n", interval));
+        RemoteStore store = connect_to(server.url(), options);
+        auto ping = store.ping();
+        REQUIRE_FALSE(ping);
+        expect_deadline(ping.error(), &store);
+    }
+    SECTION("AUTH") {
+        FakeRedis server(drip("+OK\r\n", interval));
+        auto connected = RemoteStore::connect(*parse_remote_url("redis://:pw@127.0.0.1:" + std::to_string(server.port())), options);
+        REQUIRE_FALSE(connected);
+        expect_deadline(connected.error(), nullptr);
+    }
+}
+
+TEST_CASE("a compressed value declaring the whole cap is refused before it is decoded", "[remote][hostile][compression]") {
+    // Attack 4: ~2 KiB of zstd declaring exactly the 64 MiB cap passed every check
+    // before decoding; each lookup allocated and decoded 64 MiB.
+    const auto bomb = jdc::testing::compression_bomb(PayloadCodec::zstd, kDefaultRemoteMaxValueBytes);
+    REQUIRE(bomb.size() < 8 * 1024);
+    FakeRedis server(answer(bulk(as_string(bomb))));
+    RemoteStore store = connect_to(server.url(), patient_options());
+    auto got = store.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::limit_exceeded);
+    CHECK(contains(got.error().message, "more than 64 times"));
+    CHECK(store.last_call().failure == RemoteFailure::rejected);
+    CHECK(store.last_call().bytes_decoded == 0);
+    CHECK(store.usable());
+}
+
+TEST_CASE("a connection closed before or during a reply is an io error", "[remote][hostile]") {
+    SECTION("in the middle of a bulk string") {
+        FakeRedis server(close_after("$100\r\nabc"));
+        RemoteStore store = connect_to(server.url(), patient_options());
+        auto got = store.get(key_for(1));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == ErrorCode::io);
+        CHECK(contains(got.error().message, "closed the connection in the middle of the reply"));
+        CHECK(store.last_call().failure == RemoteFailure::io);
+        CHECK_FALSE(store.usable());
+    }
+    SECTION("before answering") {
+        FakeRedis server(close_after(""));
+        RemoteStore store = connect_to(server.url(), patient_options());
+        auto ping = store.ping();
+        REQUIRE_FALSE(ping);
+        CHECK(ping.error().code == ErrorCode::io);
+        CHECK(contains(ping.error().message, "closed the connection without answering"));
+    }
+}
+
+TEST_CASE("an error reply is quoted safely and keeps the connection usable", "[remote][hostile]") {
+    FakeRedis server([](FakeConnection& c, const std::vector<std::string>& command) {
+        if (command[0] == "PING") c.send("+PONG\r\n");
+        else c.send("-WRONGTYPE \x1b[31mred\x1b[0m\r\n");
+    });
+    RemoteStore store = connect_to(server.url(), patient_options());
+    auto got = store.get(key_for(1));
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == ErrorCode::io);
+    CHECK(contains(got.error().message, "refused: WRONGTYPE \\x1b[31mred\\x1b[0m"));
+    CHECK_FALSE(contains(got.error().message, "\x1b"));
+    CHECK(store.last_call().failure == RemoteFailure::refused);
+    CHECK(store.usable());
+    CHECK(store.ping());
+    CHECK(store.last_call().failure == RemoteFailure::none);
+}
+
+TEST_CASE("last_call() counts the bytes sent, received and decoded by each call", "[remote][redis][compression]") {
+    RedisServer server;
+    RemoteOptions options = quick_options();
+    options.compression = CompressionPolicy::for_transfer();
+    options.compression.min_size = 1024;
+    RemoteStore store = connect_to(server.url(), options);
+    const auto large = arena_for(31, 64);
+    const auto small = arena_for(32);
+    REQUIRE(store.put_batch(std::vector<PutRequest>{{key_for(31), large, 0}, {key_for(32), small, 0}}));
+    const RemoteCallStats put = store.last_call();
+    CHECK(put.failure == RemoteFailure::none);
+    CHECK(put.bytes_sent > small.size());
+    CHECK(put.bytes_sent < large.size() + small.size());  // the large one went compressed
+    CHECK(put.bytes_received == 10);                      // +OK\r\n twice
+    CHECK(put.bytes_decoded == 0);
+
+    REQUIRE(store.get(key_for(31)));
+    CHECK(store.last_call().bytes_decoded == large.size());
+    CHECK(store.last_call().bytes_received < large.size());
+    REQUIRE(store.get(key_for(32)));
+    CHECK(store.last_call().bytes_decoded == 0);
+    CHECK(store.last_call().bytes_received > small.size());
+
+    auto miss = store.get(key_for(33));
+    REQUIRE_FALSE(miss);
+    CHECK(store.last_call().failure == RemoteFailure::none);  // a miss is no failure
+    CHECK(store.last_call().bytes_received == 6);             // $0\r\n\r\n
+
+    RemoteOptions capped = options;
+    capped.max_value_bytes = 64;
+    RemoteStore small_cap = connect_to(server.url(), capped);
+    CHECK_FALSE(small_cap.put({key_for(34), large, 0}));
+    CHECK(small_cap.last_call().failure == RemoteFailure::not_sent);
+    CHECK(small_cap.last_call().bytes_sent == 0);
+}
+
+TEST_CASE("the TTL is capped at what Redis accepts", "[remote][redis]") {
+    // Attack 10: a TTL Redis refuses made every put fail, and the remote switch off.
+    RedisServer server;
+    RemoteOptions options = quick_options();
+    options.ttl_seconds = kRemoteMaxTtlSeconds;
+    RemoteStore store = connect_to(server.url(), options);
+    REQUIRE(store.put({key_for(1), arena_for(1), 0}));
+    CHECK(server.client().ttl(remote_key_name(key_for(1))) > 0);
+
+    for (std::uint64_t ttl : {kRemoteMaxTtlSeconds + 1, std::uint64_t{1} << 63, ~std::uint64_t{0}}) {
+        options.ttl_seconds = ttl;
+        auto over = RemoteStore::connect(*parse_remote_url(server.url()), options);
+        REQUIRE_FALSE(over);
+        CHECK(over.error().code == ErrorCode::invalid_argument);
+        CHECK(contains(over.error().message, "a TTL of " + std::to_string(ttl) + " s is more than Redis accepts (at most 9000000000000000 s)"));
+    }
+}
+
+TEST_CASE("deadlines and timeouts out of range are refused at connect", "[remote]") {
+    for (std::uint32_t ms : {0u, 600'001u}) {
+        RemoteOptions options = quick_options();
+        options.request_deadline_ms = ms;
+        auto invalid = RemoteStore::connect(*parse_remote_url("redis://127.0.0.1"), options);
+        REQUIRE_FALSE(invalid);
+        CHECK(invalid.error().code == ErrorCode::invalid_argument);
+        CHECK(contains(invalid.error().message, "the request deadline is " + std::to_string(ms) + " ms; it must be from 1 to 600000 ms"));
     }
 }

@@ -63,5 +63,34 @@ expect "compress: a level out of range is a usage error" 2 "outside" -- "$jdc" c
 expect "compress: an unknown codec is a usage error" 2 "" -- "$jdc" compress --codec gzip "$golden"/shapes.jdca "$tmp/nothing.jdca"
 [ ! -e "$tmp/nothing.jdca" ] && echo "ok   nothing written on failure" || { echo "FAIL something written on failure"; fail=$((fail + 1)); }
 
+# OUT must be a regular file or a new path (issue 20, attack 7): outputs are published
+# by rename, which replaced a FIFO, a symlink or (as root) /dev/full given as OUT.
+check() {  # NAME CONDITION...: counts a check done in the shell
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; pass=$((pass + 1)); else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+mkfifo "$tmp/fifo"
+ln -s "$tmp/target.jdca" "$tmp/link.jdca"
+mkdir "$tmp/outdir"
+expect "sample refuses a FIFO as OUT" 2 "refusing to write '$tmp/fifo': it is a FIFO, not a regular file" -- "$jdc" sample "$tmp/fifo"
+expect "compress refuses a symlink as OUT" 2 "it is a symbolic link, not a regular file.*replace the link itself" -- "$jdc" compress "$golden"/shapes.jdca "$tmp/link.jdca"
+expect "decompress refuses a directory as OUT" 2 "it is a directory, not a regular file" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/outdir"
+check "the FIFO is still a FIFO" test -p "$tmp/fifo"
+check "the symlink is still a symlink, its target not created" eval 'test -L "$tmp/link.jdca" && test ! -e "$tmp/target.jdca"'
+if mknod "$tmp/null" c 1 3 2>/dev/null; then  # root only: a device node of our own
+  expect "compress refuses a character device as OUT" 2 "it is a character device" -- "$jdc" compress "$golden"/shapes.jdca "$tmp/null"
+  check "the device node is still a device node" test -c "$tmp/null"
+fi
+cp "$golden"/empty.jdca "$tmp/existing.jdca"
+expect "an existing regular file is replaced" 0 "bytes \(none\)" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/existing.jdca"
+check "with the new arena" cmp -s "$tmp/existing.jdca" "$golden"/random-arity3.jdca
+"$jdc" decompress "$tmp/z.jdca" - > "$tmp/stdout.jdca" 2> "$tmp/stderr.txt"
+check "decompress - writes the arena to stdout, the summary to stderr" eval 'cmp -s "$tmp/stdout.jdca" "$golden"/random-arity3.jdca && grep -q "^-: [0-9]* bytes (none)" "$tmp/stderr.txt"'
+"$jdc" compress --codec zstd "$golden"/shapes.jdca - > "$tmp/stdout-z.jdca" 2> /dev/null
+expect "compress - writes a compressed arena to stdout" 0 "stdout-z.jdca: ok \(stored zstd-compressed" -- "$jdc" verify "$tmp/stdout-z.jdca"
+"$jdc" sample - > "$tmp/stdout-s.jdca" 2> "$tmp/stderr.txt"
+check "sample - writes the arena to stdout and reports on stderr" eval '"$jdc" verify -q "$tmp/stdout-s.jdca" && grep -q "49 of 49 lookups agree" "$tmp/stderr.txt"'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

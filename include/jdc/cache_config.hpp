@@ -30,7 +30,8 @@
 //   JANUS_CACHE_REMOTE_TIMEOUT_MS          operation timeout, 1-600000 ms: the longest wait for
 //                                          the server in any one socket read or write (default 500)
 //   JANUS_CACHE_REMOTE_TTL                 expiry of written entries: seconds, or with an s/m/h/d
-//                                          suffix (e.g. 14d); 0: none, Redis evicts (default)
+//                                          suffix (e.g. 14d), at most 9000000000000000 s (what
+//                                          Redis accepts); 0: none, Redis evicts (default)
 //   JANUS_CACHE_REMOTE_MAX_SIZE            largest value fetched or written, as JANUS_CACHE_SIZE,
 //                                          1 byte to 512M (default 64M)
 // A remote that fails or times out is switched off for the rest of the build session;

@@ -27,6 +27,9 @@ enum class ErrorCode {
     not_found,            // file or entry does not exist
     io,                   // the operating system refused (open, read, mmap, ...)
     timeout,              // a remote server did not answer within the configured time
+    protocol,             // a remote server broke the protocol: a reply the request cannot
+                          // produce (wrong type, longer than asked for, malformed); the
+                          // server is misbehaving or is not what it claims to be
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

@@ -24,11 +24,11 @@
 // policy; its defaults and the measurements behind them are in CompressionPolicy.
 //
 // Decompression treats its input as untrusted: the header, every declared size and
-// the compressed bytes' checksum are checked, and total_size is held to
-// VerifyLimits::max_total_size, before anything is allocated or decoded (a
-// decompression bomb is rejected by its header, not discovered by running it); the
-// decoder must produce exactly the declared size; the result passes
-// verify_arena(full) before it is returned.
+// the compressed bytes' checksum are checked, total_size is held to
+// VerifyLimits::max_total_size, and the data may expand at most kMaxCompressionRatio
+// times, before anything is allocated or decoded (a decompression bomb is rejected by
+// its header, not discovered by running it); the decoder must produce exactly the
+// declared size; the result passes verify_arena(full) before it is returned.
 #pragma once
 
 #include <cstddef>
@@ -70,6 +70,24 @@ inline constexpr std::size_t kCompressedHeaderSize = kHeaderSize + sizeof(Compre
 
 }  // namespace arena
 
+// The most an arena's data may expand: total_size - 128 is at most this many times
+// compressed_size. Readers refuse a compressed arena that claims more, before they
+// allocate (limit_exceeded); writers keep such an arena raw. Without it, a 2.2 KiB
+// zstd frame of zeros declaring 64 MiB passes every other check and costs a reader a
+// 64 MiB allocation and decode per lookup; with it, that needs 1 MiB of input.
+//
+// Measured (2026-12-03, data bytes over compressed bytes, the build's liblz4 1.9.4 and
+// libzstd 1.5.4): tests/support/random_model tables of 1 to 30,000 implementations over 1
+// to 20,000 types, arity 1 to 6, every dispatch form: at most 2.6 (LZ4), 3.5 (LZ4HC-12),
+// 4.5 (zstd-3), 5.7 (zstd-19 and 22). The 1,000 tables of a `janusc gen --size 1000`
+// project: at most 2.0 (LZ4), 3.0 (zstd-19). The most regular tables a generator could
+// make (sequential type names, one method per type, one module and file, up to 50,000
+// methods, or all of them on one type): at most 4.0 (LZ4) and 17.8 (zstd-19). Only a
+// degenerate table of identical methods exceeds it (1,000 copies: LZ4 128, zstd 299;
+// 50,000: LZ4 250, zstd 6,000): no compiler writes one, and it is stored raw. 64 leaves
+// 3.6 times the most regular table's ratio.
+inline constexpr std::uint64_t kMaxCompressionRatio = 64;
+
 // The codec an intact arena header declares: the bytes hold at least a header whose
 // magic, major version and metadata checksum are right. Anything else (too short,
 // not an arena, damaged header) is PayloadCodec::none; a value without a name is
@@ -86,18 +104,20 @@ inline bool is_compressed_arena(std::span<const std::byte> bytes) noexcept {
 //         reading is as fast);
 //   zstd: ZSTD_minCLevel() (negative: faster) .. ZSTD_maxCLevel() (22); 0 = 3.
 // Errors: invalid_argument for codec none or an unknown codec, a level out of range,
-// or an input that is not a valid raw arena (the message says why, e.g. already
-// compressed). Deterministic for a given input, codec and level with this library
+// an input that is not a valid raw arena (the message says why, e.g. already
+// compressed), or one that compresses more than kMaxCompressionRatio (readers would
+// refuse it: store it raw). Deterministic for a given input, codec and level with this library
 // build's liblz4 / libzstd.
 Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, PayloadCodec codec, int level = 0);
 
 // Checks a compressed arena as far as possible without decoding it (the checks
-// C1-C13 of compressed-arena-v1.md: header, sizes against `limits` and against what
-// the codec can produce, the compressed bytes' checksum) and returns the size of the
-// arena it holds: the buffer decompress_arena_into needs. O(compressed size).
-// Errors: bad_magic, truncated, unsupported_version (an unknown codec), checksum_mismatch,
-// corrupt, limit_exceeded (total_size over limits.max_total_size); invalid_argument
-// for a raw (uncompressed) arena.
+// C1-C13 of compressed-arena-v1.md: header, sizes against `limits`, against what
+// the codec can produce and against kMaxCompressionRatio, the compressed bytes'
+// checksum) and returns the size of the arena it holds: the buffer
+// decompress_arena_into needs. O(compressed size). Errors: bad_magic, truncated,
+// unsupported_version (an unknown codec), checksum_mismatch, corrupt, limit_exceeded
+// (total_size over limits.max_total_size, or more expansion than kMaxCompressionRatio);
+// invalid_argument for a raw (uncompressed) arena.
 Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
 
 // Decompresses into `out`, which must be exactly decompressed_size() bytes and must
@@ -178,8 +198,9 @@ struct CompressionPolicy {
 PayloadCodec choose_codec(std::uint64_t arena_size, const CompressionPolicy& policy) noexcept;
 
 // Applies the policy to a raw arena: the compressed arena, or std::nullopt when the
-// arena should stay raw (choose_codec says none, or the result's ratio is above
-// policy.max_ratio). Errors: those of compress_arena (invalid_argument).
+// arena should stay raw (choose_codec says none, the result's ratio is above
+// policy.max_ratio, or it compresses more than kMaxCompressionRatio, which readers
+// refuse). Errors: those of compress_arena (invalid_argument).
 Result<std::optional<std::vector<std::byte>>> compress_by_policy(std::span<const std::byte> arena,
                                                                   const CompressionPolicy& policy);
 

@@ -148,6 +148,11 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
     if (auto ttl = getenv("JANUS_CACHE_REMOTE_TTL")) {
         const auto seconds = parse_duration_seconds(*ttl);
         if (!seconds) return bad("JANUS_CACHE_REMOTE_TTL", *ttl, "seconds, optionally with s, m, h or d (e.g. 14d); 0 for no expiry");
+        // Redis refuses a longer EX, and every put would fail (remote_store.hpp).
+        if (*seconds > kRemoteMaxTtlSeconds)
+            return bad("JANUS_CACHE_REMOTE_TTL", *ttl,
+                       "at most " + std::to_string(kRemoteMaxTtlSeconds) + " seconds, the longest expiry Redis accepts (this is " +
+                           std::to_string(*seconds) + ")");
         config.remote_ttl_seconds = *seconds;
     }
     if (auto size = getenv("JANUS_CACHE_REMOTE_MAX_SIZE")) {

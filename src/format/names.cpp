@@ -18,6 +18,7 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::not_found: return "not found";
         case ErrorCode::io: return "I/O error";
         case ErrorCode::timeout: return "timeout";
+        case ErrorCode::protocol: return "protocol error";
     }
     return "unknown error";
 }

@@ -98,6 +98,13 @@ Result<void> check_level(PayloadCodec codec, int level) {
     return {};
 }
 
+// More expansion than kMaxCompressionRatio (C13f): data_size > ratio * compressed_size,
+// without the multiplication, which a made-up compressed_size could overflow.
+bool exceeds_ratio(std::uint64_t data_size, std::uint64_t compressed_size) {
+    return data_size / kMaxCompressionRatio > compressed_size ||
+           (data_size / kMaxCompressionRatio == compressed_size && data_size % kMaxCompressionRatio != 0);
+}
+
 // The most bytes `codec` can write for `data_size` input bytes; 0 when the codec cannot
 // take that much input at all.
 std::uint64_t compress_bound(PayloadCodec codec, std::uint64_t data_size) {
@@ -191,6 +198,11 @@ Result<void> check_compressed(std::span<const std::byte> bytes, const VerifyLimi
             return make_error(ErrorCode::corrupt, "the zstd frame ends after " + n(frame) + " of the " + n(compressed.size()) +
                                                       " compressed bytes (one frame and nothing else is allowed)");
     }
+    // C13f: sizes the codec can produce but no real arena has (kMaxCompressionRatio).
+    if (exceeds_ratio(data_size, compressed.size()))
+        return make_error(ErrorCode::limit_exceeded, n(compressed.size()) + " bytes of " + name + " data declare " + n(data_size) +
+                                                         " bytes, an expansion of more than " + n(kMaxCompressionRatio) +
+                                                         " times, which no real arena reaches (nothing was allocated or decompressed)");
     return {};
 }
 
@@ -253,7 +265,12 @@ PayloadCodec payload_codec_of(std::span<const std::byte> bytes) noexcept {
     return static_cast<PayloadCodec>(h.payload_codec);
 }
 
-Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, PayloadCodec codec, int level) {
+namespace {
+
+// compress_arena; `too_compressible` is set when the arena compresses more than
+// kMaxCompressionRatio, the one refusal compress_by_policy turns into "keep it raw".
+Result<std::vector<std::byte>> compress_checked(std::span<const std::byte> arena, PayloadCodec codec, int level, bool& too_compressible) {
+    too_compressible = false;
     if (codec != PayloadCodec::lz4 && codec != PayloadCodec::zstd)
         return make_error(ErrorCode::invalid_argument, "cannot compress with payload codec " +
                                                            n(static_cast<std::uint8_t>(codec)) + " (" +
@@ -274,6 +291,12 @@ Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, 
     const std::span<std::byte> dst = std::span(out).subspan(kCompressedHeaderSize);
     auto written = codec == PayloadCodec::lz4 ? compress_lz4(data, dst, level) : compress_zstd(data, dst, level);
     if (!written) return tl::unexpected(written.error());
+    if (exceeds_ratio(data.size(), *written)) {
+        too_compressible = true;
+        return make_error(ErrorCode::invalid_argument, "arena of " + n(arena.size()) + " bytes compresses to " + n(*written) + " bytes of " +
+                                                           std::string(to_string(codec)) + " data, more than " + n(kMaxCompressionRatio) +
+                                                           " times smaller, which readers refuse (kMaxCompressionRatio): keep it raw");
+    }
     out.resize(kCompressedHeaderSize + *written);
 
     Header h = load<Header>(arena, 0);
@@ -282,6 +305,13 @@ Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, 
     const CompressedPrefix prefix{*written, XXH3_64bits(out.data() + kCompressedHeaderSize, *written)};
     std::memcpy(out.data() + kHeaderSize, &prefix, sizeof prefix);
     return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, PayloadCodec codec, int level) {
+    bool too_compressible = false;
+    return compress_checked(arena, codec, level, too_compressible);
 }
 
 Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const VerifyLimits& limits) {
@@ -346,7 +376,9 @@ Result<std::optional<std::vector<std::byte>>> compress_by_policy(std::span<const
                                                                   const CompressionPolicy& policy) {
     const PayloadCodec codec = choose_codec(arena.size(), policy);
     if (codec == PayloadCodec::none) return std::nullopt;
-    auto packed = compress_arena(arena, codec, policy.level);
+    bool too_compressible = false;
+    auto packed = compress_checked(arena, codec, policy.level, too_compressible);
+    if (too_compressible) return std::nullopt;  // readers would refuse it: it stays raw
     if (!packed) return tl::unexpected(packed.error());
     if (static_cast<double>(packed->size()) > policy.max_ratio * static_cast<double>(arena.size())) return std::nullopt;
     return std::optional(std::move(*packed));

@@ -3,17 +3,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <csignal>
+#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <limits>
 #include <optional>
 #include <span>
 #include <vector>
 
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -176,50 +178,86 @@ Result<void> parse_unix(std::string_view url, std::string_view rest, RemoteEndpo
     return {};
 }
 
-// ---------------------------------------------------------------- SIGPIPE
+// ---------------------------------------------------------------- replies
 
-// Blocks SIGPIPE in this thread for the life of the guard and consumes a SIGPIPE
-// raised meanwhile (see the header: hiredis writes with write(2)). A SIGPIPE that was
-// already pending when the guard started is left alone: it is not ours.
-class SigpipeGuard {
-public:
-    SigpipeGuard() {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        sigset_t pending;
-        sigemptyset(&pending);
-        was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-        blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_, &previous_) == 0;
-    }
-    ~SigpipeGuard() {
-        if (!blocked_) return;
-        sigset_t pending;
-        sigemptyset(&pending);
-        if (!was_pending_ && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-            const timespec no_wait{0, 0};
-            while (sigtimedwait(&pipe_, nullptr, &no_wait) < 0 && errno == EINTR) {
-            }
+using Clock = std::chrono::steady_clock;
+
+// The longest reply line (a status, an error, a bulk header) without its CRLF. Redis'
+// longest error messages are a few hundred bytes (it cuts quoted arguments at 128), and
+// a bulk header is at most 21; a longer line is not Redis talking.
+constexpr std::size_t kMaxReplyLine = 4096;
+// The read buffer: a reply line always fits in it; a bulk string's body is read past
+// it, straight into the value's own buffer, so nothing is buffered twice.
+constexpr std::size_t kReadBuffer = 16 * 1024;
+static_assert(kReadBuffer > kMaxReplyLine + 2);
+
+// Bytes a server sent, for a message: printable ASCII as is, anything else as \xNN
+// (a hostile server must not write escape sequences into a terminal or a log), cut
+// after `max` characters.
+std::string printable(std::string_view text, std::size_t max = 200) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (out.size() >= max) return out + "...";
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            static constexpr char digits[] = "0123456789abcdef";
+            out += "\\x";
+            out += digits[c >> 4];
+            out += digits[c & 15];
         }
-        pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
     }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+    return out;
+}
 
-private:
-    sigset_t pipe_{};
-    sigset_t previous_{};
-    bool was_pending_ = false;
-    bool blocked_ = false;
+// What the reply to one command may be; anything else is a protocol error. Only the
+// forms the commands jdc sends can produce are ever accepted (RESP2: jdc never sends
+// HELLO, so the server never switches to RESP3).
+struct Expect {
+    std::string_view status;    // the one status reply ("OK", "PONG"); empty: none
+    bool bulk = false;          // a bulk string of at most max_bulk bytes, or a null bulk
+    std::uint64_t max_bulk = 0;
+    std::uint64_t keep = 0;     // longer bulk strings (up to max_bulk) are read and dropped
+
+    std::string describe(std::string_view command) const {
+        if (bulk) return std::string(command) + " answers with one bulk string of at most " + std::to_string(max_bulk) + " bytes";
+        return std::string(command) + " answers +" + std::string(status) + " or an error";
+    }
 };
 
-timeval to_timeval(std::uint32_t ms) { return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)}; }
-
-struct ReplyDeleter {
-    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+struct Reply {
+    enum class Kind : std::uint8_t { status, error, bulk, null_bulk };
+    Kind kind = Kind::status;
+    std::string error;          // Kind::error: the server's message, as sent
+    std::uint64_t length = 0;   // Kind::bulk: its length (the bytes are in the caller's buffer when kept)
 };
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
-std::string_view reply_text(const redisReply& r) { return {r.str != nullptr ? r.str : "", r.str != nullptr ? r.len : 0}; }
+using Command = std::vector<std::string_view>;
+
+// RESP2 encoding of commands: an array of bulk strings each.
+std::string encode(std::span<const Command> commands) {
+    std::size_t size = 0;
+    for (const Command& args : commands) {
+        size += 16;
+        for (std::string_view a : args) size += a.size() + 24;
+    }
+    std::string out;
+    out.reserve(size);
+    for (const Command& args : commands) {
+        out += '*';
+        out += std::to_string(args.size());
+        out += "\r\n";
+        for (std::string_view a : args) {
+            out += '$';
+            out += std::to_string(a.size());
+            out += "\r\n";
+            out += a;
+            out += "\r\n";
+        }
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -270,83 +308,298 @@ std::string remote_key_name(const CacheKey& key) { return "jdc:a" + std::to_stri
 struct RemoteStore::Connection {
     RemoteEndpoint endpoint;
     RemoteOptions options;
-    std::string name;  // endpoint.describe(), for messages
-    redisContext* context = nullptr;
+    std::string name;    // endpoint.describe(), for messages
+    int fd = -1;         // the socket, non-blocking; -1 once closed after a failure
+    std::string broken;  // why it was closed
+    std::unique_ptr<char[]> buffer = std::make_unique<char[]>(kReadBuffer);
+    std::size_t begin = 0, end = 0;  // the unread bytes of `buffer`
+    RemoteCallStats last;
+    Clock::time_point call_start{};
 
+    // One request on the wire: its name for messages and when it must be done.
+    struct Request {
+        std::string what;
+        Clock::time_point deadline;
+    };
+
+    Connection() = default;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
     ~Connection() {
-        if (context != nullptr) redisFree(context);
+        if (fd >= 0) ::close(fd);
     }
 
-    tl::unexpected<Error> failure(std::string_view what, int saved_errno) const {
-        const bool timed_out = context != nullptr && context->err == REDIS_ERR_IO &&
-                               (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT || saved_errno == EINPROGRESS);
-        if (timed_out) {
-            const std::uint32_t ms = what == "connect" ? options.connect_timeout_ms : options.operation_timeout_ms;
-            return make_error(ErrorCode::timeout, "remote cache " + name + ": no answer to " + std::string(what) + " within " +
-                                                      std::to_string(ms) + " ms");
+    std::string prefix() const { return "remote cache " + name + ": "; }
+
+    void begin_call() {
+        last = {};
+        call_start = Clock::now();
+    }
+    // `local`: what a failure that did not come from the connection is (a value refused
+    // by the checks, or an arena not sent); not_found is no failure.
+    void end_call(const Error* error, RemoteFailure local) {
+        last.ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - call_start).count());
+        if (error != nullptr && last.failure == RemoteFailure::none && error->code != ErrorCode::not_found) last.failure = local;
+    }
+
+    // After a timeout, a protocol error or a failed read or write, the bytes in flight
+    // are unknown: the socket is closed at once, so that nothing more is read or
+    // allocated for this reply and the server sees the connection go.
+    tl::unexpected<Error> fail(RemoteFailure kind, ErrorCode code, std::string message) {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+        begin = end = 0;
+        broken = message;
+        last.failure = kind;
+        return make_error(code, std::move(message));
+    }
+    tl::unexpected<Error> io_error(const Request& rq, const std::string& why) {
+        return fail(RemoteFailure::io, ErrorCode::io, prefix() + rq.what + " failed: " + why);
+    }
+    tl::unexpected<Error> protocol_error(const Request& rq, const std::string& why) {
+        return fail(RemoteFailure::protocol, ErrorCode::protocol,
+                    prefix() + "protocol error in the reply to " + rq.what + ": " + why + "; connection closed");
+    }
+    std::string transferred() const {
+        return std::to_string(last.bytes_sent) + " bytes sent, " + std::to_string(last.bytes_received) + " received";
+    }
+    tl::unexpected<Error> deadline_passed(const Request& rq) {
+        return fail(RemoteFailure::timeout, ErrorCode::timeout,
+                    prefix() + rq.what + " did not complete within the request deadline of " +
+                        std::to_string(options.request_deadline_ms) + " ms (" + transferred() + ")");
+    }
+    // An error reply: the server refused the command. The reply was read whole, so the
+    // connection stays in step and usable.
+    tl::unexpected<Error> refused(std::string_view what, std::string_view message) {
+        last.failure = RemoteFailure::refused;
+        return make_error(ErrorCode::io, prefix() + std::string(what) + " refused: " + printable(message));
+    }
+
+    // Waits until the socket is ready for `events`: at most operation_timeout_ms (the
+    // idle bound), and never past the request's deadline.
+    Result<void> wait(short events, const Request& rq) {
+        for (;;) {
+            const auto now = Clock::now();
+            if (now >= rq.deadline) return deadline_passed(rq);
+            const auto left_ms = std::chrono::ceil<std::chrono::milliseconds>(rq.deadline - now).count();
+            const bool idle_bound = options.operation_timeout_ms <= left_ms;
+            pollfd p{fd, events, 0};
+            const int ready = ::poll(&p, 1, static_cast<int>(idle_bound ? options.operation_timeout_ms : left_ms));
+            if (ready > 0) return {};  // readable, writable, or an error that the next call reports
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready < 0) return io_error(rq, std::string("poll: ") + std::strerror(errno));
+            if (!idle_bound) continue;  // the deadline: the next round says so
+            const std::string ms = std::to_string(options.operation_timeout_ms);
+            std::string why;
+            if (events == POLLOUT)
+                why = "the server took no bytes of " + rq.what + " for " + ms + " ms";
+            else if (last.bytes_received == 0)
+                why = "no answer to " + rq.what + " within " + ms + " ms";
+            else
+                why = "the reply to " + rq.what + " stalled for " + ms + " ms";
+            return fail(RemoteFailure::timeout, ErrorCode::timeout, prefix() + why + " (" + transferred() + ")");
         }
-        const std::string why = context == nullptr ? "out of memory" : context->errstr;
-        return make_error(ErrorCode::io, "remote cache " + name + ": " + std::string(what) + " failed: " + why);
     }
 
-    using Command = std::vector<std::string_view>;
+    // Writes with MSG_NOSIGNAL: a server that went away makes send() fail with EPIPE
+    // instead of raising SIGPIPE, with no signal mask or disposition touched.
+    Result<void> send_all(std::string_view data, const Request& rq) {
+        while (!data.empty()) {
+            if (Clock::now() >= rq.deadline) return deadline_passed(rq);
+            const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n > 0) {
+                data.remove_prefix(static_cast<std::size_t>(n));
+                last.bytes_sent += static_cast<std::uint64_t>(n);
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (auto ready = wait(POLLOUT, rq); !ready) return ready;
+            } else {
+                return io_error(rq, std::string("sending failed: ") + std::strerror(n < 0 ? errno : EIO));
+            }
+        }
+        return {};
+    }
 
-    // Sends the commands in one write (pipelining) and reads one reply per command.
-    // An error reply is returned as a reply (the caller knows what it means); only a
-    // broken connection is an error here. `what` names the operation in messages.
-    Result<std::vector<Reply>> pipeline(std::span<const Command> commands, std::string_view what) {
-        if (context == nullptr || context->err != 0)
-            return make_error(ErrorCode::io, "remote cache " + name + ": the connection failed earlier and cannot be used");
+    // Reads at most `capacity` bytes into `into`: at least one, or an error.
+    Result<std::size_t> receive(char* into, std::size_t capacity, const Request& rq) {
+        for (;;) {
+            if (Clock::now() >= rq.deadline) return deadline_passed(rq);
+            const ssize_t n = ::recv(fd, into, capacity, 0);
+            if (n > 0) {
+                last.bytes_received += static_cast<std::uint64_t>(n);
+                return static_cast<std::size_t>(n);
+            }
+            if (n == 0)
+                return io_error(rq, last.bytes_received == 0 ? "the server closed the connection without answering"
+                                                              : "the server closed the connection in the middle of the reply (" +
+                                                                    std::to_string(last.bytes_received) + " bytes received)");
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return io_error(rq, std::string("receiving failed: ") + std::strerror(errno));
+            if (auto ready = wait(POLLIN, rq); !ready) return tl::unexpected(ready.error());
+        }
+    }
+
+    // Moves the unread bytes to the front of the buffer and reads more after them.
+    Result<void> fill(const Request& rq) {
+        if (begin > 0) {
+            std::memmove(buffer.get(), buffer.get() + begin, end - begin);
+            end -= begin;
+            begin = 0;
+        }
+        auto n = receive(buffer.get() + end, kReadBuffer - end, rq);
+        if (!n) return tl::unexpected(n.error());
+        end += *n;
+        return {};
+    }
+
+    // One line ending in CRLF, without it; valid until the next read.
+    Result<std::string_view> read_line(const Request& rq) {
+        std::size_t scanned = 0;  // bytes after `begin` known to hold no LF
+        for (;;) {
+            const char* start = buffer.get() + begin;
+            if (const void* lf = std::memchr(start + scanned, '\n', end - begin - scanned)) {
+                const std::size_t length = static_cast<std::size_t>(static_cast<const char*>(lf) - start);
+                if (length == 0 || start[length - 1] != '\r')
+                    return protocol_error(rq, "a reply line ends in LF without CR: '" + printable({start, length}, 64) + "'");
+                begin += length + 1;
+                return std::string_view(start, length - 1);
+            }
+            scanned = end - begin;
+            if (scanned > kMaxReplyLine + 1)
+                return protocol_error(rq, "a reply line longer than " + std::to_string(kMaxReplyLine) + " bytes: '" +
+                                              printable({start, scanned}, 64) + "'");
+            if (auto more = fill(rq); !more) return tl::unexpected(more.error());
+        }
+    }
+
+    // The next `length` bytes of the stream: into `into`, or read and dropped when
+    // `into` is null (then through the read buffer, whatever the length).
+    Result<void> read_body(std::byte* into, std::uint64_t length, const Request& rq) {
+        const std::size_t buffered = static_cast<std::size_t>(std::min<std::uint64_t>(length, end - begin));
+        if (into != nullptr) {
+            std::memcpy(into, buffer.get() + begin, buffered);
+            into += buffered;
+        }
+        begin += buffered;
+        length -= buffered;
+        while (length > 0) {
+            if (into == nullptr) {
+                begin = end = 0;
+                auto n = receive(buffer.get(), static_cast<std::size_t>(std::min<std::uint64_t>(length, kReadBuffer)), rq);
+                if (!n) return tl::unexpected(n.error());
+                length -= *n;
+            } else {
+                auto n = receive(reinterpret_cast<char*>(into), static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 30)), rq);
+                if (!n) return tl::unexpected(n.error());
+                into += *n;
+                length -= *n;
+            }
+        }
+        while (end - begin < 2)
+            if (auto more = fill(rq); !more) return more;
+        if (buffer[begin] != '\r' || buffer[begin + 1] != '\n')
+            return protocol_error(rq, "the bulk string is not followed by CRLF");
+        begin += 2;
+        return {};
+    }
+
+    // One reply, checked against what the command can answer before anything is
+    // buffered or allocated for it: a bulk string's declared length is compared with
+    // expect.max_bulk before a byte of it is read. A kept bulk string goes into `body`.
+    Result<Reply> read_reply(const Expect& expect, std::string_view command, const Request& rq, std::vector<std::byte>* body) {
+        auto line = read_line(rq);
+        if (!line) return tl::unexpected(line.error());
+        if (line->empty()) return protocol_error(rq, "an empty line where a reply belongs (" + expect.describe(command) + ")");
+        const char type = line->front();
+        const std::string_view rest = line->substr(1);
+        switch (type) {
+            case '+':
+                if (expect.status.empty() || rest != expect.status)
+                    return protocol_error(rq, "unexpected status reply '+" + printable(rest, 64) + "' (" + expect.describe(command) + ")");
+                return Reply{Reply::Kind::status, {}, 0};
+            case '-': return Reply{Reply::Kind::error, std::string(rest), 0};
+            case '$': {
+                if (!expect.bulk)
+                    return protocol_error(rq, "unexpected bulk string reply ($" + printable(rest, 24) + ") (" + expect.describe(command) + ")");
+                if (rest == "-1") return Reply{Reply::Kind::null_bulk, {}, 0};
+                std::uint64_t length = 0;
+                const bool digits = !rest.empty() && std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+                const auto [end_of_number, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), length);
+                if (!digits || ec != std::errc() || end_of_number != rest.data() + rest.size())
+                    return protocol_error(rq, "malformed bulk string length '" + printable(rest, 24) + "'");
+                if (length > expect.max_bulk)
+                    return protocol_error(rq, "a bulk string of " + std::to_string(length) + " bytes, where " + expect.describe(command) +
+                                                  " (nothing of it was read)");
+                std::byte* into = nullptr;
+                if (length <= expect.keep && body != nullptr) {
+                    body->resize(static_cast<std::size_t>(length));
+                    into = body->data();
+                }
+                if (auto read = read_body(into, length, rq); !read) return tl::unexpected(read.error());
+                return Reply{Reply::Kind::bulk, {}, length};
+            }
+            case '*':
+                return protocol_error(rq, "unexpected array reply (*" + printable(rest, 24) + ") (" + expect.describe(command) + ")");
+            case ':':
+                return protocol_error(rq, "unexpected integer reply (:" + printable(rest, 24) + ") (" + expect.describe(command) + ")");
+            default:
+                return protocol_error(rq, "a reply of unknown type '" + printable(line->substr(0, 1)) + "' (" + expect.describe(command) + ")");
+        }
+    }
+
+    // Sends the commands in one write (pipelining) and reads one reply per command,
+    // all within one request deadline. An error reply is returned as a reply (the
+    // caller knows what it means); every other failure closes the connection.
+    Result<std::vector<Reply>> pipeline(std::span<const Command> commands, const Expect& expect, std::string what,
+                                        std::vector<std::byte>* body = nullptr) {
+        if (fd < 0) {
+            last.failure = RemoteFailure::io;
+            return make_error(ErrorCode::io, prefix() + "the connection failed earlier and cannot be used (" + broken + ")");
+        }
+        const Request rq{std::move(what), Clock::now() + std::chrono::milliseconds(options.request_deadline_ms)};
+        // RESP2 has no unsolicited replies (jdc never subscribes or tracks): bytes left
+        // over from the last request would be read as the answer to this one.
+        if (begin != end)
+            return protocol_error(rq, std::to_string(end - begin) + " bytes arrived after the previous reply, unasked: '" +
+                                          printable({buffer.get() + begin, end - begin}, 64) + "'");
+        if (auto sent = send_all(encode(commands), rq); !sent) return tl::unexpected(sent.error());
         std::vector<Reply> replies;
         replies.reserve(commands.size());
-        int saved_errno = 0;
-        {
-            SigpipeGuard guard;
-            errno = 0;
-            std::vector<const char*> argv;
-            std::vector<std::size_t> lengths;
-            for (const Command& args : commands) {
-                argv.clear();
-                lengths.clear();
-                for (std::string_view a : args) {
-                    argv.push_back(a.data());
-                    lengths.push_back(a.size());
-                }
-                if (redisAppendCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) break;
-            }
-            while (context->err == 0 && replies.size() < commands.size()) {
-                void* raw = nullptr;
-                if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) break;
-                replies.emplace_back(static_cast<redisReply*>(raw));
-            }
-            saved_errno = errno;
+        for (const Command& command : commands) {
+            auto reply = read_reply(expect, command.front(), rq, body);
+            if (!reply) return tl::unexpected(reply.error());
+            replies.push_back(std::move(*reply));
         }
-        if (replies.size() < commands.size()) return failure(what, saved_errno);
         return replies;
     }
 
-    Result<Reply> command(Command args, std::string_view what) {
-        auto replies = pipeline(std::span<const Command>(&args, 1), what);
+    // A command whose only good answer is +OK (AUTH, SELECT).
+    Result<void> expect_ok(Command args, const std::string& what) {
+        auto replies = pipeline(std::span<const Command>(&args, 1), Expect{"OK"}, what);
         if (!replies) return tl::unexpected(replies.error());
-        return std::move(replies->front());
+        if (replies->front().kind == Reply::Kind::error) return refused(what, replies->front().error);
+        return {};
     }
 
-    tl::unexpected<Error> refused(std::string_view what, const redisReply& r) const {
-        if (r.type == REDIS_REPLY_ERROR)
-            return make_error(ErrorCode::io, "remote cache " + name + ": " + std::string(what) + " refused: " + std::string(reply_text(r)));
-        return make_error(ErrorCode::io, "remote cache " + name + ": unexpected reply to " + std::string(what) + " (type " +
-                                             std::to_string(r.type) + ")");
-    }
-
-    // A command whose only good answer is +OK (AUTH, SELECT, SET).
-    Result<void> expect_ok(Command args, std::string_view what) {
-        auto reply = command(std::move(args), what);
-        if (!reply) return tl::unexpected(reply.error());
-        const redisReply& r = **reply;
-        if (r.type == REDIS_REPLY_STATUS && reply_text(r) == "OK") return {};
-        return refused(what, r);
-    }
+    Result<RemoteArena> get(const CacheKey& key);
+    Result<void> put_batch(std::span<const PutRequest> requests);
+    Result<void> ping();
 };
+
+namespace {
+
+// The error of a failed connect: a timeout when the socket did not connect in time.
+tl::unexpected<Error> connect_failure(const std::string& name, const redisContext* context, int saved_errno, std::uint32_t timeout_ms) {
+    const bool timed_out = context != nullptr && context->err == REDIS_ERR_IO &&
+                           (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT || saved_errno == EINPROGRESS);
+    if (timed_out)
+        return make_error(ErrorCode::timeout, "remote cache " + name + ": no answer to connect within " + std::to_string(timeout_ms) + " ms");
+    const std::string why = context == nullptr ? "out of memory" : context->errstr;
+    return make_error(ErrorCode::io, "remote cache " + name + ": connect failed: " + why);
+}
+
+}  // namespace
 
 RemoteStore::RemoteStore(std::unique_ptr<Connection> connection) : c_(std::move(connection)) {}
 RemoteStore::RemoteStore(RemoteStore&&) noexcept = default;
@@ -355,6 +608,8 @@ RemoteStore::~RemoteStore() = default;
 
 const RemoteEndpoint& RemoteStore::endpoint() const noexcept { return c_->endpoint; }
 const RemoteOptions& RemoteStore::options() const noexcept { return c_->options; }
+const RemoteCallStats& RemoteStore::last_call() const noexcept { return c_->last; }
+bool RemoteStore::usable() const noexcept { return c_->fd >= 0; }
 
 Result<RemoteStore> RemoteStore::connect(const RemoteEndpoint& endpoint, const RemoteOptions& options) {
     auto c = std::make_unique<Connection>();
@@ -362,21 +617,38 @@ Result<RemoteStore> RemoteStore::connect(const RemoteEndpoint& endpoint, const R
     c->options = options;
     c->name = endpoint.describe();
     auto invalid = [&](const std::string& why) { return make_error(ErrorCode::invalid_argument, "remote cache " + c->name + ": " + why); };
-    if (options.connect_timeout_ms == 0 || options.connect_timeout_ms > kMaxTimeoutMs ||
-        options.operation_timeout_ms == 0 || options.operation_timeout_ms > kMaxTimeoutMs)
-        return invalid("timeouts must be from 1 to " + std::to_string(kMaxTimeoutMs) + " ms");
+    for (const auto& [ms, what] : {std::pair{options.connect_timeout_ms, "the connect timeout"},
+                                   std::pair{options.operation_timeout_ms, "the operation timeout"},
+                                   std::pair{options.request_deadline_ms, "the request deadline"}})
+        if (ms == 0 || ms > kMaxTimeoutMs)
+            return invalid(std::string(what) + " is " + std::to_string(ms) + " ms; it must be from 1 to " + std::to_string(kMaxTimeoutMs) + " ms");
     if (options.max_value_bytes == 0 || options.max_value_bytes > kRedisMaxBulkBytes)
         return invalid("the value size cap must be from 1 byte to 512 MiB (Redis' largest string)");
+    if (options.ttl_seconds > kRemoteMaxTtlSeconds)
+        return invalid("a TTL of " + std::to_string(options.ttl_seconds) + " s is more than Redis accepts (at most " +
+                       std::to_string(kRemoteMaxTtlSeconds) + " s)");
 
+    // hiredis connects (name resolution, the connect timeout, unix sockets); from then
+    // on the socket is ours: its reader would buffer a whole reply before anything
+    // could check its size (0.14 has no limit on a bulk length or an array count).
     errno = 0;
-    if (endpoint.transport == RemoteTransport::unix_socket)
-        c->context = redisConnectUnixWithTimeout(endpoint.socket_path.c_str(), to_timeval(options.connect_timeout_ms));
-    else
-        c->context = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, to_timeval(options.connect_timeout_ms));
+    const timeval connect_timeout{static_cast<time_t>(options.connect_timeout_ms / 1000),
+                                  static_cast<suseconds_t>((options.connect_timeout_ms % 1000) * 1000)};
+    redisContext* context = endpoint.transport == RemoteTransport::unix_socket
+                                ? redisConnectUnixWithTimeout(endpoint.socket_path.c_str(), connect_timeout)
+                                : redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, connect_timeout);
     const int saved_errno = errno;
-    if (c->context == nullptr || c->context->err != 0) return c->failure("connect", saved_errno);
-    if (redisSetTimeout(c->context, to_timeval(options.operation_timeout_ms)) != REDIS_OK)
-        return c->failure("setting the operation timeout", errno);
+    if (context == nullptr || context->err != 0) {
+        auto failed = connect_failure(c->name, context, saved_errno, options.connect_timeout_ms);
+        if (context != nullptr) redisFree(context);
+        return failed;
+    }
+    c->fd = redisFreeKeepFd(context);
+    // Non-blocking: every wait is a poll() bounded by the idle timeout and the request
+    // deadline. Close-on-exec: a compiler's children must not inherit the connection.
+    const int flags = ::fcntl(c->fd, F_GETFL);
+    if (flags < 0 || ::fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) != 0 || ::fcntl(c->fd, F_SETFD, FD_CLOEXEC) != 0)
+        return make_error(ErrorCode::io, "remote cache " + c->name + ": cannot set up the socket: " + std::strerror(errno));
 
     if (!endpoint.password.empty()) {
         auto auth = endpoint.username.empty() ? c->expect_ok({"AUTH", endpoint.password}, "AUTH")
@@ -391,48 +663,58 @@ Result<RemoteStore> RemoteStore::connect(const RemoteEndpoint& endpoint, const R
 }
 
 Result<RemoteArena> RemoteStore::get(const CacheKey& key) {
-    const std::string name = remote_key_name(key);
-    // GETRANGE bounds the transfer on the server: at most max_value_bytes + 1 bytes
-    // come back, and one more than the cap means the value is too long. A missing key
-    // reads as the empty string, which no put ever stores.
-    const std::string last = std::to_string(c_->options.max_value_bytes);
-    auto reply = c_->command({"GETRANGE", name, "0", last}, "GETRANGE " + name);
-    if (!reply) return tl::unexpected(reply.error());
-    const redisReply& r = **reply;
-    if (r.type != REDIS_REPLY_STRING) return c_->refused("GETRANGE " + name, r);
-    if (r.len == 0) return make_error(ErrorCode::not_found, "remote cache " + c_->name + ": no entry " + name);
-    if (r.len > c_->options.max_value_bytes)
-        return make_error(ErrorCode::limit_exceeded, "remote cache " + c_->name + ": entry " + name + " is longer than the cap of " +
-                                                         std::to_string(c_->options.max_value_bytes) + " bytes");
+    c_->begin_call();
+    auto got = c_->get(key);
+    c_->end_call(got ? nullptr : &got.error(), RemoteFailure::rejected);
+    return got;
+}
 
-    const auto damaged = [&](const Error& e) {
-        return make_error(e.code, "remote cache " + c_->name + ": entry " + name + ": " + e.message);
-    };
-    VerifyLimits limits = c_->options.limits;
-    limits.max_total_size = std::min(limits.max_total_size, c_->options.max_value_bytes);
-    const std::span<const std::byte> value(reinterpret_cast<const std::byte*>(r.str), r.len);
-    std::unique_ptr<std::vector<std::byte>> bytes;
-    if (is_compressed_arena(value)) {
-        // Held to the same cap as a raw value before anything is allocated for it.
-        auto decoded = decompress_arena(value, limits);
-        if (!decoded) return damaged(decoded.error());
-        bytes = std::make_unique<std::vector<std::byte>>(std::move(*decoded));
-    } else {
-        bytes = std::make_unique<std::vector<std::byte>>(value.begin(), value.end());
+Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
+    const std::string key_name = remote_key_name(key);
+    const std::string what = "GETRANGE " + key_name;
+    // GETRANGE bounds the transfer on the server: at most max_value_bytes + 1 bytes
+    // come back, and one more than the cap means the value is too long (it is read
+    // through the small buffer and dropped, keeping the connection in step). A reply
+    // that declares more is a protocol error, refused before a byte of it is read. A
+    // missing key reads as the empty string, which no put ever stores.
+    const std::uint64_t cap = options.max_value_bytes;
+    const std::string last_index = std::to_string(cap);
+    const Command command = {"GETRANGE", key_name, "0", last_index};
+    auto value = std::make_unique<std::vector<std::byte>>();
+    auto replies = pipeline(std::span<const Command>(&command, 1), Expect{{}, true, cap + 1, cap}, what, value.get());
+    if (!replies) return tl::unexpected(replies.error());
+    const Reply& r = replies->front();
+    if (r.kind == Reply::Kind::error) return refused(what, r.error);
+    // A null bulk is no answer Redis gives to GETRANGE; a server that answers a
+    // missing key that way is read as saying so.
+    if (r.kind == Reply::Kind::null_bulk || r.length == 0) return make_error(ErrorCode::not_found, prefix() + "no entry " + key_name);
+    if (r.length > cap)
+        return make_error(ErrorCode::limit_exceeded, prefix() + "entry " + key_name + " is longer than the cap of " + std::to_string(cap) + " bytes");
+
+    const auto damaged = [&](const Error& e) { return make_error(e.code, prefix() + "entry " + key_name + ": " + e.message); };
+    VerifyLimits limits = options.limits;
+    limits.max_total_size = std::min(limits.max_total_size, cap);
+    if (is_compressed_arena(*value)) {
+        // Held to the same cap as a raw value, and to the codec's expansion bound,
+        // before anything is allocated for it.
+        auto size = decompressed_size(*value, limits);
+        if (!size) return damaged(size.error());
+        auto decoded = std::make_unique<std::vector<std::byte>>(static_cast<std::size_t>(*size));
+        last.bytes_decoded = *size;
+        if (auto ok = decompress_arena_into(*value, *decoded, limits); !ok) return damaged(ok.error());
+        value = std::move(decoded);
     }
-    reply->reset();  // the copy is all we keep
-    auto view = ArenaView::open(*bytes, limits);
+    auto view = ArenaView::open(*value, limits);
     if (!view) return damaged(view.error());
-    return RemoteArena(key, std::move(bytes), *view);
+    return RemoteArena(key, std::move(value), *view);
 }
 
 namespace {
 
 // The SET command for a request, or why it must not be sent. The command points into
 // `name`, `ttl` and the request's bytes.
-Result<std::vector<std::string_view>> set_command(const RemoteOptions& options, const std::string& remote, const PutRequest& request,
-                                                   const std::string& name, const std::string& ttl,
-                                                   std::optional<std::vector<std::byte>>& compressed) {
+Result<Command> set_command(const RemoteOptions& options, const std::string& remote, const PutRequest& request, const std::string& name,
+                            const std::string& ttl, std::optional<std::vector<std::byte>>& compressed) {
     if (request.arena.size() > options.max_value_bytes)
         return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
@@ -444,8 +726,8 @@ Result<std::vector<std::string_view>> set_command(const RemoteOptions& options, 
     compressed = std::move(*packed);
     const std::span<const std::byte> sent = compressed ? std::span<const std::byte>(*compressed) : request.arena;
     const std::string_view value(reinterpret_cast<const char*>(sent.data()), sent.size());
-    if (options.ttl_seconds == 0) return std::vector<std::string_view>{"SET", name, value};
-    return std::vector<std::string_view>{"SET", name, value, "EX", ttl};
+    if (options.ttl_seconds == 0) return Command{"SET", name, value};
+    return Command{"SET", name, value, "EX", ttl};
 }
 
 }  // namespace
@@ -453,34 +735,47 @@ Result<std::vector<std::string_view>> set_command(const RemoteOptions& options, 
 Result<void> RemoteStore::put(const PutRequest& request) { return put_batch(std::span<const PutRequest>(&request, 1)); }
 
 Result<void> RemoteStore::put_batch(std::span<const PutRequest> requests) {
+    c_->begin_call();
+    auto done = c_->put_batch(requests);
+    c_->end_call(done ? nullptr : &done.error(), RemoteFailure::not_sent);
+    return done;
+}
+
+Result<void> RemoteStore::Connection::put_batch(std::span<const PutRequest> requests) {
     if (requests.empty()) return {};
-    const std::string ttl = std::to_string(c_->options.ttl_seconds);
+    const std::string ttl = std::to_string(options.ttl_seconds);
     std::vector<std::string> names;
     names.reserve(requests.size());  // never reallocated: the commands point into it
     std::vector<std::optional<std::vector<std::byte>>> compressed(requests.size());  // the commands point into these too
-    std::vector<Connection::Command> commands;
+    std::vector<Command> commands;
     commands.reserve(requests.size());
     for (const PutRequest& request : requests) {
         names.push_back(remote_key_name(request.key));
-        auto set = set_command(c_->options, c_->name, request, names.back(), ttl, compressed[names.size() - 1]);
+        auto set = set_command(options, name, request, names.back(), ttl, compressed[names.size() - 1]);
         if (!set) return tl::unexpected(set.error());
         commands.push_back(std::move(*set));
     }
     const std::string what = requests.size() == 1 ? "SET " + names.front() : "SET of " + std::to_string(requests.size()) + " entries";
-    auto replies = c_->pipeline(commands, what);
+    auto replies = pipeline(commands, Expect{"OK"}, what);
     if (!replies) return tl::unexpected(replies.error());
-    for (std::size_t i = 0; i < replies->size(); ++i) {
-        const redisReply& r = *(*replies)[i];
-        if (r.type != REDIS_REPLY_STATUS || reply_text(r) != "OK") return c_->refused("SET " + names[i], r);
-    }
+    for (std::size_t i = 0; i < replies->size(); ++i)
+        if ((*replies)[i].kind == Reply::Kind::error) return refused("SET " + names[i], (*replies)[i].error);
     return {};
 }
 
 Result<void> RemoteStore::ping() {
-    auto reply = c_->command({"PING"}, "PING");
-    if (!reply) return tl::unexpected(reply.error());
-    if ((*reply)->type == REDIS_REPLY_STATUS && reply_text(**reply) == "PONG") return {};
-    return c_->refused("PING", **reply);
+    c_->begin_call();
+    auto done = c_->ping();
+    c_->end_call(done ? nullptr : &done.error(), RemoteFailure::io);
+    return done;
+}
+
+Result<void> RemoteStore::Connection::ping() {
+    const Command command = {"PING"};
+    auto replies = pipeline(std::span<const Command>(&command, 1), Expect{"PONG"}, "PING");
+    if (!replies) return tl::unexpected(replies.error());
+    if (replies->front().kind == Reply::Kind::error) return refused("PING", replies->front().error);
+    return {};
 }
 
 }  // namespace jdc

@@ -2,13 +2,18 @@
 //
 // Exit codes: 0 success / valid, 1 invalid arena, failed check or problem found,
 // 2 usage or I/O error. The cache subcommands live in cache_commands.cpp.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 
@@ -180,8 +185,54 @@ int cmd_inspect(const std::string& path, const std::string& dir_option) {
     return kExitOk;
 }
 
+// OUT of compress, decompress and sample. A file is written by rename
+// (write_file_atomically), which replaces whatever the name points at: a device node,
+// FIFO or symlink given as OUT would become a regular file (as root, /dev/full was
+// replaced). So OUT must be a regular file or not exist; "-" is standard output.
+// Returns the reason to refuse, or an empty string.
+std::string unusable_output(const std::string& out) {
+    if (out == "-") return {};
+    struct stat st {};
+    if (::lstat(out.c_str(), &st) != 0) {
+        if (errno == ENOENT) return {};
+        return "cannot use '" + out + "' as the output: " + std::strerror(errno);
+    }
+    if (S_ISREG(st.st_mode)) return {};
+    const std::string kind = S_ISLNK(st.st_mode)    ? "symbolic link"
+                             : S_ISDIR(st.st_mode)  ? "directory"
+                             : S_ISCHR(st.st_mode)  ? "character device"
+                             : S_ISBLK(st.st_mode)  ? "block device"
+                             : S_ISFIFO(st.st_mode) ? "FIFO"
+                             : S_ISSOCK(st.st_mode) ? "socket"
+                                                    : "special file";
+    const std::string effect = S_ISLNK(st.st_mode) ? "the link itself rather than write through it" : "the " + kind + " with a regular file";
+    return "refusing to write '" + out + "': it is a " + kind + ", not a regular file; jdc writes a new file and renames it over OUT, " +
+           "which would replace " + effect + ". Give a regular file, a new path, or '-' for standard output";
+}
+
+// Writes `bytes` to OUT (checked with unusable_output): standard output for "-", else
+// atomically. Returns an exit code, having said why on failure.
+int write_output(const std::string& out, std::span<const std::byte> bytes) {
+    if (out == "-") {
+        if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+            std::cerr << "jdc: cannot write to standard output: " << std::strerror(errno) << "\n";
+            return kExitUsage;
+        }
+        return kExitOk;
+    }
+    if (auto w = jdc::write_file_atomically(out, bytes); !w) {
+        std::cerr << "jdc: " << w.error().message << "\n";
+        return kExitUsage;
+    }
+    return kExitOk;
+}
+
 // Writes IN's arena to OUT compressed with `codec` (none: decompressed), atomically.
 int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec codec, int level) {
+    if (const std::string refusal = unusable_output(out); !refusal.empty()) {
+        std::cerr << "jdc: " << refusal << "\n";
+        return kExitUsage;
+    }
     std::vector<std::byte> bytes;
     if (int rc = load_for_report(in, bytes); rc != kExitOk) return rc;
     const std::uint64_t in_size = bytes.size();
@@ -205,12 +256,10 @@ int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec
         }
         result = std::move(*packed);
     }
-    if (auto w = jdc::write_file_atomically(out, result); !w) {
-        std::cerr << "jdc: " << w.error().message << "\n";
-        return kExitUsage;
-    }
-    std::cout << out << ": " << result.size() << " bytes (" << jdc::to_string(codec) << ") from " << in_size << " bytes ("
-              << jdc::to_string(*raw) << ")\n";
+    if (int rc = write_output(out, result); rc != kExitOk) return rc;
+    // With "-" standard output carries the arena: the summary goes to stderr.
+    (out == "-" ? std::cerr : std::cout) << out << ": " << result.size() << " bytes (" << jdc::to_string(codec) << ") from "
+                                         << in_size << " bytes (" << jdc::to_string(*raw) << ")\n";
     return kExitOk;
 }
 
@@ -218,6 +267,14 @@ int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec
 // function, written as an arena, loaded back from disk, bound and queried for every
 // pair of argument types; each answer is checked against the reference resolver.
 int cmd_sample(const std::string& path, bool quiet) {
+    if (const std::string refusal = unusable_output(path); !refusal.empty()) {
+        std::cerr << "jdc: " << refusal << "\n";
+        return kExitUsage;
+    }
+    // With "-" standard output carries the arena, the report goes to stderr, and the
+    // arena is loaded back from the bytes written rather than from a file.
+    const bool to_stdout = path == "-";
+    std::ostream& report = to_stdout ? std::cerr : std::cout;
     jdc::TypeRegistry reg;
     auto add = [&](const char* name, std::initializer_list<jdc::TypeId> supers) {
         return *reg.add(name, jdc::TypeKind::struct_, std::vector<jdc::TypeId>(supers));
@@ -253,27 +310,34 @@ int cmd_sample(const std::string& path, bool quiet) {
         std::cerr << "jdc: " << bytes.error().message << "\n";
         return kExitInvalid;
     }
-    if (auto w = jdc::write_file_atomically(path, *bytes); !w) {
-        std::cerr << "jdc: " << w.error().message << "\n";
-        return kExitUsage;
-    }
-    auto loaded = jdc::LoadedArena::open(path);
-    if (!loaded) {
-        std::cerr << "jdc: " << loaded.error().message << "\n";
+    if (int rc = write_output(path, *bytes); rc != kExitOk) return rc;
+    std::optional<jdc::LoadedArena> loaded;
+    const jdc::Result<jdc::ArenaView> view = [&]() -> jdc::Result<jdc::ArenaView> {
+        if (to_stdout) return jdc::ArenaView::open(*bytes);
+        auto opened = jdc::LoadedArena::open(path);
+        if (!opened) return tl::unexpected(opened.error());
+        loaded.emplace(std::move(*opened));
+        return loaded->view();
+    }();
+    if (!view) {
+        std::cerr << "jdc: " << view.error().message << "\n";
         return kExitInvalid;
     }
-    auto bound = jdc::BoundArena::bind(loaded->view(), reg);
+    auto bound = jdc::BoundArena::bind(*view, reg);
     if (!bound) {
         std::cerr << "jdc: " << bound.error().message << "\n";
         return kExitInvalid;
     }
-    std::cout << "wrote " << path << " (" << bytes->size() << " bytes), loaded it back ("
-              << (loaded->is_mapped() ? "mmap" : "read") << "), verified and bound it\n\n";
+    if (to_stdout)
+        report << "wrote the arena to standard output (" << bytes->size() << " bytes), verified and bound it\n\n";
+    else
+        report << "wrote " << path << " (" << bytes->size() << " bytes), loaded it back (" << (loaded->is_mapped() ? "mmap" : "read")
+               << "), verified and bound it\n\n";
     if (!quiet) {
-        print_arena(loaded->view(), std::cout);
-        std::cout << "\n";
+        print_arena(*view, report);
+        report << "\n";
     }
-    std::cout << "lookups from the loaded arena, each checked against the reference resolver:\n";
+    report << "lookups from the " << (to_stdout ? "written" : "loaded") << " arena, each checked against the reference resolver:\n";
     const jdc::TypeId probes[] = {object, shape, drawable, circle, square, sprite, jdc::kTypeI32};
     int disagreements = 0, count = 0;
     for (jdc::TypeId a : probes)
@@ -286,9 +350,9 @@ int cmd_sample(const std::string& path, bool quiet) {
             ++count;
             std::string answer;
             if (got.kind == jdc::ResolutionKind::method) {
-                const auto e = loaded->view().entry(got.index);
-                answer = "method #" + std::to_string(got.index) + " collide(" + type_ref(loaded->view(), e.parameter(0)) + ", " +
-                         type_ref(loaded->view(), e.parameter(1)) + ")";
+                const auto e = view->entry(got.index);
+                answer = "method #" + std::to_string(got.index) + " collide(" + type_ref(*view, e.parameter(0)) + ", " +
+                         type_ref(*view, e.parameter(1)) + ")";
             } else if (got.kind == jdc::ResolutionKind::ambiguous) {
                 answer = "ambiguous between #" + std::to_string(got.index) + " and #" + std::to_string(got.other);
             } else {
@@ -297,9 +361,9 @@ int cmd_sample(const std::string& path, bool quiet) {
             char line[160];
             std::snprintf(line, sizeof line, "  collide(%-8s, %-8s) -> %-44s %s\n", reg.find(a)->name.c_str(),
                           reg.find(b)->name.c_str(), answer.c_str(), agree ? "ok" : "DISAGREES");
-            std::cout << line;
+            report << line;
         }
-    std::cout << "\n" << count - disagreements << " of " << count << " lookups agree with the reference resolver\n";
+    report << "\n" << count - disagreements << " of " << count << " lookups agree with the reference resolver\n";
     return disagreements == 0 ? kExitOk : kExitInvalid;
 }
 
@@ -324,21 +388,21 @@ int main(int argc, char** argv) {
     std::string compress_in, compress_out, compress_codec = "lz4";
     int compress_level = 0;
     compress->add_option("input", compress_in, "Arena file (raw or compressed)")->required();
-    compress->add_option("output", compress_out, "Where to write the compressed arena")->required();
+    compress->add_option("output", compress_out, "Where to write the compressed arena: a regular file or a new path, or - for stdout")->required();
     compress->add_option("--codec", compress_codec, "lz4 or zstd")->capture_default_str()->check(CLI::IsMember({"lz4", "zstd"}));
     compress->add_option("--level", compress_level, "Codec level (0: default; lz4 2-12 is LZ4HC; zstd up to 22)")->capture_default_str();
 
     auto* decompress = app.add_subcommand("decompress", "Write the raw arena a compressed arena holds");
     std::string decompress_in, decompress_out;
     decompress->add_option("input", decompress_in, "Compressed (or raw) arena file")->required();
-    decompress->add_option("output", decompress_out, "Where to write the raw arena")->required();
+    decompress->add_option("output", decompress_out, "Where to write the raw arena: a regular file or a new path, or - for stdout")->required();
 
     jdc::tools::CacheCommands cache_commands(app);
 
     auto* sample = app.add_subcommand("sample", "Write a sample arena, load it back and check every lookup");
     std::string sample_file;
     bool sample_quiet = false;
-    sample->add_option("file", sample_file, "Where to write the sample arena")->required();
+    sample->add_option("file", sample_file, "Where to write the sample arena: a regular file or a new path, or - for stdout (the report then goes to stderr)")->required();
     sample->add_flag("-q,--quiet", sample_quiet, "Do not dump the arena");
 
     auto* demo = app.add_subcommand("demo-build",
