@@ -21,27 +21,55 @@ namespace {
 
 using namespace arena;
 
-// Arena-local type table: live ids in order of first mention.
+// The arena-local type table: every type the table mentions, ascending by structural
+// hash (canonical: independent of registry ids and of the order of mention), each
+// with its reference into the first declared parameter's domain that holds it.
 class LocalTypes {
 public:
-    explicit LocalTypes(const TypeRegistry& registry) : registry_(registry), local_of_(registry.size() + 1, kNoLocalType) {}
-
-    std::uint32_t index(TypeId id) {
-        if (id == kInvalidType) return kNoLocalType;
-        std::uint32_t& slot = local_of_[id];
-        if (slot == kNoLocalType) {
-            slot = static_cast<std::uint32_t>(order_.size());
-            order_.push_back(id);
+    LocalTypes(const TypeRegistry& registry, const DispatchTable& table) : registry_(registry) {
+        std::vector<TypeId> ids;
+        ids.reserve(table.arity() + 1 + table.implementations.size() * (table.arity() + 1));
+        auto mention = [&](TypeId id) {
+            if (id != kInvalidType) ids.push_back(id);
+        };
+        for (TypeId t : table.signature.parameter_types) mention(t);
+        mention(table.signature.return_type);
+        for (const Implementation& impl : table.implementations) {
+            for (TypeId t : impl.parameter_types) mention(t);
+            mention(impl.return_type);
         }
-        return slot;
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        by_id_ = ids;
+        order_ = std::move(ids);
+        std::sort(order_.begin(), order_.end(),
+                  [&](TypeId a, TypeId b) { return registry.find(a)->structural_hash < registry.find(b)->structural_hash; });
+        local_by_id_.resize(by_id_.size());
+        for (std::uint32_t local = 0; local < order_.size(); ++local)
+            local_by_id_[static_cast<std::size_t>(std::lower_bound(by_id_.begin(), by_id_.end(), order_[local]) - by_id_.begin())] = local;
+        domains_.reserve(table.arity());
+        for (TypeId t : table.signature.parameter_types) domains_.push_back(&registry.domain(t));
+    }
+
+    std::uint32_t index(TypeId id) const {
+        if (id == kInvalidType) return kNoLocalType;
+        return local_by_id_[static_cast<std::size_t>(std::lower_bound(by_id_.begin(), by_id_.end(), id) - by_id_.begin())];
     }
     const std::vector<TypeId>& order() const { return order_; }
     const Type& type(TypeId id) const { return *registry_.find(id); }
+    // (position, rank) in the first declared parameter's domain holding `id`, or (kNoDomain, 0).
+    std::pair<std::uint8_t, std::uint32_t> domain_reference(TypeId id) const {
+        for (std::size_t p = 0; p < domains_.size() && p < kNoDomain; ++p)
+            if (const std::uint32_t rank = domains_[p]->rank_of(id); rank != kNotInDomain) return {static_cast<std::uint8_t>(p), rank};
+        return {kNoDomain, 0};
+    }
 
 private:
     const TypeRegistry& registry_;
-    std::vector<std::uint32_t> local_of_;
-    std::vector<TypeId> order_;
+    std::vector<TypeId> by_id_;               // ascending ids
+    std::vector<std::uint32_t> local_by_id_;  // [position in by_id_] -> local index
+    std::vector<TypeId> order_;               // local index -> id (ascending structural hash)
+    std::vector<const TypeDomain*> domains_;  // of the declared parameter types
 };
 
 // String pool with de-duplication; offsets are relative to the pool until placed.
@@ -153,7 +181,7 @@ std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry&
 CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry) {
     detail::HashStream128 h;
     h.str("jdc table content key");
-    h.u32((std::uint32_t{arena::kVersionMajor} << 16) | arena::kVersionMinor);
+    h.u32(arena::kVersionWord);
     encode_table_content(h, table, registry);
     const XXH128_hash_t d = h.digest();
     return {d.high64, d.low64};
@@ -172,7 +200,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const auto arity = static_cast<std::uint32_t>(table.arity());
     const auto entry_count = static_cast<std::uint64_t>(table.implementations.size());
 
-    LocalTypes types(registry);
+    const LocalTypes types(registry, table);
     std::vector<std::uint32_t> declared;
     for (TypeId t : table.signature.parameter_types) declared.push_back(types.index(t));
     const std::uint32_t declared_return = types.index(table.signature.return_type);
@@ -198,27 +226,25 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     for (const Implementation& impl : table.implementations)
         entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
 
-    // Optimized forms (v1.1): computed before the layout, since their sizes place
-    // the sections. Too big a matrix or tree leaves them out; the scan remains.
+    // The optimized form: computed before the layout, since its size places the
+    // sections. Too big a matrix leaves it out; the scan remains.
     detail::OptimizedSections forms;
-    if (options.forms.compressed_table || options.forms.decision_tree) {
+    if (options.forms.compressed_table) {
         Result<DispatchMatrix> built = make_error(ErrorCode::not_found, "");
         const DispatchMatrix* given = options.matrix;
-        if (given != nullptr && (given->arity() != arity || given->method_count() != entry_count))
-            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another table");
-        if (given == nullptr) {
+        if (given != nullptr) {
+            bool same = given->arity() == arity && given->method_count() == entry_count;
+            for (std::uint32_t p = 0; same && p < arity; ++p)
+                same = given->domain_digest(p) == registry.domain(table.signature.parameter_types[p]).digest();
+            if (!same)
+                return make_error(ErrorCode::invalid_argument,
+                                  "the dispatch matrix given for '" + table.signature_name + "' is of another table or registry");
+        } else {
             built = DispatchMatrix::build(table, registry, options.forms.limits);
             if (built) given = &*built;
         }
-        if (given != nullptr && std::uint64_t{given->id_base()} + given->id_span() > registry.size() + 1)
-            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another registry");
-        if (const DispatchMatrix* matrix = given) {
-            std::vector<std::uint64_t> hashes(matrix->id_span());
-            for (std::uint32_t i = 0; i < matrix->id_span(); ++i) hashes[i] = registry.find(matrix->id_base() + i)->structural_hash;
-            std::vector<std::uint64_t> weights;
-            weights.reserve(entry_count);
-            for (const Implementation& impl : table.implementations) weights.push_back(impl.call_frequency);
-            forms = detail::build_sections(*matrix, hashes, weights, options.forms);
+        if (given != nullptr) {
+            forms = detail::build_sections(*given, options.forms);
         } else if (built.error().code != ErrorCode::limit_exceeded) {
             return tl::unexpected(built.error());
         }
@@ -226,10 +252,10 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const OptimizationResult& recorded = forms.index ? forms.result : optimization;
 
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
-    // touches the fewest pages; strings, then the optional optimized forms, last.
+    // touches the fewest pages; strings, then the optional dispatch index, last.
     // The directory always has room for every section this version knows, so the
-    // optimizer can add or replace the optional sections without moving any other.
-    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0) + (forms.tree ? 1 : 0);
+    // optimizer can add or replace the optional section without moving any other.
+    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t dir_offset = kHeaderSize;
     const std::uint64_t signature_offset = align_up(dir_offset + kDirectoryCapacity * sizeof(SectionEntry));
     const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
@@ -243,9 +269,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t index_offset = align_up(strings_offset + strings_size);
     const std::uint64_t index_size = forms.index ? forms.index->bytes.size() : 0;
-    const std::uint64_t tree_offset = align_up(index_offset + index_size);
-    const std::uint64_t tree_size = forms.tree ? forms.tree->bytes.size() : 0;
-    const std::uint64_t total_size = align_up(tree_offset + tree_size);
+    const std::uint64_t total_size = align_up(index_offset + index_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;
     const std::string what = "dispatch table '" + table.signature_name + "'";
@@ -271,11 +295,9 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         {static_cast<std::uint32_t>(SectionKind::entries), kSectionRequired, entries_offset, entries_size},
         {static_cast<std::uint32_t>(SectionKind::strings), kSectionRequired, strings_offset, strings_size},
         {static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, index_offset, index_size},
-        {static_cast<std::uint32_t>(SectionKind::decision_tree), 0, tree_offset, tree_size},
     };
     for (std::uint32_t i = 0; i < section_count; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
     if (forms.index) std::copy_n(forms.index->bytes.data(), index_size, out.data() + index_offset);
-    if (forms.tree) std::copy_n(forms.tree->bytes.data(), tree_size, out.data() + tree_offset);
 
     put(out, signature_offset,
         SignatureRecord{str(signature_name), static_cast<std::uint32_t>(table.signature_name.size()), arity, declared_return});
@@ -290,7 +312,9 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         r.name_offset = str(type_names[i]);
         r.name_length = static_cast<std::uint32_t>(t.name.size());
         r.kind = static_cast<std::uint8_t>(t.kind);
-        r.id_hint = t.id;
+        const auto [position, rank] = types.domain_reference(t.id);
+        r.domain_position = position;
+        r.domain_rank = rank;
         put(out, types_offset + sizeof(TypeRecord) * i, r);
     }
 
@@ -334,6 +358,8 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.header_size = kHeaderSize;
     h.section_count = section_count;
     h.section_dir_offset = dir_offset;
+    h.key_hi = options.key.hi;
+    h.key_lo = options.key.lo;
     h.data_checksum = XXH3_64bits(out.data() + kHeaderSize, total_size - kHeaderSize);
     put(out, 0, h);
     h.metadata_checksum = XXH3_64bits(out.data(), kMetadataChecksumCoverage);
