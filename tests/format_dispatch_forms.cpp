@@ -456,3 +456,90 @@ TEST_CASE("a matrix renumbered with its table's methods answers as the reordered
         CHECK(matrix->renumbered(std::span(new_index).first(n - 1)).error().code == ErrorCode::invalid_argument);
     }
 }
+
+TEST_CASE("resolve_cone answers for every tuple of subtypes as the reference does, with and without the index", "[format][dispatch][cone]") {
+    std::uint64_t statics = 0, ambiguous = 0, none = 0, single = 0;
+    for (std::uint64_t seed = 200; seed < 216; ++seed) {
+        const std::uint32_t arity = 1 + seed % 3;
+        const testing::RandomModel m = testing::make_random_model(seed, {arity == 3 ? 10u : 24u, 1 + seed % 3u, arity, 14, seed % 2 == 0});
+        CAPTURE(seed);
+        for (bool with_index : {true, false}) {
+            auto bytes = build_arena(m.table, m.registry, {}, ArenaBuildOptions(1, with_index ? DispatchForms::all() : DispatchForms{}));
+            REQUIRE(bytes);
+            auto view = ArenaView::open(*bytes);
+            REQUIRE(view);
+            auto bound = BoundArena::bind(*view, m.registry);
+            REQUIRE(bound);
+            REQUIRE(bound->has_form(DispatchForm::compressed_table) == with_index);
+            // Static types: every type at position 0, a few at the others.
+            testing::for_each_tuple(m.user_types, arity, [&](std::span<const TypeId> stat) {
+                if (arity > 1 && (stat[1] % 3 != 0)) return;
+                if (arity > 2 && (stat[2] % 4 != 0)) return;
+                ++statics;
+                const ConeResolution got = bound->resolve_cone(stat);
+                // The oracle: every tuple of the cone, one by one.
+                std::vector<std::vector<TypeId>> cones;
+                for (TypeId s : stat) cones.emplace_back(m.registry.domain(s).members().begin(), m.registry.domain(s).members().end());
+                std::vector<std::uint32_t> methods;
+                bool any_ambiguous = false, any_none = false;
+                std::vector<std::size_t> at(arity, 0);
+                std::vector<TypeId> args(arity);
+                while (true) {
+                    for (std::uint32_t p = 0; p < arity; ++p) args[p] = cones[p][at[p]];
+                    const Resolution r = resolve_reference(m.table, m.registry, args);
+                    if (r.kind == ResolutionKind::method) methods.push_back(r.index);
+                    any_ambiguous |= r.kind == ResolutionKind::ambiguous;
+                    any_none |= r.kind == ResolutionKind::no_method;
+                    std::uint32_t p = 0;
+                    while (p < arity && ++at[p] == cones[p].size()) at[p++] = 0;
+                    if (p == arity) break;
+                }
+                std::sort(methods.begin(), methods.end());
+                methods.erase(std::unique(methods.begin(), methods.end()), methods.end());
+                CHECK(got.methods == methods);
+                CHECK(got.ambiguous.has_value() == any_ambiguous);
+                CHECK(got.no_method.has_value() == any_none);
+                CHECK_FALSE(got.truncated);
+                auto in_cone = [&](const std::vector<TypeId>& tuple) {
+                    for (std::uint32_t p = 0; p < arity; ++p)
+                        if (!m.registry.is_subtype(tuple[p], stat[p])) return false;
+                    return true;
+                };
+                if (got.ambiguous) {
+                    ++ambiguous;
+                    CHECK(in_cone(got.ambiguous->args));
+                    CHECK(resolve_reference(m.table, m.registry, got.ambiguous->args).kind == ResolutionKind::ambiguous);
+                }
+                if (got.no_method) {
+                    ++none;
+                    CHECK(in_cone(*got.no_method));
+                    CHECK(resolve_reference(m.table, m.registry, *got.no_method).kind == ResolutionKind::no_method);
+                }
+                single += got.is_static();
+            });
+        }
+    }
+    INFO(statics << " static tuples: " << single << " static, " << ambiguous << " can be ambiguous, " << none << " can have no method");
+    CHECK(single > 0);
+    CHECK(ambiguous > 0);
+    CHECK(none > 0);
+}
+
+TEST_CASE("resolve_cone stops at its limit and says so", "[format][dispatch][cone]") {
+    const testing::RandomModel m = testing::make_random_model(5, {40, 2, 2, 30, true});
+    auto bytes = build_arena(m.table, m.registry, {}, ArenaBuildOptions(1, DispatchForms::all()));
+    REQUIRE(bytes);
+    auto view = ArenaView::open(*bytes);
+    REQUIRE(view);
+    auto bound = BoundArena::bind(*view, m.registry);
+    REQUIRE(bound);
+    const std::vector<TypeId> roots = {m.root, m.root};
+    const ConeResolution all = bound->resolve_cone(roots);
+    REQUIRE(all.behaviours > 4);
+    const ConeResolution cut = bound->resolve_cone(roots, 4);
+    CHECK(cut.truncated);
+    CHECK(cut.behaviours == 4);
+    CHECK_FALSE(cut.is_static());
+    const std::vector<TypeId> wrong_arity = {m.root};
+    CHECK(bound->resolve_cone(wrong_arity).no_method.has_value());
+}

@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
@@ -117,6 +119,27 @@ private:
     std::uint32_t arity_ = 0;
 };
 
+// What a call can reach when only its arguments' static types are known: the answer
+// for every tuple of their subtypes (the call's *cone*) at once. See
+// BoundArena::resolve_cone.
+struct ConeResolution {
+    // Methods some tuple of the cone selects, ascending table indexes.
+    std::vector<std::uint32_t> methods;
+    // The first ambiguous tuple (in the order below) and the two methods it names.
+    struct Ambiguity {
+        std::vector<TypeId> args;
+        std::uint32_t first = 0, second = 0;
+    };
+    std::optional<Ambiguity> ambiguous;
+    // The first tuple without a method.
+    std::optional<std::vector<TypeId>> no_method;
+    std::uint64_t behaviours = 0;  // distinct tuples of behaviours examined (poles, not types)
+    bool truncated = false;        // over the caller's limit: the rest was not examined
+
+    // One method for every tuple: the call can be bound statically.
+    bool is_static() const noexcept { return methods.size() == 1 && !ambiguous && !no_method && !truncated; }
+};
+
 // Which dispatch form answers BoundArena::lookup (see there).
 enum class DispatchForm : std::uint8_t {
     scan,              // every method tested: always available
@@ -176,6 +199,20 @@ public:
         return table_ready_ && args.size() == arity_ ? lookup_table_any(args) : lookup_scan(args);
     }
     bool has_form(DispatchForm form) const noexcept { return form == DispatchForm::scan || table_ready_; }
+
+    // Everything a call with these static argument types can reach (one type per
+    // parameter; each stands for itself and all its subtypes). Works on behaviours,
+    // not on tuples of types: at each position the cone's types are grouped by the
+    // methods that accept them (the poles of the compressed table when the arena has
+    // one, else computed from the entries), and one tuple per group of behaviours is
+    // resolved. Witness tuples use each group's representative, its type with the
+    // smallest live id (for a compiler that registers supertypes first, the most
+    // general), and are the first in lexicographic order of representatives' ids.
+    // At most `max_behaviours` tuples of behaviours are examined (then `truncated`).
+    // A static type outside the declared parameter's domain contributes "no method".
+    // `static_types.size()` != arity: no_method with the given tuple. Allocates; cost
+    // O(sum of the cones' sizes + behaviours examined).
+    ConeResolution resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
 
     // Copies the arena back into the in-memory model (for tests, tools, and compilers
     // that want to edit a cached table). Allocates; the hot path never needs it.

@@ -1,5 +1,6 @@
 #include "jdc/arena_view.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -253,6 +254,85 @@ Resolution BoundArena::lookup_scan(std::span<const TypeId> args) const noexcept 
         if (!as_specific(best, i) || as_specific(i, best)) return Resolution::ambiguous(best, i);
     }
     return Resolution::method(best);
+}
+
+ConeResolution BoundArena::resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours) const {
+    ConeResolution out;
+    if (static_types.size() != arity_) {
+        out.no_method.emplace(static_types.begin(), static_types.end());
+        return out;
+    }
+    // Per position, the cone's groups of behaviour: a key (the pole, or the set of
+    // accepting entries as bit words) and the group's representative. The key of a
+    // type outside the declared parameter's domain is empty: no method accepts it.
+    struct Group {
+        std::vector<std::uint64_t> key;
+        TypeId representative;
+    };
+    std::vector<std::vector<Group>> groups(arity_);
+    const std::uint32_t n = view_.entry_count();
+    const std::size_t words = (n + 63) / 64;
+    const TypeRegistry& reg = *registry_;
+    std::vector<std::uint64_t> key;
+    for (std::uint32_t p = 0; p < arity_; ++p) {
+        std::vector<Group>& g = groups[p];
+        const std::span<const TypeId> cone = reg.domain(static_types[p]).members();
+        if (table_ready_) {  // the poles: one slot each (slot 0: outside the domain)
+            const Position& pos = position(p);
+            std::vector<TypeId> representative(std::size_t{pos.pole_count} + 1, kInvalidType);
+            for (TypeId t : cone) {
+                TypeId& r = representative[static_cast<std::size_t>(this->pole(pos, t) + 1)];
+                r = r == kInvalidType ? t : std::min(r, t);
+            }
+            for (std::size_t slot = 0; slot < representative.size(); ++slot)
+                if (representative[slot] != kInvalidType) g.push_back({{slot}, representative[slot]});
+        }
+        for (TypeId t : table_ready_ ? std::span<const TypeId>() : cone) {
+            {  // without the index: the entries accepting t here (the scan's view of a pole)
+                key.assign(words, 0);
+                for (std::uint32_t e = 0; e < n; ++e) {
+                    std::uint32_t local;
+                    std::memcpy(&local, view_.parameters_ + 4ull * (std::uint64_t{e} * arity_ + p), 4);
+                    if (reg.is_subtype(t, live_type(local))) key[e / 64] |= std::uint64_t{1} << (e % 64);
+                }
+            }
+            const auto same = std::find_if(g.begin(), g.end(), [&](const Group& x) { return x.key == key; });
+            if (same == g.end()) g.push_back({key, t});
+            else same->representative = std::min(same->representative, t);
+        }
+        if (g.empty()) {  // an unregistered static type: itself, outside every domain
+            out.no_method.emplace(static_types.begin(), static_types.end());
+            return out;
+        }
+        std::sort(g.begin(), g.end(), [](const Group& a, const Group& b) { return a.representative < b.representative; });
+    }
+    std::vector<std::size_t> at(arity_, 0);
+    std::vector<TypeId> args(arity_);
+    std::vector<bool> selected(n, false);
+    while (true) {
+        if (out.behaviours == max_behaviours) {
+            out.truncated = true;
+            break;
+        }
+        ++out.behaviours;
+        for (std::uint32_t p = 0; p < arity_; ++p) args[p] = groups[p][at[p]].representative;
+        const Resolution r = lookup(args);
+        switch (r.kind) {
+            case ResolutionKind::method: selected[r.index] = true; break;
+            case ResolutionKind::ambiguous:
+                if (!out.ambiguous) out.ambiguous = ConeResolution::Ambiguity{args, r.index, r.other};
+                break;
+            case ResolutionKind::no_method:
+                if (!out.no_method) out.no_method = args;
+                break;
+        }
+        std::uint32_t p = arity_;  // odometer, last position fastest: lexicographic order
+        while (p > 0 && ++at[p - 1] == groups[p - 1].size()) at[--p] = 0;
+        if (p == 0) break;
+    }
+    for (std::uint32_t m = 0; m < n; ++m)
+        if (selected[m]) out.methods.push_back(m);
+    return out;
 }
 
 DispatchTable BoundArena::to_table() const {
