@@ -72,7 +72,7 @@ public:
     Result<TypeId> add(std::string_view name, TypeKind kind, std::span<const TypeId> supertypes = {});
 
     // nullptr when `id` is not a registered type.
-    const Type* find(TypeId id) const noexcept;
+    const Type* find(TypeId id) const noexcept { return id == kInvalidType || id >= types_.size() ? nullptr : &types_[id]; }
     // kInvalidType when no type has that name / that structural hash.
     TypeId find(std::string_view name) const noexcept;
     TypeId find_by_structural_hash(std::uint64_t hash) const noexcept;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include "jdc/arena_format.hpp"
@@ -26,11 +27,11 @@ using namespace arena;
 // with its reference into the first declared parameter's domain that holds it.
 class LocalTypes {
 public:
-    LocalTypes(const TypeRegistry& registry, const DispatchTable& table) : registry_(registry) {
-        std::vector<TypeId> ids;
-        ids.reserve(table.arity() + 1 + table.implementations.size() * (table.arity() + 1));
+    LocalTypes(const TypeRegistry& registry, const DispatchTable& table) : registry_(registry), scratch_(Scratch::for_registry(registry)) {
         auto mention = [&](TypeId id) {
-            if (id != kInvalidType) ids.push_back(id);
+            if (id == kInvalidType || scratch_.stamp[id] == scratch_.generation) return;
+            scratch_.stamp[id] = scratch_.generation;
+            order_.push_back(id);
         };
         for (TypeId t : table.signature.parameter_types) mention(t);
         mention(table.signature.return_type);
@@ -38,24 +39,24 @@ public:
             for (TypeId t : impl.parameter_types) mention(t);
             mention(impl.return_type);
         }
-        std::sort(ids.begin(), ids.end());
-        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-        by_id_ = ids;
-        order_ = std::move(ids);
-        std::sort(order_.begin(), order_.end(),
-                  [&](TypeId a, TypeId b) { return registry.find(a)->structural_hash < registry.find(b)->structural_hash; });
-        local_by_id_.resize(by_id_.size());
-        for (std::uint32_t local = 0; local < order_.size(); ++local)
-            local_by_id_[static_cast<std::size_t>(std::lower_bound(by_id_.begin(), by_id_.end(), order_[local]) - by_id_.begin())] = local;
+        hashes_.reserve(order_.size());
+        std::vector<std::pair<std::uint64_t, TypeId>> by_hash;
+        by_hash.reserve(order_.size());
+        for (TypeId id : order_) by_hash.emplace_back(registry.find(id)->structural_hash, id);
+        std::sort(by_hash.begin(), by_hash.end());
+        for (std::uint32_t local = 0; local < by_hash.size(); ++local) {
+            order_[local] = by_hash[local].second;
+            hashes_.push_back(by_hash[local].first);
+            scratch_.local[order_[local]] = local;
+        }
         domains_.reserve(table.arity());
         for (TypeId t : table.signature.parameter_types) domains_.push_back(&registry.domain(t));
     }
 
-    std::uint32_t index(TypeId id) const {
-        if (id == kInvalidType) return kNoLocalType;
-        return local_by_id_[static_cast<std::size_t>(std::lower_bound(by_id_.begin(), by_id_.end(), id) - by_id_.begin())];
-    }
+    // Every id passed here was mentioned by the table (validated before).
+    std::uint32_t index(TypeId id) const { return id == kInvalidType ? kNoLocalType : scratch_.local[id]; }
     const std::vector<TypeId>& order() const { return order_; }
+    std::uint64_t hash(std::uint32_t local) const { return hashes_[local]; }
     const Type& type(TypeId id) const { return *registry_.find(id); }
     // (position, rank) in the first declared parameter's domain holding `id`, or (kNoDomain, 0).
     std::pair<std::uint8_t, std::uint32_t> domain_reference(TypeId id) const {
@@ -65,10 +66,31 @@ public:
     }
 
 private:
+    // Per thread, arrays indexed by type id, reused from build to build: a stamp
+    // (mentioned in this build?) and the local index. Stamping instead of clearing
+    // keeps a build proportional to its table, not to the registry.
+    struct Scratch {
+        std::vector<std::uint32_t> stamp, local;
+        std::uint32_t generation = 0;
+        static Scratch& for_registry(const TypeRegistry& registry) {
+            thread_local Scratch s;
+            const std::size_t ids = registry.size() + 1;
+            if (s.stamp.size() < ids) {
+                s.stamp.assign(ids, 0);
+                s.local.assign(ids, 0);
+                s.generation = 0;
+            }
+            if (++s.generation == 0) {  // wrapped: old stamps could look current
+                std::fill(s.stamp.begin(), s.stamp.end(), 0);
+                s.generation = 1;
+            }
+            return s;
+        }
+    };
     const TypeRegistry& registry_;
-    std::vector<TypeId> by_id_;               // ascending ids
-    std::vector<std::uint32_t> local_by_id_;  // [position in by_id_] -> local index
+    Scratch& scratch_;
     std::vector<TypeId> order_;               // local index -> id (ascending structural hash)
+    std::vector<std::uint64_t> hashes_;       // local index -> structural hash
     std::vector<const TypeDomain*> domains_;  // of the declared parameter types
 };
 
@@ -79,18 +101,45 @@ class StringPool {
     // Names are short; an inline multiply-xorshift over 8-byte words beats a library
     // call per string. Only used for this table's probe order, never stored.
     static std::uint64_t hash(std::string_view s) noexcept {
-        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+        const char* p = s.data();
+        const std::size_t n = s.size();
+        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
         std::size_t i = 0;
-        for (; i + 8 <= s.size(); i += 8) {
+        for (; i + 8 <= n; i += 8) {
             std::uint64_t w;
-            std::memcpy(&w, s.data() + i, 8);
+            std::memcpy(&w, p + i, 8);
             h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
             h ^= h >> 31;
         }
+        // The tail: the last 8 bytes again when the string has them (a fixed-size
+        // load, inlined), else byte by byte; a library call per string cost more.
         std::uint64_t tail = 0;
-        std::memcpy(&tail, s.data() + i, s.size() - i);
-        h = (h ^ tail) * 0x94D049BB133111EBull;
-        return h ^ (h >> 29);
+        if (n >= 8) {
+            std::memcpy(&tail, p + n - 8, 8);
+        } else {
+            for (std::size_t k = 0; k < n; ++k) tail |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
+        }
+        // Then a full avalanche (murmur3's fmix64): the table indexes by the low bits,
+        // and the tail's distinguishing bytes may sit in its high ones.
+        h ^= tail;
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ull;
+        return h ^ (h >> 33);
+    }
+    // Equal bytes, 8 at a time (identifiers are short: a library call costs more).
+    static bool same(const char* a, const char* b, std::size_t n) noexcept {
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t x, y;
+            std::memcpy(&x, a + i, 8);
+            std::memcpy(&y, b + i, 8);
+            if (x != y) return false;
+        }
+        for (; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
     }
 
 public:
@@ -99,12 +148,26 @@ public:
         bytes_.reserve(expected * 12);  // typical identifier length; grows if needed
     }
 
+    // For a field whose consecutive values usually repeat (an entry's name, module
+    // and file: the methods of a generic function share them): compares with the
+    // field's previous value before hashing.
+    struct Field {
+        std::string_view last;
+        std::uint32_t offset = 0;
+        bool set = false;
+    };
+    std::uint32_t add(std::string_view s, Field& field) {
+        if (field.set && field.last.size() == s.size() && same(field.last.data(), s.data(), s.size())) return field.offset;
+        field = {s, add(s), true};
+        return field.offset;
+    }
+
     std::uint32_t add(std::string_view s) {
         const std::size_t mask = slots_.size() - 1;
         std::size_t i = hash(s) & mask;
         for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
             const Interned& e = interned_[slots_[i]];
-            if (e.length == s.size() && std::memcmp(bytes_.data() + e.offset, s.data(), s.size()) == 0) return e.offset;
+            if (e.length == s.size() && same(bytes_.data() + e.offset, s.data(), s.size())) return e.offset;
         }
         const auto offset = static_cast<std::uint32_t>(bytes_.size());
         slots_[i] = static_cast<std::uint32_t>(interned_.size());
@@ -172,10 +235,15 @@ void encode_table_content(Stream& h, const DispatchTable& table, const TypeRegis
 
 }  // namespace
 
-std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry) {
-    detail::HashStream h;
-    encode_table_content(h, table, registry);
-    return h.digest();
+std::uint64_t arena_table_hash(const ArenaView& view) {
+    XXH3_state_t state;
+    XXH3_INITSTATE(&state);
+    XXH3_64bits_reset(&state);
+    for (SectionKind kind : {SectionKind::strings, SectionKind::types, SectionKind::signature, SectionKind::entries, SectionKind::parameters}) {
+        const std::span<const std::byte> s = view.section(kind);
+        XXH3_64bits_update(&state, s.data(), s.size());
+    }
+    return XXH3_64bits_digest(&state);
 }
 
 CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry) {
@@ -223,8 +291,10 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     };
     std::vector<EntryStrings> entry_strings;
     entry_strings.reserve(entry_count);
+    StringPool::Field name_field, module_field, file_field;
     for (const Implementation& impl : table.implementations)
-        entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
+        entry_strings.push_back({pool.add(impl.function.name, name_field), pool.add(impl.function.module, module_field),
+                                 pool.add(impl.location.file, file_field)});
 
     // The optimized form: computed before the layout, since its size places the
     // sections. Too big a matrix leaves it out; the scan remains.
@@ -343,7 +413,16 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.magic = kMagic;
     h.version_major = kVersionMajor;
     h.version_minor = kVersionMinor;
-    h.table_hash = table_content_hash(table, registry);
+    {
+        XXH3_state_t state;
+        XXH3_INITSTATE(&state);
+        XXH3_64bits_reset(&state);
+        const std::pair<std::uint64_t, std::uint64_t> in_kind_order[] = {
+            {strings_offset, strings_size}, {types_offset, types_size}, {signature_offset, signature_size},
+            {entries_offset, entries_size}, {params_offset, params_size}};
+        for (const auto& [offset, size] : in_kind_order) XXH3_64bits_update(&state, out.data() + offset, size);
+        h.table_hash = XXH3_64bits_digest(&state);
+    }
     h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : now_ns();
     h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
     h.type_signature_length = arity;

@@ -141,11 +141,6 @@ Result<TypeId> TypeRegistry::add(std::string_view name, TypeKind kind, std::span
     return id;
 }
 
-const Type* TypeRegistry::find(TypeId id) const noexcept {
-    if (id == kInvalidType || id >= types_.size()) return nullptr;
-    return &types_[id];
-}
-
 TypeId TypeRegistry::find(std::string_view name) const noexcept {
     auto it = by_name_.find(name);
     return it == by_name_.end() ? kInvalidType : it->second;
