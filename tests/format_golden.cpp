@@ -9,7 +9,9 @@
 //   JDC_WRITE_GOLDEN=1 build/tests/test_format_golden
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -31,7 +33,8 @@ struct Golden {
     TypeRegistry registry;
     DispatchTable table;
     OptimizationResult optimization;
-    DispatchForms forms;  // v1.1: optimized sections
+    DispatchForms forms;  // the optional dispatch index (since 1.1; over domain ranks since 2.0)
+    CacheKey key;         // since 2.0: the key written to the header (zero: none)
 };
 
 Golden shapes_golden() {
@@ -63,9 +66,44 @@ Golden shapes_golden() {
     return g;
 }
 
+// Format 2.0's worked example (format-spec/arena-v2.md §15): a declared parameter type
+// inside the hierarchy (Shape), so the type table holds domain references to both
+// positions and a type in no domain (bool); a non-zero key; a sparse matrix, so the
+// index is displaced (owners), with an ambiguity, no-method cells and two types of one
+// pole. The registry is that of `jdc sample` (Square included), in its order.
+Golden draw_golden() {
+    Golden g;
+    g.name = "draw";
+    auto& r = g.registry;
+    const TypeId object = *r.add("Object", TypeKind::struct_);
+    const TypeId shape = *r.add("Shape", TypeKind::struct_, std::vector<TypeId>{object});
+    const TypeId drawable = *r.add("Drawable", TypeKind::struct_, std::vector<TypeId>{object});
+    const TypeId circle = *r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
+    const TypeId square = *r.add("Square", TypeKind::struct_, std::vector<TypeId>{shape});
+    (void)*r.add("Sprite", TypeKind::struct_, std::vector<TypeId>{shape, drawable});
+    g.table.signature_name = "draw";
+    g.table.signature = {{shape, object}, kTypeBool};
+    const TypeId params[][2] = {{circle, drawable}, {circle, shape}, {square, square}};
+    std::uint32_t id = 1;
+    for (auto& p : params) {
+        Implementation impl;
+        impl.function = {"draw", "canvas", id};
+        impl.parameter_types = {p[0], p[1]};
+        impl.return_type = kTypeBool;
+        impl.effects = 2;  // io
+        impl.location = {"canvas.jn", 10 * id, 1};
+        impl.specificity_rank = specificity_rank(impl, r);
+        g.table.implementations.push_back(impl);
+        ++id;
+    }
+    g.forms = DispatchForms::all();
+    g.key = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+    return g;
+}
+
 Golden random_arity3_golden() {
     auto m = testing::make_random_model(42, {12, 3, 3, 24, true});
-    Golden g{"random-arity3", std::move(m.registry), std::move(m.table), {}};
+    Golden g{"random-arity3", std::move(m.registry), std::move(m.table), {}, {}, {}};
     g.optimization.type = OptimizationType::combined;
     g.optimization.memory_saved = 1234;
     g.optimization.compression_ratio = 0.5;
@@ -85,6 +123,7 @@ std::vector<Golden> goldens() {
     all.push_back(shapes_golden());
     all.push_back(random_arity3_golden());
     all.push_back(empty_golden());
+    all.push_back(draw_golden());  // since 2.0
     return all;
 }
 
@@ -105,7 +144,9 @@ TEST_CASE("the writer reproduces the current version's golden arenas byte for by
     const bool write = std::getenv("JDC_WRITE_GOLDEN") != nullptr;
     if (write) fs::create_directories(dir);
     for (Golden& g : goldens()) {
-        auto bytes = build_arena(g.table, g.registry, g.optimization, {kGoldenTime, g.forms});
+        ArenaBuildOptions options(kGoldenTime, g.forms);
+        options.key = g.key;
+        auto bytes = build_arena(g.table, g.registry, g.optimization, options);
         REQUIRE(bytes);
         const fs::path file = dir / (g.name + ".jdca");
         if (write) REQUIRE(write_file_atomically(file, *bytes));
@@ -143,9 +184,15 @@ TEST_CASE("the current goldens hold exactly their models", "[golden]") {
         REQUIRE(bound);
         CHECK(bound->to_table() == g.table);
         CHECK(view->table_hash() == table_content_hash(g.table, g.registry));
+        CHECK(view->key() == g.key);
         if (g.forms.compressed_table) {
-            CHECK(view->optimization_type() == OptimizationType::combined);
-            CHECK(view->has_dispatch_index());
+            // arena-v2.md §6.4: one technique names itself, several are `combined`.
+            REQUIRE(view->has_dispatch_index());
+            arena::DispatchIndexHeader ih;
+            std::memcpy(&ih, view->section(arena::SectionKind::dispatch_index).data(), sizeof ih);
+            const int applied = std::popcount(ih.techniques);
+            CHECK(static_cast<unsigned>(view->optimization_type()) ==
+                  (applied == 1 ? static_cast<unsigned>(std::countr_zero(ih.techniques)) : static_cast<unsigned>(OptimizationType::combined)));
         } else {
             CHECK(view->optimization_type() == g.optimization.type);
             CHECK(view->memory_saved() == g.optimization.memory_saved);
@@ -158,4 +205,42 @@ TEST_CASE("the current goldens hold exactly their models", "[golden]") {
             CHECK(bound->lookup_table(args).same_outcome(expected));
         });
     }
+}
+
+// Format 1.x goldens, read by this (2.x) reader: the required sections as 1.x wrote
+// them (the type record's last field is the writer's id), the 1.1 optional sections
+// skipped (arena-v2.md §13.1), so every lookup is the scan's, and it must be right.
+TEST_CASE("1.x goldens bind to their models and answer like the reference", "[golden]") {
+    std::size_t files = 0;
+    for (Golden& g : goldens()) {
+        for (const char* version : {"v1.0", "v1.1"}) {
+            const fs::path file = fs::path(JDC_TEST_DATA) / version / (g.name + ".jdca");
+            if (!fs::exists(file)) continue;  // models added since 2.0
+            ++files;
+            CAPTURE(file.string());
+            const auto bytes = read_bytes(file);
+            auto view = ArenaView::open(bytes);
+            REQUIRE(view);
+            CHECK(view->version_major() == 1);
+            CHECK(view->key().is_zero());
+            CHECK_FALSE(view->has_dispatch_index());  // 1.1's index speaks writer ids: skipped
+            for (std::uint32_t i = 0; i < view->type_count(); ++i) {
+                const LocalType t = view->type(i);
+                CHECK(t.domain_position == arena::kNoDomain);
+                CHECK(t.id_hint == g.registry.find_by_structural_hash(t.structural_hash));  // written by this registry
+            }
+            auto bound = BoundArena::bind(*view, g.registry);
+            REQUIRE(bound);
+            CHECK(bound->to_table() == g.table);
+            CHECK(view->table_hash() == table_content_hash(g.table, g.registry));
+            CHECK_FALSE(bound->has_form(DispatchForm::compressed_table));
+            std::vector<TypeId> all_types;
+            for (const Type& t : g.registry.types()) all_types.push_back(t.id);
+            all_types.push_back(static_cast<TypeId>(g.registry.size() + 1));  // unregistered
+            testing::for_each_tuple(all_types, g.table.arity(), [&](std::span<const TypeId> args) {
+                CHECK(bound->lookup(args).same_outcome(resolve_reference(g.table, g.registry, args)));
+            });
+        }
+    }
+    CHECK(files == 6);
 }
