@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <xxhash.h>
+
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_view.hpp"
 #include "jdc/atomic_file.hpp"
@@ -243,4 +245,30 @@ TEST_CASE("1.x goldens bind to their models and answer like the reference", "[go
         }
     }
     CHECK(files == 6);
+}
+
+// Bytes 80-95 are the key since 2.0; in a 1.x header they are reserved, and a 1.x
+// reader ignores whatever they hold (arena-v1.md §1). So a 1.x arena with non-zero
+// bytes there is valid and carries no key: a 2.x reader must not take them for one
+// (arena-v2.md §3.2, §13.1), or bind_keyed would trust a 1.x arena's types for a key
+// its writer never wrote.
+TEST_CASE("the reserved bytes of a 1.x header are not a key", "[golden]") {
+    auto bytes = read_bytes(version_dir(1, 1) / "shapes.jdca");
+    const CacheKey junk{0x1111111111111111ull, 0x2222222222222222ull};
+    std::memcpy(bytes.data() + offsetof(arena::Header, key_hi), &junk.hi, 8);
+    std::memcpy(bytes.data() + offsetof(arena::Header, key_lo), &junk.lo, 8);
+    const std::uint64_t meta = XXH3_64bits(bytes.data(), arena::kMetadataChecksumCoverage);
+    std::memcpy(bytes.data() + offsetof(arena::Header, metadata_checksum), &meta, 8);
+    auto view = ArenaView::open(bytes);
+    REQUIRE(view);  // readers ignore reserved bytes
+    CHECK(view->key().is_zero());
+    auto header = read_arena_header(bytes);
+    REQUIRE(header);
+    CHECK(arena_key(*header).is_zero());
+    const Golden g = shapes_golden();
+    const TypeId object = g.registry.find("Object");
+    const TypeId declared[] = {object, object};
+    auto keyed = BoundArena::bind_keyed(*view, g.registry, junk, declared);
+    REQUIRE_FALSE(keyed);
+    CHECK(keyed.error().code == ErrorCode::stale);
 }
