@@ -7,6 +7,8 @@
 // Regenerate (after release: only together with a version bump; before a version is
 // released its goldens are amended in place, see format-spec/README.md):
 //   JDC_WRITE_GOLDEN=1 build/tests/test_format_golden
+// The models are in support/golden_models.hpp (shared with the fixtures of the
+// independent decoder, format-spec/tools/decode_forms.py).
 #include <catch2/catch.hpp>
 
 #include <bit>
@@ -21,113 +23,16 @@
 #include "jdc/arena_view.hpp"
 #include "jdc/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
+#include "support/golden_models.hpp"
 #include "support/random_model.hpp"
 
 using namespace jdc;
+using jdc::testing::Golden;
+using jdc::testing::goldens;
+using jdc::testing::kGoldenTime;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::uint64_t kGoldenTime = 1'764'000'000'123'456'789ull;  // 2025-11-24T16:00:00.123456789Z
-
-struct Golden {
-    std::string name;
-    TypeRegistry registry;
-    DispatchTable table;
-    OptimizationResult optimization;
-    DispatchForms forms;  // the optional dispatch index (since 1.1; over domain ranks since 2.0)
-    CacheKey key;         // since 2.0: the key written to the header (zero: none)
-};
-
-Golden shapes_golden() {
-    Golden g;
-    g.name = "shapes";
-    auto& r = g.registry;
-    const TypeId object = *r.add("Object", TypeKind::struct_);
-    const TypeId shape = *r.add("Shape", TypeKind::struct_, std::vector<TypeId>{object});
-    const TypeId drawable = *r.add("Drawable", TypeKind::struct_, std::vector<TypeId>{object});
-    const TypeId circle = *r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
-    (void)*r.add("Sprite", TypeKind::struct_, std::vector<TypeId>{shape, drawable});
-    g.table.signature_name = "collide";
-    g.table.signature = {{object, object}, kTypeBool};
-    const TypeId params[][2] = {{object, object}, {shape, shape}, {circle, circle}, {drawable, shape}};
-    std::uint32_t id = 1;
-    for (auto& p : params) {
-        Implementation impl;
-        impl.function = {"collide", "geometry", id};
-        impl.parameter_types = {p[0], p[1]};
-        impl.return_type = kTypeBool;
-        impl.effects = id == 1 ? 0u : 1u;
-        impl.location = {"geometry.jn", 10 * id, 5};
-        impl.specificity_rank = specificity_rank(impl, r);
-        impl.call_frequency = 100 * id;
-        g.table.implementations.push_back(impl);
-        ++id;
-    }
-    g.forms = DispatchForms::all();
-    return g;
-}
-
-// Format 2.0's worked example (format-spec/arena-v2.md §15): a declared parameter type
-// inside the hierarchy (Shape), so the type table holds domain references to both
-// positions and a type in no domain (bool); a non-zero key; a sparse matrix, so the
-// index is displaced (owners), with an ambiguity, no-method cells and two types of one
-// pole. The registry is that of `jdc sample` (Square included), in its order.
-Golden draw_golden() {
-    Golden g;
-    g.name = "draw";
-    auto& r = g.registry;
-    const TypeId object = *r.add("Object", TypeKind::struct_);
-    const TypeId shape = *r.add("Shape", TypeKind::struct_, std::vector<TypeId>{object});
-    const TypeId drawable = *r.add("Drawable", TypeKind::struct_, std::vector<TypeId>{object});
-    const TypeId circle = *r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
-    const TypeId square = *r.add("Square", TypeKind::struct_, std::vector<TypeId>{shape});
-    (void)*r.add("Sprite", TypeKind::struct_, std::vector<TypeId>{shape, drawable});
-    g.table.signature_name = "draw";
-    g.table.signature = {{shape, object}, kTypeBool};
-    const TypeId params[][2] = {{circle, drawable}, {circle, shape}, {square, square}};
-    std::uint32_t id = 1;
-    for (auto& p : params) {
-        Implementation impl;
-        impl.function = {"draw", "canvas", id};
-        impl.parameter_types = {p[0], p[1]};
-        impl.return_type = kTypeBool;
-        impl.effects = 2;  // io
-        impl.location = {"canvas.jn", 10 * id, 1};
-        impl.specificity_rank = specificity_rank(impl, r);
-        g.table.implementations.push_back(impl);
-        ++id;
-    }
-    g.forms = DispatchForms::all();
-    g.key = {0x0123456789abcdefull, 0xfedcba9876543210ull};
-    return g;
-}
-
-Golden random_arity3_golden() {
-    auto m = testing::make_random_model(42, {12, 3, 3, 24, true});
-    Golden g{"random-arity3", std::move(m.registry), std::move(m.table), {}, {}, {}};
-    g.optimization.type = OptimizationType::combined;
-    g.optimization.memory_saved = 1234;
-    g.optimization.compression_ratio = 0.5;
-    return g;
-}
-
-Golden empty_golden() {
-    Golden g;
-    g.name = "empty";
-    g.table.signature_name = "nothing_yet";
-    g.table.signature = {{kTypeString}, kInvalidType};
-    return g;
-}
-
-std::vector<Golden> goldens() {
-    std::vector<Golden> all;
-    all.push_back(shapes_golden());
-    all.push_back(random_arity3_golden());
-    all.push_back(empty_golden());
-    all.push_back(draw_golden());  // since 2.0
-    return all;
-}
 
 fs::path version_dir(std::uint16_t major, std::uint16_t minor) {
     return fs::path(JDC_TEST_DATA) / ("v" + std::to_string(major) + "." + std::to_string(minor));
@@ -265,7 +170,7 @@ TEST_CASE("the reserved bytes of a 1.x header are not a key", "[golden]") {
     auto header = read_arena_header(bytes);
     REQUIRE(header);
     CHECK(arena_key(*header).is_zero());
-    const Golden g = shapes_golden();
+    const Golden g = testing::shapes_golden();
     const TypeId object = g.registry.find("Object");
     const TypeId declared[] = {object, object};
     auto keyed = BoundArena::bind_keyed(*view, g.registry, junk, declared);
