@@ -58,15 +58,19 @@ const std::vector<Bytes>& random_arenas() {
     return all;
 }
 
+// The goldens of every arena version (compressed-arena-v1.md §9: the container holds
+// 1.x and 2.x arenas alike).
 std::vector<std::pair<std::string, Bytes>> golden_arenas() {
     std::vector<std::pair<std::string, Bytes>> v;
-    for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(JDC_TEST_DATA) / "v1.0")) {
-        if (f.path().extension() != ".jdca") continue;
-        auto bytes = read_file_bytes(f.path(), 1 << 20);
-        REQUIRE(bytes);
-        v.emplace_back(f.path().filename().string(), std::move(*bytes));
+    for (const char* version : {"v1.0", "v1.1", "v2.0"}) {
+        for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(JDC_TEST_DATA) / version)) {
+            if (f.path().extension() != ".jdca") continue;
+            auto bytes = read_file_bytes(f.path(), 1 << 20);
+            REQUIRE(bytes);
+            v.emplace_back(std::string(version) + "/" + f.path().filename().string(), std::move(*bytes));
+        }
     }
-    REQUIRE(v.size() >= 3);
+    REQUIRE(v.size() >= 10);
     return v;
 }
 

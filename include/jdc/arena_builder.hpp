@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "jdc/arena_view.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
@@ -65,12 +64,10 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
                                            const OptimizationResult& optimization = {},
                                            const ArenaBuildOptions& options = {});
 
-// The header's table_hash (format-spec/arena-v2.md §8.3): XXH3-64 over the bytes of
-// the required sections, concatenated in kind order (strings, types, signature,
-// entries, parameters). A format 2 arena is canonical (a function of its table), so
-// this identifies the table's content, call frequencies included; the header and the
-// optional dispatch index are not covered. (Format 1 defined it otherwise.)
-std::uint64_t arena_table_hash(const ArenaView& view);
+// Identity of a table's content, independent of encoding and of registry ids: what
+// the header's table_hash holds (format-spec/arena-v2.md §8.4). Call frequencies are
+// excluded, so new profile data does not change a table's identity.
+std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
 
 // A 128-bit key over a table's content (its canonical encoding: every field but the
 // call frequencies, types by structural hash) plus the arena format version: the key

@@ -47,7 +47,12 @@ Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, c
 // checksum_mismatch.
 Result<arena::Header> read_arena_header(std::span<const std::byte> bytes);
 
-// The key an arena's header carries (zero: none).
-inline CacheKey arena_key(const arena::Header& h) noexcept { return {h.key_hi, h.key_lo}; }
+// The key an arena's header carries (zero: none). A 1.x header has no key: its bytes
+// 80-95 are reserved, which 1.x readers ignore whatever they hold (arena-v1.md §1), so
+// they must not make a 1.x arena answer for a key (arena-v2.md §3.2).
+inline CacheKey arena_key(const arena::Header& h) noexcept {
+    if (h.version_major < 2) return {};
+    return {h.key_hi, h.key_lo};
+}
 
 }  // namespace jdc

@@ -81,7 +81,7 @@ public:
     std::uint16_t version_minor() const noexcept { return header_.version_minor; }
     std::uint64_t table_hash() const noexcept { return header_.table_hash; }
     // The cache key the arena was stored under (zero: none, and every 1.x arena).
-    CacheKey key() const noexcept { return {header_.key_hi, header_.key_lo}; }
+    CacheKey key() const noexcept { return arena_key(header_); }
     std::uint64_t created_at_ns() const noexcept { return header_.created_at_ns; }
     OptimizationType optimization_type() const noexcept { return static_cast<OptimizationType>(header_.optimization_type); }
     double compression_ratio() const noexcept { return header_.compression_ratio_ppm / double(arena::kRatioOne); }

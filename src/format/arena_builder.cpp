@@ -9,7 +9,6 @@
 #include <string>
 #include <string_view>
 
-#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include "jdc/arena_format.hpp"
@@ -235,15 +234,10 @@ void encode_table_content(Stream& h, const DispatchTable& table, const TypeRegis
 
 }  // namespace
 
-std::uint64_t arena_table_hash(const ArenaView& view) {
-    XXH3_state_t state;
-    XXH3_INITSTATE(&state);
-    XXH3_64bits_reset(&state);
-    for (SectionKind kind : {SectionKind::strings, SectionKind::types, SectionKind::signature, SectionKind::entries, SectionKind::parameters}) {
-        const std::span<const std::byte> s = view.section(kind);
-        XXH3_64bits_update(&state, s.data(), s.size());
-    }
-    return XXH3_64bits_digest(&state);
+std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry) {
+    detail::HashStream h;
+    encode_table_content(h, table, registry);
+    return h.digest();
 }
 
 CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry) {
@@ -413,16 +407,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.magic = kMagic;
     h.version_major = kVersionMajor;
     h.version_minor = kVersionMinor;
-    {
-        XXH3_state_t state;
-        XXH3_INITSTATE(&state);
-        XXH3_64bits_reset(&state);
-        const std::pair<std::uint64_t, std::uint64_t> in_kind_order[] = {
-            {strings_offset, strings_size}, {types_offset, types_size}, {signature_offset, signature_size},
-            {entries_offset, entries_size}, {params_offset, params_size}};
-        for (const auto& [offset, size] : in_kind_order) XXH3_64bits_update(&state, out.data() + offset, size);
-        h.table_hash = XXH3_64bits_digest(&state);
-    }
+    h.table_hash = table_content_hash(table, registry);
     h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : now_ns();
     h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
     h.type_signature_length = arity;
