@@ -1,5 +1,6 @@
 // Dispatch forms from a mapped arena: lookup latency of the scan, the compressed
-// (pole) table and the decision tree at 10 / 100 / 1,000 implementations, beside
+// (pole) table through the generic path, and `lookup()` (the arity-specialized path a
+// compiler calls) at 10 / 100 / 1,000 implementations, beside
 // Janus's quoted figures; and the dispatch matrix compressed three ways on the same
 // tables: jdc's domain compression (poles, shared rows, row displacement: lookups
 // stay in place), LZ4 and zstd (general-purpose: the matrix must be decompressed
@@ -65,7 +66,7 @@ Fixture& fixture(std::uint32_t implementations) {
     slot = std::make_unique<Fixture>(Fixture{std::move(model), file, std::move(*loaded), std::nullopt, std::move(calls)});
     auto bound = BoundArena::bind(slot->loaded.view(), slot->model.registry);
     if (!bound) throw std::runtime_error(bound.error().message);
-    if (!bound->has_form(DispatchForm::decision_tree)) throw std::runtime_error("no decision tree built");
+    if (!bound->has_form(DispatchForm::compressed_table)) throw std::runtime_error("no compressed table built");
     slot->bound.emplace(std::move(*bound));
     return *slot;
 }
@@ -84,21 +85,20 @@ void lookup_bench(benchmark::State& state) {
 
 void BM_LookupScan(benchmark::State& s) { lookup_bench<&BoundArena::lookup_scan>(s); }
 void BM_LookupTable(benchmark::State& s) { lookup_bench<&BoundArena::lookup_table>(s); }
-void BM_LookupTree(benchmark::State& s) { lookup_bench<&BoundArena::lookup_tree>(s); }
+void BM_Lookup(benchmark::State& s) { lookup_bench<&BoundArena::lookup>(s); }
 BENCHMARK(BM_LookupScan)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_LookupTable)->Arg(10)->Arg(100)->Arg(1000);
-BENCHMARK(BM_LookupTree)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_Lookup)->Arg(10)->Arg(100)->Arg(1000);
 
 // --- compression of the dispatch matrix -------------------------------------
 
 // The dense matrix: one u32 result code per tuple of types of the universe.
 std::vector<std::uint32_t> dense_matrix(const DispatchMatrix& m) {
     std::vector<std::uint32_t> dense;
-    const std::uint32_t span = m.id_span();
-    dense.reserve(std::size_t{span} * span);
-    for (std::uint32_t a = 0; a < span; ++a)
-        for (std::uint32_t b = 0; b < span; ++b) {
-            const std::uint64_t cell = std::uint64_t{m.pole_of(0, m.id_base() + a) - 1} * m.pole_count(1) + (m.pole_of(1, m.id_base() + b) - 1);
+    dense.reserve(std::size_t{m.domain_size(0)} * m.domain_size(1));
+    for (std::uint32_t a = 0; a < m.domain_size(0); ++a)
+        for (std::uint32_t b = 0; b < m.domain_size(1); ++b) {
+            const std::uint64_t cell = std::uint64_t{m.pole_of_rank(0, a) - 1} * m.pole_count(1) + (m.pole_of_rank(1, b) - 1);
             dense.push_back(m.cells()[cell]);
         }
     return dense;
@@ -108,7 +108,7 @@ void BM_DomainCompress(benchmark::State& state) {
     Fixture& f = fixture(static_cast<std::uint32_t>(state.range(0)));
     std::size_t dense = 0, stored = 0;
     for (auto _ : state) {
-        // Matrix + pole table, as build_arena does it (without the tree).
+        // Matrix + pole table, as build_arena does it.
         ArenaBuildOptions options;
         options.created_at_ns = 1;
         options.forms.compressed_table = true;

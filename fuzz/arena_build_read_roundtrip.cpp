@@ -10,9 +10,12 @@
 //   - BoundArena::bind to the model's registry succeeds, to_table() == the table,
 //     and lookup() == resolve_reference() for every argument tuple over the model's
 //     types plus an unrelated built-in;
-//   - binding to an equivalent registry whose ids are shifted (the writer's id
-//     hints all miss) gives the same answers under the id mapping, and binding to a
-//     registry where one mentioned type changed its definition fails as stale.
+//   - binding to an equivalent registry whose ids are shifted gives the same answers
+//     under the id mapping, and binding to a registry where one mentioned type changed
+//     its definition fails as stale;
+//   - format 2.0: with a key (an input bit), the header carries it, bind_keyed with it
+//     answers as bind does and with another key is refused; with declared types inside
+//     the hierarchy (another bit) all of the above holds over their domains.
 // Sizes are capped so that one input runs in well under 10 ms.
 #include <cmath>
 #include <cstddef>
@@ -61,6 +64,19 @@ Input decode(const std::uint8_t* data, std::size_t size) {
 
     Input x{testing::make_random_model(seed, o), {}, in.u64() | 1, (flags & 128) != 0};
     DispatchTable& t = x.model.table;
+    // Bits of created_at_ns (bit 0 is always set: 0 would mean "now") choose format 2.0
+    // features: bit 3 declares the parameters inside the hierarchy (each method's types
+    // moved into the declared types' domains), bit 2 writes a key (below, in main).
+    if ((x.created_at_ns & 8) != 0 && o.arity > 0 && x.model.user_types.size() > 2) {
+        const auto& users = x.model.user_types;
+        for (std::uint32_t p = 0; p < o.arity; ++p) t.signature.parameter_types[p] = users[1 + (seed >> (8 * p)) % (users.size() - 1)];
+        for (Implementation& impl : t.implementations)
+            for (std::uint32_t p = 0; p < o.arity; ++p) {
+                const auto members = x.model.registry.domain(t.signature.parameter_types[p]).members();
+                impl.parameter_types[p] = members[impl.parameter_types[p] % members.size()];
+            }
+        for (Implementation& impl : t.implementations) impl.specificity_rank = specificity_rank(impl, x.model.registry);
+    }
     if (flags & 2) {
         std::string name = in.string(24);
         if (!name.empty()) t.signature_name = std::move(name);  // writers refuse empty names
@@ -141,9 +157,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const DispatchTable& table = x.model.table;
     ArenaBuildOptions build;
     build.created_at_ns = x.created_at_ns;
-    // One input bit chooses the v1.1 optimized forms; their header record is computed.
-    const bool forms = (x.created_at_ns & 1) != 0;
+    // One input bit chooses the dispatch index; its header record is computed. (Bit 1:
+    // bit 0 of created_at_ns is always set.)
+    const bool forms = (x.created_at_ns & 2) != 0;
     if (forms) build.forms = DispatchForms::all();
+    // Another writes a key (never the zero key: that is "none").
+    const CacheKey key = (x.created_at_ns & 4) != 0 ? CacheKey{x.created_at_ns, ~x.created_at_ns} : CacheKey{};
+    build.key = key;
 
     auto bytes = build_arena(table, registry, x.optimization, build);
     JDC_FUZZ_CHECK(bytes.has_value(), "build_arena refused a valid table: " + bytes.error().message);
@@ -162,6 +182,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     JDC_FUZZ_CHECK(view->version_major() == arena::kVersionMajor && view->version_minor() == arena::kVersionMinor, "version");
     JDC_FUZZ_CHECK(view->table_hash() == table_content_hash(table, registry), "table_hash");
     JDC_FUZZ_CHECK(view->created_at_ns() == x.created_at_ns, "created_at_ns");
+    JDC_FUZZ_CHECK(view->key() == key, "key");
+    JDC_FUZZ_CHECK(view->has_dispatch_index() == forms, "dispatch index written as asked (these models stay far below the matrix limit)");
     if (!forms) {
         JDC_FUZZ_CHECK(view->optimization_type() == x.optimization.type, "optimization_type");
         JDC_FUZZ_CHECK(view->memory_saved() == x.optimization.memory_saved, "memory_saved");
@@ -182,8 +204,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const Resolution want = resolve_reference(table, registry, args);
         JDC_FUZZ_CHECK(bound->lookup_scan(args).same_outcome(want), "scan lookup differs from resolve_reference");
         JDC_FUZZ_CHECK(bound->lookup_table(args).same_outcome(want), "table lookup differs from resolve_reference");
-        JDC_FUZZ_CHECK(bound->lookup_tree(args).same_outcome(want), "tree lookup differs from resolve_reference");
     }, x.created_at_ns);
+
+    // Keyed binding: the key written, and only that key, binds; then the same answers.
+    if (!key.is_zero()) {
+        auto keyed = BoundArena::bind_keyed(*view, registry, key, table.signature.parameter_types);
+        JDC_FUZZ_CHECK(keyed.has_value(), "bind_keyed with the arena's key failed: " + keyed.error().message);
+        JDC_FUZZ_CHECK(keyed->has_form(DispatchForm::compressed_table) == bound->has_form(DispatchForm::compressed_table), "keyed index");
+        fuzzing::for_each_tuple_capped(lookup_types, table.arity(), kMaxTuples, [&](std::span<const TypeId> args) {
+            JDC_FUZZ_CHECK(keyed->lookup(args).same_outcome(bound->lookup(args)), "keyed lookup differs");
+        }, x.created_at_ns + 2);
+        const auto other = BoundArena::bind_keyed(*view, registry, CacheKey{key.hi, key.lo ^ 1}, table.signature.parameter_types);
+        JDC_FUZZ_CHECK(!other && other.error().code == ErrorCode::stale, "bind_keyed must refuse another key");
+    }
 
     // Ids moved: same answers through the hash fallback.
     std::unordered_map<TypeId, TypeId> id_map;
@@ -195,7 +228,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzzing::for_each_tuple_capped(lookup_types, table.arity(), kMaxTuples, [&](std::span<const TypeId> args) {
         for (std::size_t p = 0; p < args.size(); ++p) mapped[p] = id_map.at(args[p]);
         JDC_FUZZ_CHECK(rebound->lookup(mapped).same_outcome(bound->lookup(args)), "lookup under shifted ids");
-        JDC_FUZZ_CHECK(rebound->lookup_tree(mapped).same_outcome(bound->lookup(args)), "tree lookup under shifted ids");
     }, x.created_at_ns + 1);
 
     // A mentioned type changed its definition: stale.

@@ -57,7 +57,7 @@ inline std::uint64_t read_every_accessor(const ArenaView& view) {
         s.mix(e.return_type());
         for (std::uint32_t p = 0; p < view.arity(); ++p) s.mix(e.parameter(p));
     }
-    for (auto kind : {arena::SectionKind::dispatch_index, arena::SectionKind::decision_tree})
+    for (auto kind : {arena::SectionKind::dispatch_index})
         for (std::byte b : view.section(kind)) s.mix(static_cast<std::uint64_t>(b));
     // The optimizer decodes the index and rebuilds the forms: what it writes must verify.
     s.mix(describe_dispatch_forms(view));
@@ -127,15 +127,12 @@ inline bool bind_and_look_up(const ArenaView& view, const TypeRegistry& registry
     for_each_tuple_capped(lookup_types, view.arity(), max_tuples, [&](std::span<const TypeId> args) {
         mix(bound->lookup(args));
         mix(bound->lookup_table(args));
-        mix(bound->lookup_tree(args));
     });
     // Ids the writer never saw (0, past the registry) take every form's unknown-type path.
     std::vector<TypeId> unknown(view.arity(), static_cast<TypeId>(registry.size() + 7));
     mix(bound->lookup_table(unknown));
-    mix(bound->lookup_tree(unknown));
     std::fill(unknown.begin(), unknown.end(), kInvalidType);
     mix(bound->lookup_table(unknown));
-    mix(bound->lookup_tree(unknown));
     // A call of the wrong arity is a no-method result, never a read past the row.
     std::vector<TypeId> too_long(view.arity() + 1, kTypeI32);
     sink.mix(static_cast<std::uint64_t>(bound->lookup(too_long).kind));

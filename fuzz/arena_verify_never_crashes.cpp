@@ -11,8 +11,8 @@
 //     the local type names and of the seed models either fails cleanly or binds,
 //     and when it binds, every scan lookup equals the reference resolver run on
 //     the table the bound arena decodes to (to_table()), and so does lookup() when
-//     the arena has no optional forms; the table and tree forms, which verification
-//     cannot check against the entries (arena-v1.md §10.3), answer well formed.
+//     the arena has no dispatch index; the index, which verification cannot check
+//     against the entries (arena-v2.md §10.3), answers well formed.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -66,8 +66,8 @@ void check_bound_lookups(const ArenaView& view, const TypeRegistry& registry, st
     const DispatchTable table = bound->to_table();
     JDC_FUZZ_CHECK(table.arity() == view.arity() && table.implementations.size() == view.entry_count(), "to_table shape");
     // The scan reads the entries and nothing else: it must equal the oracle. The
-    // optional forms are derived data that verification cannot check against the
-    // entries without the writer's registry (arena-v1.md §10.3, §10.5): a re-sealed
+    // dispatch index is derived data that verification cannot check against the
+    // entries without the writer's registry (arena-v2.md §10.3, §10.5): a re-sealed
     // mutation of a cell or a parameter type may make them answer differently. What
     // must hold for them is that every answer is well formed and every read in bounds.
     const auto check_well_formed = [&](const Resolution& r, const char* form) {
@@ -87,7 +87,6 @@ void check_bound_lookups(const ArenaView& view, const TypeRegistry& registry, st
         if (!view.has_dispatch_index())
             JDC_FUZZ_CHECK(got.same_outcome(want), "lookup without optional forms differs from the scan");
         check_well_formed(bound->lookup_table(args), "table");
-        check_well_formed(bound->lookup_tree(args), "tree");
         sink.mix(got.index);
         sink.mix(scanned.index);
     }, view.table_hash());

@@ -3,9 +3,12 @@
 //   make_seed_corpus OUT_DIR
 //
 // arena_verify_never_crashes: one valid arena per model of seed_models.hpp and the
-// `jdc sample` table, each with a fixed timestamp (reproducible bytes); prefixes of
-// two of them cut inside the magic, the header, the directory and the sections; and
-// one with trailing bytes.
+// `jdc sample` table, each with a fixed timestamp (reproducible bytes), without and
+// with the dispatch index; a table declared inside the hierarchy with a key; the
+// goldens of the current format (tests/support/golden_models.hpp); prefixes of two of
+// them cut inside the magic, the header, the directory and the sections; and one with
+// trailing bytes. (The v1.1-* files of that corpus are seeds of the 1.1 writer, kept
+// by hand: 2.0 readers read 1.x arenas, and the fuzzer should start from them too.)
 // arena_build_read_roundtrip: inputs that select each arity and each edit flag (see
 // decode() in arena_build_read_roundtrip.cpp for the byte layout).
 // payload_decode_never_crashes: see write_payload_corpus.
@@ -36,6 +39,7 @@
 #include "jdc/pack.hpp"
 #include "seed_models.hpp"
 #include "support/damaged_index.hpp"
+#include "support/golden_models.hpp"
 #include "support/dependency_state_example.hpp"
 
 namespace {
@@ -65,10 +69,11 @@ void or_exit(const jdc::Result<void>& r) {
     if (!r) fail(r.error());
 }
 
-std::vector<std::byte> build(const jdc::testing::RandomModel& m, jdc::DispatchForms forms = {}) {
+std::vector<std::byte> build(const jdc::testing::RandomModel& m, jdc::DispatchForms forms = {}, jdc::CacheKey key = {}) {
     jdc::ArenaBuildOptions options;
     options.created_at_ns = jdc::fuzzing::kSeedCreatedAtNs;
     options.forms = forms;
+    options.key = key;
     return or_exit(jdc::build_arena(m.table, m.registry, {}, options));
 }
 
@@ -78,10 +83,19 @@ void write_verify_corpus(const fs::path& dir) {
     for (const auto& s : jdc::fuzzing::kSeedModels)
         arenas.emplace_back(s.name, build(jdc::testing::make_random_model(s.seed, s.options)));
     arenas.emplace_back("shapes", build(jdc::fuzzing::make_shapes_model()));
-    // v1.1: the optimized sections too, so the fuzzer starts inside them.
+    // The dispatch index too, so the fuzzer starts inside it.
     arenas.emplace_back("shapes-forms", build(jdc::fuzzing::make_shapes_model(), jdc::DispatchForms::all()));
     for (const auto& s : jdc::fuzzing::kSeedModels)
         arenas.emplace_back(std::string(s.name) + "-forms", build(jdc::testing::make_random_model(s.seed, s.options), jdc::DispatchForms::all()));
+    // Format 2.0: a table declared inside the hierarchy, with a key; and the goldens of
+    // tests/data/v2.0 (byte for byte: same models, timestamp and keys).
+    arenas.emplace_back("inner-declared-forms",
+                        build(jdc::fuzzing::make_inner_declared_model(), jdc::DispatchForms::all(), jdc::fuzzing::kInnerDeclaredKey));
+    for (const jdc::testing::Golden& g : jdc::testing::goldens()) {
+        jdc::ArenaBuildOptions options(jdc::testing::kGoldenTime, g.forms);
+        options.key = g.key;
+        arenas.emplace_back("golden-v2.0-" + g.name, or_exit(jdc::build_arena(g.table, g.registry, g.optimization, options)));
+    }
     for (const auto& [name, bytes] : arenas) write(dir / (name + ".jdca"), bytes.data(), bytes.size());
 
     for (const auto& [name, bytes] : arenas) {
@@ -126,6 +140,23 @@ void write_roundtrip_corpus(const fs::path& dir) {
         {"edit-everything", input(3, 5, 2, 10, 255, 500)},
     };
     for (const auto& s : seeds) write(dir / s.name, s.bytes.data(), s.bytes.size());
+    // Format 2.0 features, chosen by bits of created_at (arena_build_read_roundtrip.cpp):
+    // bit 1 the dispatch index, bit 2 a key, bit 3 declared types inside the hierarchy.
+    const struct {
+        const char* name;
+        std::uint8_t arity, types, supers, impls, flags;
+        std::uint64_t created;
+    } format2[] = {
+        {"format2-index-key-inner", 2, 16, 2, 10, 1, 0x0Fu},
+        {"format2-key-inner-no-index", 3, 6, 2, 6, 0, 0x0Du},
+        {"format2-index-inner-arity1", 1, 30, 3, 12, 0, 0x0Bu},
+    };
+    for (const auto& f : format2) {
+        std::vector<std::uint8_t> v = {f.arity, f.types, f.supers, f.impls, f.flags};
+        for (int i = 0; i < 8; ++i) v.push_back(static_cast<std::uint8_t>(rng()));
+        for (int i = 0; i < 8; ++i) v.push_back(static_cast<std::uint8_t>(f.created >> (8 * i)));
+        write(dir / f.name, v.data(), v.size());
+    }
 }
 
 // payload_decode_never_crashes: compressed arenas of four seed models with each codec

@@ -1,4 +1,6 @@
-// The models behind the checked-in seed arenas of fuzz/corpus/arena_verify_never_crashes.
+// The models behind the checked-in seed arenas of fuzz/corpus/arena_verify_never_crashes
+// (besides the goldens of tests/support/golden_models.hpp, which make_seed_corpus
+// writes too).
 //
 // make_seed_corpus writes one arena per model; arena_verify_never_crashes rebuilds
 // the same registries, so that a mutated seed whose type table survived still binds
@@ -7,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "jdc/cache_key.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "support/random_model.hpp"
 
@@ -66,5 +70,31 @@ inline testing::RandomModel make_shapes_model() {
     }
     return m;
 }
+
+// A table declared inside the hierarchy (format 2.0: domain references to both
+// positions, a return type in no domain), over the registry of the "diamonds" seed
+// model, so the fuzz target's known registries bind it. Written with a key.
+inline testing::RandomModel make_inner_declared_model() {
+    testing::RandomModel m = testing::make_random_model(23, {12, 3, 2, 12, false});
+    const TypeId declared[] = {m.user_types[2], m.user_types[1]};
+    m.table.signature_name = "inner";
+    m.table.signature = {{declared[0], declared[1]}, kTypeBool};
+    m.table.implementations.clear();
+    std::mt19937_64 rng(23);
+    for (std::uint32_t i = 0; i < 8; ++i) {
+        Implementation impl;
+        impl.function = {"inner", "m", i};
+        for (TypeId d : declared) {
+            const auto members = m.registry.domain(d).members();
+            impl.parameter_types.push_back(members[rng() % members.size()]);
+        }
+        impl.return_type = kTypeBool;
+        impl.location = {"m.jn", i + 1, 1};
+        impl.specificity_rank = specificity_rank(impl, m.registry);
+        m.table.implementations.push_back(std::move(impl));
+    }
+    return m;
+}
+inline constexpr CacheKey kInnerDeclaredKey{0x66757a7a, 0x696e6e6572};
 
 }  // namespace jdc::fuzzing

@@ -12,9 +12,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <optional>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,9 +30,13 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
+#include "jdc/loaded_arena.hpp"
+#include "support/golden_models.hpp"
 #include "support/random_model.hpp"
 
 namespace {
+
+namespace fs = std::filesystem;
 
 using namespace jdc;
 using arena::Header;
@@ -44,31 +52,97 @@ struct Sample {
     std::vector<std::byte> bytes;
 };
 
-Sample make_sample(const char* name, std::uint64_t seed, const testing::RandomModelOptions& options, DispatchForms forms = {}) {
-    Sample s{name, testing::make_random_model(seed, options), {}};
+void build_sample(Sample& s, DispatchForms forms, CacheKey key = {}) {
     ArenaBuildOptions build;
     build.created_at_ns = 1'700'000'000'000'000'000ull;  // deterministic bytes
     build.forms = forms;
+    build.key = key;
     auto bytes = build_arena(s.model.table, s.model.registry, {}, build);
     REQUIRE(bytes);
     s.bytes = std::move(*bytes);
+}
+
+Sample make_sample(const char* name, std::uint64_t seed, const testing::RandomModelOptions& options, DispatchForms forms = {}) {
+    Sample s{name, testing::make_random_model(seed, options), {}};
+    build_sample(s, forms);
+    return s;
+}
+
+// A table declared inside the hierarchy (format 2.0: domain references to both
+// positions, a return type in no domain), sparse enough that its index is displaced,
+// written with a key.
+Sample inner_keyed_sample() {
+    Sample s{"inner keyed optimized", testing::make_random_model(101, {40, 3, 2, 0, false}), {}};
+    testing::RandomModel& m = s.model;
+    const TypeId declared[] = {m.user_types[6], m.root};
+    m.table.signature_name = "inner";
+    m.table.signature = {{declared[0], declared[1]}, kTypeBool};
+    std::mt19937_64 rng(101);
+    for (std::uint32_t i = 0; i < 6; ++i) {
+        Implementation impl;
+        impl.function = {"inner", "m", i};
+        for (TypeId d : declared) {
+            const auto members = m.registry.domain(d).members();
+            impl.parameter_types.push_back(members[rng() % members.size()]);
+        }
+        impl.return_type = kTypeBool;
+        impl.location = {"m.jn", i + 1, 1};
+        impl.specificity_rank = specificity_rank(impl, m.registry);
+        m.table.implementations.push_back(std::move(impl));
+    }
+    build_sample(s, DispatchForms::all(), CacheKey{0x5eed, 0x6b6579});
     return s;
 }
 
 // The three shapes the brief asks for: a small random table, arity 3, and a table
-// with no implementations (empty entries and parameters sections).
+// with no implementations (empty entries and parameters sections); then tables with
+// the optional dispatch index (format 2.0, arena-v2.md §5.6): plain cells, displaced
+// cells (sparse tables), shared rows, arity 0 and 3, and a table declared inside the
+// hierarchy with a key.
 const std::vector<Sample>& samples() {
     static const std::vector<Sample> all = [] {
         std::vector<Sample> v;
         v.push_back(make_sample("small", 7, testing::small_table_options()));
         v.push_back(make_sample("arity3", 11, {6, 2, 3, 5, true}));
         v.push_back(make_sample("no implementations", 13, {4, 2, 2, 0, false}));
-        // v1.1: with the optimized sections (dispatch index and decision tree).
         v.push_back(make_sample("small optimized", 7, testing::small_table_options(), DispatchForms::all()));
         v.push_back(make_sample("arity3 optimized", 11, {6, 2, 3, 5, true}, DispatchForms::all()));
+        v.push_back(make_sample("sparse optimized", 19, {30, 1, 2, 4, false}, DispatchForms::all()));
+        v.push_back(make_sample("sparse arity3 optimized", 16, {16, 1, 3, 6, false}, DispatchForms::all()));
+        v.push_back(make_sample("arity0 optimized", 17, {3, 1, 0, 3, false}, DispatchForms::all()));
+        v.push_back(inner_keyed_sample());
         return v;
     }();
     return all;
+}
+
+// The dispatch index's header and layout (arena-v2.md §5.6), read from a sample.
+struct IndexAt {
+    std::uint64_t offset = 0;  // of the section
+    arena::DispatchIndexHeader header{};
+    std::vector<std::uint32_t> domain_sizes, pole_counts;
+    arena::DispatchIndexLayout layout{};
+};
+std::optional<IndexAt> index_of(std::span<const std::byte> bytes) {
+    Header h;
+    std::memcpy(&h, bytes.data(), sizeof h);
+    for (std::uint32_t i = 0; i < h.section_count; ++i) {
+        SectionEntry e;
+        std::memcpy(&e, bytes.data() + h.section_dir_offset + sizeof(SectionEntry) * i, sizeof e);
+        if (e.kind != static_cast<std::uint32_t>(SectionKind::dispatch_index)) continue;
+        IndexAt x;
+        x.offset = e.offset;
+        std::memcpy(&x.header, bytes.data() + e.offset, sizeof x.header);
+        for (std::uint32_t p = 0; p < x.header.arity; ++p) {
+            arena::PositionRecord pr;
+            std::memcpy(&pr, bytes.data() + e.offset + sizeof(arena::DispatchIndexHeader) + sizeof pr * p, sizeof pr);
+            x.domain_sizes.push_back(pr.domain_size);
+            x.pole_counts.push_back(pr.pole_count);
+        }
+        x.layout = arena::dispatch_index_layout(x.header, x.domain_sizes);
+        return x;
+    }
+    return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------
@@ -204,11 +278,13 @@ void check_lookups_match_reference(std::span<const std::byte> bytes, const testi
     auto bound = BoundArena::bind(*view, model.registry);
     REQUIRE(bound);
     CHECK(bound->to_table() == model.table);
+    // The index is bound whenever there is one: the model's registry is the writer's.
+    CHECK(bound->has_form(DispatchForm::compressed_table) == view->has_dispatch_index());
     std::size_t mismatches = 0;
     testing::for_each_tuple(model.user_types, model.table.arity(), [&](std::span<const TypeId> args) {
         const Resolution expected = resolve_reference(model.table, model.registry, args);
         if (!bound->lookup(args).same_outcome(expected) || !bound->lookup_table(args).same_outcome(expected) ||
-            !bound->lookup_tree(args).same_outcome(expected))
+            !bound->lookup_scan(args).same_outcome(expected))
             ++mismatches;
     });
     CHECK(mismatches == 0);
@@ -225,6 +301,24 @@ TEST_CASE("the sample arenas verify, open and match their tables", "[format][are
     }
     CHECK(samples()[2].model.table.implementations.empty());
     CHECK(samples()[1].model.table.arity() == 3);
+    // The index samples cover what the structural defects below break: both cell
+    // formats, shared rows, arity 0, ambiguities, a key.
+    std::size_t plain = 0, displaced = 0, shared = 0, arity0 = 0, ambiguous = 0, keyed = 0;
+    for (const Sample& s : samples()) {
+        keyed += !ArenaView::open(s.bytes)->key().is_zero();
+        const auto x = index_of(s.bytes);
+        if (!x) continue;
+        (x->header.cell_format == arena::kCellsPlain ? plain : displaced) += 1;
+        shared += x->header.unique_rows < x->header.row_count;
+        arity0 += x->header.arity == 0;
+        ambiguous += x->header.ambiguity_count > 0;
+    }
+    CHECK(plain >= 1);
+    CHECK(displaced >= 2);
+    CHECK(shared >= 1);
+    CHECK(arity0 == 1);
+    CHECK(ambiguous >= 2);
+    CHECK(keyed == 1);
 }
 
 TEST_CASE("every truncation is rejected as truncated, naming the length", "[format][arena][corruption]") {
@@ -344,108 +438,264 @@ struct Defect {
 };
 
 std::string n(std::uint64_t v) { return std::to_string(v); }
+// 0x-prefixed lowercase hex, as the verifier's messages print values.
+std::string hex_of(std::uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
 
-// v1.1 sections: every value a lookup follows without checking, broken behind
-// valid checksums. Applies to samples that carry the sections.
-void optimized_section_defects(const Sample& s, std::vector<Defect>& d) {
+// Format 2.0's type table (arena-v2.md §5.2, checks F5d-F5g): order, domain
+// references and the checked reserved field, each broken behind valid checksums, one
+// record at a time (F5b-F5g run per record, in that order, record by record).
+void type_table_defects(const Sample& s, std::vector<Defect>& d) {
     const ArenaEditor original(s.bytes);
     const Header h = original.header();
-    bool has_index = false, has_tree = false;
-    for (std::uint32_t i = 0; i < h.section_count; ++i) {
-        has_index |= original.dir(i).kind == static_cast<std::uint32_t>(SectionKind::dispatch_index);
-        has_tree |= original.dir(i).kind == static_cast<std::uint32_t>(SectionKind::decision_tree);
-    }
-    if (!has_index || !has_tree) return;
-    const std::uint64_t io = original.section(SectionKind::dispatch_index).offset;
-    const auto ih = original.get<arena::DispatchIndexHeader>(io);
-    const arena::DispatchIndexLayout l = arena::dispatch_index_layout(ih);
-    const std::uint64_t to = original.section(SectionKind::decision_tree).offset;
-    const auto th = original.get<arena::DecisionTreeHeader>(to);
-    auto node_at = [=](std::uint32_t i) { return to + sizeof(arena::DecisionTreeHeader) + sizeof(arena::TreeNode) * i; };
-    std::uint32_t first_test = th.node_count, first_leaf = th.node_count;
-    for (std::uint32_t i = 0; i < th.node_count; ++i) {
-        const auto nd = original.get<arena::TreeNode>(node_at(i));
-        if (nd.kind == 0 && first_test == th.node_count) first_test = i;
-        if (nd.kind == 1 && first_leaf == th.node_count) first_leaf = i;
-    }
-    auto node_edit = [=](std::uint32_t i, std::function<void(arena::TreeNode&)> f) {
+    const std::uint32_t A = h.type_signature_length;
+    const std::uint32_t tc = h.type_count;
+    auto type_edit = [](std::uint32_t i, std::function<void(arena::TypeRecord&)> f) {
         return [=](ArenaEditor& e, const Sample&) {
-            if (i >= th.node_count) return false;
-            auto nd = e.get<arena::TreeNode>(node_at(i));
-            f(nd);
-            e.set(node_at(i), nd);
+            e.edit_type(i, f);
             return true;
         };
     };
-    auto index_edit = [=](std::uint64_t offset, auto value) {
+    if (tc >= 2) {
+        d.push_back({"type table out of order (two records swapped)",
+                     [=](ArenaEditor& e, const Sample&) {
+                         const auto a = e.get<arena::TypeRecord>(e.section(SectionKind::types).offset + 24ull * (tc - 2));
+                         const auto b = e.get<arena::TypeRecord>(e.section(SectionKind::types).offset + 24ull * (tc - 1));
+                         e.edit_type(tc - 2, [&](arena::TypeRecord& x) { x = b; });
+                         e.edit_type(tc - 1, [&](arena::TypeRecord& x) { x = a; });
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"type " + n(tc - 1), "is not after type " + n(tc - 2), "strictly ascending"}});
+        d.push_back({"two records with the same structural hash (strictly ascending: no duplicates)",
+                     [=](ArenaEditor& e, const Sample&) {
+                         const auto a = e.get<arena::TypeRecord>(e.section(SectionKind::types).offset);
+                         e.edit_type(1, [&](arena::TypeRecord& x) { x.structural_hash = a.structural_hash; });
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"type 1", "is not after type 0"}});
+        // Per record, in order: record 0's reserved field (F5g) fails before record 1's order (F5d).
+        d.push_back({"record 0 reserved and record 1 out of order: record 0 is named",
+                     [=](ArenaEditor& e, const Sample&) {
+                         e.edit_type(0, [](arena::TypeRecord& x) { x.reserved = 7; });
+                         e.edit_type(1, [](arena::TypeRecord& x) { x.structural_hash = 0; });
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"type 0 has a non-zero reserved field"}});
+    }
+    if (tc >= 1) {
+        d.push_back({"domain position past the arity", type_edit(tc - 1, [=](arena::TypeRecord& x) { x.domain_position = static_cast<std::uint8_t>(A); }),
+                     ErrorCode::corrupt, {"type " + n(tc - 1), "domain of parameter " + n(A), "of a " + n(A) + "-parameter table"}});
+        d.push_back({"domain position 254 (only 0xFF means none)", type_edit(0, [](arena::TypeRecord& x) { x.domain_position = 0xFE; }),
+                     ErrorCode::corrupt, {"type 0", "domain of parameter 254"}});
+        d.push_back({"in no domain, but with a rank", type_edit(0, [](arena::TypeRecord& x) {
+                         x.domain_position = arena::kNoDomain;
+                         x.domain_rank = 3;
+                     }),
+                     ErrorCode::corrupt, {"type 0 is in no domain but has domain rank 3"}});
+        d.push_back({"non-zero reserved field of a type record", type_edit(tc - 1, [](arena::TypeRecord& x) { x.reserved = 0x100; }),
+                     ErrorCode::corrupt, {"type " + n(tc - 1) + " has a non-zero reserved field"}});
+        // Within a record: position (F5e) before the reserved field (F5g); the name (F5b) before all.
+        d.push_back({"bad domain position and reserved field in one record: the position is named",
+                     type_edit(0, [=](arena::TypeRecord& x) {
+                         x.domain_position = static_cast<std::uint8_t>(A);
+                         x.reserved = 1;
+                     }),
+                     ErrorCode::corrupt, {"type 0 refers to the domain of parameter"}});
+        d.push_back({"bad name and bad reserved field: the name is named",
+                     type_edit(0, [](arena::TypeRecord& x) {
+                         x.name_offset = 0;
+                         x.reserved = 1;
+                     }),
+                     ErrorCode::corrupt, {"type 0 name", "strings section"}});
+    }
+}
+
+// Format 2.0's dispatch index (arena-v2.md §5.6, checks F9a-F9p): every value a lookup
+// follows without checking, broken behind valid checksums; each defect must be
+// reported by the first check of §10.3 that it fails.
+void dispatch_index_defects(const Sample& s, std::vector<Defect>& d) {
+    const auto x = index_of(s.bytes);
+    if (!x) return;
+    const ArenaEditor original(s.bytes);
+    const Header h = original.header();
+    const std::uint32_t A = h.type_signature_length;
+    const arena::DispatchIndexHeader ih = x->header;
+    const arena::DispatchIndexLayout l = x->layout;
+    const std::uint64_t io = x->offset;
+    const std::uint64_t size = original.section(SectionKind::dispatch_index).size;
+    auto at = [=](std::uint64_t offset, auto value) {
         return [=](ArenaEditor& e, const Sample&) {
             e.set(io + offset, value);
             return true;
         };
     };
-    d.push_back({"tree node linking back to itself (a cycle)", node_edit(first_test, [=](arena::TreeNode& x) { x.below = first_test; }),
-                 ErrorCode::corrupt, {"decision_tree", "children must lie"}});
-    d.push_back({"tree node linking to an earlier node (a cycle)", node_edit(first_test + 1 < th.node_count ? first_test : th.node_count,
-                 [](arena::TreeNode& x) { x.at_or_above = 0; }), ErrorCode::corrupt, {"decision_tree", "children must lie"}});
-    d.push_back({"tree node linking past the last node", node_edit(first_test, [=](arena::TreeNode& x) { x.below = th.node_count; }),
-                 ErrorCode::corrupt, {"decision_tree", n(th.node_count)}});
-    d.push_back({"tree test on a position past the arity", node_edit(first_test, [=](arena::TreeNode& x) { x.position = static_cast<std::uint8_t>(h.type_signature_length); }),
-                 ErrorCode::corrupt, {"decision_tree", "tests position"}});
-    d.push_back({"tree node of unknown kind", node_edit(0, [](arena::TreeNode& x) { x.kind = 9; }), ErrorCode::corrupt, {"unknown kind 9"}});
-    d.push_back({"tree leaf naming a method past the entries", node_edit(first_leaf, [=](arena::TreeNode& x) { x.value = h.entry_count + 1; }),
-                 ErrorCode::corrupt, {"decision_tree", "invalid result"}});
-    d.push_back({"tree leaf naming an ambiguity that does not exist",
-                 node_edit(first_leaf, [=](arena::TreeNode& x) { x.value = arena::kResultAmbiguous | ih.ambiguity_count; }),
-                 ErrorCode::corrupt, {"decision_tree", "invalid result"}});
-    d.push_back({"tree with a wrong node count",
+    auto set_size = [](std::uint64_t new_size) {
+        return [=](ArenaEditor& e, const Sample&) {
+            e.edit_section(SectionKind::dispatch_index, [=](SectionEntry& y) { y.size = new_size; });
+            return true;
+        };
+    };
+    using IH = arena::DispatchIndexHeader;
+    const std::string row_count = "row_count " + n(ih.row_count);
+    // F9a-F9f: the header.
+    d.push_back({"index section shorter than its header (F9a)", set_size(24), ErrorCode::corrupt,
+                 {"dispatch_index: section is 24 bytes, shorter than its 32-byte header"}});
+    d.push_back({"index arity differs from the table's (F9b)", at(offsetof(IH, arity), A + 1), ErrorCode::corrupt,
+                 {"dispatch_index: arity " + n(A + 1) + " differs from the table's " + n(A)}});
+    d.push_back({"unknown cell format (F9d)", at(offsetof(IH, cell_format), std::uint32_t{2}), ErrorCode::corrupt,
+                 {"dispatch_index: unknown cell_format 2"}});
+    d.push_back({"unknown technique bits in a 2.0 arena (F9e)", at(offsetof(IH, techniques), ih.techniques | 0x80u), ErrorCode::corrupt,
+                 {"dispatch_index: unknown technique bits"}});
+    d.push_back({"arity and cell format both wrong: the arity is named (F9b before F9d)",
                  [=](ArenaEditor& e, const Sample&) {
-                     e.set(to, arena::DecisionTreeHeader{th.node_count + 1, th.flags});
+                     e.set(io + offsetof(IH, arity), A + 1);
+                     e.set(io + offsetof(IH, cell_format), std::uint32_t{9});
                      return true;
                  },
-                 ErrorCode::corrupt, {"decision_tree", "nodes"}});
-    d.push_back({"tree without the dispatch index",
-                 [](ArenaEditor& e, const Sample&) {
-                     e.edit_section(SectionKind::dispatch_index, [](SectionEntry& x) { x.kind = 99; });
-                     return true;
-                 },
-                 ErrorCode::corrupt, {"decision_tree", "without the dispatch_index"}});
-    d.push_back({"pole index past the pole count", index_edit(l.pole_of, static_cast<std::uint16_t>(0xFFFF)), ErrorCode::corrupt,
-                 {"dispatch_index", "pole of type id", "outside"}});
-    d.push_back({"pole index zero", index_edit(l.pole_of + 2ull * (ih.id_span - 1), std::uint16_t{0}), ErrorCode::corrupt,
-                 {"dispatch_index", "outside 1.."}});
-    d.push_back({"a position without poles", index_edit(l.pole_counts, std::uint32_t{0}), ErrorCode::corrupt, {"dispatch_index", "0 poles"}});
-    d.push_back({"row mapped to a shared row that does not exist", index_edit(l.row_of, ih.unique_rows), ErrorCode::corrupt,
-                 {"dispatch_index", "unique row " + n(ih.unique_rows)}});
-    d.push_back({"row displaced past the cells", index_edit(l.displacement, ih.cell_count), ErrorCode::corrupt,
-                 {"dispatch_index", "runs past"}});
-    if (ih.cell_format == arena::kCellsDisplaced) {
-        d.push_back({"cell owned by a row that does not exist", index_edit(l.cells, arena::PoleCell{ih.unique_rows, 1}), ErrorCode::corrupt,
-                     {"dispatch_index", "cell 0"}});
-        d.push_back({"cell naming a method past the entries", index_edit(l.cells, arena::PoleCell{0, h.entry_count + 1}), ErrorCode::corrupt,
-                     {"dispatch_index", "cell 0"}});
-        d.push_back({"empty cell with a result", index_edit(l.cells, arena::PoleCell{arena::kNoOwner, 1}), ErrorCode::corrupt,
-                     {"dispatch_index", "cell 0"}});
-    } else {
-        d.push_back({"plain cell naming a method past the entries", index_edit(l.cells, h.entry_count + 1), ErrorCode::corrupt,
-                     {"dispatch_index", "cell 0", "invalid result"}});
+                 ErrorCode::corrupt, {"dispatch_index: arity"}});
+    if (A > 0)
+        d.push_back({"no room for the position records (F9f)", set_size(32), ErrorCode::corrupt,
+                     {"dispatch_index: section is 32 bytes, too short for " + n(A) + " position records"}});
+    // F9g-F9j: position records and counts.
+    if (A > 0) {
+        const std::uint64_t pr = sizeof(IH);  // position[0]
+        d.push_back({"a position with an empty domain (F9g)", at(pr + 8, std::uint32_t{0}), ErrorCode::corrupt,
+                     {"dispatch_index: position 0 has a domain of 0 types (1..4194304 allowed)"}});
+        d.push_back({"a domain over max_types (F9g)", at(pr + 8, std::uint32_t{VerifyLimits{}.max_types + 1}), ErrorCode::corrupt,
+                     {"dispatch_index: position 0 has a domain of " + n(VerifyLimits{}.max_types + 1) + " types"}});
+        d.push_back({"a position without poles (F9g)", at(pr + 12, std::uint32_t{0}), ErrorCode::corrupt,
+                     {"dispatch_index: position 0 has 0 poles for a domain of " + n(x->domain_sizes[0]) + " types"}});
+        d.push_back({"more poles than domain members (F9g)", at(pr + 12, x->domain_sizes[0] + 1), ErrorCode::corrupt,
+                     {"dispatch_index: position 0 has " + n(x->domain_sizes[0] + 1) + " poles"}});
+        d.push_back({"more than 65535 poles (F9g)", at(pr + 12, std::uint32_t{65536}), ErrorCode::corrupt,
+                     {"dispatch_index: position 0 has 65536 poles"}});
+        d.push_back({"column_count is not the last position's pole count (F9g)", at(offsetof(IH, column_count), ih.column_count + 1),
+                     ErrorCode::corrupt, {"dispatch_index: column_count " + n(ih.column_count + 1) + " differs from the last position's"}});
     }
-    d.push_back({"unknown cell format", index_edit(offsetof(arena::DispatchIndexHeader, cell_format), std::uint32_t{2}), ErrorCode::corrupt,
-                 {"dispatch_index", "cell_format"}});
-    d.push_back({"index arity differs from the table's", index_edit(0, h.type_signature_length + 1), ErrorCode::corrupt,
-                 {"dispatch_index", "arity"}});
-    d.push_back({"index id range starting at the invalid id 0", index_edit(offsetof(arena::DispatchIndexHeader, id_base), std::uint32_t{0}),
-                 ErrorCode::corrupt, {"dispatch_index", "outside [1, 2^32)"}});
-    d.push_back({"index row count not the product of the pole counts", index_edit(offsetof(arena::DispatchIndexHeader, row_count), ih.row_count + 1),
-                 ErrorCode::corrupt, {"dispatch_index"}});
-    d.push_back({"index section shorter than its header describes",
-                 [](ArenaEditor& e, const Sample&) {
-                     e.edit_section(SectionKind::dispatch_index, [](SectionEntry& x) { x.size -= 8; });
+    if (A >= 2)
+        d.push_back({"row_count below the product of the pole counts (F9g)", at(offsetof(IH, row_count), ih.row_count - 1),
+                     ErrorCode::corrupt, {"dispatch_index: row_count " + n(ih.row_count - 1) + " is less than the product of the pole counts"}});
+    d.push_back({"row_count above the product of the pole counts (F9h)", at(offsetof(IH, row_count), ih.row_count + 1), ErrorCode::corrupt,
+                 {"dispatch_index: row_count " + n(ih.row_count + 1) + ", the pole counts give " + n(ih.row_count)}});
+    if (A == 0)
+        d.push_back({"a table without parameters with two columns (F9i)", at(offsetof(IH, column_count), std::uint32_t{2}), ErrorCode::corrupt,
+                     {"dispatch_index: column_count of a table without parameters must be 1"}});
+    d.push_back({"no unique rows (F9j)", at(offsetof(IH, unique_rows), std::uint32_t{0}), ErrorCode::corrupt,
+                 {"dispatch_index: unique_rows 0 outside 1.." + n(ih.row_count)}});
+    d.push_back({"more unique rows than rows (F9j)", at(offsetof(IH, unique_rows), ih.row_count + 1), ErrorCode::corrupt,
+                 {"dispatch_index: unique_rows " + n(ih.row_count + 1) + " outside 1.." + n(ih.row_count)}});
+    // F9k: the size.
+    d.push_back({"index section shorter than its header describes (F9k)", set_size(size - 8), ErrorCode::corrupt,
+                 {"dispatch_index: section is " + n(size - 8) + " bytes, its header describes " + n(size)}});
+    // Two more cells, not one: a plain cell can fall into the padding before the
+    // ambiguities, and an arena that uses that slot is valid.
+    d.push_back({"two cells more than the section holds (F9k)", at(offsetof(IH, cell_count), ih.cell_count + 2), ErrorCode::corrupt,
+                 {"dispatch_index: section is " + n(size) + " bytes, its header describes"}});
+    if (ih.ambiguity_count > 0)
+        d.push_back({"an ambiguity pair more than the section holds (F9k)", at(offsetof(IH, ambiguity_count), ih.ambiguity_count + 1),
+                     ErrorCode::corrupt, {"its header describes " + n(size + 8)}});
+    // F9l: poles.
+    if (A > 0) {
+        const std::uint32_t last_p = A - 1, last_r = x->domain_sizes[last_p] - 1;
+        d.push_back({"pole 0 (F9l)", at(l.pole_of[0], std::uint16_t{0}), ErrorCode::corrupt,
+                     {"dispatch_index: pole of the type of rank 0 at position 0 is 0, outside 1.." + n(x->pole_counts[0])}});
+        d.push_back({"pole past the pole count (F9l)", at(l.pole_of[last_p] + 2ull * last_r, static_cast<std::uint16_t>(x->pole_counts[last_p] + 1)),
+                     ErrorCode::corrupt,
+                     {"dispatch_index: pole of the type of rank " + n(last_r) + " at position " + n(last_p) + " is " +
+                      n(x->pole_counts[last_p] + 1)}});
+    }
+    // F9m: fewer cells than columns, the section shrunk to match (so F9k passes).
+    {
+        arena::DispatchIndexHeader fewer = ih;
+        fewer.cell_count = ih.column_count - 1;
+        const arena::DispatchIndexLayout fl = arena::dispatch_index_layout(fewer, x->domain_sizes);
+        d.push_back({"fewer cells than columns (F9m)",
+                     [=](ArenaEditor& e, const Sample&) {
+                         e.set(io + offsetof(IH, cell_count), fewer.cell_count);
+                         e.edit_section(SectionKind::dispatch_index, [&](SectionEntry& y) { y.size = fl.size; });
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"dispatch_index: column_count " + n(ih.column_count) + " is over cell_count " + n(fewer.cell_count)}});
+    }
+    // F9n: rows.
+    const std::uint64_t last_row = l.rows + sizeof(arena::RowRecord) * (ih.row_count - 1);
+    d.push_back({"row tagged with a unique row that does not exist (F9n)", at(last_row + 4, ih.unique_rows), ErrorCode::corrupt,
+                 {"dispatch_index: row " + n(ih.row_count - 1) + " is tagged with unique row " + n(ih.unique_rows) + " of " + n(ih.unique_rows)}});
+    d.push_back({"row running past the cells (F9n)", at(last_row, ih.cell_count - ih.column_count + 1), ErrorCode::corrupt,
+                 {"dispatch_index: row " + n(ih.row_count - 1) + " starts at cell " + n(ih.cell_count - ih.column_count + 1) + " and runs past"}});
+    d.push_back({"row whose first slot wraps in 32 bits (F9n, computed in 64)", at(last_row, std::uint32_t{0xFFFFFFFFu}), ErrorCode::corrupt,
+                 {"runs past the " + n(ih.cell_count) + " cells"}});
+    d.push_back({"row 0 past the cells and tagged wrongly: row 0's tag is named (F9n, per row: unique first)",
+                 [=](ArenaEditor& e, const Sample&) {
+                     e.set(io + l.rows, std::uint32_t{0xFFFFFFFFu});
+                     e.set(io + l.rows + 4, ih.unique_rows);
                      return true;
                  },
-                 ErrorCode::corrupt, {"dispatch_index", "its header describes"}});
-    if (ih.ambiguity_count > 0)
-        d.push_back({"ambiguity naming an entry past the table", index_edit(l.ambiguities + 4, h.entry_count), ErrorCode::corrupt,
-                     {"dispatch_index", "ambiguity 0"}});
+                 ErrorCode::corrupt, {"dispatch_index: row 0 is tagged with unique row"}});
+    // F9o: cells.
+    if (ih.cell_format == arena::kCellsPlain) {
+        d.push_back({"plain cell naming a method past the entries (F9o)", at(l.cells, h.entry_count + 1), ErrorCode::corrupt,
+                     {"dispatch_index: cell 0 has invalid result " + hex_of(h.entry_count + 1)}});
+        d.push_back({"plain cell naming an ambiguity that does not exist (F9o)",
+                     at(l.cells + 4ull * (ih.cell_count - 1), arena::kResultAmbiguous | ih.ambiguity_count), ErrorCode::corrupt,
+                     {"dispatch_index: cell " + n(ih.cell_count - 1) + " has invalid result"}});
+    } else {
+        std::uint32_t owned = ih.cell_count, unowned = ih.cell_count;
+        for (std::uint32_t c = 0; c < ih.cell_count; ++c) {
+            const auto cell = original.get<arena::PoleCell>(io + l.cells + 8ull * c);
+            if (cell.owner != arena::kNoOwner && owned == ih.cell_count) owned = c;
+            if (cell.owner == arena::kNoOwner && unowned == ih.cell_count) unowned = c;
+        }
+        const std::uint64_t oc = l.cells + 8ull * owned;
+        d.push_back({"cell owned by a row that does not exist (F9o)", at(oc, ih.unique_rows), ErrorCode::corrupt,
+                     {"dispatch_index: cell " + n(owned) + " (owner " + n(ih.unique_rows)}});
+        d.push_back({"owned cell naming a method past the entries (F9o)", at(oc + 4, h.entry_count + 1), ErrorCode::corrupt,
+                     {"dispatch_index: cell " + n(owned), "is invalid"}});
+        d.push_back({"owned cell naming an ambiguity that does not exist (F9o)", at(oc + 4, arena::kResultAmbiguous | ih.ambiguity_count),
+                     ErrorCode::corrupt, {"dispatch_index: cell " + n(owned), "is invalid"}});
+        if (unowned < ih.cell_count)
+            d.push_back({"unowned cell with a result (F9o)", at(l.cells + 8ull * unowned + 4, std::uint32_t{1}), ErrorCode::corrupt,
+                         {"dispatch_index: cell " + n(unowned) + " (owner " + n(arena::kNoOwner) + ", result 0x1) is invalid"}});
+    }
+    // F9p: ambiguity pairs.
+    if (ih.ambiguity_count > 0) {
+        const std::uint64_t last = l.ambiguities + 8ull * (ih.ambiguity_count - 1);
+        d.push_back({"ambiguity naming an entry past the table (F9p)", at(last + 4, h.entry_count), ErrorCode::corrupt,
+                     {"dispatch_index: ambiguity " + n(ih.ambiguity_count - 1) + " names entries"}});
+        d.push_back({"ambiguity pair not in order (F9p)",
+                     [=](ArenaEditor& e, const Sample&) {
+                         const auto first = e.get<std::uint32_t>(io + last), second = e.get<std::uint32_t>(io + last + 4);
+                         e.set(io + last, second);
+                         e.set(io + last + 4, first);
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"dispatch_index: ambiguity " + n(ih.ambiguity_count - 1) + " names entries"}});
+        d.push_back({"ambiguity pair naming one entry twice (F9p)",
+                     [=](ArenaEditor& e, const Sample&) {
+                         e.set(io + last + 4, e.get<std::uint32_t>(io + last));
+                         return true;
+                     },
+                     ErrorCode::corrupt, {"dispatch_index: ambiguity"}});
+    }
+    // F9 runs before F8: a damaged index that also overlaps the strings is reported as damaged.
+    d.push_back({"index damaged and overlapping the strings: F9 before F8",
+                 [=](ArenaEditor& e, const Sample&) {
+                     e.set(io + offsetof(IH, cell_format), std::uint32_t{5});
+                     const auto strings = e.section(SectionKind::strings);
+                     e.edit_section(SectionKind::strings, [&](SectionEntry& y) { y.size = io + 8 - strings.offset; });
+                     return true;
+                 },
+                 ErrorCode::corrupt, {"dispatch_index: unknown cell_format 5"}});
+    // Two indexes: a known kind twice (F2d).
+    d.push_back({"a second dispatch_index (F2d)",
+                 [=](ArenaEditor& e, const Sample&) {
+                     e.add_section(static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, 32);
+                     return true;
+                 },
+                 ErrorCode::corrupt, {"kind 6", "appears twice"}});
 }
 
 std::vector<Defect> structural_defects(const Sample& s) {
@@ -761,15 +1011,15 @@ std::vector<Defect> structural_defects(const Sample& s) {
                      return true;
                  },
                  ErrorCode::limit_exceeded, {n((std::uint64_t{1} << 30) + 8), n(std::uint64_t{1} << 30)}});
-    d.push_back({"version 2.0",
+    d.push_back({"version 3.0",
                  [=](ArenaEditor& e, const Sample&) {
                      e.edit_header([](Header& x) {
-                         x.version_major = 2;
+                         x.version_major = 3;
                          x.version_minor = 0;
                      });
                      return true;
                  },
-                 ErrorCode::unsupported_version, {"2.0", "1.1"}});
+                 ErrorCode::unsupported_version, {"3.0", "1.x to 2.x", "written for 2.0"}});
     d.push_back({"version 0.9",
                  [=](ArenaEditor& e, const Sample&) {
                      e.edit_header([](Header& x) {
@@ -778,7 +1028,7 @@ std::vector<Defect> structural_defects(const Sample& s) {
                      });
                      return true;
                  },
-                 ErrorCode::unsupported_version, {"0.9", "1.1"}});
+                 ErrorCode::unsupported_version, {"0.9", "written for 2.0"}});
     d.push_back({"wrong magic",
                  [=](ArenaEditor& e, const Sample&) {
                      e.edit_header([](Header& x) { x.magic = 0x4243444Au; });  // "JDCB"
@@ -797,7 +1047,8 @@ std::vector<Defect> structural_defects(const Sample& s) {
                      return true;
                  },
                  ErrorCode::unsupported_version, {"flags", "0x40"}});
-    optimized_section_defects(s, d);
+    type_table_defects(s, d);
+    dispatch_index_defects(s, d);
     return d;
 }
 
@@ -845,9 +1096,9 @@ TEST_CASE("an unknown optional section is accepted and skipped", "[format][arena
     }
 }
 
-// What format-spec/arena-v1.md says readers MUST accept even though a 1.0 writer
-// would not write it (§5.2 id_hint, §10.5, §13): rejecting any of these would make
-// readers disagree on the set of valid arenas.
+// What format-spec/arena-v2.md says readers MUST accept even though the 2.0 writer
+// does not write it (§1, §3.2, §5.2, §6.1, §10.5, §13): rejecting any of these would
+// make readers disagree on the set of valid arenas.
 TEST_CASE("arenas a reader must accept although the reference writer never writes them", "[format][arena][corruption]") {
     struct Variant {
         const char* name;
@@ -859,29 +1110,45 @@ TEST_CASE("arenas a reader must accept although the reference writer never write
              e.edit_header([](Header& x) { x.version_minor = 7; });
              return true;
          }},
-        {"enum values added by a newer minor version (H12, F5b)",
+        {"enum values and technique bits added by a newer minor version (H12, F5c, F9e)",
          [](ArenaEditor& e, const Header& h) {
              e.edit_header([](Header& x) {
                  x.version_minor = arena::kVersionMinor + 1;
                  x.optimization_type = 200;
              });
              e.edit_type(h.type_count - 1, [](arena::TypeRecord& x) { x.kind = 99; });
+             if (const auto ix = index_of(e.bytes()))
+                 e.set<std::uint32_t>(ix->offset + offsetof(arena::DispatchIndexHeader, techniques), ix->header.techniques | 0xFFFFFF80u);
              return true;
          }},
-        {"id hints that name no type, or the wrong one (§5.2, §11: advisory)",
+        {"domain references that name another type, or nothing (§5.2, §11.1: a shortcut, checked by hash)",
          [](ArenaEditor& e, const Header& h) {
-             const TypeId bad_hints[] = {0, 0xFFFFFFFFu, kTypeI32, kFirstUserType};
              for (std::uint32_t i = 0; i < h.type_count; ++i)
-                 e.edit_type(i, [&](arena::TypeRecord& x) { x.id_hint = bad_hints[i % 4]; });
+                 e.edit_type(i, [&](arena::TypeRecord& x) {
+                     if (x.domain_position == arena::kNoDomain) return;
+                     x.domain_rank = i % 2 == 0 ? x.domain_rank + 1 : 0xFFFFFFFFu;
+                     if (i % 3 == 0) x.domain_position = static_cast<std::uint8_t>(h.type_signature_length - 1);
+                 });
              return true;
          }},
-        {"nonzero reserved bytes and section flag bits (§1: readers ignore them)",
-         [](ArenaEditor& e, const Header& h) {
+        {"nonzero ignored reserved header bytes and section flag bits (§1: readers ignore them)",
+         [](ArenaEditor& e, const Header&) {
              e.edit_header([](Header& x) { std::memset(x.reserved, 0xEE, sizeof x.reserved); });
-             for (std::uint32_t i = 0; i < h.type_count; ++i)
-                 e.edit_type(i, [](arena::TypeRecord& x) { std::memset(x.reserved, 0xEE, sizeof x.reserved); });
              e.edit_section(SectionKind::types, [](SectionEntry& x) { x.flags = 0xFFFFFFFEu | arena::kSectionRequired; });
              e.edit_section(SectionKind::strings, [](SectionEntry& x) { x.flags = 0; });
+             return true;
+         }},
+        {"any key (§3.2: verification does not check it, checked binding does not use it)",
+         [](ArenaEditor& e, const Header&) {
+             e.edit_header([](Header& x) {
+                 x.key_hi = 0xFFFFFFFFFFFFFFFFull;
+                 x.key_lo = 0x0123456789ABCDEFull;
+             });
+             return true;
+         }},
+        {"a section of the retired kind 7, optional (§6.1: unknown to a 2.0 reader, skipped)",
+         [](ArenaEditor& e, const Header&) {
+             e.add_section(7, 0, 40);
              return true;
          }},
         {"an unknown optional section overlapping a known one (§10.5)",
@@ -914,5 +1181,224 @@ TEST_CASE("arenas a reader must accept although the reference writer never write
             check_lookups_match_reference(e.bytes(), s.model);
         }
     }
-    CHECK(applied == 5 * 5 + 1);
+    CHECK(applied == 7 * samples().size() + 1);
+}
+
+// §3.2 and §11.2: the key is a header field like any other for the checksums, and the
+// question a keyed reader asks.
+TEST_CASE("the key: damaged it is a checksum mismatch; resealed it verifies, and a reader of the old key refuses it",
+          "[format][arena][corruption]") {
+    const Sample* keyed = nullptr;
+    for (const Sample& s : samples())
+        if (!ArenaView::open(s.bytes)->key().is_zero()) keyed = &s;
+    REQUIRE(keyed != nullptr);
+    const CacheKey original = ArenaView::open(keyed->bytes)->key();
+    const std::vector<TypeId>& declared = keyed->model.table.signature.parameter_types;
+    {
+        auto view = ArenaView::open(keyed->bytes);
+        REQUIRE(BoundArena::bind_keyed(*view, keyed->model.registry, original, declared));
+    }
+    for (std::uint64_t byte = offsetof(Header, key_hi); byte < offsetof(Header, key_hi) + 16; ++byte) {
+        CAPTURE(byte);
+        ArenaEditor e(keyed->bytes);
+        e.set<std::uint8_t>(byte, e.get<std::uint8_t>(byte) ^ 0x20);
+        // Not resealed: H4, at both levels, and for the header reader.
+        for (VerifyLevel level : {VerifyLevel::header, VerifyLevel::full}) {
+            auto r = verify_arena(e.bytes(), level);
+            REQUIRE_FALSE(r);
+            CHECK(r.error().code == ErrorCode::checksum_mismatch);
+            CHECK_THAT(r.error().message, Catch::Contains("header checksum"));
+        }
+        CHECK(read_arena_header(e.bytes()).error().code == ErrorCode::checksum_mismatch);
+        // Resealed: a valid arena that says another key.
+        e.reseal();
+        auto view = ArenaView::open(e.bytes());
+        REQUIRE(view);
+        const CacheKey now = view->key();
+        CHECK(now != original);
+        CHECK(arena_key(*read_arena_header(e.bytes())) == now);
+        auto refused = BoundArena::bind_keyed(*view, keyed->model.registry, original, declared);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::stale);
+        CHECK_THAT(refused.error().message, Catch::Contains(now.to_hex()) && Catch::Contains(original.to_hex()));
+        // Asked for what it says, or bound without a key, it is the same table.
+        auto same = BoundArena::bind_keyed(*view, keyed->model.registry, now, declared);
+        REQUIRE(same);
+        CHECK(same->to_table() == keyed->model.table);
+        check_lookups_match_reference(e.bytes(), keyed->model);
+    }
+    // An arena without a key answers no key asked for.
+    const Sample& unkeyed = samples()[3];
+    auto view = ArenaView::open(unkeyed.bytes);
+    REQUIRE(view->key().is_zero());
+    auto refused = BoundArena::bind_keyed(*view, unkeyed.model.registry, original, unkeyed.model.table.signature.parameter_types);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::stale);
+}
+
+// §11.3: the index speaks ranks of the writer's domains; under another domain (a
+// digest or size that is not the live one) it is not used, and the scan answers.
+TEST_CASE("an index recorded for another domain is not used: the scan answers", "[format][arena][corruption]") {
+    std::size_t applied = 0;
+    for (const Sample& s : samples()) {
+        const auto x = index_of(s.bytes);
+        if (!x || x->header.arity == 0) continue;
+        for (int what = 0; what < 2; ++what) {
+            ArenaEditor e(s.bytes);
+            const std::uint64_t pr = x->offset + sizeof(arena::DispatchIndexHeader) + sizeof(arena::PositionRecord) * (x->header.arity - 1);
+            if (what == 0) e.set<std::uint64_t>(pr, e.get<std::uint64_t>(pr) ^ 1);  // the digest
+            else {
+                // A smaller domain with the live digest: the size must be compared too, or
+                // ranks past it would index past the pole array (arena-v2.md §10.4).
+                const arena::DispatchIndexLayout before = x->layout;
+                std::vector<std::uint32_t> sizes = x->domain_sizes;
+                if (sizes.back() < 2 || x->pole_counts.back() > sizes.back() - 1) continue;
+                sizes.back() -= 1;
+                const arena::DispatchIndexLayout after = arena::dispatch_index_layout(x->header, sizes);
+                if (after.size != before.size) continue;  // only where the pole array's padding absorbs it
+                e.set<std::uint32_t>(pr + 8, sizes.back());
+            }
+            ++applied;
+            e.reseal();
+            CAPTURE(s.name, what);
+            auto view = ArenaView::open(e.bytes());
+            REQUIRE(view);
+            auto bound = BoundArena::bind(*view, s.model.registry);
+            REQUIRE(bound);
+            CHECK_FALSE(bound->has_form(DispatchForm::compressed_table));
+            std::vector<TypeId> all;
+            for (const Type& t : s.model.registry.types()) all.push_back(t.id);
+            testing::for_each_tuple(all, s.model.table.arity(), [&](std::span<const TypeId> args) {
+                CHECK(bound->lookup(args).same_outcome(resolve_reference(s.model.table, s.model.registry, args)));
+            });
+        }
+    }
+    CHECK(applied >= 7);
+}
+
+// F9c: an index has at most 64 positions (dispatch_index_layout keeps 64 pole array
+// offsets), whatever max_arity the reader allows the table.
+TEST_CASE("an index of more than 64 positions is corrupt, even for a reader that allows the arity", "[format][arena][corruption]") {
+    const Sample& s = samples()[2];  // no implementations, no index: nothing else depends on the arity
+    REQUIRE(s.model.table.implementations.empty());
+    ArenaEditor e(s.bytes);
+    e.add_section(static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, 32);
+    e.set<std::uint32_t>(e.section(SectionKind::dispatch_index).offset, 65);  // its arity; the rest is never read
+    const auto old_signature = e.get<arena::SignatureRecord>(e.section(SectionKind::signature).offset);
+    const std::uint64_t signature_at = e.bytes().size();
+    const std::uint64_t signature_size = sizeof(arena::SignatureRecord) + 4 * 65;
+    e.resize(signature_at + arena::align_up(signature_size));
+    e.set(signature_at, arena::SignatureRecord{old_signature.name_offset, old_signature.name_length, 65, old_signature.return_type});
+    e.edit_section(SectionKind::signature, [&](SectionEntry& x) {
+        x.offset = signature_at;
+        x.size = signature_size;
+    });
+    const std::uint64_t total = e.bytes().size();
+    e.edit_header([&](Header& x) {
+        x.type_signature_length = 65;
+        x.total_size = total;
+    });
+    e.reseal();
+    VerifyLimits wide;
+    wide.max_arity = 65;
+    auto r = verify_arena(e.bytes(), VerifyLevel::full, wide);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::corrupt);
+    CHECK_THAT(r.error().message, Catch::Contains("dispatch_index: arity 65 is over 64"));
+    auto by_default = verify_arena(e.bytes(), VerifyLevel::full);
+    REQUIRE_FALSE(by_default);
+    CHECK(by_default.error().code == ErrorCode::limit_exceeded);  // H15 first
+    // Without the index the same arena is valid for that reader.
+    e.edit_section(SectionKind::dispatch_index, [](SectionEntry& x) { x.kind = 99; });
+    e.reseal();
+    CHECK(verify_arena(e.bytes(), VerifyLevel::full, wide));
+}
+
+// arena-v2.md §13.1: a 2.0 reader reads 1.x arenas by 1.x's rules for the required
+// sections; their optional sections (1.1's index over writer ids and decision tree)
+// are unknown kinds there, skipped; they carry no key; the 2.0 type-table checks do
+// not apply; and unknown enum values are corrupt whatever the 1.x minor.
+TEST_CASE("1.x arenas: required sections as 1.x reads them, optional ones skipped", "[format][arena][corruption]") {
+    const fs::path file = fs::path(JDC_TEST_DATA) / "v1.1" / "shapes.jdca";
+    auto read = read_file_bytes(file, 1 << 20);
+    REQUIRE(read);
+    const std::vector<std::byte> v11 = *read;
+    const testing::Golden g = testing::shapes_golden();
+    auto check_reads = [&](const ArenaEditor& e) {
+        INFO("verifier says: " << verify_message(e.bytes(), VerifyLevel::full));
+        auto view = ArenaView::open(e.bytes());
+        REQUIRE(view);
+        CHECK_FALSE(view->has_dispatch_index());
+        CHECK(view->key().is_zero());
+        auto bound = BoundArena::bind(*view, g.registry);
+        REQUIRE(bound);
+        CHECK(bound->to_table() == g.table);
+        std::vector<TypeId> all;
+        for (const Type& t : g.registry.types()) all.push_back(t.id);
+        testing::for_each_tuple(all, 2, [&](std::span<const TypeId> args) {
+            CHECK(bound->lookup(args).same_outcome(resolve_reference(g.table, g.registry, args)));
+        });
+    };
+    // The golden as it is; then with its kinds 6 and 7 filled with garbage: not read.
+    check_reads(ArenaEditor(v11));
+    ArenaEditor garbage(v11);
+    for (auto kind : {6u, 7u}) {
+        const auto sec = garbage.get<SectionEntry>(garbage.dir_offset(kind == 6 ? 5 : 6));
+        REQUIRE(sec.kind == kind);
+        for (std::uint64_t i = 0; i < sec.size; ++i) garbage.set<std::uint8_t>(sec.offset + i, 0xA5);
+    }
+    garbage.reseal();
+    check_reads(garbage);
+    // 1.x reserved bytes: type-record bytes 17-19 and header bytes 80-111, any value;
+    // the writer ids (bytes 20-23) any value; the type table in any order (it is).
+    ArenaEditor reserved(v11);
+    reserved.edit_header([](Header& x) {
+        x.key_hi = 0x1111;
+        x.key_lo = 0x2222;
+        std::memset(x.reserved, 0x33, sizeof x.reserved);
+    });
+    for (std::uint32_t i = 0; i < reserved.header().type_count; ++i)
+        reserved.edit_type(i, [&](arena::TypeRecord& x) {
+            x.domain_position = 0x44;
+            x.reserved = 0x5555;
+            x.domain_rank = 0xFFFFFFF0u + i;  // 1.x: the id hint, advisory
+        });
+    reserved.reseal();
+    check_reads(reserved);
+    // Marked required, an optional section of 1.1 is an unknown required section.
+    ArenaEditor required(v11);
+    required.set<std::uint32_t>(required.dir_offset(5) + offsetof(SectionEntry, flags), arena::kSectionRequired);
+    required.reseal();
+    auto r = verify_arena(required.bytes(), VerifyLevel::full);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::unsupported_version);
+    CHECK_THAT(r.error().message, Catch::Contains("kind 6") && Catch::Contains("required but unknown"));
+    // An unknown type kind in a "1.9" arena: there is no 1.x after 1.1.
+    ArenaEditor kind(v11);
+    kind.edit_header([](Header& x) { x.version_minor = 9; });
+    kind.edit_type(0, [](arena::TypeRecord& x) { x.kind = 6; });
+    kind.reseal();
+    r = verify_arena(kind.bytes(), VerifyLevel::full);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::corrupt);
+    CHECK_THAT(r.error().message, Catch::Contains("type 0 has unknown kind 6"));
+}
+
+// §10.2: read_arena_header() is H1-H4 and nothing else.
+TEST_CASE("read_arena_header checks magic, version and the metadata checksum only", "[format][arena][corruption]") {
+    const Sample& s = samples()[8];
+    ArenaEditor e(s.bytes);
+    e.edit_header([](Header& x) {
+        x.total_size += 8;  // H7 for a verifier
+        x.flags = 1;        // H10
+        x.header_size = 64; // H5
+    });
+    e.reseal();
+    CHECK_FALSE(verify_arena(e.bytes(), VerifyLevel::header));
+    auto h = read_arena_header(e.bytes());
+    REQUIRE(h);
+    CHECK(arena_key(*h) == ArenaView::open(s.bytes)->key());
+    CHECK(read_arena_header(std::span<const std::byte>(s.bytes.data(), 127)).error().code == ErrorCode::truncated);
+    e.edit_header([](Header& x) { x.version_major = 3; });
+    CHECK(read_arena_header(e.bytes()).error().code == ErrorCode::unsupported_version);
 }

@@ -21,7 +21,7 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
-#include "jdc/atomic_file.hpp"
+#include "jdc/detail/atomic_file.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/payload_codec.hpp"
 #include "support/compression_bomb.hpp"
@@ -61,15 +61,19 @@ const std::vector<Bytes>& random_arenas() {
     return all;
 }
 
+// The goldens of every arena version (compressed-arena-v1.md §9: the container holds
+// 1.x and 2.x arenas alike).
 std::vector<std::pair<std::string, Bytes>> golden_arenas() {
     std::vector<std::pair<std::string, Bytes>> v;
-    for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(JDC_TEST_DATA) / "v1.0")) {
-        if (f.path().extension() != ".jdca") continue;
-        auto bytes = read_file_bytes(f.path(), 1 << 20);
-        REQUIRE(bytes);
-        v.emplace_back(f.path().filename().string(), std::move(*bytes));
+    for (const char* version : {"v1.0", "v1.1", "v2.0"}) {
+        for (const auto& f : std::filesystem::directory_iterator(std::filesystem::path(JDC_TEST_DATA) / version)) {
+            if (f.path().extension() != ".jdca") continue;
+            auto bytes = read_file_bytes(f.path(), 1 << 20);
+            REQUIRE(bytes);
+            v.emplace_back(std::string(version) + "/" + f.path().filename().string(), std::move(*bytes));
+        }
     }
-    REQUIRE(v.size() >= 3);
+    REQUIRE(v.size() >= 10);
     return v;
 }
 

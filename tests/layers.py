@@ -21,7 +21,7 @@ RANKS = {"util": 0, "format": 1, "storage": 2, "cache": 3, "tools": 4, "janusc":
 # Public headers by layer (include/jdc/); jdc/detail/ is storage's.
 PUBLIC = {
     "util": ["error"],
-    "format": ["type_registry", "dispatch_table", "resolver", "optimization", "arena_format", "arena_builder",
+    "format": ["type_registry", "type_domain", "dispatch_table", "resolver", "optimization", "arena_format", "arena_builder",
                "arena_verify", "arena_view", "dispatch_matrix", "arena_optimizer", "cache_key", "payload_codec",
                "pack_format", "pack"],
     "storage": ["loaded_arena", "local_store", "arena_store", "remote_store", "compactor", "store_check"],

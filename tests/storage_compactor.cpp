@@ -450,41 +450,38 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
     check_valid(dir.path);
 }
 
-TEST_CASE("the default transform rebuilds the dispatch forms: a hot-path tree where call counts exist", "[compactor][forms]") {
+TEST_CASE("the default transform keeps the dispatch index where it pays and drops it where the scan is as fast", "[compactor][forms]") {
     testing::TempDir dir;
     auto store = LocalStore::open(dir.path, quiet());
     REQUIRE(store);
-    testing::RandomModel profiled = testing::make_random_model(3, {12, 2, 2, 20, true});
-    for (std::size_t i = 0; i < profiled.table.implementations.size(); ++i) profiled.table.implementations[i].call_frequency = 10 * i;
-    testing::RandomModel unprofiled = testing::make_random_model(4, {12, 2, 2, 20, true});
-    for (Implementation& impl : unprofiled.table.implementations) impl.call_frequency = 0;
-    ArenaBuildOptions options;
-    options.forms.compressed_table = true;  // as the build cache manager writes them
-    const CacheKey hot = key_for(9001), cold = key_for(9002), plain = key_for(9003);
-    auto hot_bytes = build_arena(profiled.table, profiled.registry, {}, options);
-    auto cold_bytes = build_arena(unprofiled.table, unprofiled.registry, {}, options);
-    auto plain_bytes = build_arena(unprofiled.table, unprofiled.registry);  // no index: kept as is
-    REQUIRE((hot_bytes && cold_bytes && plain_bytes));
-    REQUIRE(store->put({hot, *hot_bytes, 0}));
-    REQUIRE(store->put({cold, *cold_bytes, 0}));
+    const testing::RandomModel big = testing::make_random_model(3, {12, 2, 2, 20, true});
+    const testing::RandomModel small = testing::make_random_model(4, {12, 2, 2, DispatchForms::kMinEntriesForTable - 1, true});
+    const ArenaBuildOptions options(1, DispatchForms::all());  // an index for both, as an older writer might have done
+    const CacheKey with_index = key_for(9001), below_threshold = key_for(9002), plain = key_for(9003);
+    auto big_bytes = build_arena(big.table, big.registry, {}, options);
+    auto small_bytes = build_arena(small.table, small.registry, {}, options);
+    auto plain_bytes = build_arena(small.table, small.registry, {}, ArenaBuildOptions(1));  // no index: kept as is
+    REQUIRE((big_bytes && small_bytes && plain_bytes));
+    REQUIRE(store->put({with_index, *big_bytes, 0}));
+    REQUIRE(store->put({below_threshold, *small_bytes, 0}));
     REQUIRE(store->put({plain, *plain_bytes, 0}));
 
     auto report = compact_store(*store);
     REQUIRE(report);
-    auto got_hot = store->get(hot);
-    auto got_cold = store->get(cold);
+    auto got_big = store->get(with_index);
+    auto got_small = store->get(below_threshold);
     auto got_plain = store->get(plain);
-    REQUIRE((got_hot && got_cold && got_plain));
-    CHECK(got_hot->view().has_decision_tree());
-    CHECK_THAT(describe_dispatch_forms(got_hot->view()), Catch::Contains("shaped by call frequencies"));
-    CHECK(got_cold->view().has_dispatch_index());
-    CHECK_FALSE(got_cold->view().has_decision_tree());
-    CHECK(std::vector<std::byte>(got_plain->view().bytes().begin(), got_plain->view().bytes().end()) == *plain_bytes);
-    auto bound = BoundArena::bind(got_hot->view(), profiled.registry);
-    REQUIRE(bound);
-    testing::for_each_tuple(profiled.user_types, 2, [&](std::span<const TypeId> args) {
-        const Resolution expected = resolve_reference(profiled.table, profiled.registry, args);
-        CHECK(bound->lookup_tree(args).same_outcome(expected));
-        CHECK(bound->lookup(args).same_outcome(expected));
-    });
+    REQUIRE((got_big && got_small && got_plain));
+    auto bytes_of = [](const StoredArena& a) { return std::vector<std::byte>(a.view().bytes().begin(), a.view().bytes().end()); };
+    CHECK(bytes_of(*got_big) == *big_bytes);  // re-encoding is canonical: nothing to change
+    CHECK_FALSE(got_small->view().has_dispatch_index());
+    CHECK(bytes_of(*got_plain) == *plain_bytes);
+    for (const auto* pair : {&got_big, &got_small}) {
+        const testing::RandomModel& m = pair == &got_big ? big : small;
+        auto bound = BoundArena::bind((*pair)->view(), m.registry);
+        REQUIRE(bound);
+        testing::for_each_tuple(m.user_types, 2, [&](std::span<const TypeId> args) {
+            CHECK(bound->lookup(args).same_outcome(resolve_reference(m.table, m.registry, args)));
+        });
+    }
 }

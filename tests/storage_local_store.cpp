@@ -60,7 +60,7 @@ TEST_CASE("put then get returns the verified arena; unknown keys miss", "[store]
     REQUIRE(meta);
     CHECK(meta->size == a.size());
     CHECK(meta->config_hash == 42);
-    CHECK(meta->format_version == 0x10001);
+    CHECK(meta->format_version == arena::kVersionWord);
     CHECK(meta->access_count == 1);
 
     auto miss = store->get(key_for(2));

@@ -27,11 +27,11 @@ expect "verify a truncated arena" 1 "INVALID \(truncated\)" -- "$jdc" verify "$t
 printf 'hello world, not an arena at all' > "$tmp/text.jdca"
 expect "verify a wrong magic names both" 1 "magic is 0x6c6c6568, expected 0x4143444a" -- "$jdc" verify "$tmp/text.jdca"
 
-# A version 2.0 arena: patch major version, reseal the header checksum is not
+# A version 3.0 arena: patch major version, reseal the header checksum is not
 # needed, the version is checked first and named with ours.
-cp "$tmp/s.jdca" "$tmp/v2.jdca"
-printf '\x02' | dd of="$tmp/v2.jdca" bs=1 seek=4 conv=notrunc status=none
-expect "verify a newer version names both" 1 "version 2.1 is not supported: this reader reads format 1.x \\(written for 1.1\\)" -- "$jdc" verify "$tmp/v2.jdca"
+cp "$tmp/s.jdca" "$tmp/v3.jdca"
+printf '\x03' | dd of="$tmp/v3.jdca" bs=1 seek=4 conv=notrunc status=none
+expect "verify a newer version names both" 1 "version 3.0 is not supported: this reader reads formats 1.x to 2.x \\(written for 2.0\\)" -- "$jdc" verify "$tmp/v3.jdca"
 
 expect "mixed valid and invalid: worst exit wins" 1 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca" "$tmp/flip.jdca"
 expect "verify --quiet prints only problems" 1 "^$tmp/flip.jdca: INVALID" -- "$jdc" verify -q "$tmp/s.jdca" "$tmp/flip.jdca"

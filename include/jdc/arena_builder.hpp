@@ -15,25 +15,21 @@
 
 namespace jdc {
 
-// The optimized dispatch forms (format v1.1 optional sections) an arena carries
-// besides its entries. Building them costs a DispatchMatrix (see there); readers
-// that do not know them skip them.
+// The optimized dispatch form an arena carries besides its entries: the compressed
+// dispatch table (format-spec/arena-v2.md §5.6). Building it costs a DispatchMatrix
+// (see there); readers that do not know it skip it and scan.
 struct DispatchForms {
     bool compressed_table = false;  // section 6: poles + shared, row-displaced pole table
-    bool decision_tree = false;     // section 7 (needs the compressed table's index)
-    bool hot_path = true;           // shape the tree by the entries' call frequencies, when any
-    MatrixLimits limits;            // above them the forms are omitted, not an error
-    std::uint32_t max_tree_nodes = 1u << 16;  // a bigger tree is omitted
+    MatrixLimits limits;            // above them the table is omitted, not an error
 
     static DispatchForms all() {
         DispatchForms forms;
-        forms.compressed_table = forms.decision_tree = true;
+        forms.compressed_table = true;
         return forms;
     }
     // The default policy (measured in bench/RESULTS.md, "Dispatch forms"): the
     // compressed table from kMinEntriesForTable implementations up, where it beats
-    // the scan; below, the scan is as fast and the table would be most of the
-    // arena. No tree: the table is faster and smaller at every size measured.
+    // the scan; below, the scan is as fast and the table would be most of the arena.
     static DispatchForms for_table(const DispatchTable& table) {
         DispatchForms forms;
         forms.compressed_table = table.implementations.size() >= kMinEntriesForTable;
@@ -52,8 +48,11 @@ struct ArenaBuildOptions {
     DispatchForms forms;
     // The table's matrix when the caller already built it (a compiler resolving its
     // dispatch on a miss does): saves building it again. Must be of this table and
-    // registry (checked: arity, method count, id range).
+    // registry (checked: arity, method count, domains).
     const DispatchMatrix* matrix = nullptr;
+    // The cache key the arena will be stored under, written to its header: readers
+    // that ask for a key accept only arenas that carry it. Zero: none.
+    CacheKey key;
 };
 
 // Builds the arena. Fails with invalid_argument when the table does not validate
@@ -66,12 +65,13 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
                                            const ArenaBuildOptions& options = {});
 
 // Identity of a table's content, independent of encoding and of registry ids: what
-// the header's table_hash holds (format-spec/arena-v1.md, "table_hash"). Call
-// frequencies are excluded, so new profile data does not change a table's identity.
+// the header's table_hash holds (format-spec/arena-v2.md §8.4). Call frequencies are
+// excluded, so new profile data does not change a table's identity.
 std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
 
-// A 128-bit key over the same content plus the arena format version: the key under
-// which DispatchTableSerializer stores a table it is given whole.
+// A 128-bit key over a table's content (its canonical encoding: every field but the
+// call frequencies, types by structural hash) plus the arena format version: the key
+// under which DispatchTableSerializer stores a table it is given whole.
 CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
 
 }  // namespace jdc

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <span>
 
+#include "jdc/arena_format.hpp"
+#include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
 
 namespace jdc {
@@ -35,5 +37,22 @@ struct VerifyLimits {
 // (bad_magic, unsupported_version, truncated, corrupt, checksum_mismatch,
 // limit_exceeded) and the message names the field, offset and values involved.
 Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits = {});
+
+// The one header reader of every layer, for raw and compressed arenas alike (a
+// compressed arena keeps its header uncompressed: compressed-arena-v1.md): the magic,
+// a format version this library reads, and the metadata checksum (so every field of
+// the header, the key included, is as written). Nothing about the payload is checked:
+// for triage, routing and key checks before anything is decompressed or mapped.
+// Errors: bad_magic, truncated (fewer than 128 bytes), unsupported_version,
+// checksum_mismatch.
+Result<arena::Header> read_arena_header(std::span<const std::byte> bytes);
+
+// The key an arena's header carries (zero: none). A 1.x header has no key: its bytes
+// 80-95 are reserved, which 1.x readers ignore whatever they hold (arena-v1.md §1), so
+// they must not make a 1.x arena answer for a key (arena-v2.md §3.2).
+inline CacheKey arena_key(const arena::Header& h) noexcept {
+    if (h.version_major < 2) return {};
+    return {h.key_hi, h.key_lo};
+}
 
 }  // namespace jdc

@@ -7,21 +7,26 @@
 // the mapping lives).
 //
 // BoundArena is a view plus the "pointer fixup": the arena's local type indexes
-// mapped to a live TypeRegistry's ids. Binding fails with ErrorCode::stale when a
-// type the arena mentions is missing from the registry or has a different
-// structural hash (its definition changed). Lookups then run in place with no heap
-// allocation; a bound arena also borrows the registry, which must outlive it.
+// mapped to a live TypeRegistry's ids, by canonical domain rank (type_domain.hpp) or
+// by structural hash. Binding fails with ErrorCode::stale when a type the arena
+// mentions is missing from the registry or has a different structural hash (its
+// definition changed). Lookups then run in place with no heap allocation; a bound
+// arena also borrows the registry (and its domains), which must outlive it.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
+#include "jdc/cache_key.hpp"
 #include "jdc/dispatch_table.hpp"
 #include "jdc/optimization.hpp"
 #include "jdc/resolver.hpp"
@@ -32,7 +37,12 @@ struct LocalType {
     std::string_view name;
     std::uint64_t structural_hash;
     TypeKind kind;
-    TypeId id_hint;  // the id the writer's registry gave it; binding tries it first
+    // Format 2: the parameter position whose declared type's domain holds the type,
+    // and its canonical rank there (arena::kNoDomain, 0: none). Format 1: kNoDomain,
+    // and id_hint is the id the writer's registry gave it.
+    std::uint8_t domain_position;
+    std::uint32_t domain_rank;
+    TypeId id_hint;
 };
 
 // One implementation as stored; type references are arena-local indexes.
@@ -70,6 +80,8 @@ public:
     std::uint16_t version_major() const noexcept { return header_.version_major; }
     std::uint16_t version_minor() const noexcept { return header_.version_minor; }
     std::uint64_t table_hash() const noexcept { return header_.table_hash; }
+    // The cache key the arena was stored under (zero: none, and every 1.x arena).
+    CacheKey key() const noexcept { return arena_key(header_); }
     std::uint64_t created_at_ns() const noexcept { return header_.created_at_ns; }
     OptimizationType optimization_type() const noexcept { return static_cast<OptimizationType>(header_.optimization_type); }
     double compression_ratio() const noexcept { return header_.compression_ratio_ppm / double(arena::kRatioOne); }
@@ -87,10 +99,9 @@ public:
     EntryView entry(std::uint32_t index) const noexcept;
 
     // The bytes of a known section (empty when the arena has none): for tools and
-    // for the optimizer, which decode the v1.1 optional sections.
+    // for the optimizer, which decode the optional dispatch index.
     std::span<const std::byte> section(arena::SectionKind kind) const noexcept;
     bool has_dispatch_index() const noexcept { return dispatch_index_ != nullptr; }
-    bool has_decision_tree() const noexcept { return decision_tree_ != nullptr; }
 
 private:
     friend class BoundArena;  // lookup() scans the parameter matrix directly
@@ -103,52 +114,105 @@ private:
     const std::byte* signature_ = nullptr;
     const std::byte* entries_ = nullptr;
     const std::byte* parameters_ = nullptr;
-    const std::byte* dispatch_index_ = nullptr;  // optional sections; nullptr when absent
-    const std::byte* decision_tree_ = nullptr;
-    std::uint64_t dispatch_index_size_ = 0, decision_tree_size_ = 0;
+    const std::byte* dispatch_index_ = nullptr;  // optional section; nullptr when absent
+    std::uint64_t dispatch_index_size_ = 0;
     std::uint32_t arity_ = 0;
+};
+
+// What a call can reach when only its arguments' static types are known: the answer
+// for every tuple of their subtypes (the call's *cone*) at once. See
+// BoundArena::resolve_cone.
+struct ConeResolution {
+    // Methods some tuple of the cone selects, ascending table indexes.
+    std::vector<std::uint32_t> methods;
+    // The first ambiguous tuple (in the order below) and the two methods it names.
+    struct Ambiguity {
+        std::vector<TypeId> args;
+        std::uint32_t first = 0, second = 0;
+    };
+    std::optional<Ambiguity> ambiguous;
+    // The first tuple without a method.
+    std::optional<std::vector<TypeId>> no_method;
+    std::uint64_t behaviours = 0;  // distinct tuples of behaviours examined (poles, not types)
+    bool truncated = false;        // over the caller's limit: the rest was not examined
+
+    // One method for every tuple: the call can be bound statically.
+    bool is_static() const noexcept { return methods.size() == 1 && !ambiguous && !no_method && !truncated; }
 };
 
 // Which dispatch form answers BoundArena::lookup (see there).
 enum class DispatchForm : std::uint8_t {
-    scan,              // every method tested: the v1.0 form, always available
+    scan,              // every method tested: always available
     compressed_table,  // poles + row-displaced pole table (dispatch_index section)
-    decision_tree,     // the decision_tree section
 };
 
 class BoundArena {
 public:
-    // Maps every local type to `registry` by structural hash (names are compared too,
-    // so a hash collision cannot bind the wrong type). The writer's id is tried first:
-    // a compiler that registers its types in the same order every run binds with one
-    // array read per type and no hashing. Fails with ErrorCode::stale,
-    // naming the first type that is missing or changed. `registry` must outlive the
-    // result and must not gain or lose types while it is used.
+    // Maps every local type to `registry` and checks it: same structural hash and
+    // name (so a hash collision cannot bind the wrong type). A type in a declared
+    // parameter's domain is found by its rank there (one load), any other by its
+    // structural hash. Fails with ErrorCode::stale, naming the first type that is
+    // missing or changed. For arenas whose origin is unknown (tools, the seed's
+    // serializer). `registry` must outlive the result and must not gain or lose types
+    // while it is used.
     static Result<BoundArena> bind(const ArenaView& view, const TypeRegistry& registry);
 
+    // Binds an arena fetched under `key`, a key the caller computed from this
+    // registry's types (a cache key covers the structural hash of every type of the
+    // table and the digest of every declared parameter's domain): the arena must
+    // carry `key` (else ErrorCode::stale: another table, or this table before an
+    // edit), and then its types are the caller's by construction, so they are not
+    // compared one by one. `declared_parameters` are the live ids of the table's
+    // declared parameter types, in order (the arena's are checked against them).
+    // O(arity + min(type_count, 16)), no allocation.
+    static Result<BoundArena> bind_keyed(const ArenaView& view, const TypeRegistry& registry, const CacheKey& key,
+                                         std::span<const TypeId> declared_parameters);
+
     const ArenaView& view() const noexcept { return view_; }
+    // The live id of local type `local_index` (kInvalidType for kNoLocalType).
     TypeId live_type(std::uint32_t local_index) const noexcept {
-        return local_index == arena::kNoLocalType ? kInvalidType : live()[local_index];
+        if (local_index == arena::kNoLocalType) return kInvalidType;
+        return local_index < kInlineTypes ? inline_live_[local_index] : resolve_local(local_index);
     }
 
     // Resolves a call in place: same answer as resolve_reference() on the table the
     // arena was built from. No allocation. `args.size()` != arity -> no_method.
-    // Uses the compressed table when the arena has one and binding could map the
-    // writer's type ids (O(arity) reads), else the scan (O(n * arity)). An argument
-    // type the writer did not know (added to the hierarchy since) is resolved by
-    // the scan, so answers never depend on the form.
+    // Uses the compressed table when the arena has one and its domains are the live
+    // registry's (O(arity) reads: rank, pole, row, cell), else the scan (O(n * arity)).
+    // An argument outside its parameter's domain (not a subtype of the declared
+    // type, or unregistered) has no method either way.
     Resolution lookup(std::span<const TypeId> args) const noexcept {
-        return has_index_ ? lookup_table(args) : lookup_scan(args);
+        if (table_ready_ && args.size() == arity_) {
+            switch (arity_) {
+                case 1: return lookup_table1(args[0]);
+                case 2: return lookup_table2(args[0], args[1]);
+                default: break;
+            }
+            return lookup_table_any(args);
+        }
+        return lookup_scan(args);
     }
     // Each form on its own (tests and benchmarks compare them). A form the arena
-    // does not carry falls back to the scan.
+    // does not carry (or cannot use with this registry) falls back to the scan.
     Resolution lookup_scan(std::span<const TypeId> args) const noexcept;
-    Resolution lookup_table(std::span<const TypeId> args) const noexcept;
-    Resolution lookup_tree(std::span<const TypeId> args) const noexcept;
-    bool has_form(DispatchForm form) const noexcept;
-    // True when the live registry gives every type of the dispatch index the
-    // writer's id, so lookups use argument ids directly (no remapping).
-    bool ids_match_writer() const noexcept { return has_index_ && remap_ == nullptr; }
+    Resolution lookup_table(std::span<const TypeId> args) const noexcept {
+        return table_ready_ && args.size() == arity_ ? lookup_table_any(args) : lookup_scan(args);
+    }
+    bool has_form(DispatchForm form) const noexcept { return form == DispatchForm::scan || table_ready_; }
+
+    // Everything a call with these static argument types can reach (one type per
+    // parameter; each stands for itself and all its subtypes). Works on behaviours,
+    // not on tuples of types: at each position the cone's types are grouped by the
+    // methods that accept them (the poles of the compressed table when the arena has
+    // one, else computed from the entries), and one tuple per group of behaviours is
+    // resolved. Witness tuples use each group's representative, its type with the
+    // smallest live id (for a compiler that registers supertypes first, the most
+    // general), and are the first in lexicographic order of representatives' ids.
+    // At most `max_behaviours` tuples of behaviours are examined (then `truncated`).
+    // A static type outside the declared parameter's domain contributes "no method".
+    // `static_types.size()` != arity: no_method with the given tuple. Allocates; cost
+    // O(sum of the cones' sizes + behaviours examined).
+    ConeResolution resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
 
     // Copies the arena back into the in-memory model (for tests, tools, and compilers
     // that want to edit a cached table). Allocates; the hot path never needs it.
@@ -156,35 +220,76 @@ public:
 
 private:
     BoundArena(const ArenaView& view, const TypeRegistry& registry);
+    enum class Check : std::uint8_t { every_type, trusted };
+    static Result<BoundArena> bind_types(BoundArena bound, Check check);
+    TypeId resolve_local(std::uint32_t local_index) const noexcept;
+    void bind_index();
 
+    // Per parameter position of the dispatch index: the live domain's rank lookup
+    // (copied: one dependent load fewer), the pole array, and the pole count.
+    struct Position {
+        TypeDomain::RankTable ranks;
+        const std::byte* pole_of = nullptr;
+        std::uint32_t pole_count = 0;
+    };
+    static constexpr std::size_t kInlinePositions = 3;
     static constexpr std::size_t kInlineTypes = 16;
+
+    const Position& position(std::uint32_t p) const noexcept { return p < kInlinePositions ? positions_[p] : more_positions_[p - kInlinePositions]; }
+    // 0-based pole of `id` at position p, or -1 when `id` is outside the domain.
+    std::int64_t pole(const Position& pos, TypeId id) const noexcept {
+        const std::uint32_t rank = pos.ranks.rank_of(id);
+        if (rank == kNotInDomain) return -1;
+        std::uint16_t pole;
+        std::memcpy(&pole, pos.pole_of + 2ull * rank, 2);
+        return std::int64_t{pole} - 1;
+    }
+    Resolution cell(std::uint64_t row, std::uint32_t column) const noexcept {
+        arena::RowRecord r;
+        std::memcpy(&r, rows_ + sizeof(arena::RowRecord) * row, sizeof r);
+        const std::uint64_t slot = std::uint64_t{r.first_slot} + column;
+        if (plain_cells_) {
+            std::uint32_t code;
+            std::memcpy(&code, cells_ + 4 * slot, 4);
+            return decode(code);
+        }
+        arena::PoleCell c;
+        std::memcpy(&c, cells_ + sizeof(arena::PoleCell) * slot, sizeof c);
+        return decode(c.owner == r.unique ? c.result : 0);
+    }
+    Resolution decode(std::uint32_t code) const noexcept {
+        if (code == 0) return Resolution::none();
+        if ((code & arena::kResultAmbiguous) != 0) {
+            std::uint32_t pair[2];
+            std::memcpy(pair, ambiguities_ + 8ull * (code & ~arena::kResultAmbiguous), 8);
+            return Resolution::ambiguous(pair[0], pair[1]);
+        }
+        return Resolution::method(code - 1);
+    }
+    Resolution lookup_table1(TypeId a) const noexcept {
+        const std::int64_t p0 = pole(positions_[0], a);
+        return p0 < 0 ? Resolution::none() : cell(0, static_cast<std::uint32_t>(p0));
+    }
+    Resolution lookup_table2(TypeId a, TypeId b) const noexcept {
+        const std::int64_t p0 = pole(positions_[0], a), p1 = pole(positions_[1], b);
+        return (p0 | p1) < 0 ? Resolution::none() : cell(static_cast<std::uint64_t>(p0), static_cast<std::uint32_t>(p1));
+    }
+    Resolution lookup_table_any(std::span<const TypeId> args) const noexcept;
+
     ArenaView view_;
     const TypeRegistry* registry_;
     std::array<TypeId, kInlineTypes> inline_live_{};
-    std::unique_ptr<TypeId[]> heap_live_;  // only when the arena has > kInlineTypes types
+    std::array<TypeId, kInlinePositions> declared_live_{};  // live ids of the declared parameter types
+    std::uint32_t arity_ = 0;
 
-    const TypeId* live() const noexcept { return heap_live_ ? heap_live_.get() : inline_live_.data(); }
-
-    // The dispatch index, located once at bind time (arena_format.hpp, section 6).
-    void bind_index(const TypeRegistry& registry);
-    // Writer's id of a live type (identity unless remapped); 0 when unknown.
-    TypeId writer_id(TypeId live_id) const noexcept {
-        if (remap_ == nullptr) return live_id;
-        return live_id < remap_size_ ? remap_[live_id] : 0;
-    }
-    Resolution decode(std::uint32_t code) const noexcept;
-    bool has_index_ = false;
+    // The dispatch index, located and bound once (arena_format.hpp, section 6).
+    bool table_ready_ = false;
     bool plain_cells_ = false;
-    std::uint32_t id_base_ = 0, id_span_ = 0, column_count_ = 0;
-    const std::byte* pole_counts_ = nullptr;
-    const std::byte* pole_of_ = nullptr;
-    const std::byte* row_of_ = nullptr;
-    const std::byte* displacement_ = nullptr;
+    std::array<Position, kInlinePositions> positions_{};
+    std::shared_ptr<const Position[]> more_positions_;  // arity > kInlinePositions only
+    const std::byte* rows_ = nullptr;
     const std::byte* cells_ = nullptr;
     const std::byte* ambiguities_ = nullptr;
-    const std::byte* tree_nodes_ = nullptr;
-    std::unique_ptr<TypeId[]> remap_;  // live id -> writer id, when the ids differ
-    std::size_t remap_size_ = 0;
 };
 
 }  // namespace jdc

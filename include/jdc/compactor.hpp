@@ -40,10 +40,10 @@
 namespace jdc {
 
 // The one place where the compactor rewrites an arena: returns the bytes to store for
-// `entry`. An arena with a dispatch index gets its optimized forms rebuilt from it
-// (reoptimize_arena): the compressed table, plus a decision tree shaped by the
-// entries' call frequencies when it has any (hot-path ordering). Arenas without an
-// index are kept as they are (computing one needs the compiler's type registry).
+// `entry`. An arena with a dispatch index gets it re-encoded as the current writer
+// would (reoptimize_arena), or dropped when the table is below the size where the
+// index beats the scan. Arenas without an index are kept as they are (computing one
+// needs the compiler's type registry).
 // What it returns is verified in full before it is stored; an error or invalid
 // bytes keep the original arena.
 Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& entry);

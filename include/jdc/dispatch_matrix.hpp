@@ -2,24 +2,27 @@
 // compressed (pole) form.
 //
 // Format layer, pure. For a table and a registry, the *universe* of position p is
-// every registered type that is a subtype of the declared parameter type at p (the
-// types a well-typed call can pass there). Two types of a universe behave the same
-// at p exactly when the same methods accept them there (the same *applicable set*),
-// since resolution only ever asks "does method m accept this argument at p" and
-// then compares methods with each other. Types with the same applicable set form a
-// *pole* (Dujardin, Amiel & Simon 1998 call the representatives pole types); the
-// matrix stores one resolution per tuple of poles instead of one per tuple of
-// types, so 1,000 types with 30 distinct behaviours cost 30 rows, not 1,000.
+// the domain of the declared parameter type at p (type_domain.hpp: its subtypes, the
+// types a well-typed call can pass there), its members numbered by canonical rank.
+// Two types of a universe behave the same at p exactly when the same methods accept
+// them there (the same *applicable set*), since resolution only ever asks "does
+// method m accept this argument at p" and then compares methods with each other.
+// Types with the same applicable set form a *pole* (Dujardin, Amiel & Simon 1998 call
+// the representatives pole types); the matrix stores one resolution per tuple of
+// poles instead of one per tuple of types, so 1,000 types with 30 distinct behaviours
+// cost 30 rows, not 1,000. Poles are numbered from 1 in the order of the rank of
+// their first member, so the matrix, like the arena that stores it, depends on the
+// domains and the methods only, never on registry ids.
 //
-// Results are encoded as one u32 (`ResultCode`), shared with the arena's optimized
-// sections (format-spec/arena-v1.md §5.6):
+// Results are encoded as one u32 (`ResultCode`), shared with the arena's dispatch
+// index (format-spec/arena-v2.md §5.6):
 //   0                      no method
 //   1 .. n                 the method with table index code - 1
 //   0x80000000 | j         ambiguous; j indexes ambiguities() (a pair of witnesses)
 //
-// Building is O(|universe| * n) subtype tests per position plus O(n / 64 + |A|)
-// per pole tuple (A: the tuple's applicable methods), with a bit-row relation
-// "a is at least as specific as b" precomputed once (n^2 bits).
+// Building is O(sum over methods of the size of their parameter types' domains) per
+// position plus O(n / 64 + |A|) per pole tuple (A: the tuple's applicable methods),
+// with a bit-row relation "a is at least as specific as b" precomputed once (n^2 bits).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,7 @@
 
 #include "jdc/dispatch_table.hpp"
 #include "jdc/resolver.hpp"
+#include "jdc/type_domain.hpp"
 
 namespace jdc {
 
@@ -49,18 +53,19 @@ struct MatrixLimits {
 class DispatchMatrix {
 public:
     // Errors: invalid_argument (table does not validate), limit_exceeded (too many
-    // pole tuples for `limits`).
+    // pole tuples for `limits`). The matrix refers to `registry`'s domains, which
+    // must outlive it (for pole_of by type id and resolve()).
     static Result<DispatchMatrix> build(const DispatchTable& table, const TypeRegistry& registry, const MatrixLimits& limits = {});
 
     // The same matrix from its parts (as decoded from an arena); checked for
     // consistency: every pole index in range, every cell a valid code, the
-    // ambiguity witnesses valid method indexes. Error: corrupt.
+    // ambiguity witnesses valid method indexes. Error: corrupt. A matrix from parts
+    // knows no registry: it answers by rank (pole_of_rank, resolve_ranks).
     struct Parts {
         std::uint32_t arity = 0;
         std::uint32_t method_count = 0;
-        TypeId id_base = 0;
-        std::uint32_t id_span = 0;
-        std::vector<std::vector<std::uint32_t>> pole_of;  // [position][id - id_base]; 0 = not in the universe
+        std::vector<std::uint64_t> domain_digest;         // [position]
+        std::vector<std::vector<std::uint32_t>> pole_of;  // [position][rank], 1-based
         std::vector<std::uint32_t> pole_count;            // [position]
         std::vector<ResultCode> cells;                    // row-major over poles (position 0 slowest)
         std::vector<AmbiguityPair> ambiguities;
@@ -69,25 +74,31 @@ public:
 
     std::uint32_t arity() const noexcept { return p_.arity; }
     std::uint32_t method_count() const noexcept { return p_.method_count; }
-    // Universe ids all lie in [id_base, id_base + id_span).
-    TypeId id_base() const noexcept { return p_.id_base; }
-    std::uint32_t id_span() const noexcept { return p_.id_span; }
+    std::uint32_t domain_size(std::uint32_t position) const noexcept { return static_cast<std::uint32_t>(p_.pole_of[position].size()); }
+    std::uint64_t domain_digest(std::uint32_t position) const noexcept { return p_.domain_digest[position]; }
+    // The registry's domain of position p; nullptr for a matrix from parts.
+    const TypeDomain* domain(std::uint32_t position) const noexcept { return domains_.empty() ? nullptr : domains_[position]; }
     std::uint32_t pole_count(std::uint32_t position) const noexcept { return p_.pole_count[position]; }
-    // 1-based pole of `id` at `position`; 0 when `id` is outside that universe.
-    std::uint32_t pole_of(std::uint32_t position, TypeId id) const noexcept {
-        const std::uint64_t i = std::uint64_t{id} - p_.id_base;
-        return id >= p_.id_base && i < p_.id_span ? p_.pole_of[position][i] : 0;
-    }
+    // 1-based pole of the member of canonical rank `rank` at `position` (rank < domain_size).
+    std::uint32_t pole_of_rank(std::uint32_t position, std::uint32_t rank) const noexcept { return p_.pole_of[position][rank]; }
     std::span<const std::uint32_t> pole_row(std::uint32_t position) const noexcept { return p_.pole_of[position]; }
+    // 1-based pole of `id` at `position`; 0 when `id` is outside that universe (or the
+    // matrix knows no registry).
+    std::uint32_t pole_of(std::uint32_t position, TypeId id) const noexcept {
+        const TypeDomain* d = domain(position);
+        const std::uint32_t rank = d == nullptr ? kNotInDomain : d->rank_of(id);
+        return rank == kNotInDomain ? 0 : p_.pole_of[position][rank];
+    }
     // Cells in row-major order over 0-based pole indexes, position 0 slowest.
     std::span<const ResultCode> cells() const noexcept { return p_.cells; }
     std::span<const AmbiguityPair> ambiguities() const noexcept { return p_.ambiguities; }
-    // The types of the union of the universes, ascending (ids with a pole somewhere).
-    std::vector<TypeId> universe() const;
 
-    // Resolution of a tuple of types through the poles. nullopt-like: returns false
-    // when some argument is outside its universe (the caller must scan instead).
-    bool resolve(std::span<const TypeId> args, Resolution& out) const noexcept;
+    // Resolution of a tuple of types through the poles: an argument outside its
+    // universe has no method (methods' parameters lie inside it). Needs a matrix
+    // built from a registry; one from parts answers no_method to everything here.
+    Resolution resolve(std::span<const TypeId> args) const noexcept;
+    // The same by canonical ranks (each < domain_size of its position).
+    Resolution resolve_ranks(std::span<const std::uint32_t> ranks) const noexcept;
     Resolution decode(ResultCode code) const noexcept;
 
     // The same matrix for the table with its methods reordered: method i of this
@@ -103,8 +114,9 @@ public:
     std::uint64_t dense_bytes() const noexcept;
 
 private:
-    explicit DispatchMatrix(Parts p) : p_(std::move(p)) {}
+    DispatchMatrix(Parts p, std::vector<const TypeDomain*> domains) : p_(std::move(p)), domains_(std::move(domains)) {}
     Parts p_;
+    std::vector<const TypeDomain*> domains_;  // [position], empty for a matrix from parts
 };
 
 }  // namespace jdc

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "jdc/error.hpp"
+#include "jdc/type_domain.hpp"
 
 namespace jdc {
 
@@ -58,13 +60,19 @@ class TypeRegistry {
 public:
     // A new registry holds the four built-ins (i32, f64, bool, string) with ids 1-4.
     TypeRegistry();
+    // Copies the types; the copy computes its own domains.
+    TypeRegistry(const TypeRegistry& other);
+    TypeRegistry& operator=(const TypeRegistry& other);
+    TypeRegistry(TypeRegistry&&) noexcept;
+    TypeRegistry& operator=(TypeRegistry&&) noexcept;
+    ~TypeRegistry();
 
     // Adds a type; every supertype must already be registered, and the name must be
     // new and non-empty. Returns the new id (ids are dense, from kFirstUserType).
     Result<TypeId> add(std::string_view name, TypeKind kind, std::span<const TypeId> supertypes = {});
 
     // nullptr when `id` is not a registered type.
-    const Type* find(TypeId id) const noexcept;
+    const Type* find(TypeId id) const noexcept { return id == kInvalidType || id >= types_.size() ? nullptr : &types_[id]; }
     // kInvalidType when no type has that name / that structural hash.
     TypeId find(std::string_view name) const noexcept;
     TypeId find_by_structural_hash(std::uint64_t hash) const noexcept;
@@ -89,6 +97,13 @@ public:
     // Hash of every type's structural hash in id order: changes when any definition does.
     std::uint64_t fingerprint() const noexcept;
 
+    // The domain of `id` (type_domain.hpp): computed on first use, O(size()) once,
+    // then kept. Safe to call from many threads at once; the reference stays valid
+    // until the registry is destroyed or add() is called (adding a type changes
+    // domains, so add() drops them all: do not add types while domains are in use).
+    // An unregistered id has an empty domain.
+    const TypeDomain& domain(TypeId id) const;
+
 private:
     std::vector<Type> types_;  // index == id; slot 0 unused
     std::vector<std::uint64_t> ancestor_bits_;
@@ -99,6 +114,8 @@ private:
     };
     std::unordered_map<std::string, TypeId, NameHash, std::equal_to<>> by_name_;
     std::unordered_map<std::uint64_t, TypeId> by_hash_;
+    struct DomainCache;
+    mutable std::unique_ptr<DomainCache> domains_;
 };
 
 // The structural hash of a type with these properties (exposed for the format spec

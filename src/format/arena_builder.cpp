@@ -21,27 +21,76 @@ namespace {
 
 using namespace arena;
 
-// Arena-local type table: live ids in order of first mention.
+// The arena-local type table: every type the table mentions, ascending by structural
+// hash (canonical: independent of registry ids and of the order of mention), each
+// with its reference into the first declared parameter's domain that holds it.
 class LocalTypes {
 public:
-    explicit LocalTypes(const TypeRegistry& registry) : registry_(registry), local_of_(registry.size() + 1, kNoLocalType) {}
-
-    std::uint32_t index(TypeId id) {
-        if (id == kInvalidType) return kNoLocalType;
-        std::uint32_t& slot = local_of_[id];
-        if (slot == kNoLocalType) {
-            slot = static_cast<std::uint32_t>(order_.size());
+    LocalTypes(const TypeRegistry& registry, const DispatchTable& table) : registry_(registry), scratch_(Scratch::for_registry(registry)) {
+        auto mention = [&](TypeId id) {
+            if (id == kInvalidType || scratch_.stamp[id] == scratch_.generation) return;
+            scratch_.stamp[id] = scratch_.generation;
             order_.push_back(id);
+        };
+        for (TypeId t : table.signature.parameter_types) mention(t);
+        mention(table.signature.return_type);
+        for (const Implementation& impl : table.implementations) {
+            for (TypeId t : impl.parameter_types) mention(t);
+            mention(impl.return_type);
         }
-        return slot;
+        hashes_.reserve(order_.size());
+        std::vector<std::pair<std::uint64_t, TypeId>> by_hash;
+        by_hash.reserve(order_.size());
+        for (TypeId id : order_) by_hash.emplace_back(registry.find(id)->structural_hash, id);
+        std::sort(by_hash.begin(), by_hash.end());
+        for (std::uint32_t local = 0; local < by_hash.size(); ++local) {
+            order_[local] = by_hash[local].second;
+            hashes_.push_back(by_hash[local].first);
+            scratch_.local[order_[local]] = local;
+        }
+        domains_.reserve(table.arity());
+        for (TypeId t : table.signature.parameter_types) domains_.push_back(&registry.domain(t));
     }
+
+    // Every id passed here was mentioned by the table (validated before).
+    std::uint32_t index(TypeId id) const { return id == kInvalidType ? kNoLocalType : scratch_.local[id]; }
     const std::vector<TypeId>& order() const { return order_; }
+    std::uint64_t hash(std::uint32_t local) const { return hashes_[local]; }
     const Type& type(TypeId id) const { return *registry_.find(id); }
+    // (position, rank) in the first declared parameter's domain holding `id`, or (kNoDomain, 0).
+    std::pair<std::uint8_t, std::uint32_t> domain_reference(TypeId id) const {
+        for (std::size_t p = 0; p < domains_.size() && p < kNoDomain; ++p)
+            if (const std::uint32_t rank = domains_[p]->rank_of(id); rank != kNotInDomain) return {static_cast<std::uint8_t>(p), rank};
+        return {kNoDomain, 0};
+    }
 
 private:
+    // Per thread, arrays indexed by type id, reused from build to build: a stamp
+    // (mentioned in this build?) and the local index. Stamping instead of clearing
+    // keeps a build proportional to its table, not to the registry.
+    struct Scratch {
+        std::vector<std::uint32_t> stamp, local;
+        std::uint32_t generation = 0;
+        static Scratch& for_registry(const TypeRegistry& registry) {
+            thread_local Scratch s;
+            const std::size_t ids = registry.size() + 1;
+            if (s.stamp.size() < ids) {
+                s.stamp.assign(ids, 0);
+                s.local.assign(ids, 0);
+                s.generation = 0;
+            }
+            if (++s.generation == 0) {  // wrapped: old stamps could look current
+                std::fill(s.stamp.begin(), s.stamp.end(), 0);
+                s.generation = 1;
+            }
+            return s;
+        }
+    };
     const TypeRegistry& registry_;
-    std::vector<std::uint32_t> local_of_;
-    std::vector<TypeId> order_;
+    Scratch& scratch_;
+    std::vector<TypeId> order_;               // local index -> id (ascending structural hash)
+    std::vector<std::uint64_t> hashes_;       // local index -> structural hash
+    std::vector<const TypeDomain*> domains_;  // of the declared parameter types
 };
 
 // String pool with de-duplication; offsets are relative to the pool until placed.
@@ -51,18 +100,45 @@ class StringPool {
     // Names are short; an inline multiply-xorshift over 8-byte words beats a library
     // call per string. Only used for this table's probe order, never stored.
     static std::uint64_t hash(std::string_view s) noexcept {
-        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+        const char* p = s.data();
+        const std::size_t n = s.size();
+        std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
         std::size_t i = 0;
-        for (; i + 8 <= s.size(); i += 8) {
+        for (; i + 8 <= n; i += 8) {
             std::uint64_t w;
-            std::memcpy(&w, s.data() + i, 8);
+            std::memcpy(&w, p + i, 8);
             h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
             h ^= h >> 31;
         }
+        // The tail: the last 8 bytes again when the string has them (a fixed-size
+        // load, inlined), else byte by byte; a library call per string cost more.
         std::uint64_t tail = 0;
-        std::memcpy(&tail, s.data() + i, s.size() - i);
-        h = (h ^ tail) * 0x94D049BB133111EBull;
-        return h ^ (h >> 29);
+        if (n >= 8) {
+            std::memcpy(&tail, p + n - 8, 8);
+        } else {
+            for (std::size_t k = 0; k < n; ++k) tail |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
+        }
+        // Then a full avalanche (murmur3's fmix64): the table indexes by the low bits,
+        // and the tail's distinguishing bytes may sit in its high ones.
+        h ^= tail;
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ull;
+        return h ^ (h >> 33);
+    }
+    // Equal bytes, 8 at a time (identifiers are short: a library call costs more).
+    static bool same(const char* a, const char* b, std::size_t n) noexcept {
+        std::size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            std::uint64_t x, y;
+            std::memcpy(&x, a + i, 8);
+            std::memcpy(&y, b + i, 8);
+            if (x != y) return false;
+        }
+        for (; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
     }
 
 public:
@@ -71,12 +147,26 @@ public:
         bytes_.reserve(expected * 12);  // typical identifier length; grows if needed
     }
 
+    // For a field whose consecutive values usually repeat (an entry's name, module
+    // and file: the methods of a generic function share them): compares with the
+    // field's previous value before hashing.
+    struct Field {
+        std::string_view last;
+        std::uint32_t offset = 0;
+        bool set = false;
+    };
+    std::uint32_t add(std::string_view s, Field& field) {
+        if (field.set && field.last.size() == s.size() && same(field.last.data(), s.data(), s.size())) return field.offset;
+        field = {s, add(s), true};
+        return field.offset;
+    }
+
     std::uint32_t add(std::string_view s) {
         const std::size_t mask = slots_.size() - 1;
         std::size_t i = hash(s) & mask;
         for (; slots_[i] != kEmpty; i = (i + 1) & mask) {
             const Interned& e = interned_[slots_[i]];
-            if (e.length == s.size() && std::memcmp(bytes_.data() + e.offset, s.data(), s.size()) == 0) return e.offset;
+            if (e.length == s.size() && same(bytes_.data() + e.offset, s.data(), s.size())) return e.offset;
         }
         const auto offset = static_cast<std::uint32_t>(bytes_.size());
         slots_[i] = static_cast<std::uint32_t>(interned_.size());
@@ -153,7 +243,7 @@ std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry&
 CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry) {
     detail::HashStream128 h;
     h.str("jdc table content key");
-    h.u32((std::uint32_t{arena::kVersionMajor} << 16) | arena::kVersionMinor);
+    h.u32(arena::kVersionWord);
     encode_table_content(h, table, registry);
     const XXH128_hash_t d = h.digest();
     return {d.high64, d.low64};
@@ -172,7 +262,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const auto arity = static_cast<std::uint32_t>(table.arity());
     const auto entry_count = static_cast<std::uint64_t>(table.implementations.size());
 
-    LocalTypes types(registry);
+    const LocalTypes types(registry, table);
     std::vector<std::uint32_t> declared;
     for (TypeId t : table.signature.parameter_types) declared.push_back(types.index(t));
     const std::uint32_t declared_return = types.index(table.signature.return_type);
@@ -195,30 +285,30 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     };
     std::vector<EntryStrings> entry_strings;
     entry_strings.reserve(entry_count);
+    StringPool::Field name_field, module_field, file_field;
     for (const Implementation& impl : table.implementations)
-        entry_strings.push_back({pool.add(impl.function.name), pool.add(impl.function.module), pool.add(impl.location.file)});
+        entry_strings.push_back({pool.add(impl.function.name, name_field), pool.add(impl.function.module, module_field),
+                                 pool.add(impl.location.file, file_field)});
 
-    // Optimized forms (v1.1): computed before the layout, since their sizes place
-    // the sections. Too big a matrix or tree leaves them out; the scan remains.
+    // The optimized form: computed before the layout, since its size places the
+    // sections. Too big a matrix leaves it out; the scan remains.
     detail::OptimizedSections forms;
-    if (options.forms.compressed_table || options.forms.decision_tree) {
+    if (options.forms.compressed_table) {
         Result<DispatchMatrix> built = make_error(ErrorCode::not_found, "");
         const DispatchMatrix* given = options.matrix;
-        if (given != nullptr && (given->arity() != arity || given->method_count() != entry_count))
-            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another table");
-        if (given == nullptr) {
+        if (given != nullptr) {
+            bool same = given->arity() == arity && given->method_count() == entry_count;
+            for (std::uint32_t p = 0; same && p < arity; ++p)
+                same = given->domain_digest(p) == registry.domain(table.signature.parameter_types[p]).digest();
+            if (!same)
+                return make_error(ErrorCode::invalid_argument,
+                                  "the dispatch matrix given for '" + table.signature_name + "' is of another table or registry");
+        } else {
             built = DispatchMatrix::build(table, registry, options.forms.limits);
             if (built) given = &*built;
         }
-        if (given != nullptr && std::uint64_t{given->id_base()} + given->id_span() > registry.size() + 1)
-            return make_error(ErrorCode::invalid_argument, "the dispatch matrix given for '" + table.signature_name + "' is of another registry");
-        if (const DispatchMatrix* matrix = given) {
-            std::vector<std::uint64_t> hashes(matrix->id_span());
-            for (std::uint32_t i = 0; i < matrix->id_span(); ++i) hashes[i] = registry.find(matrix->id_base() + i)->structural_hash;
-            std::vector<std::uint64_t> weights;
-            weights.reserve(entry_count);
-            for (const Implementation& impl : table.implementations) weights.push_back(impl.call_frequency);
-            forms = detail::build_sections(*matrix, hashes, weights, options.forms);
+        if (given != nullptr) {
+            forms = detail::build_sections(*given, options.forms);
         } else if (built.error().code != ErrorCode::limit_exceeded) {
             return tl::unexpected(built.error());
         }
@@ -226,10 +316,10 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const OptimizationResult& recorded = forms.index ? forms.result : optimization;
 
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
-    // touches the fewest pages; strings, then the optional optimized forms, last.
+    // touches the fewest pages; strings, then the optional dispatch index, last.
     // The directory always has room for every section this version knows, so the
-    // optimizer can add or replace the optional sections without moving any other.
-    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0) + (forms.tree ? 1 : 0);
+    // optimizer can add or replace the optional section without moving any other.
+    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t dir_offset = kHeaderSize;
     const std::uint64_t signature_offset = align_up(dir_offset + kDirectoryCapacity * sizeof(SectionEntry));
     const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
@@ -243,9 +333,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t index_offset = align_up(strings_offset + strings_size);
     const std::uint64_t index_size = forms.index ? forms.index->bytes.size() : 0;
-    const std::uint64_t tree_offset = align_up(index_offset + index_size);
-    const std::uint64_t tree_size = forms.tree ? forms.tree->bytes.size() : 0;
-    const std::uint64_t total_size = align_up(tree_offset + tree_size);
+    const std::uint64_t total_size = align_up(index_offset + index_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;
     const std::string what = "dispatch table '" + table.signature_name + "'";
@@ -271,11 +359,9 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         {static_cast<std::uint32_t>(SectionKind::entries), kSectionRequired, entries_offset, entries_size},
         {static_cast<std::uint32_t>(SectionKind::strings), kSectionRequired, strings_offset, strings_size},
         {static_cast<std::uint32_t>(SectionKind::dispatch_index), 0, index_offset, index_size},
-        {static_cast<std::uint32_t>(SectionKind::decision_tree), 0, tree_offset, tree_size},
     };
     for (std::uint32_t i = 0; i < section_count; ++i) put(out, dir_offset + sizeof(SectionEntry) * i, dir[i]);
     if (forms.index) std::copy_n(forms.index->bytes.data(), index_size, out.data() + index_offset);
-    if (forms.tree) std::copy_n(forms.tree->bytes.data(), tree_size, out.data() + tree_offset);
 
     put(out, signature_offset,
         SignatureRecord{str(signature_name), static_cast<std::uint32_t>(table.signature_name.size()), arity, declared_return});
@@ -290,7 +376,9 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         r.name_offset = str(type_names[i]);
         r.name_length = static_cast<std::uint32_t>(t.name.size());
         r.kind = static_cast<std::uint8_t>(t.kind);
-        r.id_hint = t.id;
+        const auto [position, rank] = types.domain_reference(t.id);
+        r.domain_position = position;
+        r.domain_rank = rank;
         put(out, types_offset + sizeof(TypeRecord) * i, r);
     }
 
@@ -334,6 +422,8 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.header_size = kHeaderSize;
     h.section_count = section_count;
     h.section_dir_offset = dir_offset;
+    h.key_hi = options.key.hi;
+    h.key_lo = options.key.lo;
     h.data_checksum = XXH3_64bits(out.data() + kHeaderSize, total_size - kHeaderSize);
     put(out, 0, h);
     h.metadata_checksum = XXH3_64bits(out.data(), kMetadataChecksumCoverage);

@@ -21,8 +21,7 @@ struct SectionRange {
 struct ArenaSections {
     arena::Header header{};
     SectionRange strings, types, signature, entries, parameters;
-    SectionRange dispatch_index, decision_tree;  // optional (v1.1)
-    std::uint32_t ambiguity_count = 0;           // of the dispatch index
+    SectionRange dispatch_index;  // optional
 };
 
 Result<ArenaSections> verify_and_locate(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits);

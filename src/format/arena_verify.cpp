@@ -31,7 +31,6 @@ public:
         if (auto r = check_entries(); !r) return tl::unexpected(r.error());
         if (auto r = check_parameters(); !r) return tl::unexpected(r.error());
         if (auto r = check_dispatch_index(); !r) return tl::unexpected(r.error());
-        if (auto r = check_decision_tree(); !r) return tl::unexpected(r.error());
         if (auto r = check_no_overlap(); !r) return tl::unexpected(r.error());
         return s_;
     }
@@ -48,11 +47,11 @@ private:
         if (size < kHeaderSize)
             return make_error(ErrorCode::truncated, "arena is " + n(size) + " bytes, shorter than its " + n(kHeaderSize) + "-byte header");
         const Header& h = s_.header = load<Header>(bytes_, 0);
-        if (h.version_major != kVersionMajor)
+        if (!is_readable_major(h.version_major))
             return make_error(ErrorCode::unsupported_version,
                               "arena format version " + n(h.version_major) + "." + n(h.version_minor) +
-                                  " is not supported: this reader reads format " + n(kVersionMajor) + ".x (written for " +
-                                  n(kVersionMajor) + "." + n(kVersionMinor) + ")");
+                                  " is not supported: this reader reads formats " + n(kOldestReadableMajor) + ".x to " +
+                                  n(kVersionMajor) + ".x (written for " + n(kVersionMajor) + "." + n(kVersionMinor) + ")");
         const std::uint64_t expected_meta = XXH3_64bits(bytes_.data(), kMetadataChecksumCoverage);
         if (h.metadata_checksum != expected_meta)
             return make_error(ErrorCode::checksum_mismatch, "header checksum mismatch: stored " + hex(h.metadata_checksum) +
@@ -129,8 +128,9 @@ private:
                 case SectionKind::signature: slot = &s_.signature; break;
                 case SectionKind::entries: slot = &s_.entries; break;
                 case SectionKind::parameters: slot = &s_.parameters; break;
-                case SectionKind::dispatch_index: slot = &s_.dispatch_index; break;
-                case SectionKind::decision_tree: slot = &s_.decision_tree; break;
+                // 1.x's index (over the writer's ids) has another layout: a 1.x arena's
+                // optional sections are skipped like unknown ones, and it is scanned.
+                case SectionKind::dispatch_index: slot = older_major() ? nullptr : &s_.dispatch_index; break;
             }
             if (slot == nullptr) {
                 if ((e.flags & kSectionRequired) != 0)
@@ -153,10 +153,9 @@ private:
         // Known sections must not overlap: each byte has one meaning. Empty sections
         // occupy no bytes and overlap nothing.
         std::pair<const SectionRange*, const char*> by_offset[] = {
-            {&s_.strings, "strings"},         {&s_.types, "types"},
-            {&s_.signature, "signature"},     {&s_.entries, "entries"},
-            {&s_.parameters, "parameters"},   {&s_.dispatch_index, "dispatch_index"},
-            {&s_.decision_tree, "decision_tree"}};
+            {&s_.strings, "strings"},       {&s_.types, "types"},
+            {&s_.signature, "signature"},   {&s_.entries, "entries"},
+            {&s_.parameters, "parameters"}, {&s_.dispatch_index, "dispatch_index"}};
         std::sort(std::begin(by_offset), std::end(by_offset),
                   [](const auto& a, const auto& b) { return a.first->offset < b.first->offset; });
         const std::pair<const SectionRange*, const char*>* last = nullptr;
@@ -171,7 +170,8 @@ private:
         return {};
     }
 
-    bool newer_minor() const noexcept { return s_.header.version_minor > kVersionMinor; }
+    bool newer_minor() const noexcept { return s_.header.version_major == kVersionMajor && s_.header.version_minor > kVersionMinor; }
+    bool older_major() const noexcept { return s_.header.version_major < kVersionMajor; }
 
     bool string_ok(std::uint32_t offset, std::uint32_t length) const noexcept {
         return offset >= s_.strings.offset && in_range(offset - s_.strings.offset, length, s_.strings.size);
@@ -218,10 +218,25 @@ private:
         if (s_.types.size != sizeof(TypeRecord) * std::uint64_t{h.type_count})
             return make_error(ErrorCode::corrupt, "types section is " + n(s_.types.size) + " bytes, expected " +
                                                       n(sizeof(TypeRecord) * std::uint64_t{h.type_count}) + " for " + n(h.type_count) + " types");
+        std::uint64_t previous_hash = 0;
         for (std::uint32_t i = 0; i < h.type_count; ++i) {
             const auto t = load<TypeRecord>(bytes_, s_.types.offset + sizeof(TypeRecord) * i);
             if (!string_ok(t.name_offset, t.name_length)) return check_string(t.name_offset, t.name_length, "type " + n(i) + " name");
             if (t.kind >= kTypeKindCountOnDisk && !newer_minor()) return make_error(ErrorCode::corrupt, "type " + n(i) + " has unknown kind " + n(t.kind));
+            if (older_major()) continue;  // 1.x: any order; the last field is the writer's id
+            // 2.x: one record per type, in canonical order (what makes the arena a
+            // function of its table alone); a domain reference names a parameter.
+            if (i > 0 && t.structural_hash <= previous_hash)
+                return make_error(ErrorCode::corrupt, "type " + n(i) + " (structural hash " + hex(t.structural_hash) +
+                                                          ") is not after type " + n(i - 1) + " (" + hex(previous_hash) +
+                                                          "): the type table must be strictly ascending by structural hash");
+            previous_hash = t.structural_hash;
+            if (t.domain_position != kNoDomain && t.domain_position >= h.type_signature_length)
+                return make_error(ErrorCode::corrupt, "type " + n(i) + " refers to the domain of parameter " + n(t.domain_position) +
+                                                          " of a " + n(h.type_signature_length) + "-parameter table");
+            if (t.domain_position == kNoDomain && t.domain_rank != 0)
+                return make_error(ErrorCode::corrupt, "type " + n(i) + " is in no domain but has domain rank " + n(t.domain_rank));
+            if (t.reserved != 0) return make_error(ErrorCode::corrupt, "type " + n(i) + " has a non-zero reserved field");
         }
         return {};
     }
@@ -274,8 +289,10 @@ private:
     }
 
     // §5.6 (F9). Everything a lookup reads without checking is checked here: pole indexes
-    // in range, every row's displaced cells inside the cell array, every result a
-    // valid code. A bad value is reported, never followed.
+    // in range, every row's cells inside the cell array, every result a valid code. A
+    // bad value is reported, never followed. The arrays are checked in bulk (a max or
+    // an or over each, which the compiler vectorizes); the element at fault is only
+    // looked for once something is wrong.
     Result<void> check_dispatch_index() {
         if (!s_.dispatch_index.present) return {};
         const SectionRange& sec = s_.dispatch_index;
@@ -285,46 +302,82 @@ private:
         const auto h = load<DispatchIndexHeader>(bytes_, sec.offset);
         const Header& ah = s_.header;
         if (h.arity != ah.type_signature_length) return bad("arity " + n(h.arity) + " differs from the table's " + n(ah.type_signature_length));
+        if (h.arity > DispatchIndexLayout::kMaxArity)
+            return bad("arity " + n(h.arity) + " is over " + n(DispatchIndexLayout::kMaxArity) + ", the most an index can have");
         if (h.cell_format != kCellsDisplaced && h.cell_format != kCellsPlain) return bad("unknown cell_format " + n(h.cell_format));
-        if (h.id_span > limits_.max_types) return bad("id_span " + n(h.id_span) + " is over the type limit " + n(limits_.max_types));
-        if (h.id_base == 0 || std::uint64_t{h.id_base} + h.id_span > 0xFFFFFFFFull)
-            return bad("type id range [" + n(h.id_base) + ", +" + n(h.id_span) + ") is outside [1, 2^32)");
         if (h.techniques >= (1u << kOptimizationTypeCountOnDisk) && !newer_minor()) return bad("unknown technique bits " + hex(h.techniques));
-        const DispatchIndexLayout l = dispatch_index_layout(h);
-        if (l.size != sec.size) return bad("section is " + n(sec.size) + " bytes, its header describes " + n(l.size));
+        if (sec.size < sizeof(DispatchIndexHeader) + sizeof(PositionRecord) * std::uint64_t{h.arity})
+            return bad("section is " + n(sec.size) + " bytes, too short for " + n(h.arity) + " position records");
         const std::uint64_t s = sec.offset;
+        std::uint32_t domain_sizes[DispatchIndexLayout::kMaxArity];
+        std::uint32_t pole_counts[DispatchIndexLayout::kMaxArity];
         std::uint64_t rows = 1;
         for (std::uint32_t p = 0; p < h.arity; ++p) {
-            const auto count = load<std::uint32_t>(bytes_, s + l.pole_counts + 4ull * p);
-            if (count == 0 || count > kMaxPoles) return bad("position " + n(p) + " has " + n(count) + " poles (1.." + n(kMaxPoles) + " allowed)");
-            for (std::uint32_t i = 0; i < h.id_span; ++i) {
-                const auto pole = load<std::uint16_t>(bytes_, s + l.pole_of + 2ull * (std::uint64_t{p} * h.id_span + i));
-                if (pole == 0 || pole > count)
-                    return bad("pole of type id " + n(std::uint64_t{h.id_base} + i) + " at position " + n(p) + " is " + n(pole) +
-                               ", outside 1.." + n(count));
-            }
-            if (p + 1 < h.arity) rows *= count;  // <= 2^16 per factor, checked against row_count before it can overflow
+            const auto pr = load<PositionRecord>(bytes_, s + sizeof(DispatchIndexHeader) + sizeof(PositionRecord) * p);
+            if (pr.domain_size == 0 || pr.domain_size > limits_.max_types)
+                return bad("position " + n(p) + " has a domain of " + n(pr.domain_size) + " types (1.." + n(limits_.max_types) + " allowed)");
+            if (pr.pole_count == 0 || pr.pole_count > kMaxPoles || pr.pole_count > pr.domain_size)
+                return bad("position " + n(p) + " has " + n(pr.pole_count) + " poles for a domain of " + n(pr.domain_size) + " types (1.." +
+                           n(std::min<std::uint32_t>(kMaxPoles, pr.domain_size)) + " allowed)");
+            domain_sizes[p] = pr.domain_size;
+            pole_counts[p] = pr.pole_count;
+            if (p + 1 < h.arity) rows *= pr.pole_count;  // <= 2^16 per factor, checked against row_count before it can overflow
             if (rows > h.row_count) return bad("row_count " + n(h.row_count) + " is less than the product of the pole counts");
-            if (p + 1 == h.arity && count != h.column_count) return bad("column_count " + n(h.column_count) + " differs from the last position's " + n(count) + " poles");
+            if (p + 1 == h.arity && pr.pole_count != h.column_count)
+                return bad("column_count " + n(h.column_count) + " differs from the last position's " + n(pr.pole_count) + " poles");
         }
         if (rows != h.row_count) return bad("row_count " + n(h.row_count) + ", the pole counts give " + n(rows));
         if (h.arity == 0 && h.column_count != 1) return bad("column_count of a table without parameters must be 1");
         if (h.unique_rows == 0 || h.unique_rows > h.row_count) return bad("unique_rows " + n(h.unique_rows) + " outside 1.." + n(h.row_count));
-        for (std::uint32_t r = 0; r < h.row_count; ++r)
-            if (const auto u = load<std::uint32_t>(bytes_, s + l.row_of + 4ull * r); u >= h.unique_rows)
-                return bad("row " + n(r) + " maps to unique row " + n(u) + " of " + n(h.unique_rows));
-        for (std::uint32_t u = 0; u < h.unique_rows; ++u)
-            if (const auto d = load<std::uint32_t>(bytes_, s + l.displacement + 4ull * u); std::uint64_t{d} + h.column_count > h.cell_count)
-                return bad("unique row " + n(u) + " displaced to " + n(d) + " runs past the " + n(h.cell_count) + " cells");
-        for (std::uint32_t c = 0; c < h.cell_count; ++c) {
-            if (h.cell_format == kCellsPlain) {
-                if (const auto result = load<std::uint32_t>(bytes_, s + l.cells + 4ull * c); !result_ok(result, h.ambiguity_count))
-                    return bad("cell " + n(c) + " has invalid result " + hex(result));
-                continue;
+        const DispatchIndexLayout l = dispatch_index_layout(h, domain_sizes);
+        if (l.size != sec.size) return bad("section is " + n(sec.size) + " bytes, its header describes " + n(l.size));
+
+        for (std::uint32_t p = 0; p < h.arity; ++p) {
+            const std::byte* poles = bytes_.data() + s + l.pole_of[p];
+            std::uint16_t lowest = 0xFFFF, highest = 0;
+            for (std::uint32_t r = 0; r < domain_sizes[p]; ++r) {
+                std::uint16_t pole;
+                std::memcpy(&pole, poles + 2ull * r, 2);
+                lowest = pole < lowest ? pole : lowest;
+                highest = pole > highest ? pole : highest;
             }
-            const auto cell = load<PoleCell>(bytes_, s + l.cells + sizeof(PoleCell) * std::uint64_t{c});
-            const bool ok = cell.owner == kNoOwner ? cell.result == 0 : cell.owner < h.unique_rows && result_ok(cell.result, h.ambiguity_count);
-            if (!ok) return bad("cell " + n(c) + " (owner " + n(cell.owner) + ", result " + hex(cell.result) + ") is invalid");
+            if (lowest == 0 || highest > pole_counts[p])
+                for (std::uint32_t r = 0; r < domain_sizes[p]; ++r)
+                    if (const auto pole = load<std::uint16_t>(bytes_, s + l.pole_of[p] + 2ull * r); pole == 0 || pole > pole_counts[p])
+                        return bad("pole of the type of rank " + n(r) + " at position " + n(p) + " is " + n(pole) + ", outside 1.." +
+                                   n(pole_counts[p]));
+        }
+        // Rows: first_slot + column_count <= cell_count and unique < unique_rows. The
+        // slot bound is folded into one maximum (column_count is the same for all).
+        if (h.column_count > h.cell_count) return bad("column_count " + n(h.column_count) + " is over cell_count " + n(h.cell_count));
+        {
+            const std::byte* rows_at = bytes_.data() + s + l.rows;
+            std::uint32_t max_slot = 0, max_unique = 0;
+            for (std::uint32_t r = 0; r < h.row_count; ++r) {
+                RowRecord row;
+                std::memcpy(&row, rows_at + sizeof(RowRecord) * r, sizeof row);
+                max_slot = row.first_slot > max_slot ? row.first_slot : max_slot;
+                max_unique = row.unique > max_unique ? row.unique : max_unique;
+            }
+            if (max_slot > h.cell_count - h.column_count || max_unique >= h.unique_rows)
+                for (std::uint32_t r = 0; r < h.row_count; ++r) {
+                    const auto row = load<RowRecord>(bytes_, s + l.rows + sizeof(RowRecord) * std::uint64_t{r});
+                    if (row.unique >= h.unique_rows) return bad("row " + n(r) + " is tagged with unique row " + n(row.unique) + " of " + n(h.unique_rows));
+                    if (row.first_slot > h.cell_count - h.column_count)
+                        return bad("row " + n(r) + " starts at cell " + n(row.first_slot) + " and runs past the " + n(h.cell_count) + " cells");
+                }
+        }
+        if (!cells_ok(h, s + l.cells)) {
+            for (std::uint32_t c = 0; c < h.cell_count; ++c) {
+                if (h.cell_format == kCellsPlain) {
+                    if (const auto result = load<std::uint32_t>(bytes_, s + l.cells + 4ull * c); !result_ok(result, h.ambiguity_count))
+                        return bad("cell " + n(c) + " has invalid result " + hex(result));
+                    continue;
+                }
+                const auto cell = load<PoleCell>(bytes_, s + l.cells + sizeof(PoleCell) * std::uint64_t{c});
+                const bool ok = cell.owner == kNoOwner ? cell.result == 0 : cell.owner < h.unique_rows && result_ok(cell.result, h.ambiguity_count);
+                if (!ok) return bad("cell " + n(c) + " (owner " + n(cell.owner) + ", result " + hex(cell.result) + ") is invalid");
+            }
         }
         for (std::uint32_t a = 0; a < h.ambiguity_count; ++a) {
             const auto first = load<std::uint32_t>(bytes_, s + l.ambiguities + 8ull * a);
@@ -332,43 +385,32 @@ private:
             if (!(first < second && second < ah.entry_count))
                 return bad("ambiguity " + n(a) + " names entries " + n(first) + " and " + n(second) + " of " + n(ah.entry_count));
         }
-        s_.ambiguity_count = h.ambiguity_count;
         return {};
     }
 
-    // §5.7 (F10). Children lie after their parent, so a walk always ends: no cycles possible.
-    Result<void> check_decision_tree() {
-        if (!s_.decision_tree.present) return {};
-        const SectionRange& sec = s_.decision_tree;
-        auto bad = [](const std::string& what) { return make_error(ErrorCode::corrupt, "decision_tree: " + what); };
-        if (!s_.dispatch_index.present) return bad("present without the dispatch_index section its results refer to");
-        if (sec.size < sizeof(DecisionTreeHeader)) return bad("section is " + n(sec.size) + " bytes, shorter than its header");
-        const auto h = load<DecisionTreeHeader>(bytes_, sec.offset);
-        if (h.node_count == 0) return bad("has no nodes");
-        if (sec.size != sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{h.node_count})
-            return bad("section is " + n(sec.size) + " bytes, expected " + n(sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{h.node_count}) +
-                       " for " + n(h.node_count) + " nodes");
-        if ((h.flags & ~kTreeShapedByProfile) != 0 && !newer_minor()) return bad("unknown flags " + hex(h.flags));
-        for (std::uint32_t i = 0; i < h.node_count; ++i) {
-            const auto node = load<TreeNode>(bytes_, sec.offset + sizeof(DecisionTreeHeader) + sizeof(TreeNode) * std::uint64_t{i});
-            const std::string at = "node " + n(i);
-            if (node.reserved != 0) return bad(at + " has a non-zero reserved field");
-            switch (static_cast<TreeNodeKind>(node.kind)) {
-                case TreeNodeKind::test:
-                    if (node.position >= s_.header.type_signature_length)
-                        return bad(at + " tests position " + n(node.position) + " of a " + n(s_.header.type_signature_length) + "-argument table");
-                    if (node.below <= i || node.at_or_above <= i || node.below >= h.node_count || node.at_or_above >= h.node_count)
-                        return bad(at + " links to nodes " + n(node.below) + " and " + n(node.at_or_above) + ": children must lie in (" + n(i) +
-                                   ", " + n(h.node_count) + ")");
-                    break;
-                case TreeNodeKind::result:
-                    if (!result_ok(node.value, s_.ambiguity_count)) return bad(at + " has invalid result " + hex(node.value));
-                    break;
-                case TreeNodeKind::fallback: break;
-                default: return bad(at + " has unknown kind " + n(node.kind));
+    // Every cell a valid code (and, displaced, owned by a real row or empty), in one
+    // branch-free pass: true when all are.
+    bool cells_ok(const DispatchIndexHeader& h, std::uint64_t at) const noexcept {
+        const std::byte* p = bytes_.data() + at;
+        const std::uint32_t methods = s_.header.entry_count;
+        bool ok = true;
+        auto code_ok = [&](std::uint32_t code) {
+            return (code & kResultAmbiguous) != 0 ? (code & ~kResultAmbiguous) < h.ambiguity_count : code <= methods;
+        };
+        if (h.cell_format == kCellsPlain) {
+            for (std::uint32_t c = 0; c < h.cell_count; ++c) {
+                std::uint32_t code;
+                std::memcpy(&code, p + 4ull * c, 4);
+                ok &= code_ok(code);
             }
+            return ok;
         }
-        return {};
+        for (std::uint32_t c = 0; c < h.cell_count; ++c) {
+            PoleCell cell;
+            std::memcpy(&cell, p + sizeof(PoleCell) * c, sizeof cell);
+            ok &= cell.owner == kNoOwner ? cell.result == 0 : (cell.owner < h.unique_rows) & code_ok(cell.result);
+        }
+        return ok;
     }
 
     std::span<const std::byte> bytes_;
@@ -383,6 +425,25 @@ Result<ArenaSections> verify_and_locate(std::span<const std::byte> bytes, Verify
 }
 
 }  // namespace detail
+
+Result<arena::Header> read_arena_header(std::span<const std::byte> bytes) {
+    using namespace arena;
+    using detail::hex;
+    using detail::n;
+    if (bytes.size() >= 4)
+        if (const auto magic = detail::load<std::uint32_t>(bytes, 0); magic != kMagic)
+            return make_error(ErrorCode::bad_magic, "not a jdc arena: magic is " + hex(magic) + ", expected " + hex(kMagic) + " (\"JDCA\")");
+    if (bytes.size() < kHeaderSize)
+        return make_error(ErrorCode::truncated, "arena is " + n(bytes.size()) + " bytes, shorter than its " + n(kHeaderSize) + "-byte header");
+    const auto h = detail::load<Header>(bytes, 0);
+    if (!is_readable_major(h.version_major))
+        return make_error(ErrorCode::unsupported_version, "arena format version " + n(h.version_major) + "." + n(h.version_minor) +
+                                                              " is not supported: this reader reads formats " + n(kOldestReadableMajor) +
+                                                              ".x to " + n(kVersionMajor) + ".x");
+    if (const std::uint64_t meta = XXH3_64bits(bytes.data(), kMetadataChecksumCoverage); h.metadata_checksum != meta)
+        return make_error(ErrorCode::checksum_mismatch, "header checksum mismatch: stored " + hex(h.metadata_checksum) + ", computed " + hex(meta));
+    return h;
+}
 
 Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits) {
     auto r = detail::verify_and_locate(bytes, level, limits);

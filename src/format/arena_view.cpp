@@ -1,5 +1,6 @@
 #include "jdc/arena_view.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -43,20 +44,12 @@ Result<ArenaView> ArenaView::open(std::span<const std::byte> bytes, const Verify
         v.dispatch_index_ = bytes.data() + sections->dispatch_index.offset;
         v.dispatch_index_size_ = sections->dispatch_index.size;
     }
-    if (sections->decision_tree.present) {
-        v.decision_tree_ = bytes.data() + sections->decision_tree.offset;
-        v.decision_tree_size_ = sections->decision_tree.size;
-    }
     return v;
 }
 
 std::span<const std::byte> ArenaView::section(arena::SectionKind kind) const noexcept {
-    switch (kind) {
-        case arena::SectionKind::dispatch_index: return {dispatch_index_, dispatch_index_size_};
-        case arena::SectionKind::decision_tree: return {decision_tree_, decision_tree_size_};
-        default: break;
-    }
-    // The v1.0 sections are located through the directory again: tools only.
+    if (kind == arena::SectionKind::dispatch_index) return {dispatch_index_, dispatch_index_size_};
+    // The required sections are located through the directory again: tools only.
     const auto& h = header_;
     for (std::uint32_t i = 0; i < h.section_count; ++i) {
         const auto e = load<arena::SectionEntry>(bytes_.data() + h.section_dir_offset + sizeof(arena::SectionEntry) * i);
@@ -82,7 +75,9 @@ std::uint32_t ArenaView::declared_return_type() const noexcept { return load<are
 
 LocalType ArenaView::type(std::uint32_t local_index) const noexcept {
     const auto r = load<arena::TypeRecord>(types_ + sizeof(arena::TypeRecord) * local_index);
-    return {string_at(r.name_offset, r.name_length), r.structural_hash, static_cast<TypeKind>(r.kind), r.id_hint};
+    const LocalType t{string_at(r.name_offset, r.name_length), r.structural_hash, static_cast<TypeKind>(r.kind), arena::kNoDomain, 0, kInvalidType};
+    if (header_.version_major < 2) return {t.name, t.structural_hash, t.kind, arena::kNoDomain, 0, r.domain_rank};  // 1.x: the writer's id
+    return {t.name, t.structural_hash, t.kind, r.domain_position, r.domain_rank, kInvalidType};
 }
 
 EntryView ArenaView::entry(std::uint32_t index) const noexcept {
@@ -90,138 +85,149 @@ EntryView ArenaView::entry(std::uint32_t index) const noexcept {
                      parameters_ + 4ull * arity_ * index);
 }
 
-BoundArena::BoundArena(const ArenaView& view, const TypeRegistry& registry) : view_(view), registry_(&registry) {}
+BoundArena::BoundArena(const ArenaView& view, const TypeRegistry& registry)
+    : view_(view), registry_(&registry), arity_(view.arity()) {}
+
+namespace {
+
+// The live type a record names: by its domain reference (format 2) or the writer's id
+// (format 1) when the type found there has the record's structural hash, else by
+// structural hash. Whether the result is the record's type (the name too) is the
+// caller's check.
+TypeId find_local(const ArenaView& view, const TypeRegistry& registry, std::span<const TypeId> declared, const LocalType& t) noexcept {
+    if (t.domain_position < declared.size()) {
+        // A registry whose domain gained or lost types since the writer ranks them
+        // differently: then the hash says so, and the type is found by hash below.
+        const TypeDomain& d = registry.domain(declared[t.domain_position]);
+        if (t.domain_rank < d.size())
+            if (const TypeId id = d.member(t.domain_rank); registry.find(id)->structural_hash == t.structural_hash) return id;
+    }
+    if (t.id_hint != kInvalidType)
+        if (const Type* hinted = registry.find(t.id_hint); hinted != nullptr && hinted->structural_hash == t.structural_hash) return t.id_hint;
+    (void)view;
+    return registry.find_by_structural_hash(t.structural_hash);
+}
+
+bool same_type(const TypeRegistry& registry, TypeId id, const LocalType& t) noexcept {
+    const Type* live = registry.find(id);
+    return live != nullptr && live->structural_hash == t.structural_hash && live->name == t.name;
+}
+
+Error stale_type(const ArenaView& view, const TypeRegistry& registry, const LocalType& t) {
+    const std::string what = "dispatch table '" + std::string(view.signature_name()) + "': type '" + std::string(t.name) + "'";
+    if (registry.find(t.name) == kInvalidType) return Error(ErrorCode::stale, what + " no longer exists in the type registry");
+    return Error(ErrorCode::stale, what + " changed definition since the arena was written");
+}
+
+}  // namespace
 
 Result<BoundArena> BoundArena::bind(const ArenaView& view, const TypeRegistry& registry) {
     BoundArena bound(view, registry);
-    const std::uint32_t count = view.type_count();
-    TypeId* live = bound.inline_live_.data();
-    if (count > kInlineTypes) {
-        bound.heap_live_ = std::make_unique<TypeId[]>(count);
-        live = bound.heap_live_.get();
+    // The declared parameter types first: domain references are relative to them.
+    // They are in their own domains, but finding them there needs them already, so
+    // they are found by structural hash.
+    std::array<TypeId, arena::DispatchIndexLayout::kMaxArity> declared{};
+    for (std::uint32_t p = 0; p < bound.arity_ && p < declared.size(); ++p) {
+        const LocalType t = view.type(view.declared_parameter(p));
+        declared[p] = registry.find_by_structural_hash(t.structural_hash);
+        if (!same_type(registry, declared[p], t)) return tl::unexpected(stale_type(view, registry, t));
     }
-    for (std::uint32_t i = 0; i < count; ++i) {
+    const std::span<const TypeId> live_declared(declared.data(), std::min<std::size_t>(bound.arity_, declared.size()));
+    for (std::uint32_t p = 0; p < bound.arity_ && p < kInlinePositions; ++p) bound.declared_live_[p] = declared[p];
+    for (std::uint32_t i = 0; i < view.type_count(); ++i) {
         const LocalType t = view.type(i);
-        if (const Type* hinted = registry.find(t.id_hint);
-            hinted != nullptr && hinted->structural_hash == t.structural_hash && hinted->name == t.name) {
-            live[i] = t.id_hint;
-            continue;
-        }
-        const TypeId id = registry.find_by_structural_hash(t.structural_hash);
-        if (id != kInvalidType && registry.find(id)->name == t.name) {
-            live[i] = id;
-            continue;
-        }
-        const std::string what = "dispatch table '" + std::string(view.signature_name()) + "': type '" + std::string(t.name) + "'";
-        if (registry.find(t.name) == kInvalidType)
-            return make_error(ErrorCode::stale, what + " no longer exists in the type registry");
-        return make_error(ErrorCode::stale, what + " changed definition since the arena was written");
+        const TypeId id = find_local(view, registry, live_declared, t);
+        if (!same_type(registry, id, t)) return tl::unexpected(stale_type(view, registry, t));
+        if (i < kInlineTypes) bound.inline_live_[i] = id;
     }
-    bound.bind_index(registry);
+    bound.bind_index();
     return bound;
 }
 
-void BoundArena::bind_index(const TypeRegistry& registry) {
+Result<BoundArena> BoundArena::bind_keyed(const ArenaView& view, const TypeRegistry& registry, const CacheKey& key,
+                                          std::span<const TypeId> declared_parameters) {
+    if (view.key() != key)
+        return make_error(ErrorCode::stale, "dispatch table '" + std::string(view.signature_name()) + "' was stored under key " +
+                                                view.key().to_hex() + ", not " + key.to_hex() + " as asked");
+    if (declared_parameters.size() != view.arity())
+        return make_error(ErrorCode::invalid_argument, "binding dispatch table '" + std::string(view.signature_name()) + "' of arity " +
+                                                           std::to_string(view.arity()) + " with " +
+                                                           std::to_string(declared_parameters.size()) + " declared parameter types");
+    BoundArena bound(view, registry);
+    for (std::uint32_t p = 0; p < bound.arity_; ++p)
+        if (!same_type(registry, declared_parameters[p], view.type(view.declared_parameter(p))))
+            return make_error(ErrorCode::invalid_argument, "binding dispatch table '" + std::string(view.signature_name()) +
+                                                               "': declared parameter " + std::to_string(p) + " is not the arena's");
+    for (std::uint32_t p = 0; p < bound.arity_ && p < kInlinePositions; ++p) bound.declared_live_[p] = declared_parameters[p];
+    const std::uint32_t cached = std::min<std::uint32_t>(view.type_count(), kInlineTypes);
+    for (std::uint32_t i = 0; i < cached; ++i) bound.inline_live_[i] = find_local(view, registry, declared_parameters, view.type(i));
+    bound.bind_index();
+    return bound;
+}
+
+TypeId BoundArena::resolve_local(std::uint32_t local_index) const noexcept {
+    if (arity_ <= kInlinePositions) return find_local(view_, *registry_, std::span<const TypeId>(declared_live_.data(), arity_), view_.type(local_index));
+    std::array<TypeId, arena::DispatchIndexLayout::kMaxArity> declared{};
+    for (std::uint32_t p = 0; p < arity_ && p < declared.size(); ++p)
+        declared[p] = registry_->find_by_structural_hash(view_.type(view_.declared_parameter(p)).structural_hash);
+    return find_local(view_, *registry_, std::span<const TypeId>(declared.data(), std::min<std::size_t>(arity_, declared.size())),
+                      view_.type(local_index));
+}
+
+void BoundArena::bind_index() {
     if (!view_.has_dispatch_index()) return;
     const std::byte* s = view_.dispatch_index_;
     const auto h = load<arena::DispatchIndexHeader>(s);
-    const arena::DispatchIndexLayout l = arena::dispatch_index_layout(h);
-    id_base_ = h.id_base;
-    id_span_ = h.id_span;
-    column_count_ = h.column_count;
-    pole_counts_ = s + l.pole_counts;
-    pole_of_ = s + l.pole_of;
-    row_of_ = s + l.row_of;
-    displacement_ = s + l.displacement;
+    std::array<std::uint32_t, arena::DispatchIndexLayout::kMaxArity> domain_sizes{};
+    std::vector<Position> all(h.arity);
+    for (std::uint32_t p = 0; p < h.arity; ++p) {
+        const auto pr = load<arena::PositionRecord>(s + sizeof(arena::DispatchIndexHeader) + sizeof(arena::PositionRecord) * p);
+        domain_sizes[p] = pr.domain_size;
+        // The index speaks canonical ranks of the writer's domains: usable only when
+        // the live registry's domain is the same one (same digest, hence same ranks).
+        const TypeDomain& live = registry_->domain(p < kInlinePositions ? declared_live_[p] : live_type(view_.declared_parameter(p)));
+        if (live.digest() != pr.domain_digest || live.size() != pr.domain_size) return;
+        all[p].ranks = live.ranks();
+        all[p].pole_count = pr.pole_count;
+    }
+    const arena::DispatchIndexLayout l = arena::dispatch_index_layout(h, domain_sizes);
+    for (std::uint32_t p = 0; p < h.arity; ++p) all[p].pole_of = s + l.pole_of[p];
+    for (std::uint32_t p = 0; p < h.arity && p < kInlinePositions; ++p) positions_[p] = all[p];
+    if (h.arity > kInlinePositions) {
+        auto more = std::shared_ptr<Position[]>(new Position[h.arity - kInlinePositions]);
+        std::copy(all.begin() + kInlinePositions, all.end(), more.get());
+        more_positions_ = std::move(more);
+    }
+    rows_ = s + l.rows;
     cells_ = s + l.cells;
-    plain_cells_ = h.cell_format == arena::kCellsPlain;
     ambiguities_ = s + l.ambiguities;
-    if (view_.has_decision_tree()) tree_nodes_ = view_.decision_tree_ + sizeof(arena::DecisionTreeHeader);
-
-    // The index speaks the writer's ids. If the live registry gives every one of
-    // those types the same id (a compiler that registers types in a stable order),
-    // argument ids are used as they are: one load and compare per type here.
-    const std::byte* hashes = s + l.type_hashes;
-    bool same_ids = true;
-    for (std::uint32_t i = 0; i < id_span_ && same_ids; ++i) {
-        const Type* t = registry.find(id_base_ + i);
-        same_ids = t != nullptr && t->structural_hash == load<std::uint64_t>(hashes + 8ull * i);
-    }
-    has_index_ = true;
-    if (same_ids) return;
-    // Otherwise map live ids to writer ids by structural hash; a live type with no
-    // writer counterpart maps to 0, which every form sends to the scan.
-    remap_size_ = registry.size() + 1;
-    remap_ = std::make_unique<TypeId[]>(remap_size_);
-    for (std::uint32_t i = 0; i < id_span_; ++i) {
-        const TypeId live_id = registry.find_by_structural_hash(load<std::uint64_t>(hashes + 8ull * i));
-        if (live_id != kInvalidType) remap_[live_id] = id_base_ + i;
-    }
+    plain_cells_ = h.cell_format == arena::kCellsPlain;
+    table_ready_ = true;
 }
 
-Resolution BoundArena::decode(std::uint32_t code) const noexcept {
-    if (code == 0) return Resolution::none();
-    if ((code & arena::kResultAmbiguous) != 0) {
-        const std::byte* pair = ambiguities_ + 8ull * (code & ~arena::kResultAmbiguous);
-        return Resolution::ambiguous(load<std::uint32_t>(pair), load<std::uint32_t>(pair + 4));
-    }
-    return Resolution::method(code - 1);
-}
-
-bool BoundArena::has_form(DispatchForm form) const noexcept {
-    switch (form) {
-        case DispatchForm::scan: return true;
-        case DispatchForm::compressed_table: return has_index_;
-        case DispatchForm::decision_tree: return tree_nodes_ != nullptr;
-    }
-    return false;
-}
-
-Resolution BoundArena::lookup_table(std::span<const TypeId> args) const noexcept {
-    const std::uint32_t arity = view_.arity();
-    if (!has_index_ || args.size() != arity) return lookup_scan(args);
+Resolution BoundArena::lookup_table_any(std::span<const TypeId> args) const noexcept {
     // Row: the poles of positions 0..arity-2 in mixed radix; column: the last pole.
     std::uint64_t row = 0;
     std::uint32_t column = 0;
-    for (std::uint32_t p = 0; p < arity; ++p) {
-        const std::uint32_t i = writer_id(args[p]) - id_base_;  // wraps for ids below the base
-        if (i >= id_span_) return lookup_scan(args);
-        const std::uint32_t pole = load<std::uint16_t>(pole_of_ + 2ull * (std::uint64_t{p} * id_span_ + i)) - 1u;
-        if (p + 1 < arity) row = row * load<std::uint32_t>(pole_counts_ + 4ull * p) + pole;
-        else column = pole;
+    for (std::uint32_t p = 0; p < arity_; ++p) {
+        const Position& pos = position(p);
+        const std::int64_t pole = this->pole(pos, args[p]);
+        if (pole < 0) return Resolution::none();
+        if (p + 1 < arity_) row = row * pos.pole_count + static_cast<std::uint64_t>(pole);
+        else column = static_cast<std::uint32_t>(pole);
     }
-    const auto unique = load<std::uint32_t>(row_of_ + 4 * row);
-    const auto slot = std::uint64_t{load<std::uint32_t>(displacement_ + 4ull * unique)} + column;
-    if (plain_cells_) return decode(load<std::uint32_t>(cells_ + 4 * slot));
-    const auto cell = load<arena::PoleCell>(cells_ + sizeof(arena::PoleCell) * slot);
-    return decode(cell.owner == unique ? cell.result : 0);
-}
-
-Resolution BoundArena::lookup_tree(std::span<const TypeId> args) const noexcept {
-    if (tree_nodes_ == nullptr || args.size() != view_.arity()) return lookup_scan(args);
-    std::uint32_t index = 0;
-    while (true) {  // child indexes only grow (verified), so this ends
-        const auto node = load<arena::TreeNode>(tree_nodes_ + sizeof(arena::TreeNode) * index);
-        switch (static_cast<arena::TreeNodeKind>(node.kind)) {
-            case arena::TreeNodeKind::test:
-                index = writer_id(args[node.position]) < node.value ? node.below : node.at_or_above;
-                break;
-            case arena::TreeNodeKind::result: return decode(node.value);
-            default: return lookup_scan(args);
-        }
-    }
+    return cell(row, column);
 }
 
 Resolution BoundArena::lookup_scan(std::span<const TypeId> args) const noexcept {
     const std::uint32_t arity = view_.arity();
     const std::uint32_t n = view_.entry_count();
     if (args.size() != arity) return Resolution::none();
-    const TypeId* live = this->live();
     const std::byte* params = view_.parameters_;
     const TypeRegistry& reg = *registry_;
 
     auto param = [&](std::uint32_t entry, std::uint32_t pos) {
-        return live[load<std::uint32_t>(params + 4ull * (std::uint64_t{entry} * arity + pos))];
+        return live_type(load<std::uint32_t>(params + 4ull * (std::uint64_t{entry} * arity + pos)));
     };
     auto applies = [&](std::uint32_t entry) {
         for (std::uint32_t p = 0; p < arity; ++p)
@@ -248,6 +254,85 @@ Resolution BoundArena::lookup_scan(std::span<const TypeId> args) const noexcept 
         if (!as_specific(best, i) || as_specific(i, best)) return Resolution::ambiguous(best, i);
     }
     return Resolution::method(best);
+}
+
+ConeResolution BoundArena::resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours) const {
+    ConeResolution out;
+    if (static_types.size() != arity_) {
+        out.no_method.emplace(static_types.begin(), static_types.end());
+        return out;
+    }
+    // Per position, the cone's groups of behaviour: a key (the pole, or the set of
+    // accepting entries as bit words) and the group's representative. The key of a
+    // type outside the declared parameter's domain is empty: no method accepts it.
+    struct Group {
+        std::vector<std::uint64_t> key;
+        TypeId representative;
+    };
+    std::vector<std::vector<Group>> groups(arity_);
+    const std::uint32_t n = view_.entry_count();
+    const std::size_t words = (n + 63) / 64;
+    const TypeRegistry& reg = *registry_;
+    std::vector<std::uint64_t> key;
+    for (std::uint32_t p = 0; p < arity_; ++p) {
+        std::vector<Group>& g = groups[p];
+        const std::span<const TypeId> cone = reg.domain(static_types[p]).members();
+        if (table_ready_) {  // the poles: one slot each (slot 0: outside the domain)
+            const Position& pos = position(p);
+            std::vector<TypeId> representative(std::size_t{pos.pole_count} + 1, kInvalidType);
+            for (TypeId t : cone) {
+                TypeId& r = representative[static_cast<std::size_t>(this->pole(pos, t) + 1)];
+                r = r == kInvalidType ? t : std::min(r, t);
+            }
+            for (std::size_t slot = 0; slot < representative.size(); ++slot)
+                if (representative[slot] != kInvalidType) g.push_back({{slot}, representative[slot]});
+        }
+        for (TypeId t : table_ready_ ? std::span<const TypeId>() : cone) {
+            {  // without the index: the entries accepting t here (the scan's view of a pole)
+                key.assign(words, 0);
+                for (std::uint32_t e = 0; e < n; ++e) {
+                    std::uint32_t local;
+                    std::memcpy(&local, view_.parameters_ + 4ull * (std::uint64_t{e} * arity_ + p), 4);
+                    if (reg.is_subtype(t, live_type(local))) key[e / 64] |= std::uint64_t{1} << (e % 64);
+                }
+            }
+            const auto same = std::find_if(g.begin(), g.end(), [&](const Group& x) { return x.key == key; });
+            if (same == g.end()) g.push_back({key, t});
+            else same->representative = std::min(same->representative, t);
+        }
+        if (g.empty()) {  // an unregistered static type: itself, outside every domain
+            out.no_method.emplace(static_types.begin(), static_types.end());
+            return out;
+        }
+        std::sort(g.begin(), g.end(), [](const Group& a, const Group& b) { return a.representative < b.representative; });
+    }
+    std::vector<std::size_t> at(arity_, 0);
+    std::vector<TypeId> args(arity_);
+    std::vector<bool> selected(n, false);
+    while (true) {
+        if (out.behaviours == max_behaviours) {
+            out.truncated = true;
+            break;
+        }
+        ++out.behaviours;
+        for (std::uint32_t p = 0; p < arity_; ++p) args[p] = groups[p][at[p]].representative;
+        const Resolution r = lookup(args);
+        switch (r.kind) {
+            case ResolutionKind::method: selected[r.index] = true; break;
+            case ResolutionKind::ambiguous:
+                if (!out.ambiguous) out.ambiguous = ConeResolution::Ambiguity{args, r.index, r.other};
+                break;
+            case ResolutionKind::no_method:
+                if (!out.no_method) out.no_method = args;
+                break;
+        }
+        std::uint32_t p = arity_;  // odometer, last position fastest: lexicographic order
+        while (p > 0 && ++at[p - 1] == groups[p - 1].size()) at[--p] = 0;
+        if (p == 0) break;
+    }
+    for (std::uint32_t m = 0; m < n; ++m)
+        if (selected[m]) out.methods.push_back(m);
+    return out;
 }
 
 DispatchTable BoundArena::to_table() const {

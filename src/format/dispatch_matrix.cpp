@@ -39,36 +39,37 @@ Result<DispatchMatrix> DispatchMatrix::build(const DispatchTable& table, const T
     Parts p;
     p.arity = arity;
     p.method_count = n;
+    std::vector<const TypeDomain*> domains(arity);
 
-    // The union of the universes spans the smallest declared parameter id upwards:
-    // a subtype always has a larger id than its supertypes.
-    TypeId lowest = static_cast<TypeId>(registry.size() + 1);
-    for (TypeId d : table.signature.parameter_types) lowest = std::min(lowest, d);
-    p.id_base = arity == 0 ? kFirstUserType : lowest;
-    p.id_span = arity == 0 ? 0 : static_cast<std::uint32_t>(registry.size() + 1 - p.id_base);
-
-    // Per position: group the universe by applicable set.
+    // Per position: group the universe by applicable set. Method m accepts exactly
+    // the members of its parameter type's domain (a subset of the universe, since
+    // the parameter is a subtype of the declared type), so the sets are filled from
+    // those domains: work proportional to what the methods accept, not to
+    // universe size x methods.
     std::vector<std::vector<Words>> pole_sets(arity);
-    p.pole_of.assign(arity, std::vector<std::uint32_t>(p.id_span, 0));
+    p.pole_of.resize(arity);
     p.pole_count.assign(arity, 0);
-    Words applicable(words);
+    p.domain_digest.assign(arity, 0);
+    std::vector<Words> sets;
     for (std::uint32_t pos = 0; pos < arity; ++pos) {
-        // Every id of the span gets a pole: a type that is not a subtype of the
-        // declared parameter is accepted by no method there (methods' parameters are
-        // subtypes of it), so it falls into the empty set's pole. Readers rely on
-        // every pole being >= 1.
+        const TypeDomain& universe = registry.domain(table.signature.parameter_types[pos]);
+        domains[pos] = &universe;
+        p.domain_digest[pos] = universe.digest();
+        sets.assign(universe.size(), Words(words, 0));
+        for (std::uint32_t m = 0; m < n; ++m)
+            for (TypeId member : registry.domain(table.implementations[m].parameter_types[pos]).members())
+                set_bit(sets[universe.rank_of(member)].data(), m);
+        // Poles in the order of their first member's rank: canonical, whatever the ids.
         std::unordered_map<Words, std::uint32_t, WordsHash> pole_by_set;
-        for (std::uint32_t i = 0; i < p.id_span; ++i) {
-            const TypeId t = p.id_base + i;
-            std::fill(applicable.begin(), applicable.end(), 0);
-            for (std::uint32_t m = 0; m < n; ++m)
-                if (registry.is_subtype(t, table.implementations[m].parameter_types[pos])) set_bit(applicable.data(), m);
-            auto [it, inserted] = pole_by_set.try_emplace(applicable, static_cast<std::uint32_t>(pole_sets[pos].size()) + 1);
-            if (inserted) pole_sets[pos].push_back(applicable);
-            p.pole_of[pos][i] = it->second;
+        p.pole_of[pos].assign(universe.size(), 0);
+        for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
+            auto [it, inserted] = pole_by_set.try_emplace(sets[rank], static_cast<std::uint32_t>(pole_sets[pos].size()) + 1);
+            if (inserted) pole_sets[pos].push_back(sets[rank]);
+            p.pole_of[pos][rank] = it->second;
         }
         p.pole_count[pos] = static_cast<std::uint32_t>(pole_sets[pos].size());
     }
+    Words applicable(words);
 
     std::uint64_t cells = 1;
     for (std::uint32_t c : p.pole_count) cells = saturating_mul(cells, c);
@@ -129,17 +130,17 @@ Result<DispatchMatrix> DispatchMatrix::build(const DispatchTable& table, const T
             tuple[pos] = 0;
         }
     }
-    return DispatchMatrix(std::move(p));
+    return DispatchMatrix(std::move(p), std::move(domains));
 }
 
 Result<DispatchMatrix> DispatchMatrix::from_parts(Parts parts) {
     auto bad = [](const std::string& what) { return make_error(ErrorCode::corrupt, "dispatch matrix: " + what); };
-    if (parts.pole_of.size() != parts.arity || parts.pole_count.size() != parts.arity) return bad("position count differs from arity");
+    if (parts.pole_of.size() != parts.arity || parts.pole_count.size() != parts.arity || parts.domain_digest.size() != parts.arity)
+        return bad("position count differs from arity");
     std::uint64_t cells = 1;
     for (std::uint32_t pos = 0; pos < parts.arity; ++pos) {
-        if (parts.pole_of[pos].size() != parts.id_span) return bad("pole row of position " + std::to_string(pos) + " has the wrong length");
         for (std::uint32_t pole : parts.pole_of[pos])
-            if (pole > parts.pole_count[pos])
+            if (pole == 0 || pole > parts.pole_count[pos])
                 return bad("pole " + std::to_string(pole) + " at position " + std::to_string(pos) + " is over its count " +
                            std::to_string(parts.pole_count[pos]));
         cells = saturating_mul(cells, parts.pole_count[pos]);
@@ -151,7 +152,7 @@ Result<DispatchMatrix> DispatchMatrix::from_parts(Parts parts) {
         if ((c & kResultAmbiguousBit) != 0 ? (c & ~kResultAmbiguousBit) >= parts.ambiguities.size() : c > parts.method_count)
             return bad("result code " + std::to_string(c) + " out of range");
     }
-    return DispatchMatrix(std::move(parts));
+    return DispatchMatrix(std::move(parts), {});
 }
 
 Result<DispatchMatrix> DispatchMatrix::renumbered(std::span<const std::uint32_t> new_index) const {
@@ -170,18 +171,7 @@ Result<DispatchMatrix> DispatchMatrix::renumbered(std::span<const std::uint32_t>
         const std::uint32_t x = new_index[a.first], y = new_index[a.second];
         a = {std::min(x, y), std::max(x, y)};
     }
-    return DispatchMatrix(std::move(parts));
-}
-
-std::vector<TypeId> DispatchMatrix::universe() const {
-    std::vector<TypeId> ids;
-    for (std::uint32_t i = 0; i < p_.id_span; ++i)
-        for (std::uint32_t pos = 0; pos < p_.arity; ++pos)
-            if (p_.pole_of[pos][i] != 0) {
-                ids.push_back(p_.id_base + i);
-                break;
-            }
-    return ids;
+    return DispatchMatrix(std::move(parts), domains_);
 }
 
 Resolution DispatchMatrix::decode(ResultCode code) const noexcept {
@@ -193,19 +183,25 @@ Resolution DispatchMatrix::decode(ResultCode code) const noexcept {
     return Resolution::method(code - 1);
 }
 
-bool DispatchMatrix::resolve(std::span<const TypeId> args, Resolution& out) const noexcept {
-    if (args.size() != p_.arity) {
-        out = Resolution::none();
-        return true;
-    }
+Resolution DispatchMatrix::resolve(std::span<const TypeId> args) const noexcept {
+    if (args.size() != p_.arity || domains_.empty()) return Resolution::none();
     std::uint64_t cell = 0;
     for (std::uint32_t pos = 0; pos < p_.arity; ++pos) {
         const std::uint32_t pole = pole_of(pos, args[pos]);
-        if (pole == 0) return false;
+        if (pole == 0) return Resolution::none();
         cell = cell * p_.pole_count[pos] + (pole - 1);
     }
-    out = decode(p_.cells[cell]);
-    return true;
+    return decode(p_.cells[cell]);
+}
+
+Resolution DispatchMatrix::resolve_ranks(std::span<const std::uint32_t> ranks) const noexcept {
+    if (ranks.size() != p_.arity) return Resolution::none();
+    std::uint64_t cell = 0;
+    for (std::uint32_t pos = 0; pos < p_.arity; ++pos) {
+        if (ranks[pos] >= p_.pole_of[pos].size()) return Resolution::none();
+        cell = cell * p_.pole_count[pos] + (p_.pole_of[pos][ranks[pos]] - 1);
+    }
+    return decode(p_.cells[cell]);
 }
 
 std::vector<bool> DispatchMatrix::reachable_methods() const {
@@ -223,11 +219,7 @@ std::vector<bool> DispatchMatrix::reachable_methods() const {
 
 std::uint64_t DispatchMatrix::dense_bytes() const noexcept {
     std::uint64_t tuples = 1;
-    for (std::uint32_t pos = 0; pos < p_.arity; ++pos) {
-        const auto size = static_cast<std::uint64_t>(std::count_if(p_.pole_of[pos].begin(), p_.pole_of[pos].end(),
-                                                                   [](std::uint32_t pole) { return pole != 0; }));
-        tuples = saturating_mul(tuples, size);
-    }
+    for (std::uint32_t pos = 0; pos < p_.arity; ++pos) tuples = saturating_mul(tuples, p_.pole_of[pos].size());
     return saturating_mul(tuples, sizeof(ResultCode));
 }
 

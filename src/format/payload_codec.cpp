@@ -127,10 +127,10 @@ Result<void> check_compressed(std::span<const std::byte> bytes, const VerifyLimi
         return make_error(ErrorCode::truncated, "compressed arena is " + n(size) + " bytes, shorter than its " +
                                                     n(kHeaderSize) + "-byte header");
     const Header& h = header = load<Header>(bytes, 0);
-    if (h.version_major != kVersionMajor)  // C3
+    if (!is_readable_major(h.version_major))  // C3
         return make_error(ErrorCode::unsupported_version, "arena format version " + n(h.version_major) + "." +
-                                                              n(h.version_minor) + " is not supported: this reader reads format " +
-                                                              n(kVersionMajor) + ".x");
+                                                              n(h.version_minor) + " is not supported: this reader reads formats " +
+                                                              n(kOldestReadableMajor) + ".x to " + n(kVersionMajor) + ".x");
     const std::uint64_t expected_meta = XXH3_64bits(bytes.data(), kMetadataChecksumCoverage);
     if (h.metadata_checksum != expected_meta)  // C4
         return make_error(ErrorCode::checksum_mismatch, "header checksum mismatch: stored " + hex(h.metadata_checksum) +
@@ -260,7 +260,7 @@ std::string_view to_string(PayloadCodec codec) noexcept {
 PayloadCodec payload_codec_of(std::span<const std::byte> bytes) noexcept {
     if (bytes.size() < kHeaderSize) return PayloadCodec::none;
     const auto h = load<Header>(bytes, 0);
-    if (h.magic != kMagic || h.version_major != kVersionMajor) return PayloadCodec::none;
+    if (h.magic != kMagic || !is_readable_major(h.version_major)) return PayloadCodec::none;
     if (h.metadata_checksum != XXH3_64bits(bytes.data(), kMetadataChecksumCoverage)) return PayloadCodec::none;
     return static_cast<PayloadCodec>(h.payload_codec);
 }

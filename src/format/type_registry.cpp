@@ -1,6 +1,8 @@
 #include "jdc/type_registry.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,70 @@ std::uint64_t structural_hash(std::string_view name, TypeKind kind, std::span<co
     return h.digest();
 }
 
-TypeRegistry::TypeRegistry() {
+// Domains by root id. Readers take the fast path, two acquire loads; the first reader
+// of a root builds its domain under the mutex and publishes it. The slot array is
+// sized once per registry size: add() (never concurrent with domain(), by contract)
+// clears the cache.
+struct TypeRegistry::DomainCache {
+    std::mutex mutex;
+    std::atomic<std::size_t> slot_count{0};
+    std::atomic<std::atomic<const TypeDomain*>*> slots{nullptr};
+    std::unique_ptr<std::atomic<const TypeDomain*>[]> slot_storage;
+    std::vector<std::unique_ptr<TypeDomain>> owned;
+    std::unique_ptr<TypeDomain> empty;
+
+    void clear() {
+        slot_count.store(0, std::memory_order_relaxed);
+        slots.store(nullptr, std::memory_order_relaxed);
+        slot_storage.reset();
+        owned.clear();
+    }
+};
+
+TypeRegistry::TypeRegistry(const TypeRegistry& other)
+    : types_(other.types_),
+      ancestor_bits_(other.ancestor_bits_),
+      row_offset_(other.row_offset_),
+      by_name_(other.by_name_),
+      by_hash_(other.by_hash_),
+      domains_(std::make_unique<DomainCache>()) {}
+
+TypeRegistry& TypeRegistry::operator=(const TypeRegistry& other) {
+    if (this != &other) {
+        TypeRegistry copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+TypeRegistry::TypeRegistry(TypeRegistry&&) noexcept = default;
+TypeRegistry& TypeRegistry::operator=(TypeRegistry&&) noexcept = default;
+TypeRegistry::~TypeRegistry() = default;
+
+const TypeDomain& TypeRegistry::domain(TypeId id) const {
+    if (!domains_) domains_ = std::make_unique<DomainCache>();  // a moved-from registry, reused
+    DomainCache& cache = *domains_;
+    if (id < cache.slot_count.load(std::memory_order_acquire))
+        if (const TypeDomain* d = cache.slots.load(std::memory_order_acquire)[id].load(std::memory_order_acquire)) return *d;
+    std::lock_guard<std::mutex> guard(cache.mutex);
+    if (find(id) == nullptr) {
+        if (!cache.empty) cache.empty = std::make_unique<TypeDomain>(*this, kInvalidType);
+        return *cache.empty;
+    }
+    if (cache.slot_count.load(std::memory_order_relaxed) != types_.size()) {
+        cache.slot_storage = std::make_unique<std::atomic<const TypeDomain*>[]>(types_.size());
+        for (std::size_t i = 0; i < types_.size(); ++i) cache.slot_storage[i].store(nullptr, std::memory_order_relaxed);
+        cache.slots.store(cache.slot_storage.get(), std::memory_order_release);
+        cache.slot_count.store(types_.size(), std::memory_order_release);
+    }
+    std::atomic<const TypeDomain*>& slot = cache.slot_storage[id];
+    if (const TypeDomain* d = slot.load(std::memory_order_acquire)) return *d;
+    cache.owned.push_back(std::make_unique<TypeDomain>(*this, id));
+    slot.store(cache.owned.back().get(), std::memory_order_release);
+    return *cache.owned.back();
+}
+
+TypeRegistry::TypeRegistry() : domains_(std::make_unique<DomainCache>()) {
     types_.emplace_back();  // id 0: invalid
     row_offset_.push_back(0);
     for (const char* name : {"i32", "f64", "bool", "string"}) {
@@ -72,12 +137,8 @@ Result<TypeId> TypeRegistry::add(std::string_view name, TypeKind kind, std::span
     by_name_.emplace(t.name, id);
     by_hash_.emplace(t.structural_hash, id);
     types_.push_back(std::move(t));
+    if (domains_) domains_->clear();  // the new type joins the domains of its supertypes
     return id;
-}
-
-const Type* TypeRegistry::find(TypeId id) const noexcept {
-    if (id == kInvalidType || id >= types_.size()) return nullptr;
-    return &types_[id];
 }
 
 TypeId TypeRegistry::find(std::string_view name) const noexcept {

@@ -30,15 +30,13 @@ Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEnt
     const std::vector<std::byte> as_is(bytes.begin(), bytes.end());
     // Only an arena with a dispatch index can be re-optimized here: the index holds
     // its whole dispatch matrix, so no type registry is needed (arena_optimizer.hpp).
-    // Others keep their form until a compiler writes them again.
+    // Others keep their form until a compiler writes them again. The index is kept
+    // where it beats the scan (DispatchForms::for_table's threshold, measured in
+    // bench/RESULTS.md) and re-encoded as the current writer would; below the
+    // threshold the scan answers as fast and the index is dropped.
     if (!arena.has_dispatch_index()) return as_is;
-    bool profiled = false;
-    for (std::uint32_t i = 0; i < arena.entry_count() && !profiled; ++i) profiled = arena.entry(i).call_frequency() != 0;
     ReoptimizeOptions options;
-    options.forms.compressed_table = true;
-    // With call counts, a decision tree shaped by them (hot methods near the root);
-    // without, the table alone, which bench_dispatch shows is faster than any tree.
-    options.forms.decision_tree = profiled;
+    options.forms.compressed_table = arena.entry_count() >= DispatchForms::kMinEntriesForTable;
     auto rebuilt = reoptimize_arena(arena, options);
     if (!rebuilt) return as_is;
     return rebuilt;

@@ -63,7 +63,6 @@ const char* section_name(std::uint32_t kind) {
         case jdc::arena::SectionKind::entries: return "entries";
         case jdc::arena::SectionKind::parameters: return "parameters";
         case jdc::arena::SectionKind::dispatch_index: return "dispatch_index";
-        case jdc::arena::SectionKind::decision_tree: return "decision_tree";
     }
     return "unknown";
 }
@@ -78,6 +77,7 @@ void print_arena(const jdc::ArenaView& v, std::ostream& out) {
     out << "format:        " << v.version_major() << "." << v.version_minor() << "\n"
         << "size:          " << h.total_size << " bytes\n"
         << "table hash:    " << hex(h.table_hash) << "\n"
+        << "key:           " << (v.key().is_zero() ? std::string("none") : v.key().to_hex()) << "\n"
         << "created:       " << iso_time(h.created_at_ns) << "\n"
         << "signature:     " << v.signature_name() << "(";
     for (std::uint32_t p = 0; p < v.arity(); ++p) out << (p ? ", " : "") << type_ref(v, v.declared_parameter(p));
@@ -98,12 +98,15 @@ void print_arena(const jdc::ArenaView& v, std::ostream& out) {
                       (e.flags & jdc::arena::kSectionRequired) ? "  required" : "");
         out << line;
     }
-    out << jdc::describe_dispatch_forms(v, 24);
+    out << jdc::describe_dispatch_forms(v);
     out << "types:\n";
     for (std::uint32_t i = 0; i < v.type_count(); ++i) {
         const jdc::LocalType t = v.type(i);
         out << "  #" << i << "  " << t.name << "  " << jdc::to_string(t.kind) << "  structural hash " << hex(t.structural_hash)
-            << "  id hint " << t.id_hint << "\n";
+            << (t.domain_position != jdc::arena::kNoDomain
+                    ? "  parameter " + std::to_string(t.domain_position) + " domain rank " + std::to_string(t.domain_rank)
+                    : t.id_hint != jdc::kInvalidType ? "  writer id " + std::to_string(t.id_hint) : std::string("  in no parameter domain"))
+            << "\n";
     }
     out << "entries:\n";
     for (std::uint32_t i = 0; i < v.entry_count(); ++i) {
