@@ -108,7 +108,7 @@ struct Tables {
 
     Tables(const Program& p, OptLevel level) : manager(disabled_manager()) {
         for (const Generic& g : p.generics) {
-            auto t = manager.getOrBuildDispatchTable(table_inputs(p, g, {}), p.registry, [&](const jdc::TableInputs&, const jdc::TypeRegistry&) {
+            auto t = manager.getOrBuildDispatchTable(table_inputs(p, g), p.registry, [&](const jdc::TableInputs&, const jdc::TypeRegistry&) {
                 return build_dispatch_table(p, g, level);
             });
             REQUIRE(t);

@@ -164,7 +164,8 @@ public:
     // edit), and then its types are the caller's by construction, so they are not
     // compared one by one. `declared_parameters` are the live ids of the table's
     // declared parameter types, in order (the arena's are checked against them).
-    // O(arity + min(type_count, 16)), no allocation.
+    // O(arity + min(type_count, 16)); allocates only for an index of more than 3 parameters.
+    // Errors: stale (another key), invalid_argument (the zero key, or declared types not the arena's).
     static Result<BoundArena> bind_keyed(const ArenaView& view, const TypeRegistry& registry, const CacheKey& key,
                                          std::span<const TypeId> declared_parameters);
 

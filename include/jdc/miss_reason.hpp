@@ -2,8 +2,8 @@
 // explained by BuildCacheManager::explain and `jdc explain`.
 //
 // Cache layer. A miss is explained by comparing the inputs recorded when a table of
-// the same name was last stored (the inputs log, inputs.jdcl) with the inputs now:
-// the first input that differs, in the order of MissReason below, is the reason.
+// the same name was last stored (the inputs log, inputs.jdcl) with the inputs now
+// (src/cache/miss_explanation.hpp gives the order in which they are compared).
 #pragma once
 
 #include <cstddef>
@@ -19,8 +19,8 @@ namespace jdc {
 // in stats.json, so their names are part of that file's format.
 enum class MissReason : std::uint8_t {
     never_seen,         // no table of this name was ever stored
-    source_changed,     // a source file (or one it imports) changed
-    type_changed,       // a type definition the table depends on changed
+    source_changed,     // a source file the table depends on by its bytes changed (TableInputs::sources)
+    type_changed,       // a declared parameter's domain changed: a type gained, lost or redefined
     signature_changed,  // the generic function's declared signature changed
     config_changed,     // build flags / optimization settings changed
     compiler_changed,   // compiler version changed
@@ -28,15 +28,16 @@ enum class MissReason : std::uint8_t {
     corrupt,            // the stored entry failed verification and was dropped
     stale,              // the stored entry no longer binds to the registry
     disabled,           // caching is off (JANUS_CACHE_DISABLE)
+    methods_changed,    // a method added, removed, or moved (another module, line or column)
 };
-inline constexpr std::size_t kMissReasonCount = 10;
+inline constexpr std::size_t kMissReasonCount = 11;
 std::string_view to_string(MissReason reason) noexcept;
 
 // What a lookup with given inputs would do, and why it would miss.
 struct Explanation {
     bool hit = false;
     MissReason reason = MissReason::never_seen;
-    std::string detail;  // e.g. "src/shapes.jn" or "type 'Circle'"
+    std::string detail;  // e.g. "`Circle` gained subtype `Disk`"
     CacheKey key;
 };
 

@@ -146,6 +146,8 @@ Result<BoundArena> BoundArena::bind(const ArenaView& view, const TypeRegistry& r
 
 Result<BoundArena> BoundArena::bind_keyed(const ArenaView& view, const TypeRegistry& registry, const CacheKey& key,
                                           std::span<const TypeId> declared_parameters) {
+    if (key.is_zero())  // the key of no table: every unkeyed arena would carry it
+        return make_error(ErrorCode::invalid_argument, "binding dispatch table '" + std::string(view.signature_name()) + "' by the zero key");
     if (view.key() != key)
         return make_error(ErrorCode::stale, "dispatch table '" + std::string(view.signature_name()) + "' was stored under key " +
                                                 view.key().to_hex() + ", not " + key.to_hex() + " as asked");
@@ -179,7 +181,7 @@ void BoundArena::bind_index() {
     const std::byte* s = view_.dispatch_index_;
     const auto h = load<arena::DispatchIndexHeader>(s);
     std::array<std::uint32_t, arena::DispatchIndexLayout::kMaxArity> domain_sizes{};
-    std::vector<Position> all(h.arity);
+    std::array<Position, arena::DispatchIndexLayout::kMaxArity> all{};  // on the stack: binding allocates nothing below kInlinePositions
     for (std::uint32_t p = 0; p < h.arity; ++p) {
         const auto pr = load<arena::PositionRecord>(s + sizeof(arena::DispatchIndexHeader) + sizeof(arena::PositionRecord) * p);
         domain_sizes[p] = pr.domain_size;
@@ -195,7 +197,7 @@ void BoundArena::bind_index() {
     for (std::uint32_t p = 0; p < h.arity && p < kInlinePositions; ++p) positions_[p] = all[p];
     if (h.arity > kInlinePositions) {
         auto more = std::shared_ptr<Position[]>(new Position[h.arity - kInlinePositions]);
-        std::copy(all.begin() + kInlinePositions, all.end(), more.get());
+        std::copy(all.begin() + kInlinePositions, all.begin() + h.arity, more.get());
         more_positions_ = std::move(more);
     }
     rows_ = s + l.rows;

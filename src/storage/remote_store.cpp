@@ -692,6 +692,14 @@ Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
         return make_error(ErrorCode::limit_exceeded, prefix() + "entry " + key_name + " is longer than the cap of " + std::to_string(cap) + " bytes");
 
     const auto damaged = [&](const Error& e) { return make_error(e.code, prefix() + "entry " + key_name + ": " + e.message); };
+    // The header first (a compressed value keeps it uncompressed): a value that says it
+    // answers another key — another table's, or this table's from before an edit — is
+    // refused before it is decompressed or verified.
+    if (auto h = read_arena_header(*value); !h) {
+        return damaged(h.error());
+    } else if (const CacheKey carried = arena_key(*h); !carried.is_zero() && carried != key) {
+        return make_error(ErrorCode::corrupt, prefix() + "entry " + key_name + " holds the arena of key " + carried.to_hex());
+    }
     VerifyLimits limits = options.limits;
     limits.max_total_size = std::min(limits.max_total_size, cap);
     if (is_compressed_arena(*value)) {
