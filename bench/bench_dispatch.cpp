@@ -1,10 +1,13 @@
 // Dispatch forms from a mapped arena: lookup latency of the scan, the compressed
 // (pole) table through the generic path, and `lookup()` (the arity-specialized path a
 // compiler calls) at 10 / 100 / 1,000 implementations, beside
-// Janus's quoted figures; and the dispatch matrix compressed three ways on the same
-// tables: jdc's domain compression (poles, shared rows, row displacement: lookups
-// stay in place), LZ4 and zstd (general-purpose: the matrix must be decompressed
-// before a lookup).
+// Janus's quoted figures; the crossover between the scan and the compressed table
+// (BM_FormScan / BM_FormTable: arity 1-3, 1 to 32 implementations, the sizes where
+// DispatchForms::wants_table decides;
+// BM_FormLoad*: what the index adds to every load); and the dispatch matrix compressed three ways on
+// the same tables: jdc's domain compression (poles, shared rows, row displacement:
+// lookups stay in place), LZ4 and zstd (general-purpose: the matrix must be
+// decompressed before a lookup).
 //
 //   build-bench/bench/bench_dispatch [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
@@ -82,6 +85,87 @@ void lookup_bench(benchmark::State& state) {
     }
     state.counters["implementations"] = static_cast<double>(state.range(0));
 }
+
+// --- the crossover: scan against compressed table, by arity and size -----------------
+
+// One table of `arity` parameters and `implementations` methods over the same
+// 100-type hierarchy, written twice: with the compressed table and without (the scan
+// is then the only form, as DispatchForms::wants_table would leave a small table).
+struct FormFixture {
+    testing::RandomModel model;
+    std::vector<std::byte> with_index, without_index;
+    std::optional<ArenaView> view_with, view_without;
+    std::optional<BoundArena> bound_with, bound_without;
+    std::vector<TypeId> calls;  // arity * kCalls argument ids, drawn over every type
+};
+
+FormFixture& form_fixture(std::uint32_t arity, std::uint32_t implementations) {
+    static std::map<std::pair<std::uint32_t, std::uint32_t>, std::unique_ptr<FormFixture>> cache;
+    auto& slot = cache[{arity, implementations}];
+    if (slot) return *slot;
+    slot = std::make_unique<FormFixture>();
+    FormFixture& f = *slot;
+    f.model = testing::make_random_model(7000 + 100 * arity + implementations, {100, 2, arity, implementations, true});
+    auto with = build_arena(f.model.table, f.model.registry, {}, ArenaBuildOptions(1, DispatchForms::all()));
+    auto without = build_arena(f.model.table, f.model.registry, {}, ArenaBuildOptions(1));
+    if (!with || !without) throw std::runtime_error("cannot build the form fixture");
+    f.with_index = std::move(*with);
+    f.without_index = std::move(*without);
+    f.view_with.emplace(*ArenaView::open(f.with_index));
+    f.view_without.emplace(*ArenaView::open(f.without_index));
+    auto bw = BoundArena::bind(*f.view_with, f.model.registry);
+    auto bo = BoundArena::bind(*f.view_without, f.model.registry);
+    if (!bw || !bo || !bw->has_form(DispatchForm::compressed_table)) throw std::runtime_error("cannot bind the form fixture");
+    f.bound_with.emplace(std::move(*bw));
+    f.bound_without.emplace(std::move(*bo));
+    std::mt19937_64 rng(arity * 1000 + implementations);
+    for (std::size_t i = 0; i < kCalls * arity; ++i) f.calls.push_back(f.model.user_types[rng() % f.model.user_types.size()]);
+    return f;
+}
+
+// lookup() on the arena with the index (the arity-specialized table path) or without
+// it (the scan): what a compiler pays per call in either case.
+void form_bench(benchmark::State& state, bool table) {
+    const auto arity = static_cast<std::uint32_t>(state.range(0)), n = static_cast<std::uint32_t>(state.range(1));
+    FormFixture& f = form_fixture(arity, n);
+    const BoundArena& bound = table ? *f.bound_with : *f.bound_without;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const Resolution r = bound.lookup(std::span<const TypeId>(f.calls.data() + arity * i, arity));
+        benchmark::DoNotOptimize(r);
+        i = (i + 1) % kCalls;
+    }
+    state.counters["arity"] = arity;
+    state.counters["implementations"] = n;
+    state.counters["arena_bytes"] = static_cast<double>(table ? f.with_index.size() : f.without_index.size());
+    state.counters["wants_table"] = DispatchForms::wants_table(n) ? 1 : 0;
+}
+void BM_FormScan(benchmark::State& s) { form_bench(s, false); }
+void BM_FormTable(benchmark::State& s) { form_bench(s, true); }
+void form_args(benchmark::internal::Benchmark* b) {
+    for (std::int64_t arity = 1; arity <= 3; ++arity)
+        for (std::int64_t n : {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32}) b->Args({arity, n});
+}
+BENCHMARK(BM_FormScan)->Apply(form_args);
+BENCHMARK(BM_FormTable)->Apply(form_args);
+
+// What the index costs once per load, whether or not a lookup follows: verifying its
+// bytes (ArenaView::open, full level: checksums and the index's structure) and
+// binding the arena (the rank tables of every position are located and checked).
+void form_load_bench(benchmark::State& state, bool table) {
+    const auto arity = static_cast<std::uint32_t>(state.range(0)), n = static_cast<std::uint32_t>(state.range(1));
+    FormFixture& f = form_fixture(arity, n);
+    const std::vector<std::byte>& bytes = table ? f.with_index : f.without_index;
+    for (auto _ : state) {
+        auto view = ArenaView::open(bytes);
+        auto bound = BoundArena::bind(*view, f.model.registry);
+        benchmark::DoNotOptimize(bound);
+    }
+}
+void BM_FormLoadScan(benchmark::State& s) { form_load_bench(s, false); }
+void BM_FormLoadTable(benchmark::State& s) { form_load_bench(s, true); }
+BENCHMARK(BM_FormLoadScan)->Apply(form_args);
+BENCHMARK(BM_FormLoadTable)->Apply(form_args);
 
 void BM_LookupScan(benchmark::State& s) { lookup_bench<&BoundArena::lookup_scan>(s); }
 void BM_LookupTable(benchmark::State& s) { lookup_bench<&BoundArena::lookup_table>(s); }

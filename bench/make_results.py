@@ -1169,24 +1169,25 @@ def dispatch_section(r, w):
     w("## Dispatch forms: lookups from a mapped arena, and compressing the dispatch matrix")
     w("")
     w("bench_dispatch: arity-2 tables over a 100-type hierarchy with multiple inheritance, 10 / 100 / 1,000 "
-      "implementations, arena written with both optimized forms and mapped (`LoadMode::map`); 4,096 argument "
+      "implementations, arena written with the compressed table and mapped (`LoadMode::map`); 4,096 argument "
       "tuples drawn over every type, one lookup per iteration. Janus's figures are its performance guide's ranges.")
     w("")
-    w("| implementations | scan | compressed table | decision tree | Janus quotes | table vs scan |")
-    w("|---:|---:|---:|---:|---:|---:|")
+    w("| implementations | scan | compressed table | Janus quotes | table vs scan |")
+    w("|---:|---:|---:|---:|---:|")
     for n in ["10", "100", "1000"]:
-        scan, table, tree = (p.m(f"BM_Lookup{f}/{n}") for f in ("Scan", "Table", "Tree"))
+        scan, table = (p.m(f"BM_Lookup{f}/{n}") for f in ("Scan", "Table"))
         lo, hi = JANUS_LOOKUP_NS[n]
         ratio = fmt_ratio(scan / table) if scan and table else "—"
-        w(f"| {n} | {p.cell(f'BM_LookupScan/{n}')} | {p.cell(f'BM_LookupTable/{n}')} | {p.cell(f'BM_LookupTree/{n}')} "
-          f"| {lo}-{hi} ns | {ratio} |")
-        if table and tree and tree < table:
-            r.lose(f"the decision tree beats the compressed table at {n} implementations")
+        w(f"| {n} | {p.cell(f'BM_LookupScan/{n}')} | {p.cell(f'BM_LookupTable/{n}')} | {lo}-{hi} ns | {ratio} |")
         if table and table * 1000 > 10:
             r.lose(f"compressed-table lookup at {n} implementations is {table * 1000:.1f} ns, over the 10 ns aim")
     t1000 = p.m("BM_LookupTable/1000")
     if t1000:
         r.headline(f"dispatch lookup from a mapped arena: {t1000 * 1000:.1f} ns at 1,000 implementations (compressed table)")
+    w("")
+    w("The decision tree (format 1.1's second optimized form, ordered by call frequencies) was measured against the "
+      "compressed table before format 2.0 removed it: 36 / 59 / 67 ns at 10 / 100 / 1,000 implementations against "
+      "the table's 11 ns, so it never won and is no longer written or read (1.1 arenas that hold one are scanned).")
     w("")
     w("The same dense dispatch matrix (one u32 per pair of types) compressed three ways. Domain compression "
       "(poles, shared rows, row displacement) keeps lookups in place; LZ4 and zstd must decompress the matrix first.")
@@ -1206,6 +1207,55 @@ def dispatch_section(r, w):
     w("Domain compression's build time includes resolving the whole matrix (what a compiler does on a miss). "
       "On these random tables most types behave differently, so poles barely group them and the general-purpose "
       "codecs compress the matrix better; the pole table still answers in place in O(arity) reads.")
+    w("")
+    form_section(r, w, p)
+
+
+# The crossover of the two forms (BM_Form*): which one a table of each size gets.
+FORM_SIZES = ["1", "2", "3", "4", "5", "6", "8", "12", "16", "24", "32"]
+
+
+def form_section(r, w, p):
+    if p.m("BM_FormScan/1/1") is None:
+        return
+    w("### Which form a table gets: the scan against the compressed table by size and arity")
+    w("")
+    w("bench_dispatch BM_FormScan / BM_FormTable: `lookup()` on one table of 1 to 32 implementations and arity 1-3 "
+      "over the 100-type hierarchy, written without and with the compressed table (the arity-specialized path a "
+      "compiler calls); BM_FormLoadScan / BM_FormLoadTable: what every load pays whether or not it looks anything "
+      "up (`ArenaView::open`, full verification, plus `BoundArena::bind`). *Repaid after* is the number of lookups "
+      "per load at which the table's faster lookups have paid for its slower load. The last column is "
+      "`DispatchForms::wants_table`, the one rule of the cache's builder, the serializer and the compactor.")
+    w("")
+    w("| arity | implementations | lookup: scan | lookup: table | load: scan only | load: with table | "
+      "arena bytes without / with | repaid after | form written |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for arity in ("1", "2", "3"):
+        for n in FORM_SIZES:
+            name = f"{arity}/{n}"
+            scan, table = p.m(f"BM_FormScan/{name}"), p.m(f"BM_FormTable/{name}")
+            load_scan, load_table = p.m(f"BM_FormLoadScan/{name}"), p.m(f"BM_FormLoadTable/{name}")
+            if scan is None or table is None:
+                continue
+            without, with_ = p.counter(f"BM_FormScan/{name}", "arena_bytes"), p.counter(f"BM_FormTable/{name}", "arena_bytes")
+            wants = p.counter(f"BM_FormScan/{name}", "wants_table")
+            repaid = "—"
+            if load_scan is not None and load_table is not None:
+                if scan <= table:
+                    repaid = "never"
+                else:
+                    repaid = f"{max(0.0, (load_table - load_scan) / (scan - table)):.1f}"
+            bytes_cell = f"{fmt_count(without)} / {fmt_count(with_)}" if without and with_ else "—"
+            form = "—" if wants is None else ("**table**" if wants else "scan")
+            w(f"| {arity} | {n} | {p.cell(f'BM_FormScan/{name}')} | {p.cell(f'BM_FormTable/{name}')} | "
+              f"{p.cell(f'BM_FormLoadScan/{name}')} | {p.cell(f'BM_FormLoadTable/{name}')} | {bytes_cell} | {repaid} | {form} |")
+            if wants and table > scan:
+                r.lose(f"the compressed table is written at arity {arity}, {n} implementations, where the scan answers faster")
+    w("")
+    w("The compressed table answers faster than the scan at every size, but it makes every load slower and the arena "
+      "larger, and a table is loaded once per process whether or not anything is looked up (janusc's summaries and "
+      "call sites read the entries, not `lookup()`). The rule is where the table repays its load within a few "
+      "lookups: from `DispatchForms::kMinEntriesForTable` implementations up; below, the scan is written alone.")
     w("")
 
 

@@ -444,6 +444,50 @@ TEST_CASE("stored tables carry the compressed dispatch table; the builder's matr
     CHECK(r.error().code == ErrorCode::invalid_argument);
 }
 
+// The rule of bench/RESULTS.md ("Dispatch forms"): the scan alone below
+// DispatchForms::kMinEntriesForTable implementations, the compressed table from there
+// up, at every arity the bench measured; and the header says what the arena holds.
+// A test of the rule, not of timings.
+TEST_CASE("stored tables get the form the bench chose for their size, and their header says what they hold", "[manager][forms]") {
+    testing::TempDir dir;
+    CHECK(DispatchForms::kMinEntriesForTable == 6);  // the crossover measured by bench_dispatch (BM_Form*)
+    OptimizationResult claimed;  // a builder claiming what the arena will not hold
+    claimed.type = OptimizationType::combined;
+    claimed.compression_ratio = 0.25;
+    claimed.memory_saved = 4096;
+    auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    for (std::uint32_t arity = 1; arity <= 3; ++arity)
+        for (std::uint32_t n : {1u, 2u, 5u, 6u, 7u, 8u, 16u, 32u}) {
+            CAPTURE(arity, n);
+            const auto model = testing::make_random_model(500 + 40 * arity + n, {12, 2, arity, n, true});
+            TableInputs in;
+            in.name = "forms_" + std::to_string(arity) + "_" + std::to_string(n);
+            in.signature = model.table.signature;
+            in.methods = method_inputs(model.table);
+            auto t = m->getOrBuildDispatchTable(in, model.registry, [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+                return BuiltTable{model.table, claimed};
+            });
+            REQUIRE(t);
+            const bool table = n >= DispatchForms::kMinEntriesForTable;
+            const ArenaView& view = t->bound().view();
+            CHECK(view.has_dispatch_index() == table);
+            CHECK(DispatchForms::wants_table(n) == table);
+            if (table) {
+                CHECK(view.optimization_type() != OptimizationType::none);
+            } else {
+                CHECK(view.optimization_type() == OptimizationType::none);
+                CHECK(view.compression_ratio() == 1.0);
+                CHECK(view.memory_saved() == 0);
+            }
+            testing::for_each_tuple(model.user_types, arity, [&](std::span<const TypeId> args) {
+                CHECK(t->bound().lookup(args).same_outcome(resolve_reference(model.table, model.registry, args)));
+            });
+        }
+    REQUIRE(m->endBuildSession());
+}
+
 TEST_CASE("large tables are stored with the configured payload codec and served raw", "[manager][compression]") {
     testing::TempDir dir;
     Project p;

@@ -27,15 +27,24 @@ struct DispatchForms {
         forms.compressed_table = true;
         return forms;
     }
-    // The default policy (measured in bench/RESULTS.md, "Dispatch forms"): the
-    // compressed table from kMinEntriesForTable implementations up, where it beats
-    // the scan; below, the scan is as fast and the table would be most of the arena.
-    static DispatchForms for_table(const DispatchTable& table) {
+    // The default policy, the one rule of every writer (the cache's builder, the
+    // seed's serializer, the compactor re-optimizing stored arenas): the compressed
+    // table from kMinEntriesForTable implementations up. Measured (bench/RESULTS.md,
+    // "Dispatch forms", bench_dispatch BM_Form*): the table answers faster than the
+    // scan at every size and arity 1-3, but it costs every load 100-300 ns more
+    // (verifying and binding it) and adds 40-100 % to a small arena's bytes; from 6
+    // implementations up it repays that within about 6 lookups per load at arity 1-3,
+    // below 6 it needs 6 to 190, and the scan costs at most 37 ns a lookup there.
+    // Arity moves that crossover by at most one implementation, so the rule is on
+    // entries alone.
+    static constexpr std::size_t kMinEntriesForTable = 6;
+    static constexpr bool wants_table(std::size_t entries) noexcept { return entries >= kMinEntriesForTable; }
+    static DispatchForms for_size(std::size_t entries) {
         DispatchForms forms;
-        forms.compressed_table = table.implementations.size() >= kMinEntriesForTable;
+        forms.compressed_table = wants_table(entries);
         return forms;
     }
-    static constexpr std::size_t kMinEntriesForTable = 8;
+    static DispatchForms for_table(const DispatchTable& table) { return for_size(table.implementations.size()); }
 };
 
 struct ArenaBuildOptions {

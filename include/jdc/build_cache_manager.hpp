@@ -80,7 +80,11 @@ namespace jdc {
 // The table a builder produced, with what its optimizer did (written to the header).
 struct BuiltTable {
     DispatchTable table;
-    OptimizationResult optimization;  // written as given when the arena gets no optimized forms
+    // What the builder's optimizer did to the table. The header records it only where
+    // it is true of the arena: with a dispatch index, the index's own figures are
+    // written instead; without one, no compression ratio or bytes saved, and no type
+    // naming one of the index's techniques (arena-v2.md §6.4).
+    OptimizationResult optimization;
     // The dispatch matrix, when the builder resolved the table (the usual miss work
     // of a compiler): stored as the arena's compressed table without being rebuilt.
     std::optional<DispatchMatrix> matrix = std::nullopt;

@@ -132,6 +132,23 @@ std::optional<CachedTable> BuildCacheManager::State::remote_hit(const TableInput
     return std::move(fetched->table);
 }
 
+// The header record of a table the cache writes: build_arena replaces it with the
+// index's own figures when it writes a dispatch index; without one, the arena holds
+// the table as the scan reads it, so it claims no compression (ratio 1, nothing
+// saved) and none of the index's techniques (arena-v2.md §6.4), whatever the builder
+// said it did.
+static OptimizationResult record_without_index(const OptimizationResult& builder) {
+    OptimizationResult r;
+    switch (builder.type) {
+        case OptimizationType::compression:
+        case OptimizationType::advanced_compression:
+        case OptimizationType::sharing:
+        case OptimizationType::combined: break;
+        default: r.type = builder.type; break;
+    }
+    return r;
+}
+
 // A miss: the builder runs, and its table is queued for the store and the remote.
 Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const TypeRegistry& reg, const TableBuilder& builder,
                                                     const CacheKey& key, const Miss& miss) {
@@ -142,7 +159,7 @@ Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const
     if (config.enable_compression) options.forms = DispatchForms::for_table(built->table);
     if (built->matrix) options.matrix = &*built->matrix;
     options.key = key;  // readers that ask for `key` accept only bytes that say so
-    auto bytes = build_arena(built->table, reg, built->optimization, options);
+    auto bytes = build_arena(built->table, reg, record_without_index(built->optimization), options);
     if (!bytes) return tl::unexpected(bytes.error());
     const std::uint64_t took = steady_ns() - start;
 

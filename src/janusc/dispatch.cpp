@@ -148,8 +148,9 @@ jdc::Result<jdc::BuiltTable> build_dispatch_table(const Program& program, const 
             new_index[order[at]] = at;
             sorted.push_back(std::move(table.implementations[order[at]]));
         }
+        // No optimization label: the order changes what the summary lists first, not
+        // how a lookup answers (the scan tests every method; the index ignores order).
         table.implementations = std::move(sorted);
-        built.optimization.type = jdc::OptimizationType::hot_path_optimization;
         if (matrix) matrix = matrix->renumbered(new_index);  // the matrix names methods by index
     }
     if (matrix) built.matrix = std::move(*matrix);

@@ -23,7 +23,7 @@ namespace janusc {
 // `--opt-level`: how the builder lays out a table. Part of the build identity.
 enum class OptLevel : std::uint8_t {
     none = 0,      // methods in source order
-    hot_path = 1,  // methods by descending call frequency (hot_path_optimization)
+    hot_path = 1,  // methods by descending call frequency (no header label: lookups do not depend on the order)
 };
 
 // A generic function whose argument-type tuples exceed this is a compile error: the

@@ -31,12 +31,12 @@ Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEnt
     // Only an arena with a dispatch index can be re-optimized here: the index holds
     // its whole dispatch matrix, so no type registry is needed (arena_optimizer.hpp).
     // Others keep their form until a compiler writes them again. The index is kept
-    // where it beats the scan (DispatchForms::for_table's threshold, measured in
-    // bench/RESULTS.md) and re-encoded as the current writer would; below the
-    // threshold the scan answers as fast and the index is dropped.
+    // where the writers' rule wants it (DispatchForms::wants_table, measured in
+    // bench/RESULTS.md) and re-encoded as the current writer would; below, the scan
+    // answers within tens of nanoseconds and the index only costs loads: dropped.
     if (!arena.has_dispatch_index()) return as_is;
     ReoptimizeOptions options;
-    options.forms.compressed_table = arena.entry_count() >= DispatchForms::kMinEntriesForTable;
+    options.forms = DispatchForms::for_size(arena.entry_count());
     auto rebuilt = reoptimize_arena(arena, options);
     if (!rebuilt) return as_is;
     return rebuilt;
