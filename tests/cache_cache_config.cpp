@@ -25,7 +25,6 @@ TEST_CASE("defaults are the seed's", "[config]") {
     CHECK(c.max_cache_size_bytes == 100ull * 1024 * 1024);
     CHECK(c.max_cache_age_seconds == 7ull * 24 * 60 * 60);
     CHECK(c.enable_compression);
-    CHECK(c.enable_incremental_updates);
     CHECK(c.cache_cleanup_interval_seconds == 24ull * 60 * 60);
     CHECK(c.enabled);
     CHECK_FALSE(c.verbose);
@@ -161,7 +160,7 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
 }
 
 TEST_CASE("the compactor's threshold and executable come from JANUS_CACHE_COMPACT_THRESHOLD and JANUS_CACHE_COMPACTOR", "[config]") {
-    CHECK(CacheConfig::defaults().compact_threshold == 0);  // off unless asked for
+    CHECK(CacheConfig::defaults().compact_threshold == 8);  // on by default; 0 turns it off
     CHECK(CacheConfig::defaults().compactor_path.empty());
     auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_COMPACT_THRESHOLD", " 500 "}, {"JANUS_CACHE_COMPACTOR", "/opt/jdc/jdc-compactor"}}));
     REQUIRE(c);
@@ -221,4 +220,44 @@ TEST_CASE("JANUS_CACHE_WRITE_THROUGH writes each table at once; off by default",
     auto bad = CacheConfig::from_environment(env({{"JANUS_CACHE_WRITE_THROUGH", "sometimes"}}));
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message == "JANUS_CACHE_WRITE_THROUGH='sometimes' is not valid: expected 1/true/yes/on or 0/false/no/off");
+}
+
+TEST_CASE("age, reader grace, load mode and prefetch come from their variables and reach the store", "[config]") {
+    const CacheConfig d = CacheConfig::defaults();
+    CHECK(d.max_cache_age_seconds == 7ull * 24 * 3600);
+    CHECK(d.reader_grace_seconds == 60);
+    CHECK(d.load_mode == LoadMode::automatic);
+    CHECK(d.prefetch);
+    const StoreOptions defaults = d.store_options();
+    CHECK(defaults.max_age_ns == 7ull * 24 * 3600 * kNanosPerSecond);
+    CHECK(defaults.reader_grace_ns == 60 * kNanosPerSecond);
+    CHECK(defaults.load_mode == LoadMode::automatic);
+
+    auto c = CacheConfig::from_environment(env({{"JANUS_CACHE_MAX_AGE", "14d"},
+                                                {"JANUS_CACHE_READER_GRACE", "5s"},
+                                                {"JANUS_CACHE_LOAD_MODE", "Read"},
+                                                {"JANUS_CACHE_PREFETCH", "0"}}));
+    REQUIRE(c);
+    CHECK(c->max_cache_age_seconds == 14ull * 24 * 3600);
+    CHECK(c->reader_grace_seconds == 5);
+    CHECK(c->load_mode == LoadMode::read);
+    CHECK_FALSE(c->prefetch);
+    const StoreOptions o = c->store_options();
+    CHECK(o.max_age_ns == 14ull * 24 * 3600 * kNanosPerSecond);
+    CHECK(o.reader_grace_ns == 5 * kNanosPerSecond);
+    CHECK(o.load_mode == LoadMode::read);
+
+    auto map = CacheConfig::from_environment(env({{"JANUS_CACHE_LOAD_MODE", "map"}, {"JANUS_CACHE_MAX_AGE", "0"}}));
+    REQUIRE(map);
+    CHECK(map->store_options().load_mode == LoadMode::map);
+    CHECK(map->store_options().max_age_ns == std::numeric_limits<std::uint64_t>::max());  // 0: no age eviction
+
+    for (auto [var, value] : {std::pair{"JANUS_CACHE_MAX_AGE", "soon"}, std::pair{"JANUS_CACHE_READER_GRACE", "-1"},
+                              std::pair{"JANUS_CACHE_MAX_AGE", "99999999d"}, std::pair{"JANUS_CACHE_LOAD_MODE", "mmap"},
+                              std::pair{"JANUS_CACHE_PREFETCH", "maybe"}}) {
+        auto r = CacheConfig::from_environment(env({{var, value}}));
+        INFO(var << "=" << value);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find(std::string(var) + "='" + value + "'") != std::string::npos);
+    }
 }

@@ -75,6 +75,14 @@ std::optional<std::uint64_t> parse_duration_seconds(std::string_view text) noexc
     return value * scale;
 }
 
+std::optional<LoadMode> parse_load_mode(std::string_view text) noexcept {
+    const std::string v = lower(trim(text));
+    if (v == "auto") return LoadMode::automatic;
+    if (v == "read") return LoadMode::read;
+    if (v == "map") return LoadMode::map;
+    return std::nullopt;
+}
+
 Result<CacheConfig> CacheConfig::from_environment() {
     return from_environment([](std::string_view name) -> std::optional<std::string> {
         const char* v = std::getenv(std::string(name).c_str());
@@ -163,12 +171,33 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
     }
     if (auto threshold = getenv("JANUS_CACHE_COMPACT_THRESHOLD")) {
         const auto count = parse_count(*threshold);
-        if (!count) return bad("JANUS_CACHE_COMPACT_THRESHOLD", *threshold, "a number of loose entries (0 = never compact)");
+        if (!count) return bad("JANUS_CACHE_COMPACT_THRESHOLD", *threshold, "a number of small loose entries and packs (0 = never compact)");
         config.compact_threshold = *count;
     }
     if (auto compactor = getenv("JANUS_CACHE_COMPACTOR")) {
         if (trim(*compactor).empty()) return bad("JANUS_CACHE_COMPACTOR", *compactor, "the path of the jdc-compactor executable");
         config.compactor_path = *compactor;
+    }
+    // Disk limit, eviction and loading.
+    for (auto [var, field] : {std::pair{"JANUS_CACHE_MAX_AGE", &config.max_cache_age_seconds},
+                              std::pair{"JANUS_CACHE_READER_GRACE", &config.reader_grace_seconds}}) {
+        if (auto text = getenv(var)) {
+            const auto seconds = parse_duration_seconds(*text);
+            // Nanoseconds in a u64 (StoreOptions) reach about 584 years.
+            if (!seconds || *seconds > 100ull * 365 * 24 * 3600)
+                return bad(var, *text, "seconds, optionally with s, m, h or d (e.g. 7d), at most 100 years");
+            *field = *seconds;
+        }
+    }
+    if (auto mode = getenv("JANUS_CACHE_LOAD_MODE")) {
+        const auto parsed = parse_load_mode(*mode);
+        if (!parsed) return bad("JANUS_CACHE_LOAD_MODE", *mode, "auto, read or map");
+        config.load_mode = *parsed;
+    }
+    if (auto prefetch = getenv("JANUS_CACHE_PREFETCH")) {
+        const auto flag = parse_flag(*prefetch);
+        if (!flag) return bad("JANUS_CACHE_PREFETCH", *prefetch, "1/true/yes/on or 0/false/no/off");
+        config.prefetch = *flag;
     }
     return config;
 }
@@ -190,7 +219,10 @@ CompressionPolicy CacheConfig::transfer_compression() const {
 StoreOptions CacheConfig::store_options() const {
     StoreOptions options;
     options.max_size_bytes = max_cache_size_bytes;
-    options.max_age_ns = max_cache_age_seconds * kNanosPerSecond;
+    // 0: no age eviction (the store evicts what is older than max_age_ns).
+    options.max_age_ns = max_cache_age_seconds == 0 ? std::numeric_limits<std::uint64_t>::max() : max_cache_age_seconds * kNanosPerSecond;
+    options.reader_grace_ns = reader_grace_seconds * kNanosPerSecond;
+    options.load_mode = load_mode;
     options.cleanup_interval_ns = cache_cleanup_interval_seconds * kNanosPerSecond;
     options.compression = storage_compression();
     return options;
