@@ -6,6 +6,7 @@
 
 #include <csignal>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,37 +143,97 @@ TEST_CASE("size eviction removes least recently used entries down to the low-wat
     CHECK(small->stats().index.evictions == report->removed_by_size);
 }
 
-TEST_CASE("size eviction spares entries read within the reader grace period", "[store][eviction]") {
+TEST_CASE("size eviction spares entries read within the reader grace period, but not over the limit", "[store][eviction]") {
     testing::TempDir dir;
     StoreOptions o;
     o.automatic_maintenance = false;
     o.reader_grace_ns = 3600 * kNanosPerSecond;
     auto store = LocalStore::open(dir.path, o);
     REQUIRE(store);
-    for (std::uint64_t n = 0; n < 4; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
-    StoreOptions tight = o;
-    tight.max_size_bytes = 1;
-    auto small = LocalStore::open(dir.path, tight);
-    REQUIRE(small);
-    auto report = small->evict();
-    REQUIRE(report);
-    CHECK(report->removed_by_size == 0);
-    CHECK(report->kept_in_grace == 4);
-    CHECK(small->stats().index.live_count == 4);
+    for (std::uint64_t n = 0; n < 8; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    // 0-3 last read two hours ago, 4-7 now: a rebuilt index takes the last access from
+    // the files' modification times.
+    for (std::uint64_t n = 0; n < 8; ++n) {
+        const struct timespec times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - (n < 4 ? 7200 : 0), 0}};
+        REQUIRE(::utimensat(AT_FDCWD, store->loose_path(key_for(n)).c_str(), times, 0) == 0);
+    }
+    REQUIRE(store->rebuild_index("test: set last accesses"));
+    const SizeBudget before = store->budget();
+    std::uint64_t recent = 0;  // what 4-7 count
+    for (std::uint64_t n = 4; n < 8; ++n) recent += store->find(key_for(n))->size + kPackBytesPerEntry;
+
+    SECTION("the old entries suffice: the recent ones stay, though the low-water mark is not reached") {
+        StoreOptions tight = o;
+        tight.max_size_bytes = before.fixed_bytes + recent + 1;  // 4-7 fit; 80 % of it they do not
+        auto small = LocalStore::open(dir.path, tight);
+        REQUIRE(small);
+        auto report = small->evict();
+        REQUIRE(report);
+        CHECK(report->removed_by_size == 4);
+        CHECK(report->removed_in_grace == 0);
+        CHECK(report->kept_in_grace == 4);
+        for (std::uint64_t n = 0; n < 8; ++n) CHECK(small->find(key_for(n)).has_value() == (n >= 4));
+        CHECK(small->budget().total() <= tight.max_size_bytes);
+    }
+    SECTION("they do not: recent entries go too, least recently used first, until the budget fits the limit") {
+        StoreOptions tight = o;
+        tight.max_size_bytes = before.fixed_bytes + recent / 2;
+        auto small = LocalStore::open(dir.path, tight);
+        REQUIRE(small);
+        auto report = small->evict();
+        REQUIRE(report);
+        CHECK(report->removed_in_grace >= 2);
+        CHECK(report->removed_by_size == 4 + report->removed_in_grace);
+        CHECK(small->budget().total() <= tight.max_size_bytes);
+        CHECK(small->find(key_for(7)));  // the most recent stays
+    }
 }
 
-TEST_CASE("automatic maintenance evicts after a put crosses the limit", "[store][eviction]") {
+TEST_CASE("automatic maintenance keeps the directory within its limit after every put", "[store][eviction]") {
     testing::TempDir dir;
+    std::uint64_t fixed = 0;
+    {
+        auto empty = LocalStore::open(dir.path);
+        REQUIRE(empty);
+        fixed = empty->budget().fixed_bytes;
+    }
     StoreOptions o;
     o.reader_grace_ns = 0;
-    o.max_size_bytes = 4 * arena_for(0).size();
+    // Room for the empty store, 12 shard directories and about 4 entries.
+    o.max_size_bytes = fixed + 12 * kDirectoryBytes + 4 * (arena_for(0).size() + kPackBytesPerEntry);
     auto store = LocalStore::open(dir.path, o);
     REQUIRE(store);
-    for (std::uint64_t n = 0; n < 12; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
-    CHECK(store->stats().index.total_bytes <= o.max_size_bytes);
-    CHECK(store->stats().index.evictions >= 8);
+    for (std::uint64_t n = 0; n < 12; ++n) {
+        REQUIRE(store->put({key_for(n), arena_for(n)}));
+        INFO("after put " << n);
+        CHECK(store->budget().total() <= o.max_size_bytes);
+    }
+    CHECK(store->stats().index.evictions >= 6);
     CHECK(store->get(key_for(11)));  // the newest survives
     CHECK(loose_file_count(dir.path) == store->stats().index.live_count);
+}
+
+TEST_CASE("the budget counts the files and directories that are not entries, as du does", "[store][eviction]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path);
+    REQUIRE(store);
+    for (std::uint64_t n = 0; n < 20; ++n) REQUIRE(store->put({key_for(n), arena_for(n)}));
+    std::ofstream(dir.path / "stats.json") << std::string(10000, 'x');  // a cache-layer file at the root
+    const SizeBudget b = store->budget();
+    CHECK(b.entry_bytes == store->stats().index.total_bytes);
+    CHECK(b.pack_bytes == 20 * kPackBytesPerEntry);
+    auto usage = measure_disk_usage(dir.path);
+    REQUIRE(usage);
+    CHECK(usage->loose >= b.entry_bytes);  // loose files round up to blocks
+    CHECK(usage->index > 0);
+    CHECK(usage->other_files >= 10000);
+    CHECK(usage->packs == 0);
+    CHECK(usage->temporary == 0);
+    CHECK(usage->foreign == 0);
+    // Everything but the entries: the root's files (index, stats, lock, tag) and the
+    // directories, which the budget counts one block per shard.
+    CHECK(b.fixed_bytes >= usage->index + usage->other_files);
+    CHECK(b.fixed_bytes <= usage->index + usage->other_files + usage->directories + 4 * kDirectoryBytes);
 }
 
 TEST_CASE("age eviction removes entries unused for max_age", "[store][eviction]") {

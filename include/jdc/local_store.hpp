@@ -17,11 +17,19 @@
 //    for the rename and the index update; a batch of puts takes the lock once.
 //  - Everything read is verified in full before it is returned; an entry that fails
 //    verification is removed and counted (corrupt_drops), never returned.
+//  - The size limit is a limit on the directory's size on disk (`du`): what eviction
+//    counts against max_size_bytes is every live entry's bytes plus what holding it
+//    in a pack costs (kPackBytesPerEntry), plus every file and directory that is not
+//    an entry: the index, the cache layer's files at the root (stats, inputs log,
+//    dependency state, read history), the lock files, the directories (the budget,
+//    LocalStore::budget()). cache-directory-v1.md §2 rule 5 bounds what it leaves out.
 //  - Eviction rule: size eviction removes least recently used entries, down to the
-//    low-water mark, but never one accessed within `reader_grace` (a reader that has
-//    just found it in the index is about to open it). Age eviction removes entries
-//    not accessed for `max_age`. Packed entries are dropped from the index; their
-//    bytes are reclaimed when the compactor rewrites the pack.
+//    low-water mark, skipping those accessed within `reader_grace` (a reader that has
+//    just found one in the index is about to open it) while the rest suffice; when
+//    they do not, recently read entries go too, least recently used first, until the
+//    budget fits the limit: the grace never holds the cache over its limit. Age
+//    eviction removes entries not accessed for `max_age`. Packed entries are dropped
+//    from the index; their bytes are reclaimed when the compactor rewrites the pack.
 //  - A crash at any point loses nothing published: a stale temp file is removed after
 //    `temp_grace` (at once if its writer's pid is gone); an index left dirty by a
 //    crashed writer, missing or corrupt is rebuilt from the directory, with a message.
@@ -64,7 +72,17 @@ namespace jdc {
 
 inline constexpr std::uint64_t kNanosPerSecond = 1'000'000'000ull;
 
+// What a packed entry costs besides its arena: the 16-byte key copy in front of it and
+// its share of the pack's slot array (40-byte slots at a load of at least 3/8,
+// pack-v1.md §8), rounded up. Eviction counts it for every entry, loose ones included
+// (the compactor packs them).
+inline constexpr std::uint64_t kPackBytesPerEntry = 128;
+// A directory below objects/ is counted as one block of this size.
+inline constexpr std::uint64_t kDirectoryBytes = 4096;
+
 struct StoreOptions {
+    // The limit on the directory's size on disk, everything in it counted (see the
+    // eviction rule above and LocalStore::budget()).
     std::uint64_t max_size_bytes = 100ull * 1024 * 1024;
     std::uint32_t low_water_percent = 80;  // size eviction stops at this share of max_size_bytes
     std::uint64_t max_age_ns = 7ull * 24 * 3600 * kNanosPerSecond;
@@ -109,8 +127,34 @@ struct MaintenanceReport {
     std::uint64_t removed_temp_files = 0;
     std::uint64_t bytes_freed = 0;
     std::uint64_t bytes_after = 0;
-    std::uint64_t kept_in_grace = 0;  // over the limit, but accessed within reader_grace
+    std::uint64_t kept_in_grace = 0;  // over the low-water mark, but accessed within reader_grace
+    std::uint64_t removed_in_grace = 0;  // of removed_by_size: read within reader_grace, removed to fit the limit
+    std::uint64_t budget_after = 0;  // what the limit is compared with afterwards (LocalStore::budget())
 };
+
+// What eviction compares with max_size_bytes (LocalStore::budget()).
+struct SizeBudget {
+    std::uint64_t entry_bytes = 0;  // live entries: their sizes (the index's total_bytes)
+    std::uint64_t pack_bytes = 0;   // kPackBytesPerEntry for each live entry
+    std::uint64_t fixed_bytes = 0;  // allocated bytes of the files at the root (the index among them) and of the directories
+    std::uint64_t total() const noexcept { return entry_bytes + pack_bytes + fixed_bytes; }
+};
+
+// What the cache directory takes on disk, by part: allocated bytes (st_blocks x 512),
+// as `du` counts them, each file once.
+struct DiskUsage {
+    std::uint64_t loose = 0;        // objects/<hh>/<key>.jdca
+    std::uint64_t packs = 0;        // packs/*.jdcp
+    std::uint64_t index = 0;        // index.jdci
+    std::uint64_t other_files = 0;  // every other file at the root: the cache layer's files, lock files, the tag
+    std::uint64_t temporary = 0;    // tmp/
+    std::uint64_t directories = 0;  // the directories themselves
+    std::uint64_t foreign = 0;      // anything else below objects/ and packs/
+    std::uint64_t total() const noexcept { return loose + packs + index + other_files + temporary + directories + foreign; }
+};
+
+// Walks the directory at `root` (O(files)), following no symlink. Errors: io.
+Result<DiskUsage> measure_disk_usage(const std::filesystem::path& root);
 
 // What a get() is for.
 enum class AccessMode : std::uint8_t {
@@ -207,6 +251,9 @@ public:
 
     // Age and size eviction now (what automatic maintenance does after puts).
     Result<MaintenanceReport> evict();
+    // What eviction counts against options().max_size_bytes now. O(files at the root
+    // and shard directories); no lock.
+    SizeBudget budget() const;
     // evict() plus removal of stale temporary files; records the cleanup time.
     Result<MaintenanceReport> cleanup();
     // Rebuilds the index from the files in the directory (loose and packed entries).

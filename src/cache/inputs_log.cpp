@@ -7,11 +7,13 @@
 #include <unordered_set>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/hash_stream.hpp"
+#include "util/forward_error.hpp"
 #include "util/hex.hpp"
 #include "util/unique_fd.hpp"
 
@@ -48,17 +50,42 @@ Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view
     return {};
 }
 
-InputsLog InputsLog::load(const fs::path& cache_directory) {
-    InputsLog log;
-    const fs::path file = path_in(cache_directory);
-    {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return log;
-        std::ostringstream text;
-        text << in.rdbuf();
-        log.text_ = std::move(text).str();
+namespace {
+
+constexpr std::string_view kDigest = "\"digest\":\"";
+constexpr std::string_view kDomain = "{\"name\":\"domain:";
+constexpr std::string_view kKey = "\"key\":\"";
+
+bool is_domain_record(std::string_view json_text) { return json_text.substr(0, kDomain.size()) == kDomain; }
+
+// The lines of `kept` (name hashes, in order) and of the domain records they refer to
+// (found by text, "digest":"<16 hex>"; no record is parsed).
+std::string lines_of(const std::vector<std::string_view>& kept, const std::unordered_map<std::string, std::string_view>& latest,
+                     std::size_t reserve) {
+    std::unordered_set<std::string_view> referenced;
+    for (std::string_view hash : kept) {
+        const std::string_view json_text = latest.at(std::string(hash));
+        for (std::size_t at = json_text.find(kDigest); at != std::string_view::npos; at = json_text.find(kDigest, at + 1))
+            referenced.insert(json_text.substr(at + kDigest.size(), 16));
     }
-    std::size_t lines = 0;
+    std::string out;
+    out.reserve(reserve);
+    for (std::string_view hash : kept) {
+        const std::string_view json_text = latest.at(std::string(hash));
+        if (is_domain_record(json_text) && !referenced.count(json_text.substr(kDomain.size(), 16))) continue;
+        out.append(hash);
+        out.push_back(' ');
+        out.append(json_text);
+        out.push_back('\n');
+    }
+    return out;
+}
+
+}  // namespace
+
+InputsLog InputsLog::parse(std::string text) {
+    InputsLog log;
+    log.text_ = std::move(text);
     std::string_view rest(log.text_);
     while (!rest.empty()) {
         const std::size_t end = rest.find('\n');
@@ -66,40 +93,76 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end + 1);
         if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits))) continue;
-        ++lines;
+        ++log.lines_;
         const std::string hash(line.substr(0, kHashDigits));
         auto [it, added] = log.latest_.insert_or_assign(hash, line.substr(kHashDigits + 1));
         if (added) log.order_.push_back(it->first);
     }
-    if (log.text_.size() > kCompactAbove && lines > 2 * log.latest_.size()) {
+    return log;
+}
+
+InputsLog InputsLog::load(const fs::path& cache_directory) {
+    const fs::path file = path_in(cache_directory);
+    std::string text;
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return InputsLog{};
+        std::ostringstream read;
+        read << in.rdbuf();
+        text = std::move(read).str();
+    }
+    InputsLog log = parse(std::move(text));
+    if (log.text_.size() > kCompactAbove && log.lines_ > 2 * log.latest_.size()) {
         // Rewrite under the writers' lock; if it cannot be taken now, next time.
         if (auto lock = StoreLock::for_file(cache_directory / "inputs.lock")) {
             ScopedStoreLock held(**lock, ScopedStoreLock::Mode::try_only);
             if (held.owns()) {
-                // Domain records live as long as a table record names their digest:
-                // found by text ("digest":"<16 hex>"), no record is parsed here.
-                constexpr std::string_view kDigest = "\"digest\":\"";
-                constexpr std::string_view kDomain = "{\"name\":\"domain:";
-                std::unordered_set<std::string_view> referenced;
-                for (const auto& [hash, json_text] : log.latest_) {
-                    for (std::size_t at = json_text.find(kDigest); at != std::string_view::npos; at = json_text.find(kDigest, at + 1))
-                        referenced.insert(json_text.substr(at + kDigest.size(), 16));
-                }
-                std::string compact;
-                compact.reserve(log.text_.size() / 2);
-                for (std::string_view hash : log.order_) {
-                    const std::string_view json_text = log.latest_.at(std::string(hash));
-                    if (json_text.substr(0, kDomain.size()) == kDomain && !referenced.count(json_text.substr(kDomain.size(), 16))) continue;
-                    compact.append(hash);
-                    compact.push_back(' ');
-                    compact.append(log.latest_.at(std::string(hash)));
-                    compact.push_back('\n');
-                }
+                const std::string compact = lines_of(log.order_, log.latest_, log.text_.size() / 2);
                 (void)write_file_atomically(file, std::as_bytes(std::span<const char>(compact.data(), compact.size())));
             }
         }
     }
     return log;
+}
+
+Result<bool> InputsLog::trim(const fs::path& cache_directory, std::uint64_t max_bytes, const std::function<bool(std::string_view)>& live) {
+    const fs::path file = path_in(cache_directory);
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::uint64_t>(st.st_size) <= max_bytes) return false;
+    auto lock = StoreLock::for_file(cache_directory / "inputs.lock");
+    if (!lock) return tl::unexpected(lock.error());
+    ScopedStoreLock held(**lock, ScopedStoreLock::Mode::try_only);
+    if (!held.owns()) return false;  // another session is appending or trimming: next time
+    std::string text;
+    {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return false;
+        std::ostringstream read;
+        read << in.rdbuf();
+        text = std::move(read).str();
+    }
+    const InputsLog log = parse(std::move(text));
+    // Table records of entries still in the cache, oldest name first; domain records
+    // follow the table records that name them.
+    std::vector<std::string_view> kept;
+    std::vector<std::size_t> line_bytes;  // of each kept table record
+    for (std::string_view hash : log.order_) {
+        const std::string_view json_text = log.latest_.at(std::string(hash));
+        if (!is_domain_record(json_text)) {
+            const std::size_t at = json_text.find(kKey);
+            if (at == std::string_view::npos || !live(json_text.substr(at + kKey.size(), 32))) continue;
+        }
+        kept.push_back(hash);
+        line_bytes.push_back(kHashDigits + 2 + json_text.size());
+    }
+    std::uint64_t total = 0;
+    for (std::size_t n : line_bytes) total += n;
+    std::size_t first = 0;  // still over: the oldest names go
+    while (first < kept.size() && total > max_bytes) total -= line_bytes[first++];
+    kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(first));
+    const std::string trimmed = lines_of(kept, log.latest_, static_cast<std::size_t>(std::min<std::uint64_t>(total, max_bytes)));
+    JDC_FORWARD_IF_ERROR(write_file_atomically(file, std::as_bytes(std::span<const char>(trimmed.data(), trimmed.size()))));
+    return true;
 }
 
 std::optional<json> InputsLog::find(std::string_view name) const {

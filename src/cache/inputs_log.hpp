@@ -10,10 +10,12 @@
 // (a writer died mid-write) is skipped: the log is derived data, never a reason to
 // fail a build. When the file holds more than twice as many lines as names and is
 // over 1 MiB, a loader rewrites it with the latest line of each name, keeping only
-// the domain records (miss_record.hpp) that a kept table record refers to.
+// the domain records (miss_record.hpp) that a kept table record refers to. It counts
+// against the cache's size limit like every file of the cache: trim() bounds it.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,13 @@ public:
 
     // Reads the log (a missing file is an empty log), compacting it when due.
     static InputsLog load(const std::filesystem::path& cache_directory);
+    // When the file is over `max_bytes`: rewrites it with the latest record of each
+    // table whose key `live` accepts (32 hex digits: the entry is still in the cache),
+    // then, while still over, without the oldest names; domain records go with the
+    // last table record that refers to them. Under <cache>/inputs.lock, taken only if
+    // free (true: rewritten; false: within bounds, or busy). Errors: io.
+    static Result<bool> trim(const std::filesystem::path& cache_directory, std::uint64_t max_bytes,
+                             const std::function<bool(std::string_view key_hex)>& live);
 
     // The latest record of `name`, parsed; nullopt when there is none or it is damaged.
     std::optional<nlohmann::json> find(std::string_view name) const;
@@ -47,7 +56,10 @@ public:
     std::size_t size() const noexcept { return latest_.size(); }
 
 private:
+    static InputsLog parse(std::string text);
+
     std::string text_;                                          // the whole file
+    std::size_t lines_ = 0;                                     // well-formed lines
     std::unordered_map<std::string, std::string_view> latest_;  // name hash -> JSON of its last line
     std::vector<std::string_view> order_;                       // name hashes by first appearance
 };

@@ -319,6 +319,12 @@ struct LocalStore::State {
         return idx;
     }
     Result<MaintenanceReport> evict_locked(CacheIndex& idx, std::uint64_t now);
+    std::uint64_t fixed_bytes() const;
+    SizeBudget budget_of(const IndexSummary& summary) const {
+        return {summary.total_bytes, summary.live_count * kPackBytesPerEntry, fixed_bytes()};
+    }
+    // After puts: over the limit (or due for cleanup), evict.
+    Result<void> maintain_locked(CacheIndex& idx, std::uint64_t now, bool cleanup_due);
     void remove_temp_files(MaintenanceReport& report, std::uint64_t now);
     void drop_invalid(const CacheKey& key, const Error& why);
 
@@ -587,17 +593,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
 
     if (s_->options.automatic_maintenance) {
         const IndexSummary summary = index_ref.summary();
-        if (summary.total_bytes > s_->options.max_size_bytes) {
-            auto evicted = s_->evict_locked(index_ref, now);
-            if (!evicted) return tl::unexpected(evicted.error());
-        }
-        if (now - std::min(now, summary.last_cleanup_ns) > s_->options.cleanup_interval_ns) {
-            MaintenanceReport report;
-            s_->remove_temp_files(report, now);
-            auto evicted = s_->evict_locked(index_ref, now);
-            if (!evicted) return tl::unexpected(evicted.error());
-            index_ref.set_last_cleanup(now);
-        }
+        return s_->maintain_locked(index_ref, now, now - std::min(now, summary.last_cleanup_ns) > s_->options.cleanup_interval_ns);
     }
     return {};
 }
@@ -656,10 +652,7 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
     if (auto r = s_->load_packs(); !r) s_->log("jdc: cannot map the new pack " + target.string() + ": " + r.error().message);
     if (index_full) return s_->rebuild_index_locked("the index held more entries than its header counted");
     index_ref.set_dirty(false);
-    if (s_->options.automatic_maintenance && index_ref.summary().total_bytes > s_->options.max_size_bytes) {
-        auto evicted = s_->evict_locked(index_ref, now);
-        if (!evicted) return tl::unexpected(evicted.error());
-    }
+    if (s_->options.automatic_maintenance) return s_->maintain_locked(index_ref, now, false);
     return {};
 }
 
@@ -808,6 +801,37 @@ Result<bool> LocalStore::remove(const CacheKey& key) {
 
 // ---- maintenance ----------------------------------------------------------------
 
+// The files at the root (the index, the cache layer's files, locks, the tag) and the
+// directories, as allocated on disk; shard directories by count (one block each), so
+// that no shard is stat()ed on the path of a put.
+std::uint64_t LocalStore::State::fixed_bytes() const {
+    std::uint64_t n = 0;
+    const auto allocated = [](const fs::path& p, bool directory) -> std::uint64_t {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0 || (directory ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) return 0;
+        return static_cast<std::uint64_t>(st.st_blocks) * 512;
+    };
+    for (const fs::path& dir : {root, objects_dir(), packs_dir(), tmp_dir()}) n += allocated(dir, true);
+    std::error_code ec;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+        n += allocated(it->path(), false);
+    for (fs::directory_iterator it(objects_dir(), ec), end; !ec && it != end; it.increment(ec)) n += kDirectoryBytes;
+    return n;
+}
+
+Result<void> LocalStore::State::maintain_locked(CacheIndex& idx, std::uint64_t now, bool cleanup_due) {
+    if (cleanup_due) {
+        MaintenanceReport report;
+        remove_temp_files(report, now);
+    }
+    if (cleanup_due || budget_of(idx.summary()).total() > options.max_size_bytes) {
+        auto evicted = evict_locked(idx, now);
+        if (!evicted) return tl::unexpected(evicted.error());
+    }
+    if (cleanup_due) idx.set_last_cleanup(now);
+    return {};
+}
+
 Result<MaintenanceReport> LocalStore::State::evict_locked(CacheIndex& idx, std::uint64_t now) {
     MaintenanceReport report;
     std::vector<IndexEntry> all = idx.entries();
@@ -828,29 +852,46 @@ Result<MaintenanceReport> LocalStore::State::evict_locked(CacheIndex& idx, std::
             remaining.push_back(e);
         }
     }
-    // Size: least recently used first, down to the low-water mark.
-    std::uint64_t total = idx.summary().total_bytes;
+    // Size: least recently used first, down to the low-water mark of the limit, every
+    // entry counted with what packing it costs and the rest of the directory beside.
+    const std::uint64_t fixed = fixed_bytes();
+    const IndexSummary summary = idx.summary();
+    std::uint64_t total = summary.total_bytes + summary.live_count * kPackBytesPerEntry + fixed;
     if (total > options.max_size_bytes) {
         const std::uint64_t target = options.max_size_bytes / 100 * options.low_water_percent +
                                      options.max_size_bytes % 100 * options.low_water_percent / 100;
         std::sort(remaining.begin(), remaining.end(),
                   [](const IndexEntry& a, const IndexEntry& b) { return a.last_access_ns < b.last_access_ns; });
+        std::vector<const IndexEntry*> in_grace;
         for (const IndexEntry& e : remaining) {
             if (total <= target) break;
             if (e.last_access_ns + options.reader_grace_ns > now) {
-                ++report.kept_in_grace;
+                in_grace.push_back(&e);
                 continue;
             }
             drop(e);
             ++report.removed_by_size;
-            total -= std::min(total, e.size);
+            total -= std::min(total, e.size + kPackBytesPerEntry);
+        }
+        // The grace defers eviction; it never holds the directory over its limit.
+        for (const IndexEntry* e : in_grace) {
+            if (total <= options.max_size_bytes) {
+                ++report.kept_in_grace;
+                continue;
+            }
+            drop(*e);
+            ++report.removed_by_size;
+            ++report.removed_in_grace;
+            total -= std::min(total, e->size + kPackBytesPerEntry);
         }
     }
     idx.set_dirty(false);
     report.bytes_after = idx.summary().total_bytes;
+    report.budget_after = budget_of(idx.summary()).total();
     if (report.removed_by_age + report.removed_by_size > 0)
         log("jdc: evicted " + std::to_string(report.removed_by_age) + " entries by age and " + std::to_string(report.removed_by_size) +
-            " by size, freeing " + std::to_string(report.bytes_freed) + " bytes");
+            " by size" + (report.removed_in_grace ? " (" + std::to_string(report.removed_in_grace) + " read within the grace period)" : "") +
+            ", freeing " + std::to_string(report.bytes_freed) + " bytes");
     return report;
 }
 
@@ -982,6 +1023,44 @@ std::uint64_t StoreListing::disk_bytes() const noexcept {
     for (const auto* files : {&loose, &packs})
         for (const StoreFile& f : *files) n += f.disk_bytes;
     return n;
+}
+
+SizeBudget LocalStore::budget() const {
+    IndexSummary summary;
+    if (auto idx = s_->current_index()) summary = (*idx)->summary();
+    return s_->budget_of(summary);
+}
+
+Result<DiskUsage> measure_disk_usage(const fs::path& root) {
+    DiskUsage usage;
+    std::unordered_set<std::uint64_t> seen;  // inodes: a hard link counts once, as du counts it
+    std::error_code ec;
+    const auto add = [&](const fs::path& p, std::uint64_t DiskUsage::*part) -> std::optional<struct stat> {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
+        if (seen.insert(static_cast<std::uint64_t>(st.st_ino)).second) usage.*part += static_cast<std::uint64_t>(st.st_blocks) * 512;
+        return st;
+    };
+    const auto root_stat = add(root, &DiskUsage::directories);
+    if (!root_stat) return make_error(ErrorCode::io, "cannot stat '" + root.string() + "': " + std::strerror(errno));
+    if (!S_ISDIR(root_stat->st_mode)) return make_error(ErrorCode::io, "'" + root.string() + "' is not a directory");
+    for (fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& p = it->path();
+        const fs::path relative = p.lexically_relative(root);
+        const std::string top = relative.begin()->string();
+        const bool at_root = std::next(relative.begin()) == relative.end();
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0) continue;  // gone meanwhile
+        std::uint64_t DiskUsage::*part = &DiskUsage::foreign;
+        if (S_ISDIR(st.st_mode)) part = &DiskUsage::directories;
+        else if (top == "tmp") part = &DiskUsage::temporary;
+        else if (at_root) part = relative == "index.jdci" ? &DiskUsage::index : &DiskUsage::other_files;
+        else if (top == "objects" && p.extension() == ".jdca") part = &DiskUsage::loose;
+        else if (top == "packs" && p.extension() == ".jdcp" && !at_root) part = &DiskUsage::packs;
+        add(p, part);
+    }
+    if (ec) return make_error(ErrorCode::io, "cannot list '" + root.string() + "': " + ec.message());
+    return usage;
 }
 
 StoreStats LocalStore::stats() const {
