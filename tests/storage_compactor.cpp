@@ -2,6 +2,7 @@
 // while it runs; and runs killed with SIGKILL at random moments. Bounded and seeded.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "jdc/pack.hpp"
 #include "jdc/resolver.hpp"
 #include "jdc/store_check.hpp"
+#include "storage/read_history.hpp"
 #include "storage/store_lock.hpp"
 #include "support/arena_samples.hpp"
 #include "support/file_damage.hpp"
@@ -511,4 +513,112 @@ TEST_CASE("the compactor's transform applies the builders' rule at every size an
                 CHECK(after->compression_ratio() == 1.0);
             }
         }
+}
+
+namespace {
+
+// The offsets of `keys`' arenas in the one pack of the store at `root`.
+std::vector<std::uint64_t> offsets_in_pack(const fs::path& root, const std::vector<CacheKey>& keys) {
+    auto listing = list_store_files(root);
+    REQUIRE(listing);
+    REQUIRE(listing->packs.size() == 1);
+    std::ifstream in(listing->packs[0].path, std::ios::binary);
+    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto bytes = std::as_bytes(std::span<const char>(chars));
+    auto pack = PackView::open(bytes);
+    REQUIRE(pack);
+    std::vector<std::uint64_t> out;
+    for (const CacheKey& k : keys) {
+        auto found = pack->find(k);
+        REQUIRE(found);
+        REQUIRE(*found);
+        out.push_back(static_cast<std::uint64_t>((*found)->data() - bytes.data()));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the read history: the session's keys first, then the previous ones, only those kept; damage reads as none", "[compactor][history]") {
+    testing::TempDir dir;
+    fs::create_directories(dir.path / "tmp");
+    CHECK(load_read_history(dir.path).empty());  // missing
+    const std::vector<CacheKey> session{key_for(3), key_for(1), key_for(3), key_for(9)};
+    const std::vector<CacheKey> previous{key_for(7), key_for(1), key_for(8), key_for(2)};
+    const auto merged = merge_read_history(session, previous, [](const CacheKey& k) { return !(k == key_for(8)); });
+    CHECK(merged == std::vector<CacheKey>{key_for(3), key_for(1), key_for(9), key_for(7), key_for(2)});
+    REQUIRE(save_read_history(dir.path, dir.path / "tmp", merged, 42));
+    CHECK(load_read_history(dir.path) == merged);
+    testing::flip_byte(read_history_path(dir.path), 40);
+    CHECK(load_read_history(dir.path).empty());
+}
+
+TEST_CASE("the compactor lays the new pack out in the order the last builds read it; jdc optimize does not repeat it", "[compactor][history]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    put_range(*store, 0, 40);
+    std::vector<CacheKey> history;
+    for (std::uint64_t n : {31, 4, 17, 0, 39, 22}) history.push_back(key_for(n));
+    REQUIRE(save_read_history(dir.path, store->temp_directory(), history, 1));
+
+    auto report = compact_store(*store);
+    REQUIRE(report);
+    CHECK(report->outcome == CompactionOutcome::compacted);
+    CHECK(report->in_read_order);
+    const auto offsets = offsets_in_pack(dir.path, history);
+    CHECK(std::is_sorted(offsets.begin(), offsets.end()));
+    // The history's entries come first, together.
+    std::vector<CacheKey> rest;
+    for (std::uint64_t n = 0; n < 40; ++n)
+        if (std::find(history.begin(), history.end(), key_for(n)) == history.end()) rest.push_back(key_for(n));
+    const auto rest_offsets = offsets_in_pack(dir.path, rest);
+    CHECK(*std::min_element(rest_offsets.begin(), rest_offsets.end()) > offsets.back());
+
+    CompactionOptions all;
+    all.rewrite_all = true;
+    auto again = compact_store(*store, all);
+    REQUIRE(again);
+    CHECK(again->outcome == CompactionOutcome::nothing_to_do);  // one pack, in read order already
+
+    std::reverse(history.begin(), history.end());  // the builds now read another order
+    REQUIRE(save_read_history(dir.path, store->temp_directory(), history, 2));
+    auto reordered = compact_store(*store, all);
+    REQUIRE(reordered);
+    CHECK(reordered->outcome == CompactionOutcome::compacted);
+    const auto new_offsets = offsets_in_pack(dir.path, history);
+    CHECK(std::is_sorted(new_offsets.begin(), new_offsets.end()));
+    check_valid(dir.path);
+}
+
+TEST_CASE("over its size limit, the compactor rewrites every pack holding evicted copies, and du shrinks", "[compactor][limit]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path, quiet());
+    REQUIRE(store);
+    std::vector<std::vector<std::byte>> keep;
+    REQUIRE(store->put_packed(puts_for(0, 40, keep)));
+    for (std::uint64_t n = 0; n < 4; ++n) REQUIRE(store->remove(key_for(n)));  // evicted: a tenth of the pack dead
+    std::map<std::uint64_t, Answers> before;
+    for (std::uint64_t n = 4; n < 40; ++n) before[n] = answers_of(*store, n);
+
+    auto within = compact_store(*store);
+    REQUIRE(within);
+    CHECK(within->outcome == CompactionOutcome::nothing_to_do);  // under the limit, a tenth dead is left
+
+    auto du = measure_disk_usage(dir.path);
+    REQUIRE(du);
+    StoreOptions tight = quiet();
+    tight.max_size_bytes = du->total() - 1;
+    auto small = LocalStore::open(dir.path, tight);
+    REQUIRE(small);
+    auto report = compact_store(*small);
+    REQUIRE(report);
+    CHECK(report->outcome == CompactionOutcome::compacted);
+    CHECK(report->over_limit);
+    CHECK(report->entries_packed == 36);
+    auto after = measure_disk_usage(dir.path);
+    REQUIRE(after);
+    CHECK(after->packs < du->packs);
+    check_same_answers(*small, before);
+    check_valid(dir.path);
 }

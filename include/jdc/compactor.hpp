@@ -5,14 +5,20 @@
 //   2. reads the index, the loose files and the packs (a snapshot; compilers go on
 //      reading and writing meanwhile);
 //   3. chooses the packs to rewrite: small ones, ones with many copies the index no
-//      longer refers to, damaged ones, and those the caller names;
+//      longer refers to (every one holding any, when the directory is over its size
+//      limit: the only way evicted bytes in packs leave the disk), damaged ones, and
+//      those the caller names;
 //   4. passes every entry that goes into the new pack through one transform (reoptimize
 //      below), verifies what it returns, and drops what is invalid, dangling or no
 //      longer referenced;
-//   5. writes the new pack to tmp/ (fsynced per the store's Durability), then, holding
-//      the store lock: renames it into packs/, points the index entries that have not
-//      changed since the snapshot at it, unlinks the packs it replaces, then the loose
-//      files it absorbed. Entries that writers changed meanwhile are left as they are.
+//   5. writes the new pack to tmp/ (fsynced per the store's Durability), its arenas in
+//      the order the last build sessions read them (the read history, then the rest
+//      by key), then, holding the store lock: renames it into packs/, points the index
+//      entries that have not changed since the snapshot at it, unlinks the packs it
+//      replaces, then the loose files it absorbed, and removes shard directories
+//      left empty. Entries that writers changed meanwhile are left as they are.
+// Compressed loose arenas (large ones, payload_codec.hpp) stay loose: packs hold raw
+// arenas, and packing one would multiply its bytes on disk by its compression ratio.
 // format-spec/cache-directory-v1.md §5 specifies the protocol.
 //
 // Guarantees:
@@ -65,6 +71,10 @@ struct CompactionOptions {
     // files stay loose (jdc validate --fix repairing packs).
     bool pack_loose_files = true;
     bool merge_packs = true;  // the two rules above; false for repairs
+    // jdc optimize: every pack is read and rewritten into one, laid out in read order,
+    // every arena through the transform; unless that would change nothing (one pack
+    // already in read order, no loose entries to pack, nothing to drop or re-optimize).
+    bool rewrite_all = false;
     std::vector<std::filesystem::path> rewrite_packs;
     ArenaTransform transform = reoptimize;
     CompactorLockMode lock_mode = CompactorLockMode::wait;
@@ -107,6 +117,10 @@ struct CompactionReport {
     std::uint64_t disk_bytes_before = 0, disk_bytes_after = 0;  // allocated
     std::uint64_t duration_ns = 0;
     std::uint64_t lock_held_ns = 0;  // the commit: what writers of the cache may have waited
+    std::uint64_t loose_compressed_kept = 0;  // compressed loose arenas left loose
+    std::int64_t rewrite_delta_bytes = 0;     // bytes the transform added (> 0) or saved (< 0) over the arenas it rewrote
+    bool over_limit = false;                  // the directory was over its size limit: every pack with dead copies rewritten
+    bool in_read_order = false;               // the new pack follows the read history (there was one)
     std::filesystem::path new_pack;  // empty when none was written
 
     std::uint64_t dropped_for(DropReason reason) const noexcept;

@@ -53,13 +53,22 @@ struct PackEntry {
     std::span<const std::byte> arena;
 };
 
+// Where build_pack puts the arenas in the data area (readers do not depend on it,
+// format-spec/pack-v1.md §8).
+enum class PackDataOrder : std::uint8_t {
+    slots,  // in slot order: iterating the index reads the data front to back
+    given,  // in the order of `entries`: the compactor's, the order the last builds read them
+};
+
 // Builds the bytes of a pack holding `entries`. Deterministic: the output depends
 // only on the set of (key, arena bytes) pairs and `created_at_ns` (written as given;
-// nanoseconds since the Unix epoch), not on the order of `entries`.
+// nanoseconds since the Unix epoch), not on the order of `entries` (with
+// PackDataOrder::given, the data area follows that order; the index does not).
 // Errors (all invalid_argument): a zero key (reserved), a key given twice, an arena
 // that fails verify_arena(header) (junk is refused at the door; the O(size) check is
 // left to readers), or a pack that readers with default PackLimits would refuse.
-Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns);
+Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns,
+                                          PackDataOrder data_order = PackDataOrder::slots);
 
 // The file name of a pack in a store's packs/ directory: "<32 hex digits>.jdcp", the
 // XXH3-128 of its bytes, so writers never collide and a name says what it holds.

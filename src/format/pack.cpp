@@ -269,7 +269,7 @@ Result<void> verify_pack(std::span<const std::byte> bytes, VerifyLevel level, co
 
 // --- writing ----------------------------------------------------------------------
 
-Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns) {
+Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns, PackDataOrder data_order) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const PackInput& e = entries[i];
         if (e.key.is_zero())
@@ -303,7 +303,8 @@ Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, st
     }
 
     // Entries go into the data area in slot order, so iterating the index reads the
-    // data front to back.
+    // data front to back; or in the order given (a reader's order, so that the
+    // entries it reads first lie together at the front).
     const std::uint64_t data_offset = align_up(kIndexOffset + kSlotSize * buckets);
     std::uint64_t total = data_offset;
     for (std::uint64_t input : slot_input)
@@ -312,10 +313,20 @@ Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, st
         return make_error(ErrorCode::invalid_argument,
                           "the pack would be " + n(total) + " bytes; readers accept up to " + n(defaults.max_total_size));
 
-    std::vector<std::byte> out(total, std::byte{0});
+    std::vector<std::uint64_t> slot_of(entries.size());
+    for (std::uint64_t i = 0; i < buckets; ++i)
+        if (slot_input[i] != kNoEntry) slot_of[slot_input[i]] = i;
+    std::vector<std::uint64_t> data_slots;  // the slots in the order their data is written
+    data_slots.reserve(entries.size());
+    if (data_order == PackDataOrder::given) {
+        for (std::size_t input = 0; input < entries.size(); ++input) data_slots.push_back(slot_of[input]);
+    } else {
+        for (std::uint64_t i = 0; i < buckets; ++i)
+            if (slot_input[i] != kNoEntry) data_slots.push_back(i);
+    }
+    std::vector<std::byte> out(total, std::byte{0});  // empty slots stay 40 zero bytes
     std::uint64_t at = data_offset;
-    for (std::uint64_t i = 0; i < buckets; ++i) {
-        if (slot_input[i] == kNoEntry) continue;  // stays 40 zero bytes
+    for (const std::uint64_t i : data_slots) {
         const PackInput& e = entries[slot_input[i]];
         Slot s{e.key.hi, e.key.lo, at, e.arena.size(), 0};
         store(out, slot_offset(i), s);

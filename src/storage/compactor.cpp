@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,9 +18,11 @@
 #include "jdc/loaded_arena.hpp"
 #include "jdc/detail/mapped_pack.hpp"
 #include "jdc/pack.hpp"
+#include "storage/read_history.hpp"
 #include "storage/store_lock.hpp"
 #include "util/clock.hpp"
 #include "util/forward_error.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc {
 namespace fs = std::filesystem;
@@ -217,19 +221,31 @@ bool is_named(const PackSource& pack, const std::vector<fs::path>& names) {
     });
 }
 
-void choose_packs_to_rewrite(std::vector<PackSource>& packs, const CompactionOptions& options, bool packing_loose_files) {
+void choose_packs_to_rewrite(std::vector<PackSource>& packs, const CompactionOptions& options, bool packing_loose_files, bool over_limit) {
     std::size_t small = 0;
     for (const PackSource& p : packs)
         if (p.mapped && p.file.size < options.small_pack_bytes) ++small;
     for (PackSource& p : packs) {
         const std::uint64_t arena_bytes = p.live_bytes + p.dead_bytes;
         const bool damaged = !p.mapped || p.damaged_slots > 0;
-        const bool mostly_dead = arena_bytes > 0 && p.dead_bytes * 100 > arena_bytes * options.max_dead_percent;
+        // Over the size limit, every dead byte counts: eviction has done what it can.
+        const bool mostly_dead = arena_bytes > 0 && (p.dead_bytes * 100 > arena_bytes * options.max_dead_percent ||
+                                                     (over_limit && p.dead_bytes > 0));
         // One small pack alone is rewritten only together with something: rewriting it
         // into itself would repeat on every run.
         const bool merge_small = p.file.size < options.small_pack_bytes && (small > 1 || packing_loose_files);
-        p.rewrite = damaged || is_named(p, options.rewrite_packs) || (options.merge_packs && (mostly_dead || merge_small));
+        p.rewrite = damaged || is_named(p, options.rewrite_packs) || options.rewrite_all ||
+                    (options.merge_packs && (mostly_dead || merge_small));
     }
+}
+
+// Whether the loose file at `path` holds a compressed arena (compressed-arena-v1.md):
+// header byte 37, read without loading the file.
+bool is_compressed_file(const fs::path& path) {
+    const detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    std::byte head[sizeof(arena::Header)];
+    if (!fd || ::pread(fd.get(), head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) return false;
+    return payload_codec_of(head) != PayloadCodec::none;
 }
 
 // Decides, entry by entry of the index, what goes into the new pack and what is dropped.
@@ -252,6 +268,10 @@ void plan_entries(const EntryMap& index, const StoreListing& listing, const Live
                 continue;
             }
             if (!options.pack_loose_files) continue;
+            if (is_compressed_file(file->second->path)) {
+                ++report.loose_compressed_kept;
+                continue;  // large by policy: stays a loose compressed file
+            }
             auto loaded = LoadedArena::open(file->second->path, LoadMode::read, limits, SymlinkPolicy::refuse);
             if (!loaded) {
                 if (is_damage(loaded.error().code))
@@ -309,6 +329,7 @@ void transform_candidates(Plan& plan, const VerifyLimits& limits, const Compacti
             continue;
         }
         if (!std::equal(out->begin(), out->end(), c.original.begin(), c.original.end())) {
+            report.rewrite_delta_bytes += static_cast<std::int64_t>(out->size()) - static_cast<std::int64_t>(c.original.size());
             c.rewritten = std::move(*out);
             ++report.entries_rewritten;
         }
@@ -372,12 +393,51 @@ Result<void> commit(CacheIndex& index, LocalStore& store, Plan& plan, std::optio
     report.dropped.insert(report.dropped.end(), plan.dead_copies.begin(), plan.dead_copies.end());
     for (const Candidate* c : moved)
         if (c->loose_file) trash.take_if_same(store.loose_path(c->snapshot.key), *c->loose_file);
+    std::set<fs::path> shards;  // whose files went: removed if now empty (rmdir refuses otherwise)
+    for (const Candidate* c : moved)
+        if (c->loose_file) shards.insert(store.loose_path(c->snapshot.key).parent_path());
     for (const StoreFile& f : plan.orphans) {
         const auto now = index.find(f.key);
-        if ((!now || now->location != EntryLocation::loose) && trash.take_if_same(f.path, f.identity))
+        if ((!now || now->location != EntryLocation::loose) && trash.take_if_same(f.path, f.identity)) {
             report.dropped.push_back({f.key, DropReason::unreferenced, "loose file " + f.path.filename().string()});
+            shards.insert(f.path.parent_path());
+        }
     }
+    // Under the store lock, so no writer is between creating a shard and renaming into
+    // it; a reader that finds no shard misses and looks again (LocalStore::get).
+    for (const fs::path& shard : shards) ::rmdir(shard.c_str());
     return {};
+}
+
+// Candidates in the order the read history lists them, then the rest by key.
+void order_by_history(std::vector<Candidate>& candidates, const std::vector<CacheKey>& history) {
+    std::unordered_map<CacheKey, std::size_t, CacheKeyHash> rank;
+    rank.reserve(history.size());
+    for (std::size_t i = 0; i < history.size(); ++i) rank.emplace(history[i], i);
+    const auto rank_of = [&](const Candidate& c) {
+        const auto it = rank.find(c.snapshot.key);
+        return it == rank.end() ? history.size() : it->second;
+    };
+    std::stable_sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+        const std::size_t ra = rank_of(a), rb = rank_of(b);
+        return ra != rb ? ra < rb : a.snapshot.key < b.snapshot.key;
+    });
+}
+
+// A rewrite of everything (jdc optimize) that would write the one pack there is again,
+// with the same arenas in the same order: nothing to do.
+bool rewrite_changes_nothing(const Plan& plan, const LiveCopies& live, const CompactionReport& report) {
+    if (plan.packs.size() != 1 || !plan.packs[0].mapped || plan.packs[0].damaged_slots > 0 || plan.packs[0].dead_bytes > 0) return false;
+    if (!plan.removals.empty() || !plan.orphans.empty() || !plan.dead_copies.empty() || report.entries_rewritten > 0) return false;
+    if (std::any_of(plan.candidates.begin(), plan.candidates.end(), [](const Candidate& c) { return c.loose_file.has_value(); }))
+        return false;
+    const std::byte* previous = nullptr;  // each candidate's copy must lie after the one before it
+    for (const Candidate& c : plan.candidates) {
+        const auto copy = live.find(c.snapshot.key);
+        if (copy == live.end() || copy->second.pack != 0 || (previous != nullptr && copy->second.arena.data() < previous)) return false;
+        previous = copy->second.arena.data();
+    }
+    return true;
 }
 
 void record_files(const StoreListing& listing, std::uint64_t& packs, std::uint64_t& loose, std::uint64_t& bytes, std::uint64_t& disk) {
@@ -416,16 +476,25 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
     const LiveCopies live = classify_copies(plan.packs, index);
     const bool has_loose = options.pack_loose_files &&
                            std::any_of(index.begin(), index.end(), [](const auto& kv) { return kv.second.location == EntryLocation::loose; });
-    choose_packs_to_rewrite(plan.packs, options, has_loose);
+    if (auto usage = measure_disk_usage(store.root())) report.over_limit = usage->total() > store.options().max_size_bytes;
+    choose_packs_to_rewrite(plan.packs, options, has_loose, report.over_limit);
     const VerifyLimits& limits = store.options().limits;
     plan_entries(index, *listing, live, plan, limits, options, report);
     plan_unreferenced(index, *listing, live, plan);
-    if (plan.nothing_to_do()) {
+    const auto finish_without_change = [&] {
+        report.outcome = CompactionOutcome::nothing_to_do;
+        report.dropped.clear();
         record_files(*listing, report.packs_after, report.loose_after, report.bytes_after, report.disk_bytes_after);
         report.duration_ns = detail::steady_ns() - started;
         return report;
-    }
+    };
+    if (plan.nothing_to_do()) return finish_without_change();
     transform_candidates(plan, limits, options, report);
+    // The order the new pack's data follows: what the last sessions read, then by key.
+    const std::vector<CacheKey> history = load_read_history(store.root());
+    order_by_history(plan.candidates, history);
+    report.in_read_order = !history.empty();
+    if (options.rewrite_all && rewrite_changes_nothing(plan, live, report)) return finish_without_change();
 
     std::optional<StagedFile> staged;
     fs::path target;
@@ -433,7 +502,7 @@ Result<CompactionReport> compact_store(LocalStore& store, const CompactionOption
         std::vector<PackInput> inputs;
         inputs.reserve(plan.candidates.size());
         for (const Candidate& c : plan.candidates) inputs.push_back({c.snapshot.key, c.bytes()});
-        auto pack = build_pack(inputs, detail::wall_clock_ns());
+        auto pack = build_pack(inputs, detail::wall_clock_ns(), PackDataOrder::given);
         if (!pack) return tl::unexpected(pack.error());
         auto file = StagedFile::stage(store.temp_directory(), kStagingHint, *pack, store.options().durability);
         if (!file) return tl::unexpected(file.error());

@@ -213,6 +213,7 @@ int cmd_optimize(const std::string& dir_option) {
     if (!o.store) return o.exit_code;
     ProgressBar bar("optimize");
     CompactionOptions options;
+    options.rewrite_all = true;  // asked for: everything into one pack, in read order
     options.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
     auto report = compact_store(*o.store, options);
     if (!report) return report_error(report.error());
@@ -317,7 +318,7 @@ CacheCommands::CacheCommands(CLI::App& app) {
     validate_ = with_dir(app.add_subcommand("validate", "Verify every entry, pack and the index (exit 0 valid, 1 problems found, 2 error)"),
                          validate_dir_);
     validate_->add_flag("--fix", validate_fix_, "Remove exactly what is invalid and rebuild a damaged index");
-    optimize_ = with_dir(app.add_subcommand("optimize", "Run the compactor now: pack loose entries, merge packs, drop invalid entries"),
+    optimize_ = with_dir(app.add_subcommand("optimize", "Run the compactor now: pack loose entries and merge every pack into one, laid out in read order; drop invalid and dead copies"),
                          optimize_dir_);
     gc_ = with_dir(app.add_subcommand("gc", "Apply age and size eviction now (JANUS_CACHE_SIZE sets the limit)"), gc_dir_);
     explain_ = with_dir(app.add_subcommand("explain", "What the build cache recorded about a table: its inputs, and what changed since its previous build"),

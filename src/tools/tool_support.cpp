@@ -79,6 +79,36 @@ std::string utc_time(std::uint64_t unix_ns) {
     return buf;
 }
 
+// Why the files grew: a compaction never adds an entry of its own, so growth comes
+// from what packing costs, from re-encoded arenas, or from other processes.
+static void print_growth(std::ostream& out, const CompactionReport& r) {
+    const std::uint64_t growth =
+        r.bytes_after > r.bytes_before ? r.bytes_after - r.bytes_before : r.disk_bytes_after - r.disk_bytes_before;
+    out << "grew:       +" << format_bytes(growth) << (r.bytes_after > r.bytes_before ? "" : " on disk") << ", because:";
+    bool any = false;
+    if (r.loose_packed) {
+        out << "\n  " << r.loose_packed << " loose entries moved into a pack: each gains a 16-byte key copy and a 40-byte index slot "
+            << "(the pack's index is kept between 3/8 and 3/4 full); on disk, small files no longer round up to a block each";
+        any = true;
+    }
+    if (r.rewrite_delta_bytes > 0) {
+        out << "\n  re-optimized arenas grew by " << format_bytes(static_cast<std::uint64_t>(r.rewrite_delta_bytes))
+            << " (dispatch indexes re-encoded as the current writer does)";
+        any = true;
+    }
+    if (r.changed_meanwhile || r.packs_after > 1 || r.loose_after > 0) {
+        out << "\n  other processes wrote entries during the run (" << r.changed_meanwhile << " changed, " << r.loose_after
+            << " loose files and " << r.packs_after << " packs now)";
+        any = true;
+    }
+    if (r.disk_bytes_after > r.disk_bytes_before && r.bytes_after <= r.bytes_before) {
+        out << "\n  the new pack's last block, allocated whole on disk";
+        any = true;
+    }
+    if (!any) out << "\n  the pack index of a merged pack (40 bytes a slot, between 3/8 and 3/4 full) outweighed what was dropped";
+    out << "\n";
+}
+
 void print_compaction_report(std::ostream& out, const CompactionReport& r) {
     if (r.outcome == CompactionOutcome::busy) {
         out << "another compactor is running on this cache: nothing done\n";
@@ -107,6 +137,10 @@ void print_compaction_report(std::ostream& out, const CompactionReport& r) {
         << format_bytes(r.disk_bytes_before) << " -> " << format_bytes(r.disk_bytes_after);
     if (r.disk_bytes_after <= r.disk_bytes_before) out << ", saved " << format_bytes(r.disk_bytes_before - r.disk_bytes_after);
     out << ")\n";
+    if (r.bytes_after > r.bytes_before || r.disk_bytes_after > r.disk_bytes_before) print_growth(out, r);
+    if (r.loose_compressed_kept) out << "kept loose: " << r.loose_compressed_kept << " compressed arenas (packs hold raw arenas)\n";
+    if (r.over_limit) out << "limit:      the directory was over its size limit: every pack holding evicted copies was rewritten\n";
+    if (r.in_read_order) out << "layout:     the new pack's arenas are in the order the last builds read them\n";
     out << "time:       " << format_duration_ns(r.duration_ns) << " (store lock held " << format_duration_ns(r.lock_held_ns) << ")\n";
 }
 
