@@ -2,6 +2,7 @@
 // cache, and the build cache manager doing it when loose entries pile up.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -13,8 +14,11 @@
 
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/compactor.hpp"
+#include "jdc/local_store.hpp"
 #include "cache/compactor_launch.hpp"
+#include "storage/read_history.hpp"
 #include "storage/store_lock.hpp"
+#include "support/arena_samples.hpp"
 #include "support/lock_holder.hpp"
 #include "support/random_model.hpp"
 #include "support/temp_dir.hpp"
@@ -89,7 +93,7 @@ TEST_CASE("launching runs the compactor detached, once, on the cache; not while 
     auto launched = launch_compactor(cache, script, false);
     REQUIRE(launched);
     CHECK(launched->outcome == LaunchOutcome::started);
-    CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach\n");
+    CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach --low-priority\n");
 
     // Another process compacting this cache: nothing is started.
     testing::LockHeldElsewhere other_compactor(compactor_lock_path(cache));
@@ -97,7 +101,7 @@ TEST_CASE("launching runs the compactor detached, once, on the cache; not while 
     other_compactor.release();
     REQUIRE(busy);
     CHECK(busy->outcome == LaunchOutcome::already_running);
-    CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach\n");  // not run again
+    CHECK(read_all(record) == "--dir " + cache.string() + " --once --detach --low-priority\n");  // not run again
 
     auto missing = launch_compactor(cache, dir.path / "no-such-compactor", false);
     REQUIRE(missing);
@@ -117,7 +121,13 @@ TEST_CASE("a build session that ends past the threshold of files starts the comp
     config.cache_directory = dir.path / "cache";
     config.compactor_path = fake_compactor(dir.path, record);
 
-    SECTION("off by default") {
+    SECTION("on by default, with no variable set: one pack is not due yet") {
+        CHECK(config.compact_threshold == 8);
+        build_tables(config, 5);
+        CHECK_FALSE(fs::exists(record));
+    }
+    SECTION("turned off with 0") {
+        config.compact_threshold = 0;
         build_tables(config, 5);
         CHECK_FALSE(fs::exists(record));
     }
@@ -130,7 +140,7 @@ TEST_CASE("a build session that ends past the threshold of files starts the comp
     SECTION("at the threshold") {
         config.compact_threshold = 1;
         build_tables(config, 5);
-        CHECK(read_all(record) == "--dir " + config.cache_directory.string() + " --once --detach\n");
+        CHECK(read_all(record) == "--dir " + config.cache_directory.string() + " --once --detach --low-priority\n");
     }
     SECTION("a compactor that cannot be found is not an error for the build") {
         config.compact_threshold = 1;
@@ -144,9 +154,8 @@ TEST_CASE("the real jdc-compactor, started by the manager, packs the cache in th
     REQUIRE(fs::exists(built_compactor()));
     CacheConfig config;
     config.cache_directory = dir.path / "cache";
-    config.compact_threshold = 8;
     config.compactor_path = built_compactor();
-    build_tables(config, 8);
+    build_tables(config, 8);  // no threshold set: the default starts it
 
     auto store = LocalStore::open(config.cache_directory);
     REQUIRE(store);
@@ -179,4 +188,138 @@ TEST_CASE("the real jdc-compactor, started by the manager, packs the cache in th
     }
     CHECK(m->session_metrics().hits == 8);
     REQUIRE(m->endBuildSession());
+}
+
+TEST_CASE("compaction is due for many small files, for dead bytes in packs, and over the size limit", "[launch]") {
+    testing::TempDir dir;
+    StoreOptions o;
+    o.automatic_maintenance = false;
+    o.reader_grace_ns = 0;
+    auto store = LocalStore::open(dir.path, o);
+    REQUIRE(store);
+    CHECK_FALSE(compaction_due(*store, 8));  // empty
+
+    SECTION("small loose entries and packs, counted against the threshold") {
+        for (std::uint64_t n = 0; n < 7; ++n) REQUIRE(store->put({testing::key_for(n), testing::arena_for(n)}));
+        CHECK_FALSE(compaction_due(*store, 8));
+        REQUIRE(store->put_packed(std::vector<PutRequest>{{testing::key_for(100), testing::arena_for(100)}}));
+        const auto due = compaction_due(*store, 8);
+        REQUIRE(due);
+        CHECK(due->find("7 small loose entries and 1 packs") != std::string::npos);
+        CHECK_FALSE(compaction_due(*store, 0));  // 0: never
+    }
+    SECTION("dead bytes over a quarter of the packs") {
+        std::vector<std::vector<std::byte>> arenas;
+        std::vector<PutRequest> puts;
+        for (std::uint64_t n = 0; n < 8; ++n) arenas.push_back(testing::arena_for(n));
+        for (std::uint64_t n = 0; n < 8; ++n) puts.push_back({testing::key_for(n), arenas[n]});
+        REQUIRE(store->put_packed(puts));
+        CHECK_FALSE(compaction_due(*store, 8));
+        for (std::uint64_t n = 0; n < 2; ++n) REQUIRE(store->remove(testing::key_for(n)));
+        CHECK_FALSE(compaction_due(*store, 8));  // 2 of 8 equal arenas: not over a quarter
+        REQUIRE(store->remove(testing::key_for(2)));
+        const auto due = compaction_due(*store, 8);
+        REQUIRE(due);
+        CHECK(due->find("evicted or superseded") != std::string::npos);
+    }
+    SECTION("the directory over its limit") {
+        for (std::uint64_t n = 0; n < 3; ++n) REQUIRE(store->put({testing::key_for(n), testing::arena_for(n)}));
+        CHECK_FALSE(compaction_due(*store, 8));
+        StoreOptions tight = o;
+        tight.max_size_bytes = store->budget().fixed_bytes;  // the entries do not fit
+        auto small = LocalStore::open(dir.path, tight);
+        REQUIRE(small);
+        const auto due = compaction_due(*small, 8);
+        REQUIRE(due);
+        CHECK(due->find("over its limit") != std::string::npos);
+    }
+}
+
+namespace {
+
+// One build session through a fresh manager (as a compiler run is) over tables
+// named "t<first>" .. "t<first + count - 1>", read in that order; their keys.
+std::vector<CacheKey> build_session(const CacheConfig& config, int first, int count) {
+    const auto model = testing::make_random_model(5, {10, 2, 2, 6, true});
+    auto m = BuildCacheManager::create(config, {"test 1", 0});
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    std::vector<CacheKey> keys;
+    for (int t = first; t < first + count; ++t) {
+        TableInputs in;
+        in.name = "t" + std::to_string(t);
+        in.signature = model.table.signature;
+        in.methods = method_inputs(model.table);
+        keys.push_back(m->cache_key(in, model.registry));
+        auto built = m->getOrBuildDispatchTable(in, model.registry, [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+            return BuiltTable{model.table, {}};
+        });
+        REQUIRE(built);
+    }
+    REQUIRE(m->endBuildSession());
+    return keys;
+}
+
+}  // namespace
+
+TEST_CASE("a session's end records what it read, in order, for the next session's prefetch and the compactor", "[launch][history]") {
+    testing::TempDir dir;
+    CacheConfig config;
+    config.cache_directory = dir.path / "cache";
+    config.compact_threshold = 0;
+    const auto first = build_session(config, 0, 6);
+    CHECK(load_read_history(config.cache_directory) == first);
+    const auto second = build_session(config, 4, 4);  // t4..t7: t4, t5 again, then two new
+    std::vector<CacheKey> want = second;
+    for (int i = 0; i < 4; ++i) want.push_back(first[static_cast<std::size_t>(i)]);
+    CHECK(load_read_history(config.cache_directory) == want);
+
+    // The next session starts by asking the kernel for them (the store's part is
+    // tested in storage_local_store); the log says so.
+    auto store = LocalStore::open(config.cache_directory);
+    REQUIRE(store);
+    std::vector<std::string> lines;
+    config.verbose = true;
+    auto m = BuildCacheManager::create(config, {"test 1", 0}, [&](const std::string& line) { lines.push_back(line); });
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    for (const auto& l : lines) UNSCOPED_INFO(l);
+    CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("prefetch: 8 of the 8 tables") != std::string::npos; }));
+    REQUIRE(m->endBuildSession());
+}
+
+TEST_CASE("under a churn of 50 sessions with a small limit, the directory stays within its limit on disk", "[launch][churn]") {
+    testing::TempDir dir;
+    CacheConfig config;
+    config.cache_directory = dir.path / "cache";
+    config.compact_threshold = 0;  // the compactor is run below, in this process, when due
+    config.reader_grace_seconds = 60;  // the default: the grace must not hold the cache over its limit
+    config.max_cache_size_bytes = 96 * 1024;
+    std::uint64_t worst = 0;
+    int compactions = 0;
+    for (int session = 0; session < 50; ++session) {
+        build_session(config, session * 4, 12);  // 4 new tables a session, 8 read again
+        auto store = LocalStore::open(config.cache_directory, config.store_options());
+        REQUIRE(store);
+        if (compaction_due(*store, 8)) {
+            CompactionOptions options;
+            options.lock_mode = CompactorLockMode::try_only;
+            REQUIRE(compact_store(*store, options));
+            ++compactions;
+        }
+        auto du = measure_disk_usage(config.cache_directory);
+        REQUIRE(du);
+        worst = std::max(worst, du->total());
+        INFO("session " << session << ": " << du->total() << " bytes on disk (packs " << du->packs << ", loose " << du->loose
+                        << ", index " << du->index << ", other files " << du->other_files << ", directories " << du->directories << ")");
+        CHECK(du->total() <= config.max_cache_size_bytes + kDiskLimitSlack);
+        CHECK(du->temporary == 0);
+    }
+    // Every table of the last session is still served.
+    auto store = LocalStore::open(config.cache_directory, config.store_options());
+    REQUIRE(store);
+    CHECK(store->stats().index.live_count >= 12);
+    CHECK(store->stats().index.evictions > 0);  // 204 tables do not fit: the limit was enforced
+    CHECK(compactions > 0);
+    WARN("largest size on disk after a session: " << worst << " bytes (limit " << config.max_cache_size_bytes << ")");
 }

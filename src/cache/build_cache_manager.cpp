@@ -6,6 +6,7 @@
 //   miss_explanation   why a lookup missed, from those records
 //   session_metrics    the counters; metrics_report: reports and stats.json
 //   compactor_launch   the background compactor
+//   session_upkeep     prefetch at a session's start; read history, bounds and compactor at its end
 #include "jdc/build_cache_manager.hpp"
 
 #include <algorithm>
@@ -13,7 +14,7 @@
 #include <utility>
 
 #include "cache/cache_log.hpp"
-#include "cache/compactor_launch.hpp"
+#include "cache/session_upkeep.hpp"
 #include "cache/metrics_report.hpp"
 #include "cache/miss_explanation.hpp"
 #include "cache/miss_record.hpp"
@@ -49,6 +50,7 @@ struct BuildCacheManager::State {
     std::unique_ptr<detail::RemoteTier> remote;       // with the store and a remote URL
     std::optional<detail::WriteBehindQueue> queue;    // with the store
     std::uint64_t evictions_at_start = 0;             // sessions start and end on the driver's thread
+    detail::SessionReads reads;                       // keys asked for, in order: the read history
 
     // Why a lookup missed; `unexplained` until the inputs log is asked, which is left
     // until the remote tier has missed too (a remote hit needs no explanation).
@@ -257,6 +259,7 @@ Result<void> BuildCacheManager::startBuildSession() {
     if (s_->remote) s_->remote->start_session();
     if (!s_->store) return {};
     s_->evictions_at_start = s_->store->stats().index.evictions;
+    detail::prefetch_recorded_reads(*s_->store, s_->config, s_->log);
     if (const auto recorded = read_recorded_metrics(s_->root())) s_->metrics.set_lifetime(recorded->lifetime, recorded->mean_build_ns);
     s_->log("build session started (" + s_->root().string() + ")");
     return {};
@@ -279,7 +282,7 @@ Result<void> BuildCacheManager::endBuildSession() {
     if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
     JDC_FORWARD_IF_ERROR(s_->cleanup_if_due());
     s_->log("build session ended: " + std::to_string(session.hits) + " hits, " + std::to_string(session.misses) + " misses");
-    start_compactor_if_due(*s_->store, s_->config, s_->log);
+    detail::finish_session_upkeep(*s_->store, s_->config, s_->reads.take(), s_->log);
     return {};
 }
 
@@ -311,6 +314,7 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
     const std::uint64_t t0 = steady_ns();
     const CacheKey key = cache_key(inputs, registry);
     State::Miss miss;
+    if (s_->store) s_->reads.record(key);
     if (s_->store)
         if (auto table = s_->local_hit(inputs, registry, key, t0, miss)) return std::move(*table);
     if (s_->remote)

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,7 +84,7 @@ Result<CompactorLaunch> launch_compactor(const fs::path& cache_root, const fs::p
 
     const std::string exe = executable->string(), root = cache_root.string();
     std::vector<char*> argv{const_cast<char*>(exe.c_str()), const_cast<char*>("--dir"), const_cast<char*>(root.c_str()),
-                            const_cast<char*>("--once"), const_cast<char*>("--detach"), nullptr};
+                            const_cast<char*>("--once"), const_cast<char*>("--detach"), const_cast<char*>("--low-priority"), nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -102,14 +103,50 @@ Result<CompactorLaunch> launch_compactor(const fs::path& cache_root, const fs::p
     return CompactorLaunch{LaunchOutcome::started, *executable};
 }
 
+std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t file_threshold) {
+    if (file_threshold == 0) return std::nullopt;
+    // Loose entries from this size on may be compressed files, which stay loose.
+    const std::uint64_t small = CompressionPolicy::for_storage().min_size;
+    std::uint64_t small_loose = 0, loose_bytes = 0, packed_entries = 0, packed_bytes = 0;
+    for (const IndexEntry& e : store.entries()) {
+        if (e.location == EntryLocation::loose) {
+            loose_bytes += e.size;
+            if (e.size < small) ++small_loose;
+        } else {
+            ++packed_entries;
+            packed_bytes += e.size;
+        }
+    }
+    std::uint64_t packs = 0, pack_bytes = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(store.packs_directory(), ec), end; !ec && it != end; it.increment(ec)) {
+        struct stat st {};
+        if (it->path().extension() != ".jdcp" || ::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        ++packs;
+        pack_bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+    if (small_loose + packs >= file_threshold)
+        return std::to_string(small_loose) + " small loose entries and " + std::to_string(packs) + " packs (threshold " +
+               std::to_string(file_threshold) + ")";
+    // What the live entries need in packs, at most (kPackBytesPerEntry over-counts the
+    // slots and key copies): the rest of the packs' bytes is dead.
+    const std::uint64_t live = packed_bytes + packed_entries * kPackBytesPerEntry;
+    const std::uint64_t dead = pack_bytes > live ? pack_bytes - live : 0;
+    if (dead * 100 > pack_bytes * CompactionOptions{}.max_dead_percent)
+        return std::to_string(dead) + " of the packs' " + std::to_string(pack_bytes) + " bytes are evicted or superseded copies";
+    const std::uint64_t on_disk = store.budget().fixed_bytes + pack_bytes + loose_bytes;
+    if (on_disk > store.options().max_size_bytes)
+        return "the directory takes " + std::to_string(on_disk) + " bytes, over its limit of " + std::to_string(store.options().max_size_bytes);
+    return std::nullopt;
+}
+
 void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log) {
-    if (config.compact_threshold == 0) return;
-    const std::uint64_t files = store.loose_entry_count() + store.stats().pack_count;
-    if (files < config.compact_threshold) return;
+    const auto due = compaction_due(store, config.compact_threshold);
+    if (!due) return;
     auto launched = launch_compactor(store.root(), config.compactor_path, config.verbose);
     if (!launched) log("cannot start the compactor: " + launched.error().message);
     else if (launched->outcome == LaunchOutcome::started)
-        log("started " + launched->executable.string() + " in the background (" + std::to_string(files) + " loose entries and packs)");
+        log("started " + launched->executable.string() + " in the background: " + *due);
     else if (launched->outcome == LaunchOutcome::not_found)
         log("cannot start the compactor: no executable '" + launched->executable.string() + "' (JANUS_CACHE_COMPACTOR)");
 }

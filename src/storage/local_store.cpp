@@ -775,6 +775,49 @@ std::vector<Result<StoredArena>> LocalStore::get_batch(std::span<const CacheKey>
     return out;
 }
 
+PrefetchReport LocalStore::prefetch(std::span<const CacheKey> keys) {
+    // Entries less than this apart are read ahead as one range: the gap costs less
+    // than another request.
+    constexpr std::uint64_t kJoinGap = 64 * 1024;
+    PrefetchReport report;
+    {
+        const detail::UniqueFd fd(::open(s_->index_file().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+        if (fd) (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
+    }
+    auto idx = s_->current_index();
+    if (!idx || keys.empty()) return report;
+    const std::vector<std::shared_ptr<MappedPack>> packs = s_->current_packs();
+    for (const auto& pack : packs) (void)pack->advise_willneed(0, pack->view().header().data_offset);  // the finds below read them
+    std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges(packs.size());  // [begin, end) per pack
+    for (const CacheKey& key : keys) {
+        const auto meta = (*idx)->find(key);
+        if (!meta || meta->location != EntryLocation::packed) {
+            ++report.not_packed;
+            continue;
+        }
+        for (std::size_t p = 0; p < packs.size(); ++p) {
+            auto found = packs[p]->find(key);
+            if (!found || !*found || !copy_matches(**found, *meta)) continue;
+            const auto begin = static_cast<std::uint64_t>((*found)->data() - packs[p]->bytes().data()) - pack::kEntryPrefixSize;
+            ranges[p].emplace_back(begin, begin + pack::kEntryPrefixSize + (*found)->size());
+            ++report.entries;
+            report.bytes += pack::kEntryPrefixSize + (*found)->size();
+            break;
+        }
+    }
+    for (std::size_t p = 0; p < packs.size(); ++p) {
+        auto& r = ranges[p];
+        std::sort(r.begin(), r.end());
+        for (std::size_t i = 0; i < r.size();) {
+            std::uint64_t begin = r[i].first, end = r[i].second;
+            for (++i; i < r.size() && r[i].first <= end + kJoinGap; ++i) end = std::max(end, r[i].second);
+            (void)packs[p]->advise_willneed(begin, end - begin);
+            ++report.ranges;
+        }
+    }
+    return report;
+}
+
 std::optional<IndexEntry> LocalStore::find(const CacheKey& key) const {
     auto idx = s_->current_index();
     if (!idx) return std::nullopt;

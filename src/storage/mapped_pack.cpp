@@ -1,10 +1,12 @@
 #include "jdc/detail/mapped_pack.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +104,16 @@ Result<void> MappedPack::verify(const VerifyLimits& arena_limits) const {
     auto r = verify_pack(bytes(), VerifyLevel::full, arena_limits, storage_->limits);
     if (!r) return tl::unexpected(with_path(r.error(), storage_->path));
     return {};
+}
+
+bool MappedPack::advise_willneed(std::uint64_t offset, std::uint64_t length) const noexcept {
+    const std::span<const std::byte> all = bytes();
+    if (offset >= all.size() || length == 0) return true;
+    length = std::min<std::uint64_t>(length, all.size() - offset);
+    static const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const auto base = reinterpret_cast<std::uintptr_t>(all.data());  // the mapping: page-aligned
+    const std::uint64_t first = offset / page * page;
+    return ::madvise(reinterpret_cast<void*>(base + first), static_cast<std::size_t>(offset + length - first), MADV_WILLNEED) == 0;
 }
 
 }  // namespace jdc

@@ -7,9 +7,11 @@
 //
 // With --detach the program forks: the first process exits 0 at once (after checking
 // the directory, so a launcher still sees a bad one as a failure) and the child,
-// in a session of its own, compacts. A compactor that finds another one running on
-// the same cache does nothing and exits 0. It may be killed at any moment; the next
-// run finishes the work.
+// in a session of its own, compacts. With --low-priority it runs at the lowest CPU
+// priority (nice 19) and in the idle I/O class (it gets the disk when nobody else
+// wants it), as the build cache manager starts it. A compactor that finds another
+// one running on the same cache does nothing and exits 0. It may be killed at any
+// moment; the next run finishes the work.
 // Exit codes: 0 done (or nothing to do), 2 usage or I/O error.
 #include <atomic>
 #include <cerrno>
@@ -19,6 +21,8 @@
 #include <iostream>
 #include <thread>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +54,14 @@ bool detach_or_exit(int& exit_code) {
     return true;
 }
 
+// nice 19 and the idle I/O class (ioprio_set(2), which glibc does not wrap). Best
+// effort: where either is refused, the compactor runs as it is.
+void lower_priority() {
+    (void)::setpriority(PRIO_PROCESS, 0, 19);
+    constexpr int kWhoProcess = 1, kClassIdle = 3, kClassShift = 13;  // linux/ioprio.h
+    (void)::syscall(SYS_ioprio_set, kWhoProcess, 0, kClassIdle << kClassShift);
+}
+
 int compact_once(jdc::LocalStore& store, bool quiet) {
     jdc::CompactionOptions options;
     options.lock_mode = jdc::CompactorLockMode::try_only;
@@ -67,7 +79,7 @@ int compact_once(jdc::LocalStore& store, bool quiet) {
 int main(int argc, char** argv) {
     CLI::App app{"jdc-compactor: packs, merges and re-optimizes the arenas of a jdc cache directory while compilers use it"};
     std::string dir_option;
-    bool once = false, detach = false, quiet = false;
+    bool once = false, detach = false, quiet = false, low_priority = false;
     unsigned interval_seconds = 60;
     app.add_option("--dir", dir_option, "Cache directory (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
     app.add_flag("--once", once, "Compact once and exit");
@@ -75,6 +87,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1u, 86400u));
     app.add_flag("--detach", detach, "Run in the background: return at once, compact in a detached child");
+    app.add_flag("--low-priority", low_priority, "Run at nice 19 in the idle I/O class (how builds start it)");
     app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
     try {
         app.parse(argc, argv);
@@ -94,6 +107,7 @@ int main(int argc, char** argv) {
     }
     int exit_code = kExitOk;
     if (detach && !detach_or_exit(exit_code)) return exit_code;
+    if (low_priority) lower_priority();
 
     auto store = open_cache_for_tool(*dir);
     if (!store) {

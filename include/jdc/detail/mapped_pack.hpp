@@ -70,6 +70,12 @@ public:
     // verify_pack(full) over the mapped bytes (reads the whole file).
     Result<void> verify(const VerifyLimits& arena_limits = {}) const;
 
+    // Asks the kernel to read bytes [offset, offset + length) of the file ahead
+    // (madvise MADV_WILLNEED on the mapping, widened to whole pages; clipped to the
+    // pack): asynchronous, so a later touch finds them read or in flight. False when
+    // the kernel refused (the pages are then read on touch, as without it).
+    bool advise_willneed(std::uint64_t offset, std::uint64_t length) const noexcept;
+
     // Valid while this MappedPack lives.
     const PackView& view() const noexcept { return view_; }
     std::span<const std::byte> bytes() const noexcept { return view_.bytes(); }

@@ -1,0 +1,57 @@
+#include "cache/session_upkeep.hpp"
+
+#include <string>
+#include <utility>
+
+#include "cache/compactor_launch.hpp"
+#include "cache/inputs_log.hpp"
+#include "storage/read_history.hpp"
+#include "util/clock.hpp"
+#include "util/report_format.hpp"
+
+namespace jdc::detail {
+
+void SessionReads::record(const CacheKey& key) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    // A session that asks for more keys than a history holds gains nothing from the rest.
+    if (keys_.size() < kReadHistoryMaxKeys) keys_.push_back(key);
+}
+
+std::vector<CacheKey> SessionReads::take() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return std::exchange(keys_, {});
+}
+
+void prefetch_recorded_reads(LocalStore& store, const CacheConfig& config, const CacheLog& log) {
+    if (!config.prefetch) return;
+    const std::vector<CacheKey> history = load_read_history(store.root());
+    const std::uint64_t start = steady_ns();
+    const PrefetchReport r = store.prefetch(history);
+    if (log.on() && !history.empty())
+        log("prefetch: " + std::to_string(r.entries) + " of the " + std::to_string(history.size()) + " tables the last sessions read (" +
+            format_bytes(r.bytes) + " in " + std::to_string(r.ranges) + " ranges; " + std::to_string(r.not_packed) +
+            " loose or gone) asked of the kernel in " + format_duration_ns(steady_ns() - start));
+}
+
+void finish_session_upkeep(LocalStore& store, const CacheConfig& config, std::vector<CacheKey> reads, const CacheLog& log) {
+    const auto indexed = [&](const CacheKey& k) { return store.find(k).has_value(); };
+    const std::vector<CacheKey> history = merge_read_history(reads, load_read_history(store.root()), indexed);
+    if (auto saved = save_read_history(store.root(), store.temp_directory(), history, wall_clock_ns()); !saved)
+        log("cannot save the read history: " + saved.error().message);
+
+    const std::uint64_t limit = store.options().max_size_bytes;
+    auto trimmed = InputsLog::trim(store.root(), limit / kInputsLogShareDivisor, [&](std::string_view key_hex) {
+        const auto key = CacheKey::from_hex(key_hex);
+        return key && indexed(*key);
+    });
+    if (!trimmed) log("cannot trim the inputs log: " + trimmed.error().message);
+    else if (*trimmed) log("trimmed the inputs log to an eighth of the size limit (" + format_bytes(limit / kInputsLogShareDivisor) + ")");
+
+    // The session's own files (stats, dependency state, history, inputs log) count too.
+    if (store.options().automatic_maintenance && store.budget().total() > limit) {
+        if (auto evicted = store.evict(); !evicted) log("cannot evict: " + evicted.error().message);
+    }
+    start_compactor_if_due(store, config, log);
+}
+
+}  // namespace jdc::detail
