@@ -482,12 +482,15 @@ TEST_CASE("resolve_cone answers for every tuple of subtypes as the reference doe
                 for (TypeId s : stat) cones.emplace_back(m.registry.domain(s).members().begin(), m.registry.domain(s).members().end());
                 std::vector<std::uint32_t> methods;
                 bool any_ambiguous = false, any_none = false;
+                std::vector<TypeId> first_ambiguous, first_none;  // the witnesses: first in lexicographic order of ids
                 std::vector<std::size_t> at(arity, 0);
                 std::vector<TypeId> args(arity);
                 while (true) {
                     for (std::uint32_t p = 0; p < arity; ++p) args[p] = cones[p][at[p]];
                     const Resolution r = resolve_reference(m.table, m.registry, args);
                     if (r.kind == ResolutionKind::method) methods.push_back(r.index);
+                    if (r.kind == ResolutionKind::ambiguous && (!any_ambiguous || args < first_ambiguous)) first_ambiguous = args;
+                    if (r.kind == ResolutionKind::no_method && (!any_none || args < first_none)) first_none = args;
                     any_ambiguous |= r.kind == ResolutionKind::ambiguous;
                     any_none |= r.kind == ResolutionKind::no_method;
                     std::uint32_t p = 0;
@@ -507,15 +510,30 @@ TEST_CASE("resolve_cone answers for every tuple of subtypes as the reference doe
                 };
                 if (got.ambiguous) {
                     ++ambiguous;
+                    CHECK(got.ambiguous->args == first_ambiguous);
                     CHECK(in_cone(got.ambiguous->args));
                     CHECK(resolve_reference(m.table, m.registry, got.ambiguous->args).kind == ResolutionKind::ambiguous);
                 }
                 if (got.no_method) {
                     ++none;
+                    CHECK(*got.no_method == first_none);
                     CHECK(in_cone(*got.no_method));
                     CHECK(resolve_reference(m.table, m.registry, *got.no_method).kind == ResolutionKind::no_method);
                 }
                 single += got.is_static();
+                // The same from the cones themselves, in any order (a compiler's subtype lists).
+                for (auto& c : cones) std::reverse(c.begin(), c.end());
+                const std::vector<std::span<const TypeId>> given(cones.begin(), cones.end());
+                const ConeResolution from_cones = bound->resolve_cone(std::span<const std::span<const TypeId>>(given));
+                CHECK(from_cones.methods == got.methods);
+                CHECK(from_cones.behaviours == got.behaviours);
+                REQUIRE(from_cones.ambiguous.has_value() == got.ambiguous.has_value());
+                if (got.ambiguous) {
+                    CHECK(from_cones.ambiguous->args == got.ambiguous->args);
+                    CHECK(from_cones.ambiguous->first == got.ambiguous->first);
+                    CHECK(from_cones.ambiguous->second == got.ambiguous->second);
+                }
+                CHECK(from_cones.no_method == got.no_method);
             });
         }
     }
