@@ -168,6 +168,42 @@ DispatchTable table_over(const testing::RandomModel& m, std::span<const TypeId> 
     return t;
 }
 
+TEST_CASE("poles are the applicable sets, numbered by their first member in rank order", "[format][dispatch]") {
+    // Both ways the builder finds a member's set: a subtype test per parameter type (few
+    // of them at a position) and from the supertypes' sets (many); sets of one word and
+    // of several (over 64 methods).
+    std::size_t few = 0, many = 0, wide = 0;
+    for (const Case& c : cases()) {
+        const testing::RandomModel m = testing::make_random_model(c.seed, c.options);
+        CAPTURE(c.seed, c.options.implementations);
+        auto matrix = DispatchMatrix::build(m.table, m.registry);
+        REQUIRE(matrix);
+        const std::size_t n = m.table.implementations.size();
+        wide += n > 64;
+        for (std::uint32_t pos = 0; pos < m.table.arity(); ++pos) {
+            const TypeDomain& universe = m.registry.domain(m.table.signature.parameter_types[pos]);
+            std::vector<TypeId> kinds;
+            for (const Implementation& impl : m.table.implementations) kinds.push_back(impl.parameter_types[pos]);
+            std::sort(kinds.begin(), kinds.end());
+            kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
+            (kinds.size() > 8 ? many : few) += 1;
+            std::vector<std::vector<bool>> pole_set;  // by pole, from the definition
+            for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
+                std::vector<bool> set(n);
+                for (std::size_t i = 0; i < n; ++i) set[i] = m.registry.is_subtype(universe.member(rank), m.table.implementations[i].parameter_types[pos]);
+                const auto at = std::find(pole_set.begin(), pole_set.end(), set);
+                const auto expected = static_cast<std::uint32_t>(at - pole_set.begin()) + 1;
+                if (at == pole_set.end()) pole_set.push_back(set);
+                CHECK(matrix->pole_of_rank(pos, rank) == expected);
+            }
+            CHECK(matrix->pole_count(pos) == pole_set.size());
+        }
+    }
+    CHECK(few > 0);
+    CHECK(many > 0);
+    CHECK(wide > 0);
+}
+
 TEST_CASE("declared types inside the hierarchy: the table answers over their domains, no method outside", "[format][dispatch]") {
     for (std::uint64_t seed = 100; seed < 112; ++seed) {
         const testing::RandomModel m = testing::make_random_model(seed, {40, 3, 2, 0, false});
