@@ -276,6 +276,7 @@ std::string CallSiteResults::summary_line(std::size_t i) const {
 }
 
 CallSiteResults resolve_call_sites(const Program& program, std::span<const jdc::CachedTable* const> tables, unsigned jobs) {
+    const std::uint64_t start = thread_cpu_ns();
     CallSiteResults out;
     const std::vector<CallSite>& sites = program.call_sites;
     out.sites.resize(sites.size());
@@ -375,8 +376,9 @@ CallSiteResults resolve_call_sites(const Program& program, std::span<const jdc::
     const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(std::max(1u, jobs), called.size()));
     std::atomic<std::size_t> next{0};
     std::atomic<std::uint64_t> resolving{0}, all{0};
+    const std::uint64_t grouped = thread_cpu_ns();
     parallel_for(threads, threads, [&](std::size_t) {
-        const std::uint64_t start = thread_cpu_ns();
+        const std::uint64_t begin = thread_cpu_ns();
         std::vector<std::size_t> mine;
         for (std::size_t k = next++; k < called.size(); k = next++) {
             resolve(k);
@@ -384,9 +386,10 @@ CallSiteResults resolve_call_sites(const Program& program, std::span<const jdc::
         }
         const std::uint64_t resolved = thread_cpu_ns();
         for (std::size_t k : mine) render(k);
-        resolving += resolved - start;
-        all += thread_cpu_ns() - start;
+        resolving += resolved - begin;
+        all += thread_cpu_ns() - begin;
     });
+    const std::uint64_t joined = thread_cpu_ns();
     std::size_t bytes = 0;
     for (const Function& f : functions) bytes += f.outcomes.size();
     out.outcomes.reserve(bytes);
@@ -404,8 +407,10 @@ CallSiteResults resolve_call_sites(const Program& program, std::span<const jdc::
     // Like errors: by file and position; a call with both warnings gives the ambiguity first.
     std::stable_sort(out.warnings.begin(), out.warnings.end(),
                      [](const Diagnostic& a, const Diagnostic& b) { return std::tie(a.file, a.pos) < std::tie(b.file, b.pos); });
-    out.resolve_cpu_ns = resolving.load();
-    out.cpu_ns = all.load();
+    // And this thread's own work besides its share of the functions: grouping the calls
+    // (resolving's) and merging the functions' results (rendering's).
+    out.resolve_cpu_ns = resolving.load() + (grouped - start);
+    out.cpu_ns = all.load() + (grouped - start) + (thread_cpu_ns() - joined);
     return out;
 }
 
