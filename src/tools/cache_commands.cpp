@@ -228,10 +228,15 @@ int cmd_gc(const std::string& dir_option) {
     auto report = o.store->cleanup();
     if (!report) return report_error(report.error());
     std::cout << "evicted:    " << report->removed_by_age << " entries by age, " << report->removed_by_size << " by size"
-              << (report->kept_in_grace ? " (" + std::to_string(report->kept_in_grace) + " kept: read within the grace period)" : "") << "\n"
+              << (report->kept_in_grace ? " (" + std::to_string(report->kept_in_grace) + " kept: read within the grace period)" : "")
+              << (report->removed_in_grace ? " (" + std::to_string(report->removed_in_grace) +
+                                                 " read within the grace period, removed to fit the limit)"
+                                           : "")
+              << "\n"
               << "temporary:  " << report->removed_temp_files << " stale files removed\n"
-              << "size:       " << format_bytes(before) << " -> " << format_bytes(report->bytes_after) << " (limit "
-              << format_bytes(o.store->options().max_size_bytes) << "); space of packed entries is reclaimed by jdc optimize\n";
+              << "size:       entries " << format_bytes(before) << " -> " << format_bytes(report->bytes_after) << "; the directory counts "
+              << format_bytes(report->budget_after) << " against its limit of " << format_bytes(o.store->options().max_size_bytes)
+              << "; space of packed entries is reclaimed by the compactor (jdc optimize)\n";
     return kExitOk;
 }
 
