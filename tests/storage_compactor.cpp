@@ -368,7 +368,7 @@ TEST_CASE("readers in other processes get the same answers while the compactor r
     check_valid(dir.path / "cache");
 }
 
-TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cache and a rerun completes", "[compactor][crash]") {
+TEST_CASE("a compactor killed with SIGKILL at random moments while 4 builders write leaves a valid cache and a rerun completes", "[compactor][crash]") {
     testing::TempDir dir;
     std::map<std::uint64_t, Answers> expected;
     std::uint64_t next_key = 0;
@@ -405,6 +405,7 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
 
     std::mt19937_64 rng(20261125);
     int killed = 0;
+    constexpr std::uint64_t kBuilders = 4, kBuilderPuts = 3;
     // At least 25 rounds, and on until 10 of them were kills: the machine's load moves
     // run times, so a run that finished before its kill narrows the range.
     for (int round = 0; round < 25 || (killed < 10 && round < 100); ++round) {
@@ -415,10 +416,40 @@ TEST_CASE("a compactor killed with SIGKILL at random moments leaves a valid cach
         }
         const pid_t pid = run_child();
         REQUIRE(pid > 0);
+        // Four builders write new entries while the compactor runs and is killed.
+        std::vector<pid_t> builders;
+        for (std::uint64_t b = 0; b < kBuilders; ++b) {
+            const pid_t builder = ::fork();
+            if (builder == 0) {
+                auto store = LocalStore::open(dir.path, quiet());
+                bool ok = static_cast<bool>(store);
+                for (std::uint64_t i = 0; ok && i < kBuilderPuts; ++i) {
+                    const std::uint64_t n = next_key + b * kBuilderPuts + i;
+                    ok = static_cast<bool>(store->put({key_for(n), arena_for(n, kImplementations)}));
+                }
+                ::_exit(ok ? 0 : 1);
+            }
+            REQUIRE(builder > 0);
+            builders.push_back(builder);
+        }
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % static_cast<std::uint64_t>(span_us)));
         ::kill(pid, SIGKILL);
         int status = 0;
         REQUIRE(::waitpid(pid, &status, 0) == pid);
+        for (const pid_t builder : builders) {
+            int builder_status = 0;
+            REQUIRE(::waitpid(builder, &builder_status, 0) == builder);
+            REQUIRE(WIFEXITED(builder_status));
+            REQUIRE(WEXITSTATUS(builder_status) == 0);
+        }
+        // What the builders' entries must answer: their arenas as built, not as stored.
+        for (std::uint64_t n = next_key; n < next_key + kBuilders * kBuilderPuts; ++n) {
+            const auto built = arena_for(n, kImplementations);
+            auto view = ArenaView::open(built);
+            REQUIRE(view);
+            expected[n] = lookups_of(*view, n);
+        }
+        next_key += kBuilders * kBuilderPuts;
         if (WIFSIGNALED(status)) {
             ++killed;
         } else {
