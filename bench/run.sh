@@ -22,6 +22,7 @@
 #   scaling   cost against entries (10 to 100,000), jdc and peers; verify throughput limits
 #   startup   a whole compiler process (startup_probe) with a cache of 10 to 100,000 tables
 #   memory    heap bytes and allocations per loaded table (counting operator new)
+#   prefetch  a warm build after the page cache dropped the cache files, with and without prefetch
 # Adding a program: add it to `all_programs` and to full_args/smoke_args below, and give it a
 # section in bench/make_results.py (a program without one still gets a table of medians).
 # Other scripts may leave Markdown fragments in bench/results/*.md: RESULTS.md appends
@@ -37,7 +38,7 @@ top=$(dirname "$here")
 build=build-bench
 mode=full
 build_first=yes
-all_programs=(arena store scaling startup memory dispatch codec)
+all_programs=(arena store scaling startup memory dispatch codec prefetch)
 programs=("${all_programs[@]}")
 extra=()
 invocation="bench/run.sh${*:+ $*}"
@@ -72,12 +73,14 @@ full_args() {
     startup) echo "--benchmark_repetitions=5 --jdc_runs=60" ;;
     memory) echo "--benchmark_min_time=0.01 --benchmark_repetitions=1" ;;
     dispatch|codec) echo "--benchmark_min_time=0.1 --benchmark_repetitions=3" ;;
+    prefetch) echo "--benchmark_min_time=0.5 --benchmark_repetitions=5 --jdc_dir=$build" ;;
   esac
 }
 smoke_args() {
   case "$1" in
     store|scaling) echo "--benchmark_min_time=0.01 --jdc_scale=small" ;;
     startup) echo "--jdc_scale=small --jdc_runs=2" ;;
+    prefetch) echo "--benchmark_min_time=0.01 --jdc_entries=200 --jdc_dir=$build" ;;
     *) echo "--benchmark_min_time=0.01" ;;
   esac
 }
