@@ -793,7 +793,8 @@ PrefetchReport LocalStore::prefetch(std::span<const CacheKey> keys) {
     }
     auto idx = s_->current_index();
     if (!idx || keys.empty()) return report;
-    const std::vector<std::shared_ptr<MappedPack>> packs = s_->current_packs();
+    const auto pack_set = s_->current_packs();  // shared, not copied
+    const std::vector<std::shared_ptr<MappedPack>>& packs = *pack_set;
     for (const auto& pack : packs) (void)pack->advise_willneed(0, pack->view().header().data_offset);  // the finds below read them
     std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges(packs.size());  // [begin, end) per pack
     for (const CacheKey& key : keys) {
