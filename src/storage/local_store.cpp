@@ -106,12 +106,15 @@ Result<void> list_loose_files(const fs::path& objects, StoreListing& out) {
     if (ec == std::errc::no_such_file_or_directory) return {};  // nothing stored yet
     for (fs::directory_iterator end; !ec && shard != end; shard.increment(ec)) {
         struct stat st {};
-        if (::lstat(shard->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        // A shard left empty may be removed meanwhile (the compactor does): gone, not foreign.
+        if (::lstat(shard->path().c_str(), &st) != 0 && errno == ENOENT) continue;
+        if (!S_ISDIR(st.st_mode)) {
             ++out.foreign;
             continue;
         }
         std::error_code ec2;
         fs::directory_iterator it(shard->path(), ec2);
+        if (ec2 == std::errc::no_such_file_or_directory) continue;
         if (ec2) return listing_error(shard->path(), ec2);
         for (fs::directory_iterator end2; !ec2 && it != end2; it.increment(ec2)) {
             const fs::path& p = it->path();
