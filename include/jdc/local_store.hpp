@@ -57,6 +57,7 @@
 #include "jdc/detail/atomic_file.hpp"
 #include "jdc/detail/cache_index.hpp"
 #include "jdc/cache_key.hpp"
+#include "jdc/export.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/detail/mapped_pack.hpp"
 
@@ -64,7 +65,7 @@ namespace jdc {
 
 inline constexpr std::uint64_t kNanosPerSecond = 1'000'000'000ull;
 
-struct StoreOptions {
+struct JDC_API StoreOptions {
     std::uint64_t max_size_bytes = 100ull * 1024 * 1024;
     std::uint32_t low_water_percent = 80;  // size eviction stops at this share of max_size_bytes
     std::uint64_t max_age_ns = 7ull * 24 * 3600 * kNanosPerSecond;
@@ -79,6 +80,10 @@ struct StoreOptions {
     // every load (LoadedArena); packs always hold raw arenas, since they are mapped.
     CompressionPolicy compression = CompressionPolicy::off();
     bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
+    // open() refuses a directory that is not empty and has neither a CACHEDIR.TAG nor
+    // an index.jdci: it belongs to something else. True makes such a directory a cache
+    // (`jdc init --force`).
+    bool adopt_non_empty_directory = false;
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
     std::function<void(const std::string&)> log;
@@ -86,7 +91,7 @@ struct StoreOptions {
 
 // An arena loaded from the store. Its view stays valid as long as this object lives
 // (it owns the file's bytes, or shares the mapping of the pack it came from).
-class StoredArena {
+class JDC_API StoredArena {
 public:
     const ArenaView& view() const noexcept { return view_; }
     const CacheKey& key() const noexcept { return key_; }
@@ -129,7 +134,7 @@ struct StoreFile {
 };
 
 // The files in the store's directories (section 1 of cache-directory-v1.md).
-struct StoreListing {
+struct JDC_API StoreListing {
     std::vector<StoreFile> loose;      // well-named objects/<hh>/<key>.jdca, regular files
     std::vector<StoreFile> packs;      // packs/*.jdcp, regular files
     std::vector<StoreFile> temporary;  // tmp/*
@@ -142,7 +147,7 @@ struct StoreListing {
 
 // The files of the store at `root`, read without opening it (jdc validate must not
 // let LocalStore::open repair what it is asked to report). Errors: io.
-Result<StoreListing> list_store_files(const std::filesystem::path& root);
+JDC_API Result<StoreListing> list_store_files(const std::filesystem::path& root);
 
 struct ClearReport {
     std::uint64_t entries_removed = 0;
@@ -157,11 +162,13 @@ struct StoreStats {
     std::uint64_t pack_count = 0;
 };
 
-class LocalStore {
+class JDC_API LocalStore {
 public:
-    // Opens the store at `root`, creating its directories when missing. Errors: io
-    // (permission denied, read-only filesystem, a symlink or file where a directory
-    // belongs), and whatever rebuilding a damaged index meets.
+    // Opens the store at `root`, creating its directories when missing. Errors:
+    // invalid_argument (`root` is not empty and not a cache, see
+    // StoreOptions::adopt_non_empty_directory), io (permission denied, read-only
+    // filesystem, a symlink or file where a directory belongs), and whatever
+    // rebuilding a damaged index meets.
     static Result<LocalStore> open(const std::filesystem::path& root, StoreOptions options = {});
 
     LocalStore(LocalStore&&) noexcept;
@@ -234,6 +241,10 @@ public:
     std::uint64_t loose_entry_count() const;
 
     StoreStats stats() const;
+    // Sets the index's counters (hits, misses, evictions, drops, bytes) to zero, for
+    // every process at once (`jdc stats --zero`). Counts made meanwhile by others may
+    // land on either side. Errors: io (no index can be mapped).
+    Result<void> zero_counters();
     const std::filesystem::path& root() const noexcept;
     const StoreOptions& options() const noexcept;
 

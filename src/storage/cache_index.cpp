@@ -267,6 +267,12 @@ void CacheIndex::record_access(const CacheKey& key, std::uint64_t now_ns) noexce
     }
 }
 
+void CacheIndex::reset_counters() noexcept {
+    for (IndexCounter c : {IndexCounter::hits, IndexCounter::misses, IndexCounter::evictions, IndexCounter::corrupt_drops,
+                           IndexCounter::stale_drops, IndexCounter::bytes_written, IndexCounter::bytes_read})
+        word_at(m_->base, counter_offset(c)).store(0, std::memory_order_relaxed);
+}
+
 void CacheIndex::add(IndexCounter counter, std::uint64_t n) noexcept {
     word_at(m_->base, counter_offset(counter)).fetch_add(n, std::memory_order_relaxed);
 }

@@ -75,6 +75,27 @@ void write_cachedir_tag(const fs::path& tag) {
     (void)!::write(fd.get(), text.data(), text.size());
 }
 
+// A directory that is not empty and is not marked as a cache is someone else's:
+// making it one would write jdc's files among theirs (a repository's .git/, which has
+// an objects/ directory, was once taken for a cache). A cache is marked by its
+// CACHEDIR.TAG (any entry of that name: the tag may have been replaced by a link,
+// which the store then refuses elsewhere) or, should the tag be gone, its index.
+Result<void> refuse_foreign_directory(const fs::path& root) {
+    std::error_code ec;
+    fs::directory_iterator it(root, ec);
+    // Missing (created below), not a directory or unreadable: what follows says which.
+    if (ec) return {};
+    if (it == fs::directory_iterator()) return {};  // empty
+    for (const char* marker : {"CACHEDIR.TAG", "index.jdci"}) {
+        struct stat st {};
+        if (::lstat((root / marker).c_str(), &st) == 0) return {};
+    }
+    return make_error(ErrorCode::invalid_argument,
+                      "refusing to make '" + root.string() + "' a cache directory: it is not empty and has no CACHEDIR.TAG, so it "
+                      "belongs to something else; give a new or empty directory, or mark this one as a cache on purpose "
+                      "(jdc init --force --dir '" + root.string() + "')");
+}
+
 bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -333,6 +354,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
         fs::create_directories(root.parent_path(), ec);
         if (ec) return make_error(ErrorCode::io, "cannot create directory '" + root.parent_path().string() + "': " + ec.message());
     }
+    if (!state->options.adopt_non_empty_directory) JDC_FORWARD_IF_ERROR(refuse_foreign_directory(root));
     for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
         JDC_FORWARD_IF_ERROR(ensure_directory(dir));
     write_cachedir_tag(root / "CACHEDIR.TAG");
@@ -962,6 +984,13 @@ std::uint64_t StoreListing::disk_bytes() const noexcept {
     for (const auto* files : {&loose, &packs})
         for (const StoreFile& f : *files) n += f.disk_bytes;
     return n;
+}
+
+Result<void> LocalStore::zero_counters() {
+    auto idx = s_->current_index();
+    if (!idx) return tl::unexpected(idx.error());
+    (*idx)->reset_counters();
+    return {};
 }
 
 StoreStats LocalStore::stats() const {

@@ -142,6 +142,8 @@ public:
     std::optional<IndexEntry> find(const CacheKey& key) const noexcept;
     void record_access(const CacheKey& key, std::uint64_t now_ns) noexcept;
     void add(IndexCounter counter, std::uint64_t n = 1) noexcept;
+    // Every counter back to zero (lock-free, like add: no lock needed).
+    void reset_counters() noexcept;
     IndexSummary summary() const noexcept;
     bool retired() const noexcept;
     // True when `file` (still) names the file this index mapped. A writer checks it
