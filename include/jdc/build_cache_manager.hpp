@@ -70,6 +70,7 @@
 #include "jdc/dependency_tracker.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/miss_reason.hpp"
 #include "jdc/optimization.hpp"
@@ -93,9 +94,9 @@ using TableBuilder = std::function<Result<BuiltTable>(const TableInputs&, const 
 // without one (an empty function) it builds none.
 using CacheLogSink = std::function<void(const std::string& line)>;
 // The default sink: stderr when config.verbose (JANUS_CACHE_VERBOSE), else none.
-CacheLogSink default_log_sink(const CacheConfig& config);
+JDC_API CacheLogSink default_log_sink(const CacheConfig& config);
 
-class BuildCacheManager {
+class JDC_API BuildCacheManager {
 public:
     // Opens the cache directory (unless caching is disabled) and, with a remote URL,
     // prepares the remote tier (it connects at the first local miss). The log goes to

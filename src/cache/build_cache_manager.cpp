@@ -143,7 +143,7 @@ Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const
         queue->add({key, arena, detail::encode_inputs_record(identity, in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
         if (remote) (void)remote->store({key, *arena, identity.config_hash});
     }
-    metrics.count_miss(miss.reason, took);
+    metrics.count_miss(miss.reason, took, in.name, miss.detail);
     if (log.on())
         log("miss " + in.name + " (" + std::string(to_string(miss.reason)) + (miss.detail.empty() ? "" : ": " + miss.detail) +
             "), built in " + format_duration_ns(took) + (queue ? ", queued for the store" : ""));
@@ -246,7 +246,7 @@ Result<void> BuildCacheManager::endBuildSession() {
     s_->metrics.update([&](CacheMetrics& m) { m.evictions = evictions; });
 
     const CacheMetrics session = s_->metrics.session();
-    auto totals = detail::add_session_to_stats(s_->root(), session);
+    auto totals = detail::add_session_to_stats(s_->root(), s_->metrics.record());
     if (!totals) return tl::unexpected(totals.error());
     s_->metrics.set_lifetime(totals->lifetime, totals->mean_build_ns);
     if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);

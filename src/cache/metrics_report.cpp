@@ -1,24 +1,42 @@
 #include "cache/metrics_report.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <span>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
+#include "util/clock.hpp"
 #include "util/forward_error.hpp"
 #include "util/report_format.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc::detail {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-namespace {
 
 json remote_metrics_json(const CacheMetrics& m) {
     return {{"hits", m.remote_hits},       {"misses", m.remote_misses},     {"rejects", m.remote_rejects},
             {"errors", m.remote_errors},   {"timeouts", m.remote_timeouts}, {"writes", m.remote_writes},
             {"bytes_in", m.remote_bytes_in}, {"bytes_out", m.remote_bytes_out}, {"ns", m.remote_ns}};
 }
+
+json metrics_json(const CacheMetrics& m) {
+    json reasons = json::object();
+    for (std::size_t i = 0; i < kMissReasonCount; ++i)
+        if (m.misses_by_reason[i] != 0) reasons[std::string(json_name(static_cast<MissReason>(i)))] = m.misses_by_reason[i];
+    return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
+            {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
+            {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
+            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+}
+
+namespace {
 
 std::uint64_t number(const json& j, const char* key) {
     return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<std::uint64_t>() : 0;
@@ -39,17 +57,6 @@ void remote_metrics_from_json(const json& j, CacheMetrics& m) {
 
 bool has_remote_counts(const CacheMetrics& m) noexcept {
     return (m.remote_hits | m.remote_misses | m.remote_rejects | m.remote_errors | m.remote_timeouts | m.remote_writes) != 0;
-}
-
-// The local counters (the report's session and lifetime objects).
-json metrics_json(const CacheMetrics& m) {
-    json reasons = json::object();
-    for (std::size_t i = 0; i < kMissReasonCount; ++i)
-        if (m.misses_by_reason[i] != 0) reasons[std::string(to_string(static_cast<MissReason>(i)))] = m.misses_by_reason[i];
-    return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
-            {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
-            {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
-            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
 }
 
 // stats.json's totals: the remote counters too, once there are any.
@@ -74,15 +81,23 @@ CacheMetrics metrics_from_json(const json& j) {
     m.store_errors = number(j, "store_errors");
     if (j.contains("misses_by_reason") && j["misses_by_reason"].is_object())
         for (std::size_t i = 0; i < kMissReasonCount; ++i) {
-            const std::string name(to_string(static_cast<MissReason>(i)));
-            if (j["misses_by_reason"].contains(name) && j["misses_by_reason"][name].is_number_unsigned())
-                m.misses_by_reason[i] = j["misses_by_reason"][name].get<std::uint64_t>();
+            const auto reason = static_cast<MissReason>(i);
+            // Files of schema 1 named reasons in words ("source changed").
+            for (std::string_view name : {json_name(reason), to_string(reason)}) {
+                const json& by_reason = j["misses_by_reason"];
+                const auto it = by_reason.find(std::string(name));
+                if (it != by_reason.end() && it->is_number_unsigned()) {
+                    m.misses_by_reason[i] = it->get<std::uint64_t>();
+                    break;
+                }
+            }
         }
     if (j.contains("remote")) remote_metrics_from_json(j["remote"], m);
     return m;
 }
 
 fs::path stats_file(const fs::path& cache_directory) { return cache_directory / "stats.json"; }
+fs::path history_file(const fs::path& cache_directory) { return cache_directory / "history.jsonl"; }
 
 // Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
 std::optional<json> read_json(const fs::path& p) {
@@ -116,7 +131,8 @@ void write_remote_report(std::ostream& out, const ReportContext::Remote& remote,
         << (remote.off_reason.empty() ? "on" : "switched off") << "\n"
         << "                " << m.remote_hits << " hits, " << m.remote_misses << " misses, " << m.remote_rejects << " rejected, "
         << m.remote_writes << " written; " << format_bytes(m.remote_bytes_in) << " in, " << format_bytes(m.remote_bytes_out) << " out; "
-        << m.remote_errors << " errors, " << m.remote_timeouts << " timeouts; " << format_duration_ns(m.remote_ns) << " waiting\n";
+        << m.remote_errors << " errors, " << m.remote_timeouts << " timeouts; " << format_duration_ns(m.remote_ns)
+        << " waiting, summed over threads\n";
     if (!remote.off_reason.empty()) out << "  remote off:   " << remote.off_reason << " (the rest of the session ran locally)\n";
 }
 
@@ -150,13 +166,15 @@ void write_build_report(std::ostream& out, const ReportContext& r) {
         }
         out << "\n";
     }
-    out << "  building:     " << m.misses << " tables in " << format_duration_ns(m.build_ns);
+    // Lookups run on many threads: these times are summed over them, and so are
+    // neither the build's wall-clock time nor its CPU time.
+    out << "  building:     " << m.misses << " tables, " << format_duration_ns(m.build_ns) << " summed over threads";
     if (m.misses) out << " (" << format_duration_ns(m.build_ns / m.misses) << " each)";
-    out << "\n  loading:      " << m.hits << " tables in " << format_duration_ns(m.load_ns);
+    out << "\n  loading:      " << m.hits << " tables, " << format_duration_ns(m.load_ns) << " summed over threads";
     if (m.hits) out << " (" << format_duration_ns(m.load_ns / m.hits) << " each)";
     const std::int64_t saved = m.time_saved_ns(r.fallback_build_ns);
     out << "\n  time saved:   " << (saved < 0 ? "-" : "") << format_duration_ns(static_cast<std::uint64_t>(saved < 0 ? -saved : saved))
-        << " (hits x mean build time of misses - load time)\n"
+        << " summed over threads (hits x mean build time of misses - load time)\n"
         << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
         << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
         << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
@@ -167,7 +185,10 @@ void write_build_report(std::ostream& out, const ReportContext& r) {
 }
 
 std::string build_report_json(const ReportContext& r) {
-    json j = {{"session", metrics_json(r.session)}, {"lifetime", metrics_json(r.lifetime)}, {"enabled", r.enabled}};
+    json j = {{"schema_version", kJsonSchemaVersion},
+              {"session", metrics_json(r.session)},
+              {"lifetime", metrics_json(r.lifetime)},
+              {"enabled", r.enabled}};
     j["session"]["time_saved_ns"] = r.session.time_saved_ns(r.fallback_build_ns);
     if (r.store)
         j["cache"] = {{"directory", r.directory.string()}, {"entries", r.store->index.live_count}, {"bytes", r.store->index.total_bytes},
@@ -176,25 +197,149 @@ std::string build_report_json(const ReportContext& r) {
     return j.dump(2);
 }
 
-Result<RecordedMetrics> add_session_to_stats(const fs::path& cache_directory, const CacheMetrics& session) {
+namespace {
+
+// Runs `change` (returning a Result) holding <cache_directory>/stats.lock: other
+// processes end sessions and zero the totals too.
+template <class Change>
+auto under_stats_lock(const fs::path& cache_directory, Change&& change) -> decltype(change()) {
     const fs::path lock_file = cache_directory / "stats.lock";
     auto lock = StoreLock::for_file(lock_file);
     if (!lock) return tl::unexpected(lock.error());
     ScopedStoreLock held(**lock);
     if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + lock_file.string() + "': " + held.failure());
-    RecordedMetrics totals;
-    if (auto j = read_json(stats_file(cache_directory)); j && j->is_object() && j->contains("lifetime"))
-        totals.lifetime = metrics_from_json((*j)["lifetime"]);
-    // The mean over every table built so far, for reports of sessions that build none.
-    const std::uint64_t built = totals.lifetime.misses + session.misses;
-    totals.mean_build_ns = built == 0 ? 0 : (totals.lifetime.build_ns + session.build_ns) / built;
-    totals.lifetime += session;
-    totals.last_session = session;
-    const json out = {{"lifetime", stored_metrics_json(totals.lifetime)},
-                      {"last_session", stored_metrics_json(totals.last_session)},
-                      {"mean_build_ns", totals.mean_build_ns}};
-    JDC_FORWARD_IF_ERROR(write_json(stats_file(cache_directory), cache_directory / "tmp", out));
-    return totals;
+    return change();
+}
+
+json stats_document(const RecordedMetrics& totals, std::uint64_t zeroed_at_ns) {
+    json out = {{"schema_version", kJsonSchemaVersion},
+                {"lifetime", stored_metrics_json(totals.lifetime)},
+                {"last_session", stored_metrics_json(totals.last_session)},
+                {"mean_build_ns", totals.mean_build_ns}};
+    if (zeroed_at_ns != 0) out["zeroed_at_ns"] = zeroed_at_ns;
+    return out;
+}
+
+std::uint64_t zeroed_at(const std::optional<json>& j) {
+    return j && j->is_object() ? number(*j, "zeroed_at_ns") : 0;
+}
+
+// Appends one line to history.jsonl (the caller holds stats.lock) and, when the file
+// has grown past twice the sessions it keeps, rewrites it with the newest. A line is
+// one write() on an O_APPEND descriptor: a writer killed midway leaves a line cut
+// short, which readers skip.
+Result<void> append_history(const fs::path& cache_directory, const SessionRecord& session) {
+    const fs::path file = history_file(cache_directory);
+    const std::string line = session_record_json(session).dump() + "\n";
+    {
+        const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!fd) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
+        if (const int err = write_all(fd.get(), std::as_bytes(std::span<const char>(line.data(), line.size()))); err != 0)
+            return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
+    }
+    // Counting lines needs the file's text; below this size it cannot hold enough
+    // lines to need trimming unless they are tiny, and then it is small anyway.
+    constexpr std::uint64_t kTrimCheckBytes = 64 * 1024;
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < kTrimCheckBytes) return {};
+    std::ifstream in(file, std::ios::binary);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(std::move(l));
+    if (lines.size() <= 2 * kHistorySessions) return {};
+    std::string kept;
+    for (std::size_t i = lines.size() - kHistorySessions; i < lines.size(); ++i) kept += lines[i] + "\n";
+    auto staged = StagedFile::stage(cache_directory / "tmp", "history.jsonl", std::as_bytes(std::span<const char>(kept.data(), kept.size())),
+                                    Durability::no_sync);
+    if (!staged) return tl::unexpected(staged.error());
+    return staged->publish(file);
+}
+
+}  // namespace
+
+Result<RecordedMetrics> add_session_to_stats(const fs::path& cache_directory, const SessionRecord& record) {
+    return under_stats_lock(cache_directory, [&]() -> Result<RecordedMetrics> {
+        const CacheMetrics& session = record.metrics;
+        RecordedMetrics totals;
+        const auto previous = read_json(stats_file(cache_directory));
+        if (previous && previous->is_object() && previous->contains("lifetime")) totals.lifetime = metrics_from_json((*previous)["lifetime"]);
+        // The mean over every table built so far, for reports of sessions that build none.
+        const std::uint64_t built = totals.lifetime.misses + session.misses;
+        const std::uint64_t previous_mean = previous && previous->is_object() ? number(*previous, "mean_build_ns") : 0;
+        totals.mean_build_ns = built == 0 ? 0 : (totals.lifetime.build_ns + session.build_ns) / built;
+        // After a zeroing the totals hold no builds: keep the mean measured before it.
+        if (session.misses == 0 && totals.lifetime.misses == 0) totals.mean_build_ns = previous_mean;
+        totals.lifetime += session;
+        totals.last_session = session;
+        JDC_FORWARD_IF_ERROR(write_json(stats_file(cache_directory), cache_directory / "tmp", stats_document(totals, zeroed_at(previous))));
+        (void)append_history(cache_directory, record);  // derived data: a build never fails for it
+        return totals;
+    });
+}
+
+Result<void> zero_recorded_metrics(const fs::path& cache_directory) {
+    return under_stats_lock(cache_directory, [&]() -> Result<void> {
+        RecordedMetrics zero;
+        if (const auto previous = read_json(stats_file(cache_directory)); previous && previous->is_object())
+            zero.mean_build_ns = number(*previous, "mean_build_ns");
+        return write_json(stats_file(cache_directory), cache_directory / "tmp", stats_document(zero, wall_clock_ns()));
+    });
+}
+
+std::uint64_t recorded_metrics_zeroed_at(const fs::path& cache_directory) { return zeroed_at(read_json(stats_file(cache_directory))); }
+
+json session_record_json(const SessionRecord& r) {
+    json causes = json::array();
+    for (const MissCause& c : r.causes) causes.push_back({{"reason", json_name(c.reason)}, {"detail", c.detail}, {"misses", c.misses}});
+    json j = {{"schema_version", kJsonSchemaVersion},
+              {"started_ns", r.started_ns},
+              {"ended_ns", r.ended_ns},
+              {"metrics", stored_metrics_json(r.metrics)},
+              {"causes", causes},
+              {"other_cause_misses", r.other_cause_misses},
+              {"missed_tables", r.missed_tables},
+              {"missed_tables_omitted", r.missed_tables_omitted}};
+    return j;
+}
+
+std::optional<SessionRecord> session_record_from_json(const json& j) {
+    if (!j.is_object() || !j.contains("metrics") || !j["metrics"].is_object()) return std::nullopt;
+    SessionRecord r;
+    r.started_ns = number(j, "started_ns");
+    r.ended_ns = number(j, "ended_ns");
+    r.metrics = metrics_from_json(j["metrics"]);
+    r.other_cause_misses = number(j, "other_cause_misses");
+    if (j.contains("causes") && j["causes"].is_array())
+        for (const json& c : j["causes"]) {
+            if (!c.is_object() || !c.contains("reason") || !c["reason"].is_string()) continue;
+            const std::string reason = c["reason"].get<std::string>();
+            for (std::size_t i = 0; i < kMissReasonCount; ++i)
+                if (json_name(static_cast<MissReason>(i)) == reason) {
+                    MissCause cause;
+                    cause.reason = static_cast<MissReason>(i);
+                    cause.detail = c.contains("detail") && c["detail"].is_string() ? c["detail"].get<std::string>() : "";
+                    cause.misses = number(c, "misses");
+                    r.causes.push_back(std::move(cause));
+                }
+        }
+    if (j.contains("missed_tables") && j["missed_tables"].is_array())
+        for (const json& t : j["missed_tables"])
+            if (t.is_string()) r.missed_tables.push_back(t.get<std::string>());
+    r.missed_tables_omitted = j.contains("missed_tables_omitted") && j["missed_tables_omitted"].is_boolean() &&
+                              j["missed_tables_omitted"].get<bool>();
+    return r;
+}
+
+std::vector<SessionRecord> read_session_history(const fs::path& cache_directory, std::size_t last) {
+    std::vector<SessionRecord> out;
+    std::ifstream in(history_file(cache_directory), std::ios::binary);
+    if (!in) return out;
+    for (std::string line; std::getline(in, line);) {
+        const json j = json::parse(line, nullptr, false);
+        if (j.is_discarded()) continue;  // cut short by a writer that died
+        if (auto r = session_record_from_json(j)) out.push_back(std::move(*r));
+    }
+    if (out.size() > last) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(last));
+    return out;
 }
 
 }  // namespace jdc::detail
