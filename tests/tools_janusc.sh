@@ -28,6 +28,15 @@ expect "summaries identical warm and cold" 0 "" -- diff -r "$tmp/out1" "$tmp/out
 expect "summaries identical without the cache" 0 "" -- diff -r "$tmp/out1" "$tmp/out3"
 expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"
 expect "the JSON report has the call sites" 0 '"calls_resolved_statically": [0-9]+' -- cat "$tmp/r1.json"
+expect "the report labels wall and CPU time" 0 "total: +[0-9.]+ [^ ,]*s wall, [0-9.]+ [^ ,]*s CPU" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... and each phase's time as wall" 0 "parse: +[0-9.]+ [^ ,]*s wall \([0-9]+ threads?\)" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... and the cache's times as summed over threads" 0 "loading: +100 tables, [0-9.]+ [^ ,]*s summed over threads" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "the JSON report has a schema_version" 0 '"schema_version": 2' -- cat "$tmp/r1.json"
+# On a terminal, stderr shows the phase and its progress, cleared before the report: no
+# line of the report starts on the progress line.
+expect "a progress line on a terminal" 0 "janusc: (parse|tables) \[" -- script -qec "'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'" /dev/null
+expect "... cleared before the report" 0 "^janusc [0-9.]+: built" -- bash -c "script -qec \"'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'\" /dev/null | sed 's/\x1b\[K//g' | tr '\r' '\n'"
+expect "no progress when stderr is not a terminal" 0 "" -- bash -c "! '$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty' 2>&1 | grep -q \$'\r'"
 expect "the report has the call sites" 0 "calls: +[0-9]+ call sites in .* wall, .* CPU: [0-9]+ resolved statically, [0-9]+ dynamic" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" 2>"$tmp/warnings2" >/dev/null
 "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3" 2>"$tmp/warnings3" >/dev/null
