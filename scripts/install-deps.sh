@@ -11,6 +11,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libhiredis-dev
   # tests, benchmarks, fuzzing
   catch2 libbenchmark-dev redis-server clang-14 libclang-rt-14-dev
+  # the install test (scripts/install-test.sh): the consumer built with CMake; man pages rendered
+  cmake groff-base
   # benchmark peers (bench/ only; the library needs none of them)
   libflatbuffers-dev flatbuffers-compiler
   capnproto libcapnp-dev protobuf-compiler libprotobuf-dev

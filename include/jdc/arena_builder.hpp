@@ -11,6 +11,7 @@
 #include "jdc/cache_key.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/optimization.hpp"
 
 namespace jdc {
@@ -60,18 +61,18 @@ struct ArenaBuildOptions {
 // When `options.forms` adds optimized forms, the header's optimization fields are
 // computed from them (techniques applied, bytes against the dense matrix) and
 // `optimization` is ignored; otherwise `optimization` is written as given.
-Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
-                                           const OptimizationResult& optimization = {},
-                                           const ArenaBuildOptions& options = {});
+JDC_API Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
+                                                   const OptimizationResult& optimization = {},
+                                                   const ArenaBuildOptions& options = {});
 
 // Identity of a table's content, independent of encoding and of registry ids: what
 // the header's table_hash holds (format-spec/arena-v2.md §8.4). Call frequencies are
 // excluded, so new profile data does not change a table's identity.
-std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
+JDC_API std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
 
 // A 128-bit key over a table's content (its canonical encoding: every field but the
 // call frequencies, types by structural hash) plus the arena format version: the key
 // under which DispatchTableSerializer stores a table it is given whole.
-CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
+JDC_API CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
 
 }  // namespace jdc

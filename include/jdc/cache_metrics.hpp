@@ -9,11 +9,12 @@
 #include <array>
 #include <cstdint>
 
+#include "jdc/export.hpp"
 #include "jdc/miss_reason.hpp"
 
 namespace jdc {
 
-struct CacheMetrics {
+struct JDC_API CacheMetrics {
     std::uint64_t lookups = 0, hits = 0, misses = 0;
     std::array<std::uint64_t, kMissReasonCount> misses_by_reason{};
     std::uint64_t build_ns = 0;  // time in builders (misses)

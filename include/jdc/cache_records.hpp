@@ -19,6 +19,7 @@
 
 #include "jdc/cache_key.hpp"
 #include "jdc/cache_metrics.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -28,7 +29,7 @@ struct RecordedMetrics {
     CacheMetrics last_session;
     std::uint64_t mean_build_ns = 0;
 };
-std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory);
+JDC_API std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory);
 
 // One record of inputs.jdcl: what the table of one name was last stored with, and
 // why it had to be built (the miss that stored it).
@@ -47,6 +48,6 @@ struct RecordedInputs {
     std::string miss_detail;
 };
 // The latest record whose key is `key` (a scan of the log: fine for a tool).
-std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
+JDC_API std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
 
 }  // namespace jdc
