@@ -74,7 +74,7 @@ std::optional<std::string> store_through_manager(BuildCacheManager& manager, Man
     t.inputs.signature = t.model.table.signature;
     for (std::uint64_t f = 0; f < 4; ++f)
         t.inputs.sources.push_back({"src/" + name + "_" + std::to_string(f) + ".jn", testing::key_for(f)});
-    t.inputs.types = t.model.user_types;
+    t.inputs.methods = method_inputs(t.model.table);
     const DispatchTable table = t.model.table;
     TableBuilder builder = [table](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
         return BuiltTable{table, {}};

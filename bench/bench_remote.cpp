@@ -270,7 +270,7 @@ std::optional<std::string> make_fixtures(Fixtures& fx) {
         t->inputs.name = std::string("bench::") + name;
         t->inputs.signature = t->model.table.signature;
         t->inputs.sources = {{"src/" + std::string(name) + ".jn", {1, 2}}};
-        t->inputs.types = t->model.user_types;
+        t->inputs.methods = method_inputs(t->model.table);
         t->key = fx.local_manager->cache_key(t->inputs, t->model.registry);
         auto first = fx.local_manager->getOrBuildDispatchTable(t->inputs, t->model.registry, builder_of(*t));
         if (!first) return "first lookup of " + t->size_name + ": " + first.error().message;

@@ -597,7 +597,7 @@ void BM_ManagerKey(benchmark::State& state, BuildCacheManager* m, const ManagedT
         if (key != t->key) return fail(state, "cache_key changed");
         benchmark::DoNotOptimize(key);
     }
-    state.counters["hashed_types"] = static_cast<double>(t->inputs.types.size());
+    state.counters["hashed_methods"] = static_cast<double>(t->inputs.methods.size());
 }
 
 void BM_ManagerStoreGet(benchmark::State& state, BuildCacheManager* m, const ManagedTable* t) {

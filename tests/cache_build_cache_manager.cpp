@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jdc/arena_builder.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/cache_records.hpp"
 #include "jdc/dispatch_table_serializer.hpp"
@@ -37,8 +38,8 @@ struct Project {
         TableInputs in;
         in.name = m().table.signature_name;
         in.signature = m().table.signature;
+        in.methods = method_inputs(m().table);  // views into the model, which outlives them
         in.sources = {{"src/shapes.jn", {1, 1}}, {"src/geometry.jn", {2, 2}}};
-        in.types = m().user_types;
         return in;
     }
     const testing::RandomModel& m() const { return model; }
@@ -136,7 +137,7 @@ TEST_CASE("each of the seed's invalidation rules misses, with its reason", "[man
         const Explanation e = m->explain(in, q.model.registry);
         CHECK_FALSE(e.hit);
         CHECK(e.reason == MissReason::type_changed);
-        CHECK(e.detail == "type 'T19'");
+        CHECK(e.detail == "`T19` changed definition");
     }
     SECTION("compiler version changed") {
         auto m = one_build(dir.path, {"janusc 2", 7}, p, p.inputs());
@@ -372,36 +373,31 @@ TEST_CASE("a changed signature and a stale entry are told apart", "[manager][exp
         CHECK(m->explain(in, p.model.registry).reason == MissReason::signature_changed);
     }
     SECTION("an entry that no longer binds is dropped and rebuilt as stale") {
-        // Inputs that leave the table's types out of the key: a changed type then
-        // reaches the stored entry, and binding (not the key) has to catch it.
+        // An entry stored under this key by something other than the manager, without
+        // a key of its own (as the seed's serializer writes by content): binding by the
+        // key then refuses it, and it is dropped and rebuilt.
         auto in = p.inputs();
-        in.types.clear();
-        one_build(dir.path, id, p, in);
-        Project q;
-        // Same names; every type below the root redefined as an enum.
-        std::vector<TypeId> remap;
-        const TypeRegistry other =
-            with_kinds(q.model.registry, [](const Type& t) { return t.name == "Root" ? t.kind : TypeKind::enum_; }, &remap);
+        {
+            auto store = LocalStore::open(dir.path);
+            REQUIRE(store);
+            auto m0 = BuildCacheManager::create(config_in(dir.path), id);
+            REQUIRE(m0);
+            auto unkeyed = build_arena(p.model.table, p.model.registry);
+            REQUIRE(unkeyed);
+            REQUIRE(store->put({m0->cache_key(in, p.model.registry), *unkeyed, 0}));
+        }
         auto m = BuildCacheManager::create(config_in(dir.path), id);
         REQUIRE(m);
         REQUIRE(m->startBuildSession());
-        auto builder = [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
-            DispatchTable t = q.model.table;
-            for (TypeId& x : t.signature.parameter_types) x = remap[x];
-            for (auto& impl : t.implementations) {
-                for (TypeId& x : impl.parameter_types) x = remap[x];
-                if (impl.return_type != kInvalidType) impl.return_type = remap[impl.return_type];
-            }
-            t.signature.return_type = remap[t.signature.return_type];
-            return BuiltTable{t, {}};
-        };
-        // The signature (Root, Root) -> f64 is unchanged, so the key is the same.
-        auto t = m->getOrBuildDispatchTable(in, other, builder);
+        auto t = m->getOrBuildDispatchTable(in, p.model.registry, p.builder());
         REQUIRE(t);
         const CacheMetrics s = m->session_metrics();
         CHECK(s.misses == 1);
         CHECK(s.stale_drops == 1);
         CHECK(only_miss_reason(s) == MissReason::stale);
+        CHECK(p.builds == 1);
+        REQUIRE(m->endBuildSession());
+        CHECK(one_build(dir.path, id, p, in).hits == 1);  // the rebuilt table, with its key
     }
 }
 
@@ -494,29 +490,108 @@ TEST_CASE("large tables are stored with the configured payload codec and served 
     }
 }
 
-TEST_CASE("the cache key depends on the set of types, not their order or repetition", "[manager][key]") {
+TEST_CASE("the cache key covers the methods and the domains, and nothing else", "[manager][key]") {
     testing::TempDir dir;
     Project p;
     auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
     REQUIRE(m);
     const TableInputs in = p.inputs();
-    REQUIRE(in.types.size() > 3);
     const CacheKey key = m->cache_key(in, p.model.registry);
+    const auto differs = [&](const TableInputs& other, const TypeRegistry& reg) { return m->cache_key(other, reg) != key; };
 
-    TableInputs reversed = in;
-    std::reverse(reversed.types.begin(), reversed.types.end());
-    CHECK(m->cache_key(reversed, p.model.registry) == key);
-    TableInputs repeated = in;
-    repeated.types.push_back(in.types[1]);
-    repeated.types.push_back(in.types[0]);
-    CHECK(m->cache_key(repeated, p.model.registry) == key);
-
+    // Each field of a method is in the key.
+    TableInputs moved = in;
+    moved.methods[2].line += 1;
+    CHECK(differs(moved, p.model.registry));
+    TableInputs column = in;
+    column.methods[2].column += 1;
+    CHECK(differs(column, p.model.registry));
+    TableInputs module = in;
+    module.methods[0].module = "elsewhere";
+    CHECK(differs(module, p.model.registry));
+    TableInputs effects = in;
+    effects.methods[1].effects ^= 1;
+    CHECK(differs(effects, p.model.registry));
     TableInputs fewer = in;
-    fewer.types.pop_back();
-    CHECK(m->cache_key(fewer, p.model.registry) != key);
-    TableInputs swapped = in;  // same count, one type exchanged for another
-    swapped.types.back() = testing::make_random_model(78, {20, 2, 2, 30, true}).user_types.back() + 1000;
-    CHECK(m->cache_key(swapped, p.model.registry) != key);
+    fewer.methods.pop_back();
+    CHECK(differs(fewer, p.model.registry));
+    const std::vector<TypeId> other_params = {p.model.root, p.model.root};
+    TableInputs retyped = in;
+    retyped.methods[4].parameter_types = other_params;
+    CHECK(differs(retyped, p.model.registry));
+    TableInputs unknown = in;
+    unknown.methods_known = false;
+    unknown.methods.clear();
+    CHECK(differs(unknown, p.model.registry));
+
+    // A type added below the declared (root) type changes its domain, hence the key;
+    // the same registry renumbered does not.
+    TypeRegistry grown = p.model.registry;
+    REQUIRE(grown.add("Late", TypeKind::struct_, std::vector<TypeId>{p.model.root}));
+    CHECK(differs(in, grown));
+    CHECK_FALSE(differs(in, TypeRegistry(p.model.registry)));
+}
+
+TEST_CASE("a type added outside a table's domains keeps its key, whatever ids shift", "[manager][key]") {
+    // Two hierarchies: `Shape` (the table's) and `Noise`. Types added under Noise, before
+    // and after Shape's types in id order, shift every id after them.
+    auto registry_with = [](int noise_before, int noise_after) {
+        TypeRegistry r;
+        TypeId noise = *r.add("Noise", TypeKind::struct_);
+        for (int i = 0; i < noise_before; ++i) noise = *r.add("NoiseA" + std::to_string(i), TypeKind::struct_, std::vector<TypeId>{noise});
+        const TypeId shape = *r.add("Shape", TypeKind::struct_);
+        (void)*r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
+        for (int i = 0; i < noise_after; ++i) (void)*r.add("NoiseB" + std::to_string(i), TypeKind::struct_, std::vector<TypeId>{noise});
+        return r;
+    };
+    auto table_in = [](const TypeRegistry& r) {
+        DispatchTable t;
+        t.signature_name = "area";
+        t.signature = {{r.find("Shape")}, kTypeF64};
+        for (const char* type : {"Shape", "Circle"}) {
+            Implementation impl;
+            impl.function = {"area", "geometry", static_cast<std::uint32_t>(t.implementations.size())};
+            impl.parameter_types = {r.find(type)};
+            impl.return_type = kTypeF64;
+            impl.location = {"geometry.jn", 3 + static_cast<std::uint32_t>(t.implementations.size()), 1};
+            t.implementations.push_back(impl);
+        }
+        return t;
+    };
+    testing::TempDir dir;
+    std::vector<std::vector<std::byte>> arenas;
+    CacheKey first;
+    for (auto [before, after] : {std::pair{0, 0}, std::pair{3, 0}, std::pair{0, 5}, std::pair{7, 2}}) {
+        const TypeRegistry r = registry_with(before, after);
+        const DispatchTable t = table_in(r);
+        TableInputs in;
+        in.name = "area";
+        in.signature = t.signature;
+        in.methods = method_inputs(t);
+        auto m = BuildCacheManager::create(config_in(dir.path), {"janusc 1", 7});
+        REQUIRE(m);
+        REQUIRE(m->startBuildSession());
+        int builds = 0;
+        auto got = m->getOrBuildDispatchTable(in, r, [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
+            ++builds;
+            return BuiltTable{t, {}};
+        });
+        REQUIRE(got);
+        CHECK(got->to_table() == t);  // bound to this registry's ids, whichever wrote it
+        REQUIRE(m->endBuildSession());
+        if (before + after == 0) {
+            first = got->key();
+            CHECK(builds == 1);
+        } else {
+            CHECK(got->key() == first);
+            CHECK(builds == 0);
+        }
+        // What the builder writes under the key is the same bytes, apart from the time.
+        auto bytes = build_arena(t, r, {}, ArenaBuildOptions(1, DispatchForms::all()));
+        REQUIRE(bytes);
+        arenas.push_back(*bytes);
+    }
+    for (const auto& a : arenas) CHECK(a == arenas.front());
 }
 
 TEST_CASE("a session's tables are written behind as one pack; a dropped manager still writes them", "[manager][write-behind]") {
@@ -527,7 +602,7 @@ TEST_CASE("a session's tables are written behind as one pack; a dropped manager 
         TableInputs in;
         in.name = "generic_" + std::to_string(i);
         in.signature = models[i].table.signature;
-        in.types = models[i].user_types;
+        in.methods = method_inputs(models[i].table);
         return in;
     };
     const auto builder_of = [&](std::size_t i) -> TableBuilder {
@@ -570,11 +645,11 @@ TEST_CASE("a session's tables are written behind as one pack; a dropped manager 
     REQUIRE(m->endBuildSession());
 }
 
-TEST_CASE("a type change in a domain too large to list by name is still explained", "[manager][explain]") {
+TEST_CASE("a type change in a domain too large to list inline is explained from its domain record", "[manager][explain]") {
     testing::TempDir dir;
     Project p;
-    p.model = testing::make_random_model(81, {45, 2, 2, 30, true});  // 45 user types: only the digest is recorded
-    REQUIRE(p.inputs().types.size() > 32);
+    p.model = testing::make_random_model(81, {45, 2, 2, 30, true});  // 46 types under the root: a domain record
+    REQUIRE(p.model.registry.domain(p.model.root).size() > 32);
     const BuildIdentity id{"janusc 1", 7};
     one_build(dir.path, id, p, p.inputs());
 
@@ -582,11 +657,66 @@ TEST_CASE("a type change in a domain too large to list by name is still explaine
     const TypeRegistry edited = with_kinds(p.model.registry, [](const Type& t) { return t.name == "T30" ? TypeKind::generic_instance : t.kind; });
     auto m = BuildCacheManager::create(config_in(dir.path), id);
     REQUIRE(m);
-    const Explanation e = m->explain(p.inputs(), edited);
+    Explanation e = m->explain(p.inputs(), edited);
     CHECK_FALSE(e.hit);
     CHECK(e.reason == MissReason::type_changed);
-    CHECK(e.detail == "a type of its domain (" + std::to_string(p.inputs().types.size()) + " types, now " + std::to_string(p.inputs().types.size()) + ")");
+    CHECK(e.detail == "`T30` changed definition");
     CHECK(m->explain(p.inputs(), p.model.registry).hit);
+
+    // A new subtype is named with the type it joined.
+    TypeRegistry grown = p.model.registry;
+    REQUIRE(grown.add("Disk", TypeKind::struct_, std::vector<TypeId>{p.model.user_types[7]}));
+    e = m->explain(p.inputs(), grown);
+    CHECK(e.reason == MissReason::type_changed);
+    CHECK(e.detail == "`" + p.model.registry.find(p.model.user_types[7])->name + "` gained subtype `Disk`");
+
+    // Without the domain record (a log from elsewhere), the size still says what changed.
+    {
+        std::ifstream in(dir.path / "inputs.jdcl");
+        std::string kept, line;
+        while (std::getline(in, line))
+            if (line.find("\"name\":\"domain:") == std::string::npos) kept += line + "\n";
+        std::ofstream(dir.path / "inputs.jdcl", std::ios::trunc) << kept;
+    }
+    auto fresh = BuildCacheManager::create(config_in(dir.path), id);
+    REQUIRE(fresh);
+    e = fresh->explain(p.inputs(), grown);
+    CHECK(e.detail == "the domain of `Root` changed (46 types, now 47)");
+}
+
+TEST_CASE("methods added, removed and moved are named", "[manager][explain]") {
+    testing::TempDir dir;
+    Project p;
+    const BuildIdentity id{"janusc 1", 7};
+    one_build(dir.path, id, p, p.inputs());
+    auto m = BuildCacheManager::create(config_in(dir.path), id);
+    REQUIRE(m);
+    const std::string text = p.model.table.implementations[3].function.name + "(" +
+                             p.model.registry.find(p.model.table.implementations[3].parameter_types[0])->name + ", " +
+                             p.model.registry.find(p.model.table.implementations[3].parameter_types[1])->name + ") -> ";
+    TableInputs fewer = p.inputs();
+    fewer.methods.erase(fewer.methods.begin() + 3);
+    Explanation e = m->explain(fewer, p.model.registry);
+    CHECK(e.reason == MissReason::methods_changed);
+    CHECK(e.detail.rfind("method `" + text, 0) == 0);
+    CHECK(e.detail.find("` removed from `" + p.model.table.implementations[3].function.module + "`") != std::string::npos);
+
+    TableInputs moved = p.inputs();
+    moved.methods[3].line = 4242;
+    e = m->explain(moved, p.model.registry);
+    CHECK(e.reason == MissReason::methods_changed);
+    CHECK(e.detail.find(" moved to " + p.model.table.implementations[3].location.file + ":4242:") != std::string::npos);
+
+    TableInputs other_module = p.inputs();
+    other_module.methods[3].module = "geometry.new";
+    e = m->explain(other_module, p.model.registry);
+    CHECK(e.detail.find("` to `geometry.new`") != std::string::npos);
+
+    TableInputs signature = p.inputs();
+    signature.signature.return_type = kTypeI32;
+    e = m->explain(signature, p.model.registry);
+    CHECK(e.reason == MissReason::signature_changed);
+    CHECK(e.detail.find("now `" + p.model.table.signature_name + "(Root, Root) -> i32`") != std::string::npos);
 }
 
 TEST_CASE("threads looking tables up while the write-behind queue is flushed get the same tables", "[manager][write-behind][threads]") {
@@ -608,7 +738,7 @@ TEST_CASE("threads looking tables up while the write-behind queue is flushed get
                     TableInputs in;
                     in.name = "generic_" + std::to_string(i);
                     in.signature = models[i].table.signature;
-                    in.types = models[i].user_types;
+                    in.methods = method_inputs(models[i].table);
                     auto table = m->getOrBuildDispatchTable(in, models[i].registry, [&, i](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
                         ++built;
                         return BuiltTable{models[i].table, {}};
@@ -649,7 +779,10 @@ TEST_CASE("the cache's log goes to the sink the compiler gives; the default prin
         session(*m);
     }
     CHECK(contains_line(lines, "jdc-cache: build session started"));
-    CHECK(contains_line(lines, "jdc-cache: miss " + p.inputs().name + " (never seen)"));
+    const BuildIdentity same = id;
+    auto keyed = BuildCacheManager::create(config_in(dir.path / "elsewhere"), same);
+    REQUIRE(keyed);
+    CHECK(contains_line(lines, "jdc-cache: miss " + p.inputs().name + " " + keyed->cache_key(p.inputs(), p.model.registry).to_hex() + " (never seen)"));
     CHECK(contains_line(lines, "jdc-cache: stored 1 tables as one pack"));
     CHECK(contains_line(lines, "jdc-cache: build session ended: 0 hits, 1 misses"));
     for (const std::string& l : lines) CHECK(l.find('\n') == std::string::npos);

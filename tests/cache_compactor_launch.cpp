@@ -52,7 +52,7 @@ void build_tables(const CacheConfig& config, int tables) {
         TableInputs in;
         in.name = "table" + std::to_string(t);
         in.signature = model.table.signature;
-        in.types = model.user_types;
+        in.methods = method_inputs(model.table);
         auto built = m->getOrBuildDispatchTable(in, model.registry, [&](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
             return BuiltTable{model.table, {}};
         });
@@ -171,7 +171,7 @@ TEST_CASE("the real jdc-compactor, started by the manager, packs the cache in th
         TableInputs in;
         in.name = "table" + std::to_string(t);
         in.signature = model.table.signature;
-        in.types = model.user_types;
+        in.methods = method_inputs(model.table);
         auto got = m->getOrBuildDispatchTable(in, model.registry, [](const TableInputs&, const TypeRegistry&) -> Result<BuiltTable> {
             return make_error(ErrorCode::invalid_argument, "should have been a hit");
         });

@@ -36,7 +36,7 @@ struct Program {
         in.name = "fn" + std::to_string(i);
         in.signature = models[i].table.signature;
         in.sources = {{"src/fn" + std::to_string(i) + ".jn", {i + 1, 7}}};
-        in.types = models[i].user_types;
+        in.methods = method_inputs(models[i].table);
         return in;
     }
     TableBuilder builder(std::size_t i) {

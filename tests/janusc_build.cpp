@@ -196,9 +196,8 @@ TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds h
         CHECK(again.cache.misses == 0);
         CHECK(again.built_tables.empty());
     }
-    SECTION("incremental: an edited leaf module misses only the tables with methods in it") {
-        p.build();
-        // A leaf: no module imports it. Edit a method body.
+    // A leaf: no module imports it; one with methods.
+    auto a_leaf = [&] {
         std::size_t leaf = SIZE_MAX;
         for (std::size_t m = 0; m < before.modules.size() && leaf == SIZE_MAX; ++m)
             if (before.modules[m].method_count > 0 && tables_reading(before, m).size() < tables) {
@@ -208,20 +207,35 @@ TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds h
                 if (!imported) leaf = m;
             }
         REQUIRE(leaf != SIZE_MAX);
-        const fs::path file = p.src / before.modules[leaf].path;
+        return leaf;
+    };
+    SECTION("a method body or a comment at the end changes no table: every table hits") {
+        p.build();
+        const fs::path file = p.src / before.modules[a_leaf()].path;
         std::string text = read(file);
         const std::size_t at = text.find("    return ");
         REQUIRE(at != std::string::npos);
-        write(file, text.replace(at, 11, "    return 1 + "));
-
-        const std::set<std::string> expected = tables_reading(before, leaf);
+        write(file, text.replace(at, 11, "    return 1 + ") + "\n// a comment\n");
+        const BuildOutcome edited = p.build();
+        CHECK(edited.cache.hits == tables);
+        CHECK(edited.built_tables.empty());
+        CHECK(edited.stats.sources_changed == 1);  // the tracker saw the file change; no key did
+    }
+    SECTION("incremental: methods moved in a leaf module miss only their tables, naming the move") {
+        p.build();
+        const std::size_t leaf = a_leaf();
+        const fs::path file = p.src / before.modules[leaf].path;
+        std::string text = read(file);
+        const std::size_t first_line_end = text.find('\n');
+        write(file, text.insert(first_line_end + 1, "// every method below moves one line down\n"));
+        const std::set<std::string> expected = tables_reading(before, leaf);  // a leaf: the tables with methods in it
         const BuildOutcome incremental = p.build();
         CHECK(as_set(incremental.built_tables) == expected);
-        CHECK(misses(incremental, jdc::MissReason::source_changed) == expected.size());
+        CHECK(misses(incremental, jdc::MissReason::methods_changed) == expected.size());
         CHECK(incremental.cache.hits == tables - expected.size());
         CHECK(p.build().cache.hits == tables);  // and the next build is warm again
     }
-    SECTION("partial: a type added to a widely imported module misses the tables that read it or dispatch on the new type") {
+    SECTION("partial: a type added to a widely imported module misses only the tables whose domains gain it") {
         p.build();
         std::size_t widest = SIZE_MAX, importers = 0;
         const auto closure = closures(before);
@@ -238,16 +252,17 @@ TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds h
 
         const Program after = p.program();
         const jdc::TypeId added = after.registry.find("EditedType");
-        std::set<std::string> expected = tables_reading(after, module_named(after, core.name));
+        std::set<std::string> expected;
         for (const Generic& g : after.generics)
             for (jdc::TypeId declared : g.signature.parameter_types)
                 if (after.registry.is_subtype(added, declared)) expected.insert(g.name);
         const BuildOutcome partial = p.build();
         CHECK(as_set(partial.built_tables) == expected);
         CHECK(partial.cache.misses == expected.size());
-        CHECK(misses(partial, jdc::MissReason::source_changed) + misses(partial, jdc::MissReason::type_changed) == expected.size());
+        CHECK(misses(partial, jdc::MissReason::type_changed) == expected.size());
         CHECK(partial.cache.hits == tables - expected.size());
         CHECK(partial.cache.hits > 0);
+        CHECK(expected.size() < tables_reading(after, module_named(after, core.name)).size());  // what file-grained keys lost
     }
     SECTION("full rebuild: a changed build flag misses every table, and both variants stay cached") {
         p.build();
@@ -261,7 +276,7 @@ TEST_CASE("scenarios: clean, no change, incremental, partial and full rebuilds h
     }
 }
 
-TEST_CASE("a project moved elsewhere keeps its cache keys: sources are named relative to it") {
+TEST_CASE("a project moved elsewhere keeps its cache keys: methods name their files relative to it") {
     Project p(20);
     p.build();
     const fs::path moved = p.dir.path / "moved";
@@ -388,7 +403,7 @@ TEST_CASE("the build report: text and JSON") {
     CHECK(text.str().find("20 generic functions") != std::string::npos);
     CHECK(text.str().find("  calls:     " + std::to_string(o.stats.call_sites) + " call sites in ") != std::string::npos);
     CHECK(text.str().find(" wall, ") != std::string::npos);
-    CHECK(text.str().find(" CPU: " + std::to_string(o.stats.calls_static) + " resolved statically, " +
+    CHECK(text.str().find(" resolving, the rest their summary lines): " + std::to_string(o.stats.calls_static) + " resolved statically, " +
                           std::to_string(o.stats.calls_dynamic) + " dynamic\n") != std::string::npos);
     CHECK(text.str().find("  warnings:  " + std::to_string(o.stats.warnings) + " (") != std::string::npos);
     CHECK(text.str().find("jdc build cache report") != std::string::npos);
@@ -404,6 +419,7 @@ TEST_CASE("the build report: text and JSON") {
     CHECK(j["janusc"]["warnings_shown"] == o.warnings.size());
     CHECK(j["janusc"].contains("call_sites_ns"));
     CHECK(j["janusc"].contains("call_sites_cpu_ns"));
+    CHECK(j["janusc"]["call_sites_resolve_cpu_ns"].get<std::uint64_t>() <= j["janusc"]["call_sites_cpu_ns"].get<std::uint64_t>());
     CHECK(j["cache"]["session"]["misses"] == 20);
 }
 

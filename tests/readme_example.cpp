@@ -26,24 +26,27 @@ int compile_with_cache() {
     if (!cache) { std::cerr << cache.error().message << "\n"; return 2; }
     cache->startBuildSession();
 
-    // What decides the table `area`: its signature, its sources, the types it dispatches on.
+    // The generic function `area` as the front end sees it: signature and methods.
+    jdc::DispatchTable area;
+    area.signature_name = "area";
+    area.signature = {{shape}, jdc::kTypeF64};
+    jdc::Implementation m;
+    m.function = {"area", "geometry", 1};
+    m.parameter_types = {circle};
+    m.return_type = jdc::kTypeF64;
+    m.location = {"geometry.jn", 12, 6};
+    area.implementations.push_back(m);
+
+    // What decides its table, and so its key: the signature, the domain of Shape and
+    // the methods (not the source files: a comment or a body edit keeps the table).
     jdc::TableInputs inputs;
     inputs.name = "area";
-    inputs.signature = {{shape}, jdc::kTypeF64};
-    inputs.sources = {{"geometry.jn", {0x1234, 0x5678}}};  // DependencyTracker hashes in a real compiler
-    inputs.types = {shape, circle};
+    inputs.signature = area.signature;
+    inputs.methods = jdc::method_inputs(area);
 
     // Runs only on a miss: the expensive resolution a compiler does.
     auto build = [&](const jdc::TableInputs&, const jdc::TypeRegistry&) -> jdc::Result<jdc::BuiltTable> {
-        jdc::DispatchTable table;
-        table.signature_name = "area";
-        table.signature = inputs.signature;
-        jdc::Implementation m;
-        m.function = {"area", "geometry", 1};
-        m.parameter_types = {circle};
-        m.return_type = jdc::kTypeF64;
-        table.implementations.push_back(m);
-        return jdc::BuiltTable{table, {}};
+        return jdc::BuiltTable{area, {}};
     };
 
     auto table = cache->getOrBuildDispatchTable(inputs, registry, build);  // hit: zero-copy from disk

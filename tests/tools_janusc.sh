@@ -37,7 +37,7 @@ expect "the JSON report has a schema_version" 0 '"schema_version": 2' -- cat "$t
 expect "a progress line on a terminal" 0 "janusc: (parse|tables) \[" -- script -qec "'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'" /dev/null
 expect "... cleared before the report" 0 "^janusc [0-9.]+: built" -- bash -c "script -qec \"'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'\" /dev/null | sed 's/\x1b\[K//g' | tr '\r' '\n'"
 expect "no progress when stderr is not a terminal" 0 "" -- bash -c "! '$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty' 2>&1 | grep -q \$'\r'"
-expect "the report has the call sites" 0 "calls: +[0-9]+ call sites in .* wall, .* CPU: [0-9]+ resolved statically, [0-9]+ dynamic" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "the report has the call sites" 0 "calls: +[0-9]+ call sites in .* wall, .* CPU \(.* resolving, the rest their summary lines\): [0-9]+ resolved statically, [0-9]+ dynamic" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" 2>"$tmp/warnings2" >/dev/null
 "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3" 2>"$tmp/warnings3" >/dev/null
 expect "warnings identical with and without the cache" 0 "" -- diff "$tmp/warnings2" "$tmp/warnings3"

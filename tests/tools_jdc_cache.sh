@@ -55,11 +55,14 @@ expect "inspect KEY: the arena" 0 "signature: +fn[0-9]+\(" -- "$jdc" inspect --d
 expect "inspect KEY: an unknown key" 1 "no entry 0123456789abcdef0123456789abcdef" -- "$jdc" inspect --dir "$c" 0123456789abcdef0123456789abcdef
 expect "inspect FILE still works" 0 "signature:" -- "$jdc" inspect "$c/objects/${key:0:2}/$key.jdca"
 expect "explain KEY: what was recorded" 0 "table: +fn[0-9]+" -- "$jdc" explain --dir "$c" "$key"
-expect "explain KEY: why it was built" 0 "built after: +a miss: never seen" -- "$jdc" explain --dir "$c" "$key"
+expect "explain KEY: why it was built" 0 "built after: +never seen" -- "$jdc" explain --dir "$c" "$key"
 expect "explain KEY: where it is" 0 "in cache: +yes, loose file" -- "$jdc" explain --dir "$c" "$key"
-expect "explain KEY: its sources" 0 "src/fn[0-9]+.jn  [0-9a-f]{32}" -- "$jdc" explain --dir "$c" "$key"
+expect "explain KEY: its methods" 0 "fn[0-9]+\(Any(, Any)*\) -> f64  in module0 at src/module0.jn:10:1" -- "$jdc" explain --dir "$c" "$key"
+expect "explain KEY: its domains" 0 "parameter 0:  domain of Any, 20 types" -- "$jdc" explain --dir "$c" "$key"
+name=$("$jdc" explain --dir "$c" "$key" | sed -n 's/^table: *//p')
+expect "explain NAME: the same table by its name" 0 "key: +$key" -- "$jdc" explain --dir "$c" "$name"
 expect "explain: an unknown key" 1 "in cache: +no" -- "$jdc" explain --dir "$c" 0123456789abcdef0123456789abcdef
-expect "explain: not a key" 2 "'xyz' is not a cache key" -- "$jdc" explain --dir "$c" xyz
+expect "explain: an unknown name" 1 "no table named 'xyz' was recorded" -- "$jdc" explain --dir "$c" xyz
 expect "explain: the key is required" 2 "" -- "$jdc" explain --dir "$c"
 
 # ---- validate, optimize -----------------------------------------------------------

@@ -83,29 +83,33 @@ prom "prometheus: the numbers" 'jdc_cache_entries{location="loose"}=12' 'jdc_cac
 expect "prometheus: the cache label" 0 "^jdc_cache_size_bytes\{cache=\"$c\"\} [0-9]+$" -- "$jdc" stats --format prometheus --dir "$c"
 expect "prometheus takes no --history" 2 "neither --zero nor --history" -- "$jdc" stats --format prometheus --history --dir "$c"
 
-# ---- stats --history: sessions of a real project, one module edited again and again --
+# ---- stats --history: sessions of a real project, one type redefined again and again --
 p="$tmp/project"
 "$janusc" gen --size small --seed 3 "$p" >/dev/null
 "$janusc" build "$p" >/dev/null 2>&1
-# The last module by name: a leaf (generated modules import earlier ones), so that an
-# edit rebuilds a few tables, which the history then names.
-edited=$(cd "$p" && find . -name '*.jn' | sort | tail -1 | sed 's|^\./||')
-for round in 1 2 3 4; do
-  echo "// edit $round" >> "$p/$edited"
+# A comment or a body edit keeps every table (keys depend on what decides a table), so
+# each round gives the type Sound of the leaf module render/view.jn a new definition
+# with the same ancestors: the tables whose domains hold it miss, always for it.
+edited=render/view.jn
+check "the generated project declares Sound : Column" grep -qx 'type Sound : Column' "$p/$edited"
+prev="Column"
+for def in "Column, Layer" "Column, Vector2" "Column, Layer, Vector2" "Layer, Column"; do
+  sed -i "s/^type Sound : $prev\$/type Sound : $def/" "$p/$edited"
+  prev=$def
   "$janusc" build "$p" >/dev/null 2>&1
 done
 "$janusc" build "$p" >/dev/null 2>&1  # nothing changed: all hits
 pc="$p/.janus_cache/dispatch_tables"
 expect "stats --history: the trend" 0 "sessions: +6 recorded" -- "$jdc" stats --history --dir "$pc"
 expect "stats --history: a line per session" 0 "^  20[0-9-]+T[0-9:]+Z +[0-9]+ +[0-9]+ +0 +100.0%" -- "$jdc" stats --history --dir "$pc"
-expect "stats --history: misses by reason" 0 "source changed: [0-9]+ \([0-9]+\)" -- "$jdc" stats --history --dir "$pc"
-expect "stats --history: what changed" 0 "edits to $edited: [0-9]+ misses in 4 sessions" -- "$jdc" stats --history --dir "$pc"
+expect "stats --history: misses by reason" 0 "type changed: [0-9]+ \([0-9]+\)" -- "$jdc" stats --history --dir "$pc"
+expect "stats --history: what changed" 0 "type changes \(.Sound. changed definition\): [0-9]+ misses in 4 sessions" -- "$jdc" stats --history --dir "$pc"
 expect "stats --history: the tables that missed most" 0 "tables that missed most" -- "$jdc" stats --history --dir "$pc"
-expect "stats --history: a suggestion reasoned from the edits" 0 "100 % of the misses in the last 6 sessions that a change caused \([0-9]+ of [0-9]+\) come from edits to $edited, changed in 4 of them; each change rebuilt up to [0-9]+ tables" -- \
+expect "stats --history: a suggestion reasoned from the changes" 0 "100 % of the misses in the last 6 sessions that a change caused \([0-9]+ of [0-9]+\) come from type changes \(.Sound. changed definition\), changed in 4 of them; each change rebuilt up to [0-9]+ tables" -- \
   "$jdc" stats --history --dir "$pc"
 expect "stats --history --sessions 2: only the newest two listed" 0 "the newest 2 below" -- "$jdc" stats --history --sessions 2 --dir "$pc"
 check_json "stats --history --json" \
-  'len(j["sessions"]) == 6 and j["sessions"][-1]["metrics"]["misses"] == 0 and j["causes"][0]["detail"] == "'"$edited"'" and j["causes"][0]["sessions"] == 4 and any(s["id"] == "frequent_change" for s in j["suggestions"]) and j["misses_by_reason"][0]["reason"] in ("never_seen", "source_changed") and j["top_missed_tables"][0]["sessions"] >= 4' \
+  'len(j["sessions"]) == 6 and j["sessions"][-1]["metrics"]["misses"] == 0 and j["causes"][0]["reason"] == "type_changed" and j["causes"][0]["detail"] == "`Sound` changed definition" and j["causes"][0]["sessions"] == 4 and any(s["id"] == "frequent_change" for s in j["suggestions"]) and j["misses_by_reason"][0]["reason"] in ("never_seen", "type_changed") and j["top_missed_tables"][0]["sessions"] >= 4' \
   "$jdc" stats --history --json --dir "$pc"
 "$jdc" init --dir "$tmp/fresh" >/dev/null
 expect "stats --history of a cache without sessions" 0 "no build sessions recorded yet" -- "$jdc" stats --history --dir "$tmp/fresh"

@@ -165,7 +165,8 @@ public:
     // edit), and then its types are the caller's by construction, so they are not
     // compared one by one. `declared_parameters` are the live ids of the table's
     // declared parameter types, in order (the arena's are checked against them).
-    // O(arity + min(type_count, 16)), no allocation.
+    // O(arity + min(type_count, 16)); allocates only for an index of more than 3 parameters.
+    // Errors: stale (another key), invalid_argument (the zero key, or declared types not the arena's).
     static Result<BoundArena> bind_keyed(const ArenaView& view, const TypeRegistry& registry, const CacheKey& key,
                                          std::span<const TypeId> declared_parameters);
 
@@ -214,6 +215,15 @@ public:
     // `static_types.size()` != arity: no_method with the given tuple. Allocates; cost
     // O(sum of the cones' sizes + behaviours examined).
     ConeResolution resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
+    // The same with the cones given: cones[p] holds every type of the cone at position
+    // p (a static type and all its subtypes, in any order), for a caller that keeps
+    // subtype lists (a compiler does): the registry then computes no domain for the
+    // static types, which costs O(registry size) per type the first time. Types of a
+    // cone outside the declared parameter's domain contribute "no method"; an empty
+    // cone means no tuple (an empty answer); `cones.size()` != arity: no_method, with
+    // each cone's smallest id. Cost O(sum of the cones' sizes x log + behaviours
+    // examined) with the compressed table, x entries without it.
+    ConeResolution resolve_cone(std::span<const std::span<const TypeId>> cones, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
 
     // Copies the arena back into the in-memory model (for tests, tools, and compilers
     // that want to edit a cached table). Allocates; the hot path never needs it.

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,17 +38,32 @@ struct RecordedInputs {
     std::filesystem::path file;
     std::string name;
     CacheKey key;
+    int version = 0;  // of the record; 0: written by an older jdc (then only the key and name are known)
     std::string compiler_version;
     std::string config_hash;  // 16 hex digits, as recorded
-    std::string signature;    // 16 hex digits
+    std::string signature;    // "collide(Shape, Shape) -> bool"
+    struct Domain {
+        std::string type;      // the declared parameter type
+        std::string digest;    // 16 hex digits
+        std::uint64_t size = 0;
+    };
+    std::vector<Domain> domains;  // one per parameter
+    bool methods_known = true;
+    struct Method {
+        std::string text;  // "area(Circle) -> f64"
+        std::string module, file;
+        std::uint64_t line = 0, column = 0;
+    };
+    std::vector<Method> methods;
     std::vector<std::pair<std::string, std::string>> sources;  // path -> content hash (32 hex)
-    std::vector<std::pair<std::string, std::string>> types;    // type name -> structural hash (16 hex), small domains only
     std::uint64_t build_ns = 0;
-    std::uint64_t recorded_at_ns = 0;  // Unix ns; 0 in records that predate the field
-    std::string miss_reason;           // to_string(MissReason); empty in records that predate it
-    std::string miss_detail;
+    std::uint64_t recorded_at_ns = 0;  // Unix ns; 0 for a table not built here (a remote hit)
+    std::string miss_reason;           // to_string(MissReason); empty for a remote hit
+    std::string miss_detail;           // what changed since the previous build of the table, in words
 };
 // The latest record whose key is `key` (a scan of the log: fine for a tool).
 JDC_API std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
+// The latest record of the table named `name`.
+JDC_API std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, std::string_view name);
 
 }  // namespace jdc

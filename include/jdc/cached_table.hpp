@@ -25,13 +25,23 @@ enum class TableOrigin : std::uint8_t {
 
 class JDC_API CachedTable {
 public:
-    // Binds `view` (whose bytes `owner` keeps alive) to `registry`. Errors: stale.
+    // Binds `view` (whose bytes `owner` keeps alive), fetched under `key` — a key the
+    // caller computed from `registry` and the table's inputs — to the registry. The
+    // arena must carry `key` (else stale: the bytes of another table, or of this
+    // table before an edit); its types are then the caller's by construction and are
+    // not checked one by one (BoundArena::bind_keyed). `declared_parameters`: the live
+    // ids of the table's declared parameter types. Errors: stale, invalid_argument.
     static Result<CachedTable> bind(std::shared_ptr<const void> owner, const ArenaView& view, const TypeRegistry& registry,
-                                    CacheKey key, TableOrigin origin);
-    // Arena bytes shared with their other owners (a write-behind queue), verified here:
-    // a builder bug must not reach lookups.
+                                    CacheKey key, std::span<const TypeId> declared_parameters, TableOrigin origin);
+    // For an arena whose key was not computed from this registry (the seed's
+    // serializer stores tables by content): the arena must carry `key`, and every
+    // type is checked against the registry (BoundArena::bind). Errors: stale.
+    static Result<CachedTable> bind_checked(std::shared_ptr<const void> owner, const ArenaView& view, const TypeRegistry& registry,
+                                            CacheKey key, TableOrigin origin);
+    // Arena bytes shared with their other owners (a write-behind queue), verified here
+    // (a builder bug must not reach lookups), then bound as bind() does.
     static Result<CachedTable> from_shared(std::shared_ptr<const std::vector<std::byte>> bytes, const TypeRegistry& registry,
-                                           CacheKey key, TableOrigin origin);
+                                           CacheKey key, std::span<const TypeId> declared_parameters, TableOrigin origin);
 
     const ArenaView& view() const noexcept { return bound_.view(); }
     const BoundArena& bound() const noexcept { return bound_; }

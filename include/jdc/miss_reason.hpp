@@ -2,8 +2,8 @@
 // explained by BuildCacheManager::explain and `jdc explain`.
 //
 // Cache layer. A miss is explained by comparing the inputs recorded when a table of
-// the same name was last stored (the inputs log, inputs.jdcl) with the inputs now:
-// the first input that differs, in the order of MissReason below, is the reason.
+// the same name was last stored (the inputs log, inputs.jdcl) with the inputs now
+// (src/cache/miss_explanation.hpp gives the order in which they are compared).
 #pragma once
 
 #include <cstddef>
@@ -20,8 +20,8 @@ namespace jdc {
 // in stats.json, so their names are part of that file's format.
 enum class MissReason : std::uint8_t {
     never_seen,         // no table of this name was ever stored
-    source_changed,     // a source file (or one it imports) changed
-    type_changed,       // a type definition the table depends on changed
+    source_changed,     // a source file the table depends on by its bytes changed (TableInputs::sources)
+    type_changed,       // a declared parameter's domain changed: a type gained, lost or redefined
     signature_changed,  // the generic function's declared signature changed
     config_changed,     // build flags / optimization settings changed
     compiler_changed,   // compiler version changed
@@ -29,8 +29,9 @@ enum class MissReason : std::uint8_t {
     corrupt,            // the stored entry failed verification and was dropped
     stale,              // the stored entry no longer binds to the registry
     disabled,           // caching is off (JANUS_CACHE_DISABLE)
+    methods_changed,    // a method added, removed, or moved (another module, line or column)
 };
-inline constexpr std::size_t kMissReasonCount = 10;
+inline constexpr std::size_t kMissReasonCount = 11;
 JDC_API std::string_view to_string(MissReason reason) noexcept;
 // The reason's name in JSON and metrics: the enumerator's, snake_case ("source_changed").
 JDC_API std::string_view json_name(MissReason reason) noexcept;
@@ -39,7 +40,7 @@ JDC_API std::string_view json_name(MissReason reason) noexcept;
 struct Explanation {
     bool hit = false;
     MissReason reason = MissReason::never_seen;
-    std::string detail;  // e.g. "src/shapes.jn" or "type 'Circle'"
+    std::string detail;  // e.g. "`Circle` gained subtype `Disk`"
     CacheKey key;
 };
 

@@ -67,6 +67,13 @@ struct BuildCacheManager::State {
                               const Miss& miss);
     Result<void> cleanup_if_due();
     detail::ReportContext report_context() const;
+    // The inputs log lines of a table stored under `key` (with the domain records the
+    // log does not hold yet).
+    std::string record(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t build_ns,
+                       std::string_view miss_reason, std::string_view miss_detail) const {
+        return detail::encode_inputs_record(identity, in, reg, key, build_ns, miss_reason, miss_detail,
+                                            [this](std::uint64_t digest) { return explainer->claim_domain_record(digest); });
+    }
 };
 
 // A table this session stored (still queued) or the local store has; else `miss`
@@ -74,14 +81,14 @@ struct BuildCacheManager::State {
 std::optional<CachedTable> BuildCacheManager::State::local_hit(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key,
                                                                std::uint64_t t0, Miss& miss) {
     if (auto queued = queue->find(key))
-        if (auto table = CachedTable::from_shared(std::move(queued), reg, key, TableOrigin::cache)) {
+        if (auto table = CachedTable::from_shared(std::move(queued), reg, key, in.signature.parameter_types, TableOrigin::cache)) {
             metrics.count_hit(steady_ns() - t0);
             return std::move(*table);
         }
     auto got = store->get(key);
     if (got) {
         auto owner = std::make_shared<StoredArena>(std::move(*got));
-        auto table = CachedTable::bind(owner, owner->view(), reg, key, TableOrigin::cache);
+        auto table = CachedTable::bind(owner, owner->view(), reg, key, in.signature.parameter_types, TableOrigin::cache);
         if (table) {
             const std::uint64_t took = steady_ns() - t0;
             const std::uint64_t size = owner->view().bytes().size();
@@ -90,8 +97,9 @@ std::optional<CachedTable> BuildCacheManager::State::local_hit(const TableInputs
                 log("hit " + in.name + " " + key.to_hex() + " (" + format_bytes(size) + ", " + format_duration_ns(took) + ")");
             return std::move(*table);
         }
-        // The key covers every type's structural hash, so this means the caller
-        // left a type out of TableInputs::types. Drop the entry: it cannot be used.
+        // The arena says it is another key's (the store checks keys it can read, so
+        // this is an arena written without one), or its declared types are not the
+        // caller's: either way not this table. Dropped: it cannot be used.
         (void)store->remove(key);
         miss = {MissReason::stale, table.error().message, false};
         metrics.update([](CacheMetrics& m) { ++m.stale_drops; });
@@ -117,7 +125,7 @@ std::optional<CachedTable> BuildCacheManager::State::remote_hit(const TableInput
     if (!fetched) return std::nullopt;
     const std::uint64_t size = fetched->arena->size();
     // Written with this session's misses (and verified again by the store).
-    queue->add({key, std::move(fetched->arena), detail::encode_inputs_record(identity, in, reg, key, 0, "", ""), in.name});
+    queue->add({key, std::move(fetched->arena), record(in, reg, key, 0, "", ""), in.name});
     const std::uint64_t took = steady_ns() - t0;
     metrics.count_hit(took);
     if (log.on()) log("remote hit " + in.name + " " + key.to_hex() + " (" + format_bytes(size) + ", " + format_duration_ns(took) + ")");
@@ -133,21 +141,27 @@ Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const
     ArenaBuildOptions options;
     if (config.enable_compression) options.forms = DispatchForms::for_table(built->table);
     if (built->matrix) options.matrix = &*built->matrix;
+    options.key = key;  // readers that ask for `key` accept only bytes that say so
     auto bytes = build_arena(built->table, reg, built->optimization, options);
     if (!bytes) return tl::unexpected(bytes.error());
     const std::uint64_t took = steady_ns() - start;
 
+    // Verified here, once (a builder bug must not reach lookups, nor the store); the
+    // store and the remote are told so.
     auto arena = std::make_shared<const std::vector<std::byte>>(std::move(*bytes));
+    auto table = CachedTable::from_shared(arena, reg, key, in.signature.parameter_types, TableOrigin::built);
+    if (!table) return tl::unexpected(table.error());
     if (queue) {
-        // The miss reason goes with the record, for jdc explain KEY.
-        queue->add({key, arena, detail::encode_inputs_record(identity, in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
-        if (remote) (void)remote->store({key, *arena, identity.config_hash});
+        // The miss reason goes with the record, for jdc explain.
+        queue->add({key, arena, record(in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
+        if (remote) (void)remote->store({key, *arena, identity.config_hash, true});
     }
     metrics.count_miss(miss.reason, took, in.name, miss.detail);
     if (log.on())
-        log("miss " + in.name + " (" + std::string(to_string(miss.reason)) + (miss.detail.empty() ? "" : ": " + miss.detail) +
-            "), built in " + format_duration_ns(took) + (queue ? ", queued for the store" : ""));
-    return CachedTable::from_shared(std::move(arena), reg, key, TableOrigin::built);
+        log("miss " + in.name + " " + key.to_hex() + " (" + std::string(to_string(miss.reason)) +
+            (miss.detail.empty() ? "" : ": " + miss.detail) + "), built in " + format_duration_ns(took) +
+            (queue ? ", queued for the store" : ""));
+    return table;
 }
 
 Result<void> BuildCacheManager::State::cleanup_if_due() {
@@ -269,10 +283,12 @@ Explanation BuildCacheManager::explain(const TableInputs& inputs, const TypeRegi
 
 Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(std::string_view name, const TypeSignature& signature,
                                                                const TypeRegistry& registry, const TableBuilder& builder) {
+    // The seed's form names no methods: the key covers the name, the signature and its
+    // domains, and the builder must be a function of those (table_inputs.hpp).
     TableInputs inputs;
     inputs.name = std::string(name);
     inputs.signature = signature;
-    inputs.types = signature.parameter_types;
+    inputs.methods_known = false;
     return getOrBuildDispatchTable(inputs, registry, builder);
 }
 

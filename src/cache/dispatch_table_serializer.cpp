@@ -21,9 +21,11 @@ CacheKey DispatchTableSerializer::calculateCacheKey(const DispatchTable& table, 
 Result<std::filesystem::path> DispatchTableSerializer::serializeTable(const DispatchTable& table, const TypeRegistry& registry,
                                                                       const OptimizationResult& optimization) {
     // Tables given whole get the default dispatch forms (arena_builder.hpp).
-    auto bytes = build_arena(table, registry, optimization, {0, DispatchForms::for_table(table)});
-    if (!bytes) return tl::unexpected(bytes.error());
     const CacheKey key = calculateCacheKey(table, registry);
+    ArenaBuildOptions options(0, DispatchForms::for_table(table));
+    options.key = key;
+    auto bytes = build_arena(table, registry, optimization, options);
+    if (!bytes) return tl::unexpected(bytes.error());
     JDC_FORWARD_IF_ERROR(store_.put({key, *bytes, 0}));
     ++stats_.serialized;
     stats_.bytes_written += bytes->size();
@@ -42,7 +44,7 @@ Result<CachedTable> DispatchTableSerializer::deserializeTable(const CacheKey& ke
         return tl::unexpected(stored.error());
     }
     auto owner = std::make_shared<StoredArena>(std::move(*stored));
-    auto table = CachedTable::bind(owner, owner->view(), registry, key, TableOrigin::cache);
+    auto table = CachedTable::bind_checked(owner, owner->view(), registry, key, TableOrigin::cache);
     if (!table) {
         ++stats_.stale;
         (void)store_.remove(key);  // built against types that no longer exist as they were

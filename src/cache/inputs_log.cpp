@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -75,9 +76,20 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
         if (auto lock = StoreLock::for_file(cache_directory / "inputs.lock")) {
             ScopedStoreLock held(**lock, ScopedStoreLock::Mode::try_only);
             if (held.owns()) {
+                // Domain records live as long as a table record names their digest:
+                // found by text ("digest":"<16 hex>"), no record is parsed here.
+                constexpr std::string_view kDigest = "\"digest\":\"";
+                constexpr std::string_view kDomain = "{\"name\":\"domain:";
+                std::unordered_set<std::string_view> referenced;
+                for (const auto& [hash, json_text] : log.latest_) {
+                    for (std::size_t at = json_text.find(kDigest); at != std::string_view::npos; at = json_text.find(kDigest, at + 1))
+                        referenced.insert(json_text.substr(at + kDigest.size(), 16));
+                }
                 std::string compact;
                 compact.reserve(log.text_.size() / 2);
                 for (std::string_view hash : log.order_) {
+                    const std::string_view json_text = log.latest_.at(std::string(hash));
+                    if (json_text.substr(0, kDomain.size()) == kDomain && !referenced.count(json_text.substr(kDomain.size(), 16))) continue;
                     compact.append(hash);
                     compact.push_back(' ');
                     compact.append(log.latest_.at(std::string(hash)));
@@ -90,14 +102,11 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
     return log;
 }
 
-std::optional<json> InputsLog::find(std::string_view name, bool with_types) const {
+std::optional<json> InputsLog::find(std::string_view name) const {
     const auto it = latest_.find(name_hash(name));
     if (it == latest_.end()) return std::nullopt;
     try {
-        const json::parser_callback_t skip_types = [](int depth, json::parse_event_t event, json& parsed) {
-            return !(depth == 1 && event == json::parse_event_t::key && parsed == "types");
-        };
-        json j = with_types ? json::parse(it->second) : json::parse(it->second, skip_types);
+        json j = json::parse(it->second);
         if (!j.is_object() || j.value("name", "") != name) return std::nullopt;
         return j;
     } catch (const json::exception&) {

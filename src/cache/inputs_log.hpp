@@ -9,7 +9,8 @@
 // one space, the record as compact JSON, "\n". A line that does not have this shape
 // (a writer died mid-write) is skipped: the log is derived data, never a reason to
 // fail a build. When the file holds more than twice as many lines as names and is
-// over 1 MiB, a loader rewrites it with the latest line of each name.
+// over 1 MiB, a loader rewrites it with the latest line of each name, keeping only
+// the domain records (miss_record.hpp) that a kept table record refers to.
 #pragma once
 
 #include <filesystem>
@@ -38,9 +39,9 @@ public:
     static InputsLog load(const std::filesystem::path& cache_directory);
 
     // The latest record of `name`, parsed; nullopt when there is none or it is damaged.
-    // Without `with_types` its "types" object (every type of the table's domain: most
-    // of the record) is skipped by the parser.
-    std::optional<nlohmann::json> find(std::string_view name, bool with_types = true) const;
+    std::optional<nlohmann::json> find(std::string_view name) const;
+    // Whether the log holds a line of `name` (not parsed).
+    bool contains(std::string_view name) const { return latest_.count(name_hash(name)) != 0; }
     // Every latest record, in file order (tools).
     std::vector<nlohmann::json> all() const;
     std::size_t size() const noexcept { return latest_.size(); }

@@ -1,19 +1,23 @@
 // jdc (internal) — why a lookup missed: the inputs recorded when a table of the same
-// name was last stored, compared with the inputs now.
+// name was last stored, compared with the inputs now, in words.
 //
-// Cache layer. The first difference found, in this order, is the reason: no record
-// (never_seen), compiler version, build configuration, sources (the path of the first
-// file that changed, appeared or is no longer used), types (the first type by name
-// that changed, appeared or was removed, where the record lists them; else how many
-// types the domain has), signature. Same inputs as recorded: the entry was evicted.
+// Cache layer. The first kind of difference found, in this order, is the reason: no
+// record (never_seen; a record of an older jdc counts as none), compiler version,
+// build configuration, declared signature, methods (added, removed, moved between
+// modules or to another line: "method `area(Disk) -> f64` added in
+// `geometry.shapes`"), domains and type definitions ("`Circle` gained subtype
+// `Disk`", "`Circle` changed definition"), sources. The detail names up to three
+// differences of that kind. Same inputs as recorded: the entry was evicted.
 // The log is loaded once, at the first miss that needs it; records appended by this
 // process later are not seen (they are of tables it has built, which it serves).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -33,13 +37,18 @@ public:
     // Thread-safe.
     Explanation explain(const TableInputs& inputs, const TypeRegistry& registry, const CacheKey& key) const;
 
+    // True the first time it is asked for a digest whose domain record the log does
+    // not hold: the caller writes it. Thread-safe.
+    bool claim_domain_record(std::uint64_t digest) const;
+
 private:
-    std::optional<nlohmann::json> recorded(std::string_view name, bool with_types) const;
+    const InputsLog& log() const;  // under mutex_
 
     std::filesystem::path cache_directory_;
     const BuildIdentity& identity_;  // the manager's, which outlives this
     mutable std::mutex mutex_;
     mutable std::optional<InputsLog> log_;  // loaded at the first miss that needs it
+    mutable std::unordered_set<std::uint64_t> claimed_;
 };
 
 }  // namespace jdc::detail

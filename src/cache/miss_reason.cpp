@@ -16,6 +16,7 @@ std::string_view to_string(MissReason reason) noexcept {
         case MissReason::corrupt: return "corrupt";
         case MissReason::stale: return "stale";
         case MissReason::disabled: return "cache disabled";
+        case MissReason::methods_changed: return "methods changed";
     }
     return "unknown";
 }
@@ -34,6 +35,7 @@ std::string_view json_name(MissReason reason) noexcept {
         case MissReason::corrupt: return "corrupt";
         case MissReason::stale: return "stale";
         case MissReason::disabled: return "disabled";
+        case MissReason::methods_changed: return "methods_changed";
     }
     return "unknown";
 }

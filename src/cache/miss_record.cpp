@@ -6,6 +6,7 @@
 #include "cache/inputs_log.hpp"
 #include "cache/table_key.hpp"
 #include "util/clock.hpp"
+#include "util/hash_stream.hpp"
 #include "util/hex.hpp"
 
 namespace jdc::detail {
@@ -16,21 +17,51 @@ namespace {
 
 // `s` as a JSON string: quoted, with quotes, backslashes and control characters
 // escaped (what nlohmann::json's parser reads back as `s`).
+// Runs without anything to escape (every identifier) are appended whole: a record per
+// miss, so this is on a clean build's path.
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (const char c : s) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
         const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
+        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        if (u < 0x20) {
             out += "\\u00";
             append_hex(out, u, 2);
         } else {
+            out.push_back('\\');
             out.push_back(c);
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out.push_back('"');
+}
+
+// "name": "16 hex", without a temporary string per field.
+void append_hex_field(std::string& out, std::string_view name, std::uint64_t value) {
+    out += ",\"";
+    out += name;
+    out += "\":\"";
+    append_hex(out, value);
+    out += '"';
+}
+
+// A method as its text, "area(Circle) -> f64", written in place.
+void append_method_text(std::string& out, const MethodInput& m, const TypeRegistry& reg) {
+    std::string text(m.name);
+    text += '(';
+    for (std::size_t p = 0; p < m.parameter_types.size(); ++p) {
+        if (p) text += ", ";
+        const Type* t = reg.find(m.parameter_types[p]);
+        text += t != nullptr ? std::string_view(t->name) : std::string_view("?");
+    }
+    text += ") -> ";
+    const Type* r = reg.find(m.return_type);
+    text += m.return_type == kInvalidType ? std::string_view("none") : r != nullptr ? std::string_view(r->name) : std::string_view("?");
+    append_json_string(out, text);
 }
 
 std::vector<std::pair<std::string, std::string>> string_pairs(const json& object) {
@@ -41,80 +72,147 @@ std::vector<std::pair<std::string, std::string>> string_pairs(const json& object
     return out;
 }
 
+// {"name": "16 hex", ...} of the members of `domain`.
+void append_members(std::string& out, const TypeDomain& domain, const TypeRegistry& reg) {
+    out += '{';
+    for (std::uint32_t r = 0; r < domain.size(); ++r) {
+        const Type* t = reg.find(domain.member(r));
+        if (r) out += ',';
+        append_json_string(out, t->name);
+        out += ":\"";
+        append_hex(out, t->structural_hash);
+        out += '"';
+    }
+    out += '}';
+}
+
 }  // namespace
 
+std::string domain_record_name(std::uint64_t digest) { return "domain:" + hex64(digest); }
+
 std::string encode_inputs_record(const BuildIdentity& identity, const TableInputs& in, const TypeRegistry& reg, const CacheKey& key,
-                                 std::uint64_t build_ns, std::string_view miss_reason, std::string_view miss_detail) {
+                                 std::uint64_t build_ns, std::string_view miss_reason, std::string_view miss_detail,
+                                 const std::function<bool(std::uint64_t)>& record_domain) {
+    std::string domains_lines;
     std::string out = InputsLog::name_hash(in.name);
-    out.reserve(256 + 48 * (in.sources.size() + in.types.size()));
+    out.reserve(320 + 96 * in.methods.size() + 64 * in.sources.size());
     const auto field = [&](std::string_view name, std::string_view value) {
         out += ",\"";
         out += name;
         out += "\":";
         append_json_string(out, value);
     };
-    out += " {\"name\":";
+    out += " {\"v\":2,\"name\":";
     append_json_string(out, in.name);
-    field("key", key.to_hex());
+    out += ",\"key\":\"";
+    append_hex(out, key.hi);
+    append_hex(out, key.lo);
+    out += '"';
     field("compiler_version", identity.compiler_version);
-    field("config_hash", hex64(identity.config_hash));
-    field("signature", hex64(signature_hash(in.signature, reg)));
-    out += ",\"sources\":{";
-    bool first = true;
-    for (const auto& src : in.sources) {
-        if (!std::exchange(first, false)) out += ',';
-        append_json_string(out, src.path);
-        out += ':';
-        append_json_string(out, src.content_hash.to_hex());
-    }
-    out += "},\"types\":{";
-    first = true;
-    if (in.types.size() <= kRecordedTypesMax)
-        for (TypeId t : in.types) {
-            const Type* type = reg.find(t);
-            if (type == nullptr) continue;
-            if (!std::exchange(first, false)) out += ',';
-            append_json_string(out, type->name);
-            out += ':';
-            append_json_string(out, hex64(type->structural_hash));
+    append_hex_field(out, "config_hash", identity.config_hash);
+    field("signature", describe_signature(in.name, in.signature, reg));
+    append_hex_field(out, "signature_hash", signature_hash(in.signature, reg));
+    out += ",\"domains\":[";
+    for (std::size_t p = 0; p < in.signature.parameter_types.size(); ++p) {
+        const TypeId declared = in.signature.parameter_types[p];
+        const TypeDomain& d = reg.domain(declared);
+        if (p) out += ',';
+        out += "{\"type\":";
+        append_json_string(out, type_name(reg, declared));
+        out += ",\"digest\":\"";
+        append_hex(out, d.digest());
+        out += "\",\"size\":" + std::to_string(d.size()) + '}';
+        // The members of a domain are recorded once per digest, in a domain record
+        // of their own: a record per table listing them made a clean build's records
+        // a large share of its cache overhead. A domain of one type is its digest.
+        if (d.size() > 1 && record_domain && record_domain(d.digest())) {
+            const std::string name = domain_record_name(d.digest());
+            domains_lines += InputsLog::name_hash(name) + " {\"name\":\"" + name + "\",\"type\":";
+            append_json_string(domains_lines, type_name(reg, declared));
+            domains_lines += ",\"members\":";
+            append_members(domains_lines, d, reg);
+            domains_lines += "}\n";
         }
-    out += "},\"types_count\":" + std::to_string(in.types.size());
-    out += ",\"types_digest\":\"" + types_digest(in, reg) + "\"";
-    out += ",\"build_ns\":" + std::to_string(build_ns);
+    }
+    out += "],\"methods_known\":";
+    out += in.methods_known ? "true" : "false";
+    append_hex_field(out, "methods_hash", methods_hash(in, reg));
+    out += ",\"methods\":[";
+    for (std::size_t i = 0; i < in.methods.size(); ++i) {
+        const MethodInput& m = in.methods[i];
+        out += i ? ",[" : "[";
+        append_method_text(out, m, reg);
+        out += ',';
+        append_json_string(out, m.module);
+        out += ',';
+        append_json_string(out, m.file);
+        out += ',' + std::to_string(m.line) + ',' + std::to_string(m.column) + ']';
+    }
+    out += "],\"sources\":{";
+    for (std::size_t i = 0; i < in.sources.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, in.sources[i].path);
+        out += ':';
+        append_json_string(out, in.sources[i].content_hash.to_hex());
+    }
+    out += "},\"build_ns\":" + std::to_string(build_ns);
     if (!miss_reason.empty()) {
         field("miss_reason", miss_reason);
         field("miss_detail", miss_detail);
         out += ",\"recorded_at_ns\":" + std::to_string(wall_clock_ns());
     }
     out += "}\n";
-    return out;
+    return domains_lines + out;
 }
 
 std::optional<RecordedInputs> decode_inputs_record(const fs::path& file, const json& j) {
     if (!j.is_object() || !j.contains("key") || !j["key"].is_string()) return std::nullopt;
     const auto key = CacheKey::from_hex(j["key"].get<std::string>());
     if (!key) return std::nullopt;
-    auto text = [&](const char* field) { return j.contains(field) && j[field].is_string() ? j[field].get<std::string>() : std::string(); };
-    auto number = [&](const char* field) { return j.contains(field) && j[field].is_number_unsigned() ? j[field].get<std::uint64_t>() : 0; };
+    auto text_of = [](const json& o, const char* field) {
+        return o.is_object() && o.contains(field) && o[field].is_string() ? o[field].get<std::string>() : std::string();
+    };
+    auto number_of = [](const json& o, const char* field) {
+        return o.is_object() && o.contains(field) && o[field].is_number_unsigned() ? o[field].get<std::uint64_t>() : 0;
+    };
     RecordedInputs r;
     r.file = file;
     r.key = *key;
-    r.name = text("name");
-    r.compiler_version = text("compiler_version");
-    r.config_hash = text("config_hash");
-    r.signature = text("signature");
+    r.name = text_of(j, "name");
+    r.version = j.contains("v") && j["v"].is_number_integer() ? j["v"].get<int>() : 0;
+    if (r.version != kRecordVersion) return r;  // an older jdc's record: its inputs are not comparable
+    r.compiler_version = text_of(j, "compiler_version");
+    r.config_hash = text_of(j, "config_hash");
+    r.signature = text_of(j, "signature");
+    if (j.contains("domains") && j["domains"].is_array())
+        for (const json& d : j["domains"]) r.domains.push_back({text_of(d, "type"), text_of(d, "digest"), number_of(d, "size")});
+    r.methods_known = j.value("methods_known", true);
+    if (j.contains("methods") && j["methods"].is_array())
+        for (const json& m : j["methods"]) {
+            if (!m.is_array() || m.size() < 5 || !m[0].is_string() || !m[1].is_string() || !m[2].is_string() || !m[3].is_number_unsigned() ||
+                !m[4].is_number_unsigned())
+                continue;
+            r.methods.push_back({m[0].get<std::string>(), m[1].get<std::string>(), m[2].get<std::string>(), m[3].get<std::uint64_t>(),
+                                 m[4].get<std::uint64_t>()});
+        }
     if (j.contains("sources")) r.sources = string_pairs(j["sources"]);
-    if (j.contains("types")) r.types = string_pairs(j["types"]);
-    r.build_ns = number("build_ns");
-    r.recorded_at_ns = number("recorded_at_ns");
-    r.miss_reason = text("miss_reason");
-    r.miss_detail = text("miss_detail");
+    r.build_ns = number_of(j, "build_ns");
+    r.recorded_at_ns = number_of(j, "recorded_at_ns");
+    r.miss_reason = text_of(j, "miss_reason");
+    r.miss_detail = text_of(j, "miss_detail");
     return r;
 }
 
 }  // namespace jdc::detail
 
 namespace jdc {
+
+std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, std::string_view name) {
+    const detail::InputsLog log = detail::InputsLog::load(cache_directory);
+    const auto j = log.find(name);
+    if (!j) return std::nullopt;
+    return detail::decode_inputs_record(detail::InputsLog::path_in(cache_directory), *j);
+}
 
 std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key) {
     // The log is indexed by table name; the key is inside each record.

@@ -13,15 +13,6 @@ bool is_rejection(ErrorCode code) noexcept {
            code == ErrorCode::invalid_argument;
 }
 
-// Whether the arena's declared parameter and return types are `sig`'s.
-bool declares_signature(const BoundArena& bound, const TypeSignature& sig) {
-    const ArenaView& view = bound.view();
-    if (view.arity() != sig.arity() || bound.live_type(view.declared_return_type()) != sig.return_type) return false;
-    for (std::uint32_t p = 0; p < view.arity(); ++p)
-        if (bound.live_type(view.declared_parameter(p)) != sig.parameter_types[p]) return false;
-    return true;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config, SessionMetrics& metrics, const CacheLog& log) {
@@ -133,15 +124,15 @@ std::optional<RemoteTier::Fetched> RemoteTier::fetch_table(const TableInputs& in
     }
     auto owner = std::make_shared<RemoteArena>(std::move(*r.arena));
     const ArenaView& view = owner->view();
-    std::string why;
-    if (auto bound = CachedTable::bind(owner, view, registry, key, TableOrigin::remote); !bound) {
-        why = bound.error().message;
-    } else if (!declares_signature(bound->bound(), in.signature)) {
-        why = "it is the table of another signature ('" + std::string(view.signature_name()) + "', arity " + std::to_string(view.arity()) + ")";
-    } else {
+    // The key is a hash of the table's inputs, not of the bytes: only an arena that
+    // says it answers this key is this table (not another table's, nor this table's
+    // from before an edit, which any writer could have stored here).
+    auto bound = CachedTable::bind(owner, view, registry, key, in.signature.parameter_types, TableOrigin::remote);
+    if (bound) {
         count(r);
         return Fetched{std::move(*bound), std::make_shared<const std::vector<std::byte>>(view.bytes().begin(), view.bytes().end())};
     }
+    const std::string why = bound.error().message;
     r.outcome = RemoteOutcome::rejected;
     count(r);
     log_("remote value of " + in.name + " " + key.to_hex() + " rejected: " + why);
@@ -194,7 +185,7 @@ RemoteResult RemoteTier::send(std::vector<Pending> batch) {
     requests.reserve(batch.size());
     std::uint64_t bytes = 0;
     for (const Pending& p : batch) {
-        requests.push_back({p.key, p.arena, 0});
+        requests.push_back({p.key, p.arena, 0, true});  // copies of arenas verified when built or fetched
         bytes += p.arena.size();
     }
     return on_connection([&](RemoteStore& remote, RemoteResult& result) -> Result<void> {

@@ -192,43 +192,24 @@ jdc::Result<jdc::CacheConfig> cache_config(const BuildOptions& o) {
     return jdc::CacheConfig::load(request);
 }
 
-// Per module: the transitive source inputs of its file, named relative to the project
-// so that a project moved or checked out elsewhere keeps its cache keys.
-jdc::Result<std::vector<std::vector<jdc::SourceInput>>> module_source_inputs(jdc::BuildCacheManager& manager, const Program& program,
-                                                                             const fs::path& project) {
-    const std::size_t n = program.modules.size();
+// The dependency tracker learns the import graph and every file's content hash, and
+// says which files changed since the last build: what a compiler that caches parsed
+// modules would re-read. Cache keys do not depend on it (table_inputs.hpp: a file
+// edit is a reason to re-read the file, not to rebuild a table whose inputs did not
+// change). Returns the number of changed files.
+jdc::Result<std::size_t> track_sources(jdc::BuildCacheManager& manager, const Program& program, const fs::path& project) {
     auto root = jdc::DependencyTracker::normalize(project);
     if (!root) return tl::unexpected(root.error());
     std::vector<fs::path> files;
     for (const ModuleInfo& m : program.modules) files.push_back(*root / m.path);
     jdc::DependencyTracker& deps = manager.dependencies();
-    for (std::size_t m = 0; m < n; ++m) {
+    for (std::size_t m = 0; m < files.size(); ++m) {
         std::vector<fs::path> imports;
         for (std::size_t i : program.modules[m].imports) imports.push_back(files[i]);
         if (auto r = deps.set_imports(files[m], imports); !r) return tl::unexpected(r.error());
+        if (auto h = deps.content_hash(files[m]); !h) return tl::unexpected(h.error());
     }
-    const std::string prefix = root->string() + "/";
-    std::vector<std::vector<jdc::SourceInput>> out(n);
-    for (std::size_t m = 0; m < n; ++m) {
-        auto inputs = manager.source_inputs(files[m]);
-        if (!inputs) return tl::unexpected(inputs.error());
-        for (jdc::SourceInput& s : *inputs)
-            if (s.path.compare(0, prefix.size(), prefix) == 0) s.path.erase(0, prefix.size());
-        out[m] = std::move(*inputs);
-    }
-    return out;
-}
-
-// The union of the source inputs of every module that defines a method of `g`.
-std::vector<jdc::SourceInput> generic_sources(const Generic& g, const std::vector<std::vector<jdc::SourceInput>>& per_module) {
-    if (per_module.empty()) return {};
-    if (g.method_modules.size() == 1) return per_module[g.method_modules.front()];
-    std::vector<jdc::SourceInput> all;
-    for (std::size_t m : g.method_modules) all.insert(all.end(), per_module[m].begin(), per_module[m].end());
-    std::sort(all.begin(), all.end(), [](const jdc::SourceInput& a, const jdc::SourceInput& b) { return a.path < b.path; });
-    all.erase(std::unique(all.begin(), all.end(), [](const jdc::SourceInput& a, const jdc::SourceInput& b) { return a.path == b.path; }),
-              all.end());
-    return all;
+    return deps.changed_files().size();
 }
 
 std::string module_header(const Program& program, const ModuleInfo& m) {
@@ -296,7 +277,7 @@ std::string call_sites_section(const Program& program, std::size_t module, const
     std::string lines;
     for (std::size_t i = first; i < last; ++i) {
         const ResolvedCallSite& site = calls.sites[i];
-        lines += site.summary_line;
+        calls.append_summary_line(lines, i);
         statically += site.resolved_statically;
         dynamic += site.dynamic;
         warned += site.warned;
@@ -370,12 +351,11 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     auto manager = jdc::BuildCacheManager::create(*config, {compiler_version(), flags_hash(options)});
     if (!manager) return tl::unexpected(manager.error());
     if (auto r = manager->startBuildSession(); !r) return tl::unexpected(r.error());
-    // Without a cache the keys are never used: a compiler without one would not hash.
-    std::vector<std::vector<jdc::SourceInput>> sources;
+    // Without a cache nothing is kept between builds: a compiler without one would not track.
     if (manager->store() != nullptr) {
-        auto s = module_source_inputs(*manager, *program, options.project);
-        if (!s) return tl::unexpected(s.error());
-        sources = std::move(*s);
+        auto changed = track_sources(*manager, *program, options.project);
+        if (!changed) return tl::unexpected(changed.error());
+        stats.sources_changed = *changed;
     }
     stats.hash_ns = now_ns() - t;
 
@@ -388,7 +368,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     PhaseProgress table_progress(options, "tables", n);
     parallel_for(n, stats.jobs, [&](std::size_t i) {
         const Generic& g = program->generics[i];
-        const jdc::TableInputs inputs = table_inputs(*program, g, generic_sources(g, sources));
+        const jdc::TableInputs inputs = table_inputs(*program, g);
         auto table = manager->getOrBuildDispatchTable(inputs, program->registry, [&](const jdc::TableInputs&, const jdc::TypeRegistry&) {
             return build_dispatch_table(*program, g, options.opt_level);
         });
@@ -423,6 +403,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     stats.warnings_no_method = calls.no_method;
     stats.warnings = calls.warnings.size();
     stats.call_sites_cpu_ns = calls.cpu_ns;
+    stats.call_sites_resolve_cpu_ns = calls.resolve_cpu_ns;
     outcome.warnings = first_per_file(calls.warnings, kMaxWarningsPerFile);
     if (outcome.warnings.size() > kMaxWarningsShown) outcome.warnings.resize(kMaxWarningsShown);
     stats.call_sites_ns = now_ns() - t;
@@ -463,12 +444,13 @@ void print_build_report(const BuildOutcome& o, const fs::path& project, std::ost
         << " types, " << s.generics << " generic functions, " << s.methods << " methods\n"
         << "  parse:     " << format_duration_ns(s.parse_ns) << " wall (" << s.jobs << (s.jobs == 1 ? " thread)\n" : " threads)\n")
         << "  check:     " << format_duration_ns(s.check_ns) << " wall\n"
-        << "  hash:      " << format_duration_ns(s.hash_ns) << " wall (cache opened, import graph, source hashes)\n"
+        << "  sources:   " << format_duration_ns(s.hash_ns) << " wall (cache opened, import graph, content hashes: " << s.sources_changed
+        << (s.sources_changed == 1 ? " file" : " files") << " changed since the last build)\n"
         << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << " wall: " << s.tables_built << " built, "
         << s.tables_from_cache << " from the cache\n"
         << "  calls:     " << s.call_sites << " call sites in " << format_duration_ns(s.call_sites_ns) << " wall, "
-        << format_duration_ns(s.call_sites_cpu_ns) << " CPU: " << s.calls_static << " resolved statically, " << s.calls_dynamic
-        << " dynamic\n"
+        << format_duration_ns(s.call_sites_cpu_ns) << " CPU (" << format_duration_ns(s.call_sites_resolve_cpu_ns)
+        << " resolving, the rest their summary lines): " << s.calls_static << " resolved statically, " << s.calls_dynamic << " dynamic\n"
         << "  warnings:  " << s.warnings << " (" << s.warnings_ambiguous << " can be ambiguous, " << s.warnings_no_method
         << " without a method; " << o.warnings.size() << " shown: at most " << kMaxWarningsPerFile << " per file, "
         << kMaxWarningsShown << " in all)\n"
@@ -491,6 +473,7 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"parse_ns", s.parse_ns},
                         {"check_ns", s.check_ns},
                         {"hash_ns", s.hash_ns},
+                        {"sources_changed", s.sources_changed},
                         {"dispatch_ns", s.dispatch_ns},
                         {"call_sites", s.call_sites},
                         {"calls_resolved_statically", s.calls_static},
@@ -501,6 +484,7 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"warnings_shown", o.warnings.size()},
                         {"call_sites_ns", s.call_sites_ns},
                         {"call_sites_cpu_ns", s.call_sites_cpu_ns},
+                        {"call_sites_resolve_cpu_ns", s.call_sites_resolve_cpu_ns},
                         {"write_ns", s.write_ns},
                         {"total_ns", s.total_ns},
                         {"total_cpu_ns", s.total_cpu_ns}};

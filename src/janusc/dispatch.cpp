@@ -93,29 +93,20 @@ std::optional<TupleCounts> count_by_poles(const jdc::DispatchMatrix& matrix, std
 
 }  // namespace
 
-jdc::TableInputs table_inputs(const Program& program, const Generic& generic, std::vector<jdc::SourceInput> sources) {
+jdc::TableInputs table_inputs(const Program& program, const Generic& generic) {
     jdc::TableInputs in;
     in.name = generic.name;
     in.signature = generic.signature;
-    in.sources = std::move(sources);
-    // Domains are sorted already and can hold thousands of types: copy the first, merge
-    // the others, and insert the few return types; never sort the whole list.
-    std::vector<const std::vector<jdc::TypeId>*> lists = dispatch_domains(program, generic);
-    std::sort(lists.begin(), lists.end());
-    lists.erase(std::unique(lists.begin(), lists.end()), lists.end());  // f(x: T, y: T) has one domain
-    in.types = *lists.front();
-    std::vector<jdc::TypeId> merged;
-    for (std::size_t i = 1; i < lists.size(); ++i) {
-        merged.clear();
-        std::set_union(in.types.begin(), in.types.end(), lists[i]->begin(), lists[i]->end(), std::back_inserter(merged));
-        in.types.swap(merged);
+    // Exactly what build_dispatch_table reads of each method, as views into the
+    // program: its id (position), module, types and place. Bodies and comments are
+    // not inputs, so editing them keeps every key.
+    in.methods.reserve(generic.methods.size());
+    for (std::size_t i = 0; i < generic.methods.size(); ++i) {
+        const Method& m = generic.methods[i];
+        const ModuleInfo& module = program.modules[m.module];
+        in.methods.push_back({generic.name, module.name, static_cast<std::uint32_t>(i), m.parameters, m.result, 0, module.path,
+                              m.pos.line, m.pos.column});
     }
-    auto insert_sorted = [&](jdc::TypeId t) {
-        const auto at = std::lower_bound(in.types.begin(), in.types.end(), t);
-        if (at == in.types.end() || *at != t) in.types.insert(at, t);
-    };
-    insert_sorted(generic.signature.return_type);
-    for (const Method& m : generic.methods) insert_sorted(m.result);
     return in;
 }
 

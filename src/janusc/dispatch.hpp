@@ -49,10 +49,11 @@ std::uint64_t tuple_count(const Program& program, const Generic& generic);
 TupleCounts resolve_all_tuples(const jdc::DispatchTable& table, const jdc::TypeRegistry& registry,
                                std::span<const std::vector<jdc::TypeId>* const> domains);
 
-// What the cache key of `generic`'s table is made of: its name and signature, the
-// given source inputs, and every type that decides its dispatch (the domains and the
-// return types).
-jdc::TableInputs table_inputs(const Program& program, const Generic& generic, std::vector<jdc::SourceInput> sources);
+// What the cache key of `generic`'s table is made of (jdc/table_inputs.hpp): its name
+// and signature, and each method as build_dispatch_table lays it out (module, types,
+// place), as views into `program`. No source file: a file edit that leaves these
+// unchanged keeps the table.
+jdc::TableInputs table_inputs(const Program& program, const Generic& generic);
 
 // The builder run on a miss. Errors: those of jdc::validate (a compiler bug).
 jdc::Result<jdc::BuiltTable> build_dispatch_table(const Program& program, const Generic& generic, OptLevel level);

@@ -185,31 +185,47 @@ bool copy_matches(std::span<const std::byte> arena_bytes, const IndexEntry& meta
 }
 
 // An arena's own header says when it was written and in which version, so an index
-// rebuilt from the directory keeps both. Only the 128 header bytes are read: the
-// header-level checks (magic, version, metadata checksum, size) without the O(size)
-// data checksum, which the first get() of the entry performs anyway.
-std::optional<arena::Header> read_arena_header(const fs::path& file, std::uint64_t file_size) {
+// rebuilt from the directory keeps both. Only the header is read: the header-level
+// checks of every reader (read_arena_header: magic, readable version, metadata
+// checksum), the file's size against it and the key against the file's name, without
+// the O(size) data checksum, which the first get() of the entry performs anyway.
+std::optional<arena::Header> read_file_header(const fs::path& file, std::uint64_t file_size, const CacheKey& file_key) {
     std::byte head[arena::kCompressedHeaderSize];
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return std::nullopt;
-    const ssize_t n = ::pread(fd, head, sizeof head, 0);
-    ::close(fd);
+    const detail::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) return std::nullopt;
+    const ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
     if (n < static_cast<ssize_t>(sizeof(arena::Header))) return std::nullopt;
-    arena::Header h;
-    std::memcpy(&h, head, sizeof h);
-    if (h.magic != arena::kMagic || h.version_major != arena::kVersionMajor) return std::nullopt;
-    if (XXH3_64bits(head, arena::kMetadataChecksumCoverage) != h.metadata_checksum) return std::nullopt;
+    const auto h = jdc::read_arena_header(std::span<const std::byte>(head, static_cast<std::size_t>(n)));
+    if (!h) return std::nullopt;
+    if (const CacheKey k = arena_key(*h); !k.is_zero() && k != file_key) return std::nullopt;  // another key's arena
     // A raw arena is exactly total_size bytes; a compressed one (compressed-arena-v1.md)
     // is its header, the 16-byte prefix and compressed_size bytes.
-    if (h.payload_codec == static_cast<std::uint8_t>(PayloadCodec::none)) {
-        if (h.total_size != file_size) return std::nullopt;
+    if (h->payload_codec == static_cast<std::uint8_t>(PayloadCodec::none)) {
+        if (h->total_size != file_size) return std::nullopt;
     } else {
         if (n != static_cast<ssize_t>(sizeof head)) return std::nullopt;
         arena::CompressedPrefix prefix;
         std::memcpy(&prefix, head + sizeof(arena::Header), sizeof prefix);
         if (prefix.compressed_size > file_size || file_size - prefix.compressed_size != arena::kCompressedHeaderSize) return std::nullopt;
     }
-    return h;
+    return *h;
+}
+
+// An arena stored under `key` must say it answers `key` (or say nothing: arenas
+// written without a key). Another key's arena under this name was put there by
+// something other than the store (a swapped file): damage, dropped like any other.
+Result<void> check_put_key(const PutRequest& r) {
+    auto h = jdc::read_arena_header(r.arena);
+    if (!h) return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + h.error().message);
+    if (const CacheKey carried = arena_key(*h); !carried.is_zero() && carried != r.key)
+        return make_error(ErrorCode::invalid_argument, "refusing to store the arena of key " + carried.to_hex() + " under key " + r.key.to_hex());
+    return {};
+}
+
+Result<void> check_arena_key(const ArenaView& view, const CacheKey& key) {
+    const CacheKey carried = view.key();
+    if (carried.is_zero() || carried == key) return {};
+    return make_error(ErrorCode::corrupt, "cache entry " + key.to_hex() + " holds the arena of key " + carried.to_hex());
 }
 
 }  // namespace
@@ -402,7 +418,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
     std::uint64_t dropped = 0, damaged_slots = 0;
     const std::uint64_t foreign = listing.foreign;
     for (const StoreFile& f : listing.loose) {
-        const auto header = read_arena_header(f.path, f.size);
+        const auto header = read_file_header(f.path, f.size, f.key);
         if (!header) {
             ::unlink(f.path.c_str());
             ++dropped;
@@ -543,8 +559,9 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     stored_sizes.reserve(requests.size());
     for (const PutRequest& r : requests) {
         if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
-        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+        if (auto ok = verify_arena(r.arena, r.verified ? VerifyLevel::header : VerifyLevel::full, s_->options.limits); !ok)
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
+        JDC_FORWARD_IF_ERROR(check_put_key(r));
         auto compressed = compress_by_policy(r.arena, s_->options.compression);
         if (!compressed) return make_error(ErrorCode::invalid_argument, "cannot compress " + r.key.to_hex() + ": " + compressed.error().message);
         const std::span<const std::byte> stored = *compressed ? std::span<const std::byte>(**compressed) : r.arena;
@@ -624,8 +641,9 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
     inputs.reserve(requests.size());
     for (const PutRequest& r : requests) {
         if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
-        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+        if (auto ok = verify_arena(r.arena, r.verified ? VerifyLevel::header : VerifyLevel::full, s_->options.limits); !ok)
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
+        JDC_FORWARD_IF_ERROR(check_put_key(r));
         inputs.push_back({r.key, r.arena});
     }
     const std::uint64_t now = detail::wall_clock_ns();
@@ -760,6 +778,8 @@ Result<StoredArena> LocalStore::get(const CacheKey& key, AccessMode mode) {
             break;
         }
         auto found = meta->location == EntryLocation::loose ? s_->open_loose(key) : s_->open_packed(key, *meta);
+        if (found)
+            if (auto keyed = check_arena_key(found->view(), key); !keyed) found = tl::unexpected(std::move(keyed.error()));
         if (found) {
             if (mode == AccessMode::serve) {
                 idx->record_access(key, detail::wall_clock_ns());

@@ -692,6 +692,14 @@ Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
         return make_error(ErrorCode::limit_exceeded, prefix() + "entry " + key_name + " is longer than the cap of " + std::to_string(cap) + " bytes");
 
     const auto damaged = [&](const Error& e) { return make_error(e.code, prefix() + "entry " + key_name + ": " + e.message); };
+    // The header first (a compressed value keeps it uncompressed): a value that says it
+    // answers another key — another table's, or this table's from before an edit — is
+    // refused before it is decompressed or verified.
+    if (auto h = read_arena_header(*value); !h) {
+        return damaged(h.error());
+    } else if (const CacheKey carried = arena_key(*h); !carried.is_zero() && carried != key) {
+        return make_error(ErrorCode::corrupt, prefix() + "entry " + key_name + " holds the arena of key " + carried.to_hex());
+    }
     VerifyLimits limits = options.limits;
     limits.max_total_size = std::min(limits.max_total_size, cap);
     if (is_compressed_arena(*value)) {
@@ -701,8 +709,9 @@ Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
         if (!size) return damaged(size.error());
         auto decoded = std::make_unique<std::vector<std::byte>>(static_cast<std::size_t>(*size));
         last.bytes_decoded = *size;
-        if (auto ok = decompress_arena_into(*value, *decoded, limits); !ok) return damaged(ok.error());
-        value = std::move(decoded);
+        auto decoded_view = decompress_arena_view(*value, *decoded, limits);  // verified once, here
+        if (!decoded_view) return damaged(decoded_view.error());
+        return RemoteArena(key, std::move(decoded), *decoded_view);
     }
     auto view = ArenaView::open(*value, limits);
     if (!view) return damaged(view.error());
@@ -719,7 +728,7 @@ Result<Command> set_command(const RemoteOptions& options, const std::string& rem
         return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
                                                          std::to_string(options.max_value_bytes));
-    if (auto ok = verify_arena(request.arena, VerifyLevel::full, options.limits); !ok)
+    if (auto ok = verify_arena(request.arena, request.verified ? VerifyLevel::header : VerifyLevel::full, options.limits); !ok)
         return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + ok.error().message);
     auto packed = compress_by_policy(request.arena, options.compression);
     if (!packed) return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + packed.error().message);

@@ -351,29 +351,54 @@ void print_entry(const std::optional<IndexEntry>& e) {
 
 void print_record(const RecordedInputs& r) {
     std::cout << "table:        " << r.name << "\n"
-              << "recorded in:  " << r.file.string() << "\n"
-              << "stored:       " << utc_time(r.recorded_at_ns) << ", built in " << format_duration_ns(r.build_ns) << "\n";
+              << "recorded in:  " << r.file.string() << "\n";
+    if (r.version == 0) {
+        std::cout << "inputs:       recorded by an older jdc, in a form this one does not compare\n";
+        return;
+    }
+    if (r.recorded_at_ns != 0)
+        std::cout << "stored:       " << utc_time(r.recorded_at_ns) << ", built in " << format_duration_ns(r.build_ns) << "\n";
+    else
+        std::cout << "stored:       fetched from the team cache, not built here\n";
     if (!r.miss_reason.empty())
-        std::cout << "built after:  a miss: " << r.miss_reason << (r.miss_detail.empty() ? "" : " (" + r.miss_detail + ")") << "\n";
+        std::cout << "built after:  " << r.miss_reason << (r.miss_detail.empty() ? "" : ": " + r.miss_detail) << "\n";
     std::cout << "compiler:     " << r.compiler_version << "\n"
               << "config hash:  " << r.config_hash << "\n"
-              << "signature:    " << r.signature << "\n"
-              << "sources:      " << r.sources.size() << "\n";
-    for (const auto& [path, hash] : r.sources) std::cout << "  " << path << "  " << hash << "\n";
-    std::cout << "types:        " << r.types.size() << "\n";
-    for (const auto& [name, hash] : r.types) std::cout << "  " << name << "  " << hash << "\n";
+              << "signature:    " << r.signature << "\n";
+    for (std::size_t p = 0; p < r.domains.size(); ++p)
+        std::cout << "parameter " << p << ":  domain of " << r.domains[p].type << ", " << r.domains[p].size << " types (digest "
+                  << r.domains[p].digest << ")\n";
+    if (!r.methods_known) {
+        std::cout << "methods:      not part of the key (the compiler did not list them)\n";
+    } else {
+        std::cout << "methods:      " << r.methods.size() << "\n";
+        for (const auto& m : r.methods)
+            std::cout << "  " << m.text << "  in " << m.module << " at " << m.file << ":" << m.line << ":" << m.column << "\n";
+    }
+    if (!r.sources.empty()) {
+        std::cout << "sources:      " << r.sources.size() << "\n";
+        for (const auto& [path, hash] : r.sources) std::cout << "  " << path << "  " << hash << "\n";
+    }
 }
 
-int cmd_explain(const std::string& dir_option, const std::string& key_text) {
-    const auto key = CacheKey::from_hex(key_text);
-    if (!key) {
-        std::cerr << "jdc: '" << key_text << "' is not a cache key (32 hex digits)\n";
-        return kExitUsage;
-    }
+// NAME or KEY: a key is 32 hex digits; anything else names a generic function.
+int cmd_explain(const std::string& dir_option, const std::string& what) {
     auto o = open_store(dir_option);
     if (!o.store) return o.exit_code;
+    std::optional<CacheKey> key = CacheKey::from_hex(what);
+    std::optional<RecordedInputs> record;
+    if (key) {
+        record = find_recorded_inputs(o.dir, *key);
+    } else {
+        record = find_recorded_inputs(o.dir, std::string_view(what));
+        if (!record) {
+            std::cerr << "jdc: no table named '" << what << "' was recorded in " << o.dir.string()
+                      << " (a key is 32 hex digits; `jdc explain` needs the cache its compiler used)\n";
+            return kExitInvalid;
+        }
+        key = record->key;
+    }
     const auto entry = o.store->find(*key);
-    const auto record = find_recorded_inputs(o.dir, *key);
     std::cout << "key:          " << key->to_hex() << "\n";
     print_entry(entry);
     if (record) print_record(*record);
@@ -426,8 +451,9 @@ CacheCommands::CacheCommands(CLI::App& app) {
                     gc_json_);
     gc_->add_option("--max-size", gc_max_size_, "Evict least recently read entries down to 80 % of this size (e.g. 512M), this run only");
     gc_->add_option("--older-than", gc_older_than_, "Evict entries not read for this long (e.g. 30d, 12h), this run only");
-    explain_ = with_dir(app.add_subcommand("explain", "What the build cache recorded about a key: inputs, why it was built"), explain_dir_);
-    explain_->add_option("key", explain_key_, "Cache key (32 hex digits)")->required();
+    explain_ = with_dir(app.add_subcommand("explain", "What the build cache recorded about a table: its inputs, and what changed since its previous build"),
+                        explain_dir_);
+    explain_->add_option("table", explain_key_, "A generic function's name, or a cache key (32 hex digits)")->required();
     ls_ = with_json(with_dir(app.add_subcommand("ls", "List the entries: table name, methods, size, age, last read, form, loose or packed, key"),
                              ls_dir_),
                     ls_json_);

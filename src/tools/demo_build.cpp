@@ -61,15 +61,12 @@ Program make_program(const DemoOptions& o) {
     return p;
 }
 
-// What the compiler would do on a miss: lay out the table, then resolve every call
-// over the types the methods mention, to report ambiguities. The resolution is the
-// expensive part that the cache saves.
-Result<BuiltTable> build_table(const Program& p, const Program::Function& fn) {
-    BuiltTable out;
-    DispatchTable& t = out.table;
+// The table's methods as the compiler knows them before resolving anything: what its
+// cache key is made of (TableInputs::methods), and what a miss starts from.
+DispatchTable skeleton(const Program& p, const Program::Function& fn) {
+    DispatchTable t;
     t.signature_name = fn.name;
     t.signature = {std::vector<TypeId>(fn.arity, p.types[0]), kTypeF64};
-    std::vector<TypeId> mentioned;
     for (std::size_t m = 0; m < fn.methods.size(); ++m) {
         Implementation impl;
         impl.function = {fn.name, "module" + std::to_string(m % 5), static_cast<std::uint32_t>(m)};
@@ -78,8 +75,19 @@ Result<BuiltTable> build_table(const Program& p, const Program::Function& fn) {
         impl.location = {"src/module" + std::to_string(m % 5) + ".jn", static_cast<std::uint32_t>(10 + 4 * m), 1};
         impl.specificity_rank = specificity_rank(impl, p.registry);
         t.implementations.push_back(std::move(impl));
-        mentioned.insert(mentioned.end(), fn.methods[m].begin(), fn.methods[m].end());
     }
+    return t;
+}
+
+// What the compiler would do on a miss: lay out the table, then resolve every call
+// over the types the methods mention, to report ambiguities. The resolution is the
+// expensive part that the cache saves.
+Result<BuiltTable> build_table(const Program& p, const Program::Function& fn) {
+    BuiltTable out;
+    DispatchTable& t = out.table;
+    t = skeleton(p, fn);
+    std::vector<TypeId> mentioned;
+    for (const auto& params : fn.methods) mentioned.insert(mentioned.end(), params.begin(), params.end());
     std::sort(mentioned.begin(), mentioned.end());
     mentioned.erase(std::unique(mentioned.begin(), mentioned.end()), mentioned.end());
     std::uint64_t ambiguous = 0;
@@ -97,13 +105,12 @@ Result<BuiltTable> build_table(const Program& p, const Program::Function& fn) {
     return out;
 }
 
-TableInputs inputs_for(const Program& p, const Program::Function& fn) {
+// Views into `methods_of`, which must outlive the inputs.
+TableInputs inputs_for(const DispatchTable& methods_of) {
     TableInputs in;
-    in.name = fn.name;
-    in.signature = {std::vector<TypeId>(fn.arity, p.types[0]), kTypeF64};
-    // Synthetic sources: one module file per function, its content hash fixed by name.
-    in.sources = {{"src/" + fn.name + ".jn", {std::hash<std::string>{}(fn.name), fn.arity}}};
-    for (const auto& m : fn.methods) in.types.insert(in.types.end(), m.begin(), m.end());
+    in.name = methods_of.signature_name;
+    in.signature = methods_of.signature;
+    in.methods = method_inputs(methods_of);
     return in;
 }
 
@@ -118,8 +125,9 @@ Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOption
     const auto start = std::chrono::steady_clock::now();
     std::vector<DispatchTable> tables;
     for (const auto& fn : p.functions) {
+        const DispatchTable methods = skeleton(p, fn);
         auto table = manager->getOrBuildDispatchTable(
-            inputs_for(p, fn), p.registry, [&](const TableInputs&, const TypeRegistry&) { return build_table(p, fn); });
+            inputs_for(methods), p.registry, [&](const TableInputs&, const TypeRegistry&) { return build_table(p, fn); });
         if (!table) return tl::unexpected(table.error());
         tables.push_back(table->to_table());
     }

@@ -26,7 +26,7 @@ std::string percent(std::uint64_t part, std::uint64_t whole) {
 std::string cause_text(const HistoryAnalysis::Cause& c) {
     switch (c.reason) {
         case MissReason::source_changed: return "edits to " + c.detail;
-        case MissReason::type_changed: return "changes to " + c.detail;
+        case MissReason::type_changed: return "type changes (" + c.detail + ")";  // the detail is a sentence
         case MissReason::compiler_changed: return "the compiler change " + c.detail;
         default: return std::string(to_string(c.reason)) + (c.detail.empty() ? "" : " (" + c.detail + ")");
     }
