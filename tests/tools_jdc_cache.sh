@@ -64,6 +64,13 @@ expect "explain NAME: the same table by its name" 0 "key: +$key" -- "$jdc" expla
 expect "explain: an unknown key" 1 "in cache: +no" -- "$jdc" explain --dir "$c" 0123456789abcdef0123456789abcdef
 expect "explain: an unknown name" 1 "no table named 'xyz' was recorded" -- "$jdc" explain --dir "$c" xyz
 expect "explain: the key is required" 2 "" -- "$jdc" explain --dir "$c"
+check_json "explain --json: the entry and the record, reason in snake_case" \
+  'j["key"] == "'"$key"'" and j["in_cache"] is True and j["entry"]["location"] == "loose" and j["entry"]["size_bytes"] > 0 and j["record"]["name"].startswith("fn") and j["record"]["built_after"]["reason"] == "never_seen" and len(j["record"]["domains"]) >= 1 and all(set(m) >= {"text","module","file","line","column"} for m in j["record"]["methods"])' \
+  "$jdc" explain --json --dir "$c" "$key"
+check_json "explain --json NAME: the same key" 'j["key"] == "'"$key"'"' "$jdc" explain --json --dir "$c" "$name"
+check_json "explain --json: an unknown key, neither in the cache nor recorded" 'j["in_cache"] is False and j["entry"] is None and j["record"] is None' \
+  "$jdc" explain --json --dir "$c" 0123456789abcdef0123456789abcdef
+expect "explain --json: an unknown key exits 1" 1 '"in_cache": false' -- "$jdc" explain --json --dir "$c" 0123456789abcdef0123456789abcdef
 
 # ---- validate, optimize -----------------------------------------------------------
 expect "validate: all valid" 0 "checked 30 arenas \(30 loose, 0 in 0 packs.*: all valid" -- "$jdc" validate --dir "$c"

@@ -381,8 +381,51 @@ void print_record(const RecordedInputs& r) {
     }
 }
 
+// A recorded reason ("never seen", to_string's words) by its JSON name ("never_seen");
+// a reason this jdc does not know is kept as it was recorded.
+std::string reason_json_name(const std::string& recorded) {
+    for (std::size_t i = 0; i < kMissReasonCount; ++i)
+        if (to_string(static_cast<MissReason>(i)) == recorded) return std::string(json_name(static_cast<MissReason>(i)));
+    return recorded;
+}
+
+json explain_json(const CacheKey& key, const std::optional<IndexEntry>& e, const std::optional<RecordedInputs>& r) {
+    json doc = {{"key", key.to_hex()}, {"in_cache", e.has_value()}, {"entry", nullptr}, {"record", nullptr}};
+    if (e)
+        doc["entry"] = {{"location", e->location == EntryLocation::loose ? "loose" : "packed"},
+                        {"size_bytes", e->size},
+                        {"created_ns", e->created_ns},
+                        {"last_access_ns", e->last_access_ns},
+                        {"access_count", e->access_count}};
+    if (r) {
+        json rec = {{"name", r->name}, {"file", r->file.string()}, {"record_version", r->version}};
+        if (r->version != 0) {
+            rec["recorded_at_ns"] = r->recorded_at_ns;  // 0: fetched from the team cache, not built here
+            rec["build_ns"] = r->build_ns;
+            rec["built_after"] = r->miss_reason.empty() ? json(nullptr)
+                                                        : json{{"reason", reason_json_name(r->miss_reason)}, {"detail", r->miss_detail}};
+            rec["compiler_version"] = r->compiler_version;
+            rec["config_hash"] = r->config_hash;
+            rec["signature"] = r->signature;
+            json domains = json::array();
+            for (const auto& d : r->domains) domains.push_back({{"type", d.type}, {"digest", d.digest}, {"size", d.size}});
+            rec["domains"] = std::move(domains);
+            rec["methods_known"] = r->methods_known;
+            json methods = json::array();
+            for (const auto& m : r->methods)
+                methods.push_back({{"text", m.text}, {"module", m.module}, {"file", m.file}, {"line", m.line}, {"column", m.column}});
+            rec["methods"] = std::move(methods);
+            json sources = json::array();
+            for (const auto& [path, hash] : r->sources) sources.push_back({{"path", path}, {"hash", hash}});
+            rec["sources"] = std::move(sources);
+        }
+        doc["record"] = std::move(rec);
+    }
+    return doc;
+}
+
 // NAME or KEY: a key is 32 hex digits; anything else names a generic function.
-int cmd_explain(const std::string& dir_option, const std::string& what) {
+int cmd_explain(const std::string& dir_option, const std::string& what, bool as_json) {
     auto o = open_store(dir_option);
     if (!o.store) return o.exit_code;
     std::optional<CacheKey> key = CacheKey::from_hex(what);
@@ -399,6 +442,10 @@ int cmd_explain(const std::string& dir_option, const std::string& what) {
         key = record->key;
     }
     const auto entry = o.store->find(*key);
+    if (as_json) {
+        print_json(json_document(explain_json(*key, entry, record)));
+        return entry || record ? kExitOk : kExitInvalid;
+    }
     std::cout << "key:          " << key->to_hex() << "\n";
     print_entry(entry);
     if (record) print_record(*record);
@@ -451,8 +498,9 @@ CacheCommands::CacheCommands(CLI::App& app) {
                     gc_json_);
     gc_->add_option("--max-size", gc_max_size_, "Evict least recently read entries down to 80 % of this size (e.g. 512M), this run only");
     gc_->add_option("--older-than", gc_older_than_, "Evict entries not read for this long (e.g. 30d, 12h), this run only");
-    explain_ = with_dir(app.add_subcommand("explain", "What the build cache recorded about a table: its inputs, and what changed since its previous build"),
-                        explain_dir_);
+    explain_ = with_json(with_dir(app.add_subcommand("explain", "What the build cache recorded about a table: its inputs, and what changed since its previous build"),
+                                  explain_dir_),
+                         explain_json_);
     explain_->add_option("table", explain_key_, "A generic function's name, or a cache key (32 hex digits)")->required();
     ls_ = with_json(with_dir(app.add_subcommand("ls", "List the entries: table name, methods, size, age, last read, form, loose or packed, key"),
                              ls_dir_),
@@ -481,7 +529,7 @@ std::optional<int> CacheCommands::run() const {
     if (*validate_) return cmd_validate(validate_dir_, validate_fix_, validate_json_);
     if (*optimize_) return cmd_optimize(optimize_dir_, optimize_json_);
     if (*gc_) return cmd_gc(gc_dir_, gc_max_size_, gc_older_than_, gc_json_);
-    if (*explain_) return cmd_explain(explain_dir_, explain_key_);
+    if (*explain_) return cmd_explain(explain_dir_, explain_key_, explain_json_);
     if (*ls_) return run_ls(ls_dir_, ls_sort_, ls_json_);
     if (*config_) return run_config(config_dir_, config_json_);
     if (*init_) return run_init(init_dir_, init_force_, init_json_);

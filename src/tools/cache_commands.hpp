@@ -27,7 +27,7 @@ private:
     CLI::App *clear_, *stats_, *validate_, *optimize_, *gc_, *explain_, *ls_, *config_, *init_;
     std::string clear_dir_, stats_dir_, validate_dir_, optimize_dir_, gc_dir_, explain_dir_, ls_dir_, config_dir_, init_dir_;
     bool clear_json_ = false, stats_json_ = false, stats_zero_ = false, stats_history_ = false, validate_json_ = false,
-         validate_fix_ = false, optimize_json_ = false, gc_json_ = false, ls_json_ = false, config_json_ = false, init_json_ = false,
+         validate_fix_ = false, optimize_json_ = false, gc_json_ = false, explain_json_ = false, ls_json_ = false, config_json_ = false, init_json_ = false,
          init_force_ = false;
     std::string stats_format_ = "text", ls_sort_ = "name", gc_max_size_, gc_older_than_;
     std::size_t stats_sessions_ = 20;
