@@ -371,9 +371,12 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
         if (ec) return make_error(ErrorCode::io, "cannot create directory '" + root.parent_path().string() + "': " + ec.message());
     }
     if (!state->options.adopt_non_empty_directory) JDC_FORWARD_IF_ERROR(refuse_foreign_directory(root));
-    for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
-        JDC_FORWARD_IF_ERROR(ensure_directory(dir));
+    // The tag first: another process opening the same new directory meanwhile must
+    // never find it non-empty and untagged (refuse_foreign_directory would refuse it).
+    JDC_FORWARD_IF_ERROR(ensure_directory(state->root));
     write_cachedir_tag(root / "CACHEDIR.TAG");
+    for (const fs::path& dir : {state->objects_dir(), state->packs_dir(), state->tmp_dir()})
+        JDC_FORWARD_IF_ERROR(ensure_directory(dir));
     if (LoadedArena::can_open_beneath()) state->root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 
     auto lock = StoreLock::for_file(root / "lock");
