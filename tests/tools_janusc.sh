@@ -30,6 +30,7 @@ expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"
 expect "the JSON report has the call sites" 0 '"calls_resolved_statically": [0-9]+' -- cat "$tmp/r1.json"
 expect "the report labels wall and CPU time" 0 "total: +[0-9.]+ [^ ,]*s wall, [0-9.]+ [^ ,]*s CPU" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 expect "... and each phase's time as wall" 0 "parse: +[0-9.]+ [^ ,]*s wall \([0-9]+ threads?\)" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... the table summaries' too" 0 "summaries: +[0-9]+ table summaries in [0-9.]+ [^ ,]*s wall" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 expect "... and the cache's times as summed over threads" 0 "loading: +100 tables, [0-9.]+ [^ ,]*s summed over threads" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 expect "the JSON report has a schema_version" 0 '"schema_version": 2' -- cat "$tmp/r1.json"
 # On a terminal, stderr shows the phase and its progress, cleared before the report: no

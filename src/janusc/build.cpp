@@ -453,7 +453,7 @@ void print_build_report(const BuildOutcome& o, const fs::path& project, std::ost
         << (s.sources_changed == 1 ? " file" : " files") << " changed since the last build)\n"
         << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << " wall: " << s.tables_built << " built, "
         << s.tables_from_cache << " from the cache\n"
-        << "  summaries: " << s.generics << " table summaries in " << format_duration_ns(s.summaries_ns) << "\n"
+        << "  summaries: " << s.generics << " table summaries in " << format_duration_ns(s.summaries_ns) << " wall\n"
         << "  calls:     " << s.call_sites << " call sites in " << format_duration_ns(s.call_sites_ns) << " wall, "
         << format_duration_ns(s.call_sites_cpu_ns) << " CPU (" << format_duration_ns(s.call_sites_resolve_cpu_ns)
         << " resolving, the rest their summary lines): " << s.calls_static << " resolved statically, " << s.calls_dynamic << " dynamic\n"
