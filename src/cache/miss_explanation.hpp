@@ -47,6 +47,7 @@ public:
 
 private:
     const InputsLog& log() const;  // under mutex_
+    bool config_changed_unparsed(std::string_view record_text, std::string_view name) const;
 
     std::filesystem::path cache_directory_;
     const BuildIdentity& identity_;  // the manager's, which outlives this
