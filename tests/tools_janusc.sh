@@ -38,6 +38,20 @@ expect "... and was used" 0 "" -- test -f "$tmp/envcache/stats.json"
 expect "a bad JANUS_CACHE_SIZE is a usage error" 2 "JANUS_CACHE_SIZE" -- env JANUS_CACHE_SIZE=lots "$janusc" build "$tmp/p" --out "$tmp/out6"
 expect "the default cache lives in the project" 0 "in $tmp/p/.janus_cache/dispatch_tables" -- env -u JANUS_CACHE_DIR "$janusc" build "$tmp/p"
 
+# Paths are bytes (issue 20, attack 6): a project in a Latin-1 directory, whose default cache
+# path is not UTF-8, builds, and every JSON document names it with U+FFFD.
+latin1="$tmp/caf$(printf '\351')"
+"$janusc" gen --size small --seed 5 "$latin1" >/dev/null
+expect "a project in a Latin-1 directory builds with its default cache" 0 "100 built" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1" --report-json "$tmp/latin1.json"
+expect "... twice (the records of its paths are read back)" 0 "hit ratio 100.0%" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1"
+check_json() {  # check_json NAME FILE PYTHON-EXPRESSION-OF-j
+  if python3 -c "import json,sys; j=json.load(open(sys.argv[1], encoding='utf-8')); sys.exit(0 if ($3) else 1)" "$2"; then
+    echo "ok   $1"; pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
+}
+check_json "... its JSON report is UTF-8, the path with U+FFFD" "$tmp/latin1.json" "j['cache']['cache']['directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
+"$jdc" stats --json --dir "$latin1/.janus_cache/dispatch_tables" >"$tmp/latin1-stats.json" 2>&1
+check_json "jdc stats --json of that cache" "$tmp/latin1-stats.json" "j['entries'] == 100 and j['directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
+
 mkdir -p "$tmp/bad"
 printf 'module main\ntype A : Nowhere\n' > "$tmp/bad/main.jn"
 expect "compile errors exit 1 with file:line:col" 1 "bad/main.jn:2:10: error: undefined type 'Nowhere'" -- "$janusc" build "$tmp/bad" --no-cache

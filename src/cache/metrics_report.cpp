@@ -6,6 +6,7 @@
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/forward_error.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::detail {
@@ -98,7 +99,7 @@ std::optional<json> read_json(const fs::path& p) {
 // Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
 // does not find.
 Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
-    const std::string text = j.dump(1);
+    const std::string text = dump_json(j, 1);
     auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
                                     Durability::no_sync);
     if (!staged) return tl::unexpected(staged.error());
@@ -173,7 +174,7 @@ std::string build_report_json(const ReportContext& r) {
         j["cache"] = {{"directory", r.directory.string()}, {"entries", r.store->index.live_count}, {"bytes", r.store->index.total_bytes},
                       {"max_bytes", r.store->max_size_bytes}, {"packs", r.store->pack_count}};
     if (r.remote) j["remote"] = remote_report_json(*r.remote, r.session, r.lifetime);
-    return j.dump(2);
+    return dump_json(j, 2);
 }
 
 Result<RecordedMetrics> add_session_to_stats(const fs::path& cache_directory, const CacheMetrics& session) {
@@ -207,7 +208,7 @@ std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path
     RecordedMetrics m;
     if (j->contains("lifetime")) m.lifetime = detail::metrics_from_json((*j)["lifetime"]);
     if (j->contains("last_session")) m.last_session = detail::metrics_from_json((*j)["last_session"]);
-    m.mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    m.mean_build_ns = detail::number(*j, "mean_build_ns");
     return m;
 }
 

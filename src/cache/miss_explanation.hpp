@@ -42,6 +42,7 @@ public:
     bool claim_domain_record(std::uint64_t digest) const;
 
 private:
+    Explanation explain_recorded(const TableInputs& inputs, const TypeRegistry& registry, const CacheKey& key) const;
     const InputsLog& log() const;  // under mutex_
 
     std::filesystem::path cache_directory_;

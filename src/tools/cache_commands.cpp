@@ -11,6 +11,7 @@
 #include "jdc/local_store.hpp"
 #include "jdc/store_check.hpp"
 #include "tools/tool_support.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -157,7 +158,7 @@ int cmd_stats(const std::string& dir_option, bool as_json) {
     if (!o.store) return o.exit_code;
     auto s = survey(*o.store);
     if (!s) return report_error(s.error());
-    if (as_json) std::cout << stats_json(o.dir, *s).dump(2) << "\n";
+    if (as_json) std::cout << detail::dump_json(stats_json(o.dir, *s), 2) << "\n";
     else print_stats_text(o.dir, *s, read_recorded_metrics(o.dir));
     return kExitOk;
 }
