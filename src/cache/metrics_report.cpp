@@ -1,12 +1,12 @@
 #include "cache/metrics_report.hpp"
 
-#include <fstream>
 #include <span>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/forward_error.hpp"
 #include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::detail {
@@ -85,15 +85,18 @@ CacheMetrics metrics_from_json(const json& j) {
 
 fs::path stats_file(const fs::path& cache_directory) { return cache_directory / "stats.json"; }
 
-// Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
+// stats.json is a few KiB; anything much larger is not one.
+constexpr std::uint64_t kMaxStatsBytes = 16ull << 20;
+
+// Reads a small JSON file like every cache file (regular_file.hpp: a FIFO or a link
+// in its place is refused, not waited on or followed); nullopt when missing,
+// unreadable or unparsable (derived data: never fatal).
 std::optional<json> read_json(const fs::path& p) {
-    std::ifstream in(p);
-    if (!in) return std::nullopt;
-    try {
-        return json::parse(in);
-    } catch (const json::exception&) {
-        return std::nullopt;
-    }
+    auto text = read_regular_file(p, kMaxStatsBytes);
+    if (!text) return std::nullopt;
+    json j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
 }
 
 // Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup

@@ -12,6 +12,7 @@
 #include "jdc/store_check.hpp"
 #include "tools/tool_support.hpp"
 #include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -144,8 +145,9 @@ json stats_json(const fs::path& dir, const Survey& s) {
     // The build sessions' counters exactly as the manager recorded them (stats.json).
     j["lifetime"] = nullptr;
     j["last_session"] = nullptr;
-    std::ifstream in(dir / "stats.json");
-    const json recorded = in ? json::parse(in, nullptr, false) : json();
+    // Opened like every cache file: a FIFO planted as stats.json is refused, not waited on.
+    const auto text = detail::read_regular_file(dir / "stats.json", 16ull << 20);
+    const json recorded = text ? json::parse(*text, nullptr, false) : json();
     if (recorded.is_object()) {
         if (recorded.contains("lifetime")) j["lifetime"] = recorded["lifetime"];
         if (recorded.contains("last_session")) j["last_session"] = recorded["last_session"];
