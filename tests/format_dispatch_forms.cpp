@@ -168,6 +168,42 @@ DispatchTable table_over(const testing::RandomModel& m, std::span<const TypeId> 
     return t;
 }
 
+TEST_CASE("poles are the applicable sets, numbered by their first member in rank order", "[format][dispatch]") {
+    // Both ways the builder finds a member's set: a subtype test per parameter type (few
+    // of them at a position) and from the supertypes' sets (many); sets of one word and
+    // of several (over 64 methods).
+    std::size_t few = 0, many = 0, wide = 0;
+    for (const Case& c : cases()) {
+        const testing::RandomModel m = testing::make_random_model(c.seed, c.options);
+        CAPTURE(c.seed, c.options.implementations);
+        auto matrix = DispatchMatrix::build(m.table, m.registry);
+        REQUIRE(matrix);
+        const std::size_t n = m.table.implementations.size();
+        wide += n > 64;
+        for (std::uint32_t pos = 0; pos < m.table.arity(); ++pos) {
+            const TypeDomain& universe = m.registry.domain(m.table.signature.parameter_types[pos]);
+            std::vector<TypeId> kinds;
+            for (const Implementation& impl : m.table.implementations) kinds.push_back(impl.parameter_types[pos]);
+            std::sort(kinds.begin(), kinds.end());
+            kinds.erase(std::unique(kinds.begin(), kinds.end()), kinds.end());
+            (kinds.size() > 8 ? many : few) += 1;
+            std::vector<std::vector<bool>> pole_set;  // by pole, from the definition
+            for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
+                std::vector<bool> set(n);
+                for (std::size_t i = 0; i < n; ++i) set[i] = m.registry.is_subtype(universe.member(rank), m.table.implementations[i].parameter_types[pos]);
+                const auto at = std::find(pole_set.begin(), pole_set.end(), set);
+                const auto expected = static_cast<std::uint32_t>(at - pole_set.begin()) + 1;
+                if (at == pole_set.end()) pole_set.push_back(set);
+                CHECK(matrix->pole_of_rank(pos, rank) == expected);
+            }
+            CHECK(matrix->pole_count(pos) == pole_set.size());
+        }
+    }
+    CHECK(few > 0);
+    CHECK(many > 0);
+    CHECK(wide > 0);
+}
+
 TEST_CASE("declared types inside the hierarchy: the table answers over their domains, no method outside", "[format][dispatch]") {
     for (std::uint64_t seed = 100; seed < 112; ++seed) {
         const testing::RandomModel m = testing::make_random_model(seed, {40, 3, 2, 0, false});
@@ -482,12 +518,15 @@ TEST_CASE("resolve_cone answers for every tuple of subtypes as the reference doe
                 for (TypeId s : stat) cones.emplace_back(m.registry.domain(s).members().begin(), m.registry.domain(s).members().end());
                 std::vector<std::uint32_t> methods;
                 bool any_ambiguous = false, any_none = false;
+                std::vector<TypeId> first_ambiguous, first_none;  // the witnesses: first in lexicographic order of ids
                 std::vector<std::size_t> at(arity, 0);
                 std::vector<TypeId> args(arity);
                 while (true) {
                     for (std::uint32_t p = 0; p < arity; ++p) args[p] = cones[p][at[p]];
                     const Resolution r = resolve_reference(m.table, m.registry, args);
                     if (r.kind == ResolutionKind::method) methods.push_back(r.index);
+                    if (r.kind == ResolutionKind::ambiguous && (!any_ambiguous || args < first_ambiguous)) first_ambiguous = args;
+                    if (r.kind == ResolutionKind::no_method && (!any_none || args < first_none)) first_none = args;
                     any_ambiguous |= r.kind == ResolutionKind::ambiguous;
                     any_none |= r.kind == ResolutionKind::no_method;
                     std::uint32_t p = 0;
@@ -507,15 +546,30 @@ TEST_CASE("resolve_cone answers for every tuple of subtypes as the reference doe
                 };
                 if (got.ambiguous) {
                     ++ambiguous;
+                    CHECK(got.ambiguous->args == first_ambiguous);
                     CHECK(in_cone(got.ambiguous->args));
                     CHECK(resolve_reference(m.table, m.registry, got.ambiguous->args).kind == ResolutionKind::ambiguous);
                 }
                 if (got.no_method) {
                     ++none;
+                    CHECK(*got.no_method == first_none);
                     CHECK(in_cone(*got.no_method));
                     CHECK(resolve_reference(m.table, m.registry, *got.no_method).kind == ResolutionKind::no_method);
                 }
                 single += got.is_static();
+                // The same from the cones themselves, in any order (a compiler's subtype lists).
+                for (auto& c : cones) std::reverse(c.begin(), c.end());
+                const std::vector<std::span<const TypeId>> given(cones.begin(), cones.end());
+                const ConeResolution from_cones = bound->resolve_cone(std::span<const std::span<const TypeId>>(given));
+                CHECK(from_cones.methods == got.methods);
+                CHECK(from_cones.behaviours == got.behaviours);
+                REQUIRE(from_cones.ambiguous.has_value() == got.ambiguous.has_value());
+                if (got.ambiguous) {
+                    CHECK(from_cones.ambiguous->args == got.ambiguous->args);
+                    CHECK(from_cones.ambiguous->first == got.ambiguous->first);
+                    CHECK(from_cones.ambiguous->second == got.ambiguous->second);
+                }
+                CHECK(from_cones.no_method == got.no_method);
             });
         }
     }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "jdc/type_registry.hpp"
 #include "support/random_model.hpp"
 
@@ -102,4 +104,45 @@ TEST_CASE("structural hashes are independent of ids and change with any definiti
     CHECK(d.find(d_leaf)->structural_hash != a.find(a_leaf)->structural_hash);
     CHECK(d.find_by_structural_hash(d.find(d_leaf)->structural_hash) == d_leaf);
     CHECK(a.fingerprint() != b.fingerprint());
+}
+
+TEST_CASE("a domain is every subtype, ranked by structural hash, with a digest of exactly that", "[registry][domain]") {
+    for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+        const auto m = testing::make_random_model(seed, {60, 1 + static_cast<std::uint32_t>(seed % 3), 1, 0, false});
+        CAPTURE(seed);
+        for (const Type& root : m.registry.types()) {
+            const TypeDomain& d = m.registry.domain(root.id);
+            CHECK(&m.registry.domain(root.id) == &d);  // computed once, kept
+            std::vector<std::pair<std::uint64_t, TypeId>> want;
+            for (const Type& t : m.registry.types())
+                if (m.registry.is_subtype_by_walk(t.id, root.id)) want.emplace_back(t.structural_hash, t.id);
+            std::sort(want.begin(), want.end());
+            REQUIRE(d.size() == want.size());
+            std::vector<std::uint64_t> hashes;
+            for (std::uint32_t r = 0; r < d.size(); ++r) {
+                CHECK(d.member(r) == want[r].second);
+                CHECK(d.rank_of(want[r].second) == r);
+                hashes.push_back(want[r].first);
+            }
+            CHECK(d.digest() == domain_digest(hashes));
+            for (const Type& t : m.registry.types())
+                if (!m.registry.is_subtype_by_walk(t.id, root.id)) CHECK(d.rank_of(t.id) == kNotInDomain);
+            CHECK(d.rank_of(kInvalidType) == kNotInDomain);
+            CHECK(d.rank_of(static_cast<TypeId>(m.registry.size() + 1)) == kNotInDomain);
+        }
+        CHECK(m.registry.domain(static_cast<TypeId>(m.registry.size() + 9)).size() == 0);
+    }
+}
+
+TEST_CASE("adding a type drops the computed domains; copies compute their own", "[registry][domain]") {
+    TypeRegistry r;
+    const TypeId shape = *r.add("Shape", TypeKind::struct_);
+    (void)*r.add("Circle", TypeKind::struct_, std::vector<TypeId>{shape});
+    const std::uint64_t before = r.domain(shape).digest();
+    CHECK(r.domain(shape).size() == 2);
+    TypeRegistry copy = r;
+    (void)*r.add("Square", TypeKind::struct_, std::vector<TypeId>{shape});
+    CHECK(r.domain(shape).size() == 3);
+    CHECK(r.domain(shape).digest() != before);
+    CHECK(copy.domain(shape).digest() == before);
 }

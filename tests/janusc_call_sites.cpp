@@ -1,9 +1,13 @@
 // Call sites resolved over the cone of their static argument types: the oracle's
-// answers on a known program, the resolver the build uses against the oracle, and the
-// summary lines and warnings they give.
+// answers on a known program, the resolver the build uses (through the table's
+// compressed form) against the oracle with tables built, loaded from the cache and
+// built without it, and the summary lines and warnings they give.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "janusc/call_sites.hpp"
@@ -13,8 +17,11 @@
 #include "janusc/program.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/cache_config.hpp"
+#include "support/cone_oracle.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace janusc;
+using janusc::testing::resolve_cone_reference;
 
 namespace {
 
@@ -91,22 +98,26 @@ std::string tuple(const Program& p, const TypeTuple& t) {
     return "(" + s + ")";
 }
 
-// Every table of `p` as the build gets it: through a cache manager (disabled here, so
-// every table is built), as CachedTables.
+// Every table of `p` as the build gets it: through a cache manager, as CachedTables.
+// Without a cache directory the cache is disabled (--no-cache: every table built);
+// with one, tables the directory holds are loaded, the others built and stored when
+// the session ends (finish()).
 struct Tables {
     jdc::BuildCacheManager manager;
     std::vector<jdc::CachedTable> tables;
 
-    static jdc::BuildCacheManager disabled_manager() {
+    static jdc::BuildCacheManager started_manager(const std::optional<std::filesystem::path>& cache) {
         jdc::CacheConfig config;
-        config.enabled = false;
+        config.enabled = cache.has_value();
+        if (cache) config.cache_directory = *cache;
         auto m = jdc::BuildCacheManager::create(config, {"janusc test", 1});
         REQUIRE(m);
         REQUIRE(m->startBuildSession());
         return std::move(*m);
     }
 
-    Tables(const Program& p, OptLevel level) : manager(disabled_manager()) {
+    Tables(const Program& p, OptLevel level, const std::optional<std::filesystem::path>& cache = std::nullopt)
+        : manager(started_manager(cache)) {
         for (const Generic& g : p.generics) {
             auto t = manager.getOrBuildDispatchTable(table_inputs(p, g), p.registry, [&](const jdc::TableInputs&, const jdc::TypeRegistry&) {
                 return build_dispatch_table(p, g, level);
@@ -114,6 +125,10 @@ struct Tables {
             REQUIRE(t);
             tables.push_back(std::move(*t));
         }
+    }
+    void finish() { REQUIRE(manager.endBuildSession()); }
+    std::size_t from(jdc::TableOrigin origin) const {
+        return static_cast<std::size_t>(std::count_if(tables.begin(), tables.end(), [&](const jdc::CachedTable& t) { return t.origin() == origin; }));
     }
     std::vector<const jdc::CachedTable*> pointers() const {
         std::vector<const jdc::CachedTable*> out;
@@ -202,48 +217,82 @@ TEST_CASE("competing methods are the most specific applicable ones, first in sou
     CHECK(entry(p, "f", t, second) == "f(x: B, y: C)");
 }
 
-TEST_CASE("the build's resolver answers every call as the oracle does, on generated programs") {
+TEST_CASE("the build's resolver answers every call as the oracle does, with tables built, cached and uncached") {
     // Generated programs: arity 1-3, diamonds, the long tail; every static type tuple of
-    // the smaller functions, and every call site of all of them.
+    // the smaller functions, and every call site of all of them. Tables come three ways:
+    // built with the cache on (cold), loaded from it (warm), built with it off; those
+    // with 8 methods or more carry the compressed table, the others are scanned.
     Files files;
     for (const GeneratedFile& f : generate_project({150, 5}).files) files[f.path] = f.text;
     const Program p = program_of(files);
-    const Tables tables(p, OptLevel::hot_path);
-    std::size_t compared = 0, dynamic = 0, ambiguous = 0, missing = 0;
-    auto compare = [&](CallSiteResolver& resolver, const jdc::DispatchTable& copy, std::span<const jdc::TypeId> args) {
-        const CallSiteAnswer want = resolve_cone_reference(copy, p, args);
-        CHECK(resolver.answer(args) == want);
-        CHECK(resolver.answer(args) == want);  // and again, from its memo
-        ++compared;
-        dynamic += want.dynamic();
-        ambiguous += bool(want.ambiguity);
-        missing += bool(want.no_method);
-    };
+    jdc::testing::TempDir dir;
+    Tables cold(p, OptLevel::hot_path, dir.path / "cache");
+    cold.finish();
+    const Tables warm(p, OptLevel::hot_path, dir.path / "cache");
+    const Tables uncached(p, OptLevel::hot_path);
+    REQUIRE(cold.from(jdc::TableOrigin::built) == p.generics.size());
+    REQUIRE(warm.from(jdc::TableOrigin::cache) == p.generics.size());
+    REQUIRE(uncached.from(jdc::TableOrigin::built) == p.generics.size());
+
+    std::size_t compared = 0, dynamic = 0, ambiguous = 0, missing = 0, indexed = 0, scanned = 0;
     for (std::size_t g = 0; g < p.generics.size(); ++g) {
         const Generic& gen = p.generics[g];
         CAPTURE(gen.name);
-        CallSiteResolver resolver(p, tables.tables[g]);
-        const jdc::DispatchTable copy = tables.tables[g].to_table();
+        // The oracle resolves on the table's copy: the answers' entry indexes are the
+        // table's, and every origin has the same entries in the same order.
+        const jdc::DispatchTable copy = uncached.tables[g].to_table();
+        std::vector<std::vector<jdc::TypeId>> statics;  // the call sites, then every tuple of a small function
         for (const CallSite& site : p.call_sites)
-            if (site.generic == g) compare(resolver, copy, site.argument_types());
-        if (tuple_count(p, gen) > 200) continue;
-        const auto domains = dispatch_domains(p, gen);
-        std::vector<std::size_t> at(domains.size(), 0);
-        std::vector<jdc::TypeId> args(domains.size());
-        for (bool done = false; !done;) {
-            for (std::size_t i = 0; i < args.size(); ++i) args[i] = (*domains[i])[at[i]];
-            compare(resolver, copy, args);
-            done = true;
-            for (std::size_t i = 0; i < at.size() && done; ++i) {
-                if (++at[i] < domains[i]->size()) done = false;
-                else at[i] = 0;
+            if (site.generic == g) statics.emplace_back(site.argument_types().begin(), site.argument_types().end());
+        if (tuple_count(p, gen) <= 200) {
+            const auto domains = dispatch_domains(p, gen);
+            std::vector<std::size_t> at(domains.size(), 0);
+            std::vector<jdc::TypeId> args(domains.size());
+            for (bool done = false; !done;) {
+                for (std::size_t i = 0; i < args.size(); ++i) args[i] = (*domains[i])[at[i]];
+                statics.push_back(args);
+                done = true;
+                for (std::size_t i = 0; i < at.size() && done; ++i) {
+                    if (++at[i] < domains[i]->size()) done = false;
+                    else at[i] = 0;
+                }
+            }
+        }
+        for (const Tables* tables : {static_cast<const Tables*>(&cold), &warm, &uncached}) {
+            const jdc::CachedTable& table = tables->tables[g];
+            (table.bound().has_form(jdc::DispatchForm::compressed_table) ? indexed : scanned) += 1;
+            CHECK(table.to_table() == copy);
+            CallSiteResolver resolver(p, table);
+            for (const auto& args : statics) {
+                const CallSiteAnswer want = resolve_cone_reference(copy, p, args);
+                CHECK(resolver.answer(args) == want);
+                ++compared;
+                dynamic += want.dynamic();
+                ambiguous += bool(want.ambiguity);
+                missing += bool(want.no_method);
             }
         }
     }
-    CHECK(compared > 2000);
-    CHECK(dynamic > 100);
-    CHECK(ambiguous > 10);
-    CHECK(missing > 10);
+    CHECK(compared > 6000);
+    CHECK(dynamic > 300);
+    CHECK(ambiguous > 30);
+    CHECK(missing > 30);
+    CHECK(indexed > 0);
+    CHECK(scanned > 0);
+
+    // And the build's results from each set of tables: the same lines, warnings, counts.
+    const CallSiteResults want = resolve_call_sites(p, uncached.pointers(), 2);
+    for (const Tables* tables : {static_cast<const Tables*>(&cold), &warm}) {
+        const CallSiteResults got = resolve_call_sites(p, tables->pointers(), 2);
+        REQUIRE(got.sites.size() == want.sites.size());
+        for (std::size_t i = 0; i < got.sites.size(); ++i) CHECK(got.summary_line(i) == want.summary_line(i));
+        REQUIRE(got.warnings.size() == want.warnings.size());
+        for (std::size_t i = 0; i < got.warnings.size(); ++i) CHECK(got.warnings[i].to_string() == want.warnings[i].to_string());
+        CHECK(got.resolved_statically == want.resolved_statically);
+        CHECK(got.dynamic == want.dynamic);
+        CHECK(got.ambiguous == want.ambiguous);
+        CHECK(got.no_method == want.no_method);
+    }
 }
 
 TEST_CASE("resolve_call_sites: a summary line for every call site, the warnings sorted") {
@@ -251,16 +300,16 @@ TEST_CASE("resolve_call_sites: a summary line for every call site, the warnings 
     const Tables tables(p, OptLevel::hot_path);
     const CallSiteResults r = resolve_call_sites(p, tables.pointers(), 2);
     REQUIRE(r.sites.size() == 6);
-    CHECK(r.sites[0].summary_line == "  15:5 area(Circle) over 1 tuple: static, area(s: Circle) at geometry/shapes.jn:9:6\n");
-    CHECK(r.sites[1].summary_line == "  16:5 area(Square) over 1 tuple: static, area(s: Polygon) at geometry/shapes.jn:10:6\n");
-    CHECK(r.sites[2].summary_line == "  17:5 area(Shape) over 4 tuples: dynamic, 2 methods; has no method for (Shape)\n");
-    CHECK(r.sites[3].summary_line ==
+    CHECK(r.summary_line(0) == "  15:5 area(Circle) over 1 tuple: static, area(s: Circle) at geometry/shapes.jn:9:6\n");
+    CHECK(r.summary_line(1) == "  16:5 area(Square) over 1 tuple: static, area(s: Polygon) at geometry/shapes.jn:10:6\n");
+    CHECK(r.summary_line(2) == "  17:5 area(Shape) over 4 tuples: dynamic, 2 methods; has no method for (Shape)\n");
+    CHECK(r.summary_line(3) ==
           "  18:5 collide(Circle, Circle) over 1 tuple: no method reachable; can be ambiguous: (Circle, Circle) matches "
           "'collide(a: Circle, b: Shape)' and 'collide(a: Shape, b: Circle)'\n");
-    CHECK(r.sites[4].summary_line ==
+    CHECK(r.summary_line(4) ==
           "  19:5 collide(Shape, Shape) over 16 tuples: dynamic, 2 methods; can be ambiguous: (Circle, Circle) matches "
           "'collide(a: Circle, b: Shape)' and 'collide(a: Shape, b: Circle)'; has no method for (Shape, Shape)\n");
-    CHECK(r.sites[5].summary_line ==
+    CHECK(r.summary_line(5) ==
           "  20:5 collide(Square, Circle) over 1 tuple: static, collide(a: Shape, b: Circle) at geometry/shapes.jn:12:6\n");
     CHECK(r.resolved_statically == 3);
     CHECK(r.dynamic == 2);
@@ -286,7 +335,7 @@ TEST_CASE("resolve_call_sites: a summary line for every call site, the warnings 
     // On one thread and with the methods in source order: the same.
     const Tables source_order(p, OptLevel::none);
     const CallSiteResults serial = resolve_call_sites(p, source_order.pointers(), 1);
-    for (std::size_t i = 0; i < r.sites.size(); ++i) CHECK(serial.sites[i].summary_line == r.sites[i].summary_line);
+    for (std::size_t i = 0; i < r.sites.size(); ++i) CHECK(serial.summary_line(i) == r.summary_line(i));
     REQUIRE(serial.warnings.size() == r.warnings.size());
     for (std::size_t i = 0; i < r.warnings.size(); ++i) CHECK(serial.warnings[i].to_string() == r.warnings[i].to_string());
 }

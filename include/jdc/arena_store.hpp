@@ -7,7 +7,8 @@
 //                verified in full; ErrorCode::not_found is a miss, any other error
 //                says why the entry could not be used.
 //   put(req)  -> Result<void>; the arena is verified in full before it is stored,
-//                so a store never publishes bytes it would refuse to read.
+//                so a store never publishes bytes it would refuse to read (unless
+//                the request says they were verified already: then its header).
 // How long an entry lives, and whether a get may see an older put of the same key
 // from another process, is each store's own contract (see its header). Each store's
 // header checks itself against the concept with a static_assert, so this header
@@ -31,6 +32,11 @@ struct PutRequest {
     CacheKey key;
     std::span<const std::byte> arena;
     std::uint64_t config_hash = 0;
+    // The caller verified these exact bytes in full (ArenaView::open) in this process
+    // and they have not changed since: the store then checks their header and key
+    // only. Verify once: the cache layer's tables were verified when they were built
+    // or fetched, and a second O(size) pass before writing them cost as much again.
+    bool verified = false;
 };
 
 namespace detail {

@@ -214,6 +214,15 @@ public:
     // `static_types.size()` != arity: no_method with the given tuple. Allocates; cost
     // O(sum of the cones' sizes + behaviours examined).
     ConeResolution resolve_cone(std::span<const TypeId> static_types, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
+    // The same with the cones given: cones[p] holds every type of the cone at position
+    // p (a static type and all its subtypes, in any order), for a caller that keeps
+    // subtype lists (a compiler does): the registry then computes no domain for the
+    // static types, which costs O(registry size) per type the first time. Types of a
+    // cone outside the declared parameter's domain contribute "no method"; an empty
+    // cone means no tuple (an empty answer); `cones.size()` != arity: no_method, with
+    // each cone's smallest id. Cost O(sum of the cones' sizes x log + behaviours
+    // examined) with the compressed table, x entries without it.
+    ConeResolution resolve_cone(std::span<const std::span<const TypeId>> cones, std::uint64_t max_behaviours = std::uint64_t{1} << 20) const;
 
     // Copies the arena back into the in-memory model (for tests, tools, and compilers
     // that want to edit a cached table). Allocates; the hot path never needs it.

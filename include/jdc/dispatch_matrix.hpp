@@ -20,9 +20,13 @@
 //   1 .. n                 the method with table index code - 1
 //   0x80000000 | j         ambiguous; j indexes ambiguities() (a pair of witnesses)
 //
-// Building is O(sum over methods of the size of their parameter types' domains) per
-// position plus O(n / 64 + |A|) per pole tuple (A: the tuple's applicable methods),
-// with a bit-row relation "a is at least as specific as b" precomputed once (n^2 bits).
+// Building is, per position, O(universe size x min(k, d)) where k is the number of
+// distinct parameter types there and d the members' direct supertypes (a member's
+// applicable set is found by a subtype test per parameter type when they are few, from
+// its supertypes' sets when they are many), plus a hash per member to find its pole;
+// then O(n / 64 + |A|) per pole tuple (A: the tuple's applicable methods), with a
+// bit-row relation "a is at least as specific as b" precomputed once (n^2 bits). It
+// computes no domain but the declared parameter types'.
 #pragma once
 
 #include <cstdint>

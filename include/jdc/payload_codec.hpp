@@ -40,6 +40,7 @@
 
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
+#include "jdc/arena_view.hpp"
 #include "jdc/error.hpp"
 
 namespace jdc {
@@ -129,6 +130,11 @@ Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const 
 // "decompressed arena: "); invalid_argument when `out` has the wrong size.
 Result<void> decompress_arena_into(std::span<const std::byte> bytes, std::span<std::byte> out,
                                    const VerifyLimits& limits = {});
+
+// decompress_arena_into, returning the view of `out` that verification opened, so
+// that a reader does not verify the same bytes again (ArenaView::open). The view is
+// valid while `out` is.
+Result<ArenaView> decompress_arena_view(std::span<const std::byte> bytes, std::span<std::byte> out, const VerifyLimits& limits = {});
 
 // decompress_arena_into a new buffer of the right size.
 Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes, const VerifyLimits& limits = {});

@@ -85,6 +85,12 @@ public:
         return ((word >> (super % 64)) & 1u) != 0;
     }
 
+    // The types that name `id` among their direct supertypes, in id order (empty for
+    // an unregistered id): the edges domains are collected along.
+    std::span<const TypeId> direct_subtypes(TypeId id) const noexcept {
+        return id < subtypes_.size() ? std::span<const TypeId>(subtypes_[id]) : std::span<const TypeId>();
+    }
+
     // The same relation by walking the supertype graph: the slow oracle that the
     // bit rows are tested against.
     bool is_subtype_by_walk(TypeId sub, TypeId super) const;
@@ -108,6 +114,7 @@ private:
     std::vector<Type> types_;  // index == id; slot 0 unused
     std::vector<std::uint64_t> ancestor_bits_;
     std::vector<std::size_t> row_offset_;  // start of each type's bit row in ancestor_bits_
+    std::vector<std::vector<TypeId>> subtypes_;  // index == id: direct subtypes
     struct NameHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }

@@ -167,16 +167,20 @@ Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const
     if (!bytes) return tl::unexpected(bytes.error());
     const std::uint64_t took = steady_ns() - start;
 
+    // Verified here, once (a builder bug must not reach lookups, nor the store); the
+    // store and the remote are told so.
     auto arena = std::make_shared<const std::vector<std::byte>>(std::move(*bytes));
-    // The miss reason goes with the record, for jdc explain KEY.
+    auto table = CachedTable::from_shared(arena, reg, key, in.signature.parameter_types, TableOrigin::built);
+    if (!table) return tl::unexpected(table.error());
+    // The miss reason goes with the record, for jdc explain.
     if (queue) queue->add({key, arena, record(in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
-    if (store && remote) (void)remote->store({key, *arena, identity.config_hash});  // also from a read-only local cache
+    if (remote) (void)remote->store({key, *arena, identity.config_hash, true});  // also from a read-only local cache
     metrics.count_miss(miss.reason, took);
     if (log.on())
         log("miss " + in.name + " " + key.to_hex() + " (" + std::string(to_string(miss.reason)) +
             (miss.detail.empty() ? "" : ": " + miss.detail) + "), built in " + format_duration_ns(took) +
             (queue ? ", queued for the store" : ""));
-    return CachedTable::from_shared(std::move(arena), reg, key, in.signature.parameter_types, TableOrigin::built);
+    return table;
 }
 
 Result<void> BuildCacheManager::State::cleanup_if_due() {

@@ -19,23 +19,53 @@ namespace {
 // `s` as a JSON string: quoted, with quotes, backslashes and control characters
 // escaped, and what is not UTF-8 (a path is bytes) replaced by U+FFFD (utf8.hpp), so
 // that nlohmann::json's parser reads it back, as to_valid_utf8(s).
+// Runs without anything to escape (every identifier) are appended whole: a record per
+// miss, so this is on a clean build's path.
 void append_json_string(std::string& out, std::string_view raw) {
     const std::string valid = is_valid_utf8(raw) ? std::string() : to_valid_utf8(raw);
     const std::string_view s = valid.empty() ? raw : std::string_view(valid);
     out.push_back('"');
-    for (const char c : s) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
         const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (u < 0x20) {
+        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        if (u < 0x20) {
             out += "\\u00";
             append_hex(out, u, 2);
         } else {
+            out.push_back('\\');
             out.push_back(c);
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out.push_back('"');
+}
+
+// "name": "16 hex", without a temporary string per field.
+void append_hex_field(std::string& out, std::string_view name, std::uint64_t value) {
+    out += ",\"";
+    out += name;
+    out += "\":\"";
+    append_hex(out, value);
+    out += '"';
+}
+
+// A method as its text, "area(Circle) -> f64", written in place.
+void append_method_text(std::string& out, const MethodInput& m, const TypeRegistry& reg) {
+    std::string text(m.name);
+    text += '(';
+    for (std::size_t p = 0; p < m.parameter_types.size(); ++p) {
+        if (p) text += ", ";
+        const Type* t = reg.find(m.parameter_types[p]);
+        text += t != nullptr ? std::string_view(t->name) : std::string_view("?");
+    }
+    text += ") -> ";
+    const Type* r = reg.find(m.return_type);
+    text += m.return_type == kInvalidType ? std::string_view("none") : r != nullptr ? std::string_view(r->name) : std::string_view("?");
+    append_json_string(out, text);
 }
 
 std::vector<std::pair<std::string, std::string>> string_pairs(const json& object) {
@@ -60,18 +90,6 @@ void append_members(std::string& out, const TypeDomain& domain, const TypeRegist
     out += '}';
 }
 
-// The hash of one method as the key encodes it (types by structural hash): a change
-// of one of its types' definitions shows here even when its text does not change.
-std::uint64_t method_hash(const MethodInput& m, const TypeRegistry& reg) {
-    HashStream h;
-    for (TypeId t : m.parameter_types) h.u64(reg.find(t) != nullptr ? reg.find(t)->structural_hash : 0);
-    h.u64(reg.find(m.return_type) != nullptr ? reg.find(m.return_type)->structural_hash : 0);
-    h.u32(m.effects);
-    h.u32(m.id);
-    h.str(m.name);
-    return h.digest();
-}
-
 }  // namespace
 
 std::string domain_record_name(std::uint64_t digest) { return "domain:" + hex64(digest); }
@@ -81,20 +99,23 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
                                  const std::function<bool(std::uint64_t)>& record_domain) {
     std::string domains_lines;
     std::string out = InputsLog::name_hash(in.name);
-    out.reserve(320 + 80 * in.methods.size() + 64 * in.sources.size());
+    out.reserve(320 + 96 * in.methods.size() + 64 * in.sources.size());
     const auto field = [&](std::string_view name, std::string_view value) {
         out += ",\"";
         out += name;
         out += "\":";
         append_json_string(out, value);
     };
-    out += " {\"v\":" + std::to_string(kRecordVersion) + ",\"name\":";
+    out += " {\"v\":2,\"name\":";
     append_json_string(out, in.name);
-    field("key", key.to_hex());
+    out += ",\"key\":\"";
+    append_hex(out, key.hi);
+    append_hex(out, key.lo);
+    out += '"';
     field("compiler_version", identity.compiler_version);
-    field("config_hash", hex64(identity.config_hash));
+    append_hex_field(out, "config_hash", identity.config_hash);
     field("signature", describe_signature(in.name, in.signature, reg));
-    field("signature_hash", hex64(signature_hash(in.signature, reg)));
+    append_hex_field(out, "signature_hash", signature_hash(in.signature, reg));
     out += ",\"domains\":[";
     for (std::size_t p = 0; p < in.signature.parameter_types.size(); ++p) {
         const TypeId declared = in.signature.parameter_types[p];
@@ -102,11 +123,13 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
         if (p) out += ',';
         out += "{\"type\":";
         append_json_string(out, type_name(reg, declared));
-        out += ",\"digest\":\"" + hex64(d.digest()) + "\",\"size\":" + std::to_string(d.size());
-        if (d.size() <= kRecordedTypesMax) {
-            out += ",\"members\":";
-            append_members(out, d, reg);
-        } else if (record_domain && record_domain(d.digest())) {
+        out += ",\"digest\":\"";
+        append_hex(out, d.digest());
+        out += "\",\"size\":" + std::to_string(d.size()) + '}';
+        // The members of a domain are recorded once per digest, in a domain record
+        // of their own: a record per table listing them made a clean build's records
+        // a large share of its cache overhead. A domain of one type is its digest.
+        if (d.size() > 1 && record_domain && record_domain(d.digest())) {
             const std::string name = domain_record_name(d.digest());
             domains_lines += InputsLog::name_hash(name) + " {\"name\":\"" + name + "\",\"type\":";
             append_json_string(domains_lines, type_name(reg, declared));
@@ -114,22 +137,20 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
             append_members(domains_lines, d, reg);
             domains_lines += "}\n";
         }
-        out += '}';
     }
     out += "],\"methods_known\":";
     out += in.methods_known ? "true" : "false";
-    field("methods_hash", hex64(methods_hash(in, reg)));
+    append_hex_field(out, "methods_hash", methods_hash(in, reg));
     out += ",\"methods\":[";
     for (std::size_t i = 0; i < in.methods.size(); ++i) {
         const MethodInput& m = in.methods[i];
-        if (i) out += ',';
-        out += '[';
-        append_json_string(out, describe_method(m, reg));
+        out += i ? ",[" : "[";
+        append_method_text(out, m, reg);
         out += ',';
         append_json_string(out, m.module);
         out += ',';
         append_json_string(out, m.file);
-        out += ',' + std::to_string(m.line) + ',' + std::to_string(m.column) + ",\"" + hex64(method_hash(m, reg)) + "\"]";
+        out += ',' + std::to_string(m.line) + ',' + std::to_string(m.column) + ']';
     }
     out += "],\"sources\":{";
     for (std::size_t i = 0; i < in.sources.size(); ++i) {

@@ -7,18 +7,18 @@
 // table name's hash, a space, then a compact JSON object
 //   {"v": 2, "name", "key" (32 hex), "compiler_version", "config_hash" (16 hex),
 //    "signature" ("collide(Shape, Shape) -> bool"), "signature_hash" (16 hex),
-//    "domains": [{"type", "digest" (16 hex), "size", "members"?: {name: 16 hex}}],
+//    "domains": [{"type", "digest" (16 hex), "size"}],
 //    "methods_known", "methods_hash" (16 hex),
-//    "methods": [[text, module, file, line, column, hash (16 hex)]],
+//    "methods": [[text, module, file, line, column]],
 //    "sources": {path: 32 hex}, "build_ns",
 //    and for a miss: "miss_reason", "miss_detail", "recorded_at_ns"}
-// A domain lists its members by name only up to kRecordedTypesMax types: listing every
-// type of every table made the records quadratic in the project (200 MB for the large
-// janusc project). A larger domain's members are recorded once per digest, in a
-// *domain record* of the same log, named "domain:<digest>":
+// A domain's members are recorded once per digest, in a *domain record* of the same
+// log named "domain:<digest>" (listing them in every table's record made the records
+// quadratic in the project, and most of a clean build's cache overhead):
 //   {"name": "domain:<16 hex>", "type", "members": {name: 16 hex}}
-// so that a change of it can still be explained by name ("`Circle` gained subtype
-// `Disk`"). Records of older jdc versions (no "v") read as records of unknown inputs.
+// so that a change of it can be explained by name ("`Circle` gained subtype
+// `Disk`"). A domain of one type needs none: its digest says it all. Records of
+// older jdc versions (no "v") read as records of unknown inputs.
 #pragma once
 
 #include <cstddef>
@@ -38,7 +38,6 @@
 
 namespace jdc::detail {
 
-inline constexpr std::size_t kRecordedTypesMax = 32;
 inline constexpr int kRecordVersion = 2;
 
 // The name of the domain record of a domain with this digest.

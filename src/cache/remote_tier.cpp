@@ -185,7 +185,7 @@ RemoteResult RemoteTier::send(std::vector<Pending> batch) {
     requests.reserve(batch.size());
     std::uint64_t bytes = 0;
     for (const Pending& p : batch) {
-        requests.push_back({p.key, p.arena, 0});
+        requests.push_back({p.key, p.arena, 0, true});  // copies of arenas verified when built or fetched
         bytes += p.arena.size();
     }
     return on_connection([&](RemoteStore& remote, RemoteResult& result) -> Result<void> {

@@ -25,7 +25,7 @@ std::string WriteBehindQueue::write_failure() const {
 }
 
 void WriteBehindQueue::write_through(const Table& t) {
-    auto put = store_.put({t.key, *t.arena, options_.config_hash});
+    auto put = store_.put({t.key, *t.arena, options_.config_hash, true});
     bool recorded = true;
     if (put) {
         if (auto w = InputsLog::append(store_.root(), t.record_line); !w) {
@@ -88,7 +88,7 @@ void WriteBehindQueue::flush() {
     std::uint64_t bytes = 0;
     std::string lines;
     for (const Table& t : batch) {
-        requests.push_back({t.key, *t.arena, options_.config_hash});
+        requests.push_back({t.key, *t.arena, options_.config_hash, true});
         bytes += t.arena->size();
         lines += t.record_line;
     }

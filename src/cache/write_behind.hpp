@@ -42,6 +42,9 @@ public:
         std::size_t flush_tables = 4096;  // at least 1
         std::uint64_t config_hash = 0;    // recorded in the index with every table
     };
+    // Every table queued was verified in full where it came from (built and opened by
+    // CachedTable::from_shared, or fetched by the remote tier): the store is told so
+    // and does not verify it again (PutRequest::verified).
     struct Table {
         CacheKey key;
         std::shared_ptr<const std::vector<std::byte>> arena;

@@ -1,8 +1,12 @@
 #include "jdc/arena_view.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <type_traits>
 
 #include "format/arena_sections.hpp"
 
@@ -264,76 +268,165 @@ ConeResolution BoundArena::resolve_cone(std::span<const TypeId> static_types, st
         out.no_method.emplace(static_types.begin(), static_types.end());
         return out;
     }
-    // Per position, the cone's groups of behaviour: a key (the pole, or the set of
-    // accepting entries as bit words) and the group's representative. The key of a
-    // type outside the declared parameter's domain is empty: no method accepts it.
-    struct Group {
-        std::vector<std::uint64_t> key;
-        TypeId representative;
-    };
-    std::vector<std::vector<Group>> groups(arity_);
-    const std::uint32_t n = view_.entry_count();
-    const std::size_t words = (n + 63) / 64;
-    const TypeRegistry& reg = *registry_;
-    std::vector<std::uint64_t> key;
+    std::vector<std::span<const TypeId>> cones(arity_);
     for (std::uint32_t p = 0; p < arity_; ++p) {
-        std::vector<Group>& g = groups[p];
-        const std::span<const TypeId> cone = reg.domain(static_types[p]).members();
-        if (table_ready_) {  // the poles: one slot each (slot 0: outside the domain)
-            const Position& pos = position(p);
-            std::vector<TypeId> representative(std::size_t{pos.pole_count} + 1, kInvalidType);
-            for (TypeId t : cone) {
-                TypeId& r = representative[static_cast<std::size_t>(this->pole(pos, t) + 1)];
-                r = r == kInvalidType ? t : std::min(r, t);
-            }
-            for (std::size_t slot = 0; slot < representative.size(); ++slot)
-                if (representative[slot] != kInvalidType) g.push_back({{slot}, representative[slot]});
-        }
-        for (TypeId t : table_ready_ ? std::span<const TypeId>() : cone) {
-            {  // without the index: the entries accepting t here (the scan's view of a pole)
-                key.assign(words, 0);
-                for (std::uint32_t e = 0; e < n; ++e) {
-                    std::uint32_t local;
-                    std::memcpy(&local, view_.parameters_ + 4ull * (std::uint64_t{e} * arity_ + p), 4);
-                    if (reg.is_subtype(t, live_type(local))) key[e / 64] |= std::uint64_t{1} << (e % 64);
-                }
-            }
-            const auto same = std::find_if(g.begin(), g.end(), [&](const Group& x) { return x.key == key; });
-            if (same == g.end()) g.push_back({key, t});
-            else same->representative = std::min(same->representative, t);
-        }
-        if (g.empty()) {  // an unregistered static type: itself, outside every domain
+        cones[p] = registry_->domain(static_types[p]).members();
+        if (cones[p].empty()) {  // an unregistered static type: itself, outside every domain
             out.no_method.emplace(static_types.begin(), static_types.end());
             return out;
         }
-        std::sort(g.begin(), g.end(), [](const Group& a, const Group& b) { return a.representative < b.representative; });
     }
-    std::vector<std::size_t> at(arity_, 0);
-    std::vector<TypeId> args(arity_);
-    std::vector<bool> selected(n, false);
+    return resolve_cone(std::span<const std::span<const TypeId>>(cones), max_behaviours);
+}
+
+ConeResolution BoundArena::resolve_cone(std::span<const std::span<const TypeId>> cones, std::uint64_t max_behaviours) const {
+    ConeResolution out;
+    if (cones.size() != arity_) {
+        std::vector<TypeId> first;
+        for (std::span<const TypeId> c : cones) first.push_back(c.empty() ? kInvalidType : *std::min_element(c.begin(), c.end()));
+        out.no_method = std::move(first);
+        return out;
+    }
+    std::size_t total = 0, widest = 0;
+    for (std::span<const TypeId> c : cones) {
+        if (c.empty()) return out;  // no tuple at all
+        total += c.size();
+        widest = std::max(widest, c.size());
+    }
+    // Per position p, the representatives of the cone's groups of behaviour, ascending,
+    // in reps[bound[p] .. bound[p + 1]). A group is keyed by the pole (slot 0: outside
+    // the declared parameter's domain, where no method accepts a type) or, without the
+    // index, by the set of entries accepting its types there (`words` bit words per
+    // group in keys[], in the order of reps); its representative is its smallest id.
+    const std::uint32_t n = view_.entry_count();
+    const std::size_t words = (n + 63) / 64;
+    const std::size_t key_words = table_ready_ ? 0 : words;
+    // Working memory, one block, on the stack while it fits (a compiler asks this for
+    // every call it compiles, mostly on small cones). 8-byte arrays first, then 4-byte.
+    const std::size_t slots = (2 * std::size_t{arity_} + 1) + total * key_words + (table_ready_ ? widest : 0) + words;
+    const std::size_t ids = (total + arity_) + (table_ready_ ? 0 : widest + n);
+    const std::size_t need = 8 * slots + 4 * ids;
+    alignas(8) std::array<std::byte, 4096> stack;
+    std::unique_ptr<std::byte[]> heap;
+    std::byte* block = stack.data();
+    if (need > stack.size()) {
+        heap.reset(new std::byte[need]);
+        block = heap.get();
+    }
+    auto take = [&block](auto* type, std::size_t count) {
+        using T = std::remove_pointer_t<decltype(type)>;
+        T* p = reinterpret_cast<T*>(block);
+        block += sizeof(T) * count;
+        return p;
+    };
+    std::size_t* bound = take(static_cast<std::size_t*>(nullptr), arity_ + 1);
+    std::size_t* at = take(static_cast<std::size_t*>(nullptr), arity_);  // an odometer over the groups
+    std::uint64_t* keys = take(static_cast<std::uint64_t*>(nullptr), total * key_words);
+    std::uint64_t* by_slot = take(static_cast<std::uint64_t*>(nullptr), table_ready_ ? widest : 0);  // slot << 32 | id
+    std::uint64_t* selected = take(static_cast<std::uint64_t*>(nullptr), words);                    // methods found so far
+    TypeId* reps = take(static_cast<TypeId*>(nullptr), total + arity_);  // then the tuple being resolved
+    TypeId* sorted = take(static_cast<TypeId*>(nullptr), table_ready_ ? 0 : widest);
+    TypeId* params = take(static_cast<TypeId*>(nullptr), table_ready_ ? 0 : n);  // the entries' parameter types at a position
+
+    const TypeRegistry& reg = *registry_;
+    std::size_t count = 0;  // representatives so far
+    bound[0] = 0;
+    for (std::uint32_t p = 0; p < arity_; ++p) {
+        const std::size_t begin = count;
+        std::span<const TypeId> cone = cones[p];
+        if (table_ready_) {
+            const Position& pos = position(p);
+            for (std::size_t i = 0; i < cone.size(); ++i) by_slot[i] = (static_cast<std::uint64_t>(this->pole(pos, cone[i]) + 1) << 32) | cone[i];
+            std::sort(by_slot, by_slot + cone.size());  // by slot, then id: each slot's first is its representative
+            for (std::size_t i = 0; i < cone.size(); ++i)
+                if (i == 0 || (by_slot[i] >> 32) != (by_slot[i - 1] >> 32)) reps[count++] = static_cast<TypeId>(by_slot[i]);
+            std::sort(reps + begin, reps + count);
+        } else {
+            // In ascending id order a group's first type is its representative, and
+            // groups appear by representative: no sorting of groups.
+            if (!std::is_sorted(cone.begin(), cone.end())) {
+                std::copy(cone.begin(), cone.end(), sorted);
+                std::sort(sorted, sorted + cone.size());
+                cone = std::span<const TypeId>(sorted, cone.size());
+            }
+            for (std::uint32_t e = 0; e < n; ++e) {  // as live ids, once: then a type's key is n subtype tests
+                std::uint32_t local;
+                std::memcpy(&local, view_.parameters_ + 4ull * (std::uint64_t{e} * arity_ + p), 4);
+                params[e] = live_type(local);
+            }
+            if (words == 1) {  // up to 64 entries: what a table stored without the index has
+                for (TypeId t : cone) {
+                    std::uint64_t key = 0;
+                    for (std::uint32_t e = 0; e < n; ++e) key |= std::uint64_t{reg.is_subtype(t, params[e])} << e;
+                    std::size_t same = begin;
+                    while (same < count && keys[same] != key) ++same;
+                    if (same == count) {
+                        keys[count] = key;
+                        reps[count++] = t;
+                    }
+                }
+            } else {
+                for (TypeId t : cone) {
+                    std::uint64_t* key = keys + count * words;  // a new group's place
+                    std::fill_n(key, words, 0);
+                    for (std::uint32_t e = 0; e < n; ++e)
+                        if (reg.is_subtype(t, params[e])) key[e / 64] |= std::uint64_t{1} << (e % 64);
+                    std::size_t same = begin;
+                    while (same < count && !std::equal(key, key + words, keys + same * words)) ++same;
+                    if (same == count) reps[count++] = t;
+                }
+            }
+        }
+        bound[p + 1] = count;
+    }
+    const std::span<TypeId> args(reps + count, arity_);
+    for (std::uint32_t p = 0; p < arity_; ++p) at[p] = bound[p];
+    std::fill_n(selected, words, 0);
     while (true) {
         if (out.behaviours == max_behaviours) {
             out.truncated = true;
             break;
         }
         ++out.behaviours;
-        for (std::uint32_t p = 0; p < arity_; ++p) args[p] = groups[p][at[p]].representative;
-        const Resolution r = lookup(args);
+        for (std::uint32_t p = 0; p < arity_; ++p) args[p] = reps[at[p]];
+        Resolution r;
+        if (table_ready_) {
+            r = lookup(args);
+        } else {
+            // A tuple of groups that no method, or a single one, accepts at every
+            // position is answered from the keys (as the scan would); others are looked up.
+            std::uint32_t applicable = 0, only = 0;
+            for (std::size_t w = 0; w < words && applicable < 2; ++w) {
+                std::uint64_t common = ~std::uint64_t{0};
+                for (std::uint32_t p = 0; p < arity_; ++p) common &= keys[at[p] * words + w];
+                if (common == 0) continue;
+                if (applicable == 0) only = static_cast<std::uint32_t>(w * 64 + std::countr_zero(common));
+                applicable += (common & (common - 1)) != 0 ? 2 : 1;
+            }
+            r = applicable == 0 ? Resolution::none() : applicable == 1 ? Resolution::method(only) : lookup(args);
+        }
         switch (r.kind) {
-            case ResolutionKind::method: selected[r.index] = true; break;
+            case ResolutionKind::method:
+                if ((selected[r.index / 64] >> (r.index % 64) & 1u) == 0) {
+                    selected[r.index / 64] |= std::uint64_t{1} << (r.index % 64);
+                    out.methods.push_back(r.index);
+                }
+                break;
             case ResolutionKind::ambiguous:
-                if (!out.ambiguous) out.ambiguous = ConeResolution::Ambiguity{args, r.index, r.other};
+                if (!out.ambiguous) out.ambiguous = ConeResolution::Ambiguity{{args.begin(), args.end()}, r.index, r.other};
                 break;
             case ResolutionKind::no_method:
-                if (!out.no_method) out.no_method = args;
+                if (!out.no_method) out.no_method.emplace(args.begin(), args.end());
                 break;
         }
         std::uint32_t p = arity_;  // odometer, last position fastest: lexicographic order
-        while (p > 0 && ++at[p - 1] == groups[p - 1].size()) at[--p] = 0;
+        while (p > 0 && ++at[p - 1] == bound[p]) {
+            at[p - 1] = bound[p - 1];
+            --p;
+        }
         if (p == 0) break;
     }
-    for (std::uint32_t m = 0; m < n; ++m)
-        if (selected[m]) out.methods.push_back(m);
+    std::sort(out.methods.begin(), out.methods.end());
     return out;
 }
 

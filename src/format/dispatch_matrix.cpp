@@ -3,22 +3,13 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace jdc {
 namespace {
-
-// A set of methods as bit words; all sets of one table have the same word count.
-using Words = std::vector<std::uint64_t>;
-
-struct WordsHash {
-    std::size_t operator()(const Words& w) const noexcept {
-        std::uint64_t h = 0x9E3779B97F4A7C15ull;
-        for (std::uint64_t x : w) h = (h ^ x) * 0xBF58476D1CE4E5B9ull, h ^= h >> 29;
-        return static_cast<std::size_t>(h);
-    }
-};
 
 bool test_bit(const std::uint64_t* w, std::uint32_t i) noexcept { return ((w[i / 64] >> (i % 64)) & 1u) != 0; }
 void set_bit(std::uint64_t* w, std::uint32_t i) noexcept { w[i / 64] |= std::uint64_t{1} << (i % 64); }
@@ -26,6 +17,120 @@ void set_bit(std::uint64_t* w, std::uint32_t i) noexcept { w[i / 64] |= std::uin
 std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) noexcept {
     if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return std::numeric_limits<std::uint64_t>::max();
     return a * b;
+}
+
+std::uint64_t hash_words(const std::uint64_t* w, std::size_t words) noexcept {
+    std::uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (std::size_t i = 0; i < words; ++i) h = (h ^ w[i]) * 0xBF58476D1CE4E5B9ull, h ^= h >> 29;
+    return h;
+}
+
+// The poles of one position: distinct sets of methods (`words` bit words each, end to
+// end, numbered from 0 in the order they were added) and an open-addressing index of
+// them by hash. No allocation per set or per member.
+class PoleSets {
+public:
+    explicit PoleSets(std::size_t words) : words_(words), slots_(64, 0) {}
+
+    std::uint32_t count() const noexcept { return static_cast<std::uint32_t>(hashes_.size()); }
+    const std::uint64_t* set(std::uint32_t pole) const noexcept { return sets_.data() + std::size_t{pole} * words_; }
+
+    // The 0-based pole of `set`, added when new.
+    std::uint32_t find_or_add(const std::uint64_t* set) {
+        if (words_ == 1) return find_or_add_word(*set);
+        const std::uint64_t h = hash_words(set, words_);
+        for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+            const std::uint32_t at = slots_[i];
+            if (at == 0) break;
+            if (hashes_[at - 1] == h && same(set, this->set(at - 1))) return at - 1;
+        }
+        return add(set, h);
+    }
+
+    // The same for a one-word set (up to 64 methods), inline: the common case.
+    std::uint32_t find_or_add_word(std::uint64_t set) {
+        const std::uint64_t h = hash_words(&set, 1);
+        for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+            const std::uint32_t at = slots_[i];
+            if (at == 0) break;
+            if (sets_[at - 1] == set) return at - 1;
+        }
+        return add(&set, h);
+    }
+
+private:
+    std::uint32_t add(const std::uint64_t* set, std::uint64_t h) {
+        hashes_.push_back(h);
+        sets_.insert(sets_.end(), set, set + words_);
+        if (2 * hashes_.size() > slots_.size()) {  // keep the index at most half full
+            slots_.assign(2 * slots_.size(), 0);
+            for (std::uint32_t pole = 0; pole < count(); ++pole) place(pole);
+        } else {
+            place(count() - 1);
+        }
+        return count() - 1;
+    }
+    bool same(const std::uint64_t* a, const std::uint64_t* b) const noexcept {
+        for (std::size_t w = 0; w < words_; ++w)
+            if (a[w] != b[w]) return false;
+        return true;
+    }
+    void place(std::uint32_t pole) {
+        std::size_t i = hashes_[pole] & (slots_.size() - 1);
+        while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+        slots_[i] = pole + 1;
+    }
+
+    std::size_t words_;
+    std::vector<std::uint64_t> sets_;
+    std::vector<std::uint64_t> hashes_;
+    std::vector<std::uint32_t> slots_;  // pole + 1; 0: empty
+};
+
+// Up to this many distinct parameter types at a position, a member's set is found by
+// testing it against each; above, from its supertypes' sets (fill_sets_from_supertypes).
+constexpr std::size_t kTestedKinds = 8;
+
+// The set of methods accepting each member of `universe` (by rank, `words` words each,
+// into `out`): the methods whose parameter type is the member itself (masks[a] for
+// accepted[a]), and those accepting a direct supertype of it in the universe (a
+// supertype outside it is no subtype of any parameter type, which lies inside it).
+// Supertypes before subtypes, by a depth-first walk with an explicit stack (hierarchies
+// may be deep); a diamond's top is computed once.
+void fill_sets_from_supertypes(const TypeRegistry& registry, const TypeDomain& universe, std::span<const TypeId> accepted,
+                               std::span<const std::uint64_t> masks, std::size_t words, std::vector<std::uint64_t>& out) {
+    const std::uint32_t size = universe.size();
+    out.assign(std::size_t{size} * words, 0);
+    for (std::size_t a = 0; a < accepted.size(); ++a) {
+        const std::uint32_t rank = universe.rank_of(accepted[a]);
+        for (std::size_t w = 0; w < words; ++w) out[std::size_t{rank} * words + w] |= masks[a * words + w];
+    }
+    std::vector<std::uint8_t> done(size, 0);
+    std::vector<std::uint32_t> stack;
+    for (std::uint32_t first = 0; first < size; ++first) {
+        if (done[first]) continue;
+        stack.push_back(first);
+        while (!stack.empty()) {
+            const std::uint32_t rank = stack.back();
+            if (done[rank]) {  // reached again through another subtype meanwhile
+                stack.pop_back();
+                continue;
+            }
+            const std::vector<TypeId>& supertypes = registry.find(universe.member(rank))->supertypes;
+            bool waiting = false;
+            for (TypeId s : supertypes)
+                if (const std::uint32_t r = universe.rank_of(s); r != kNotInDomain && !done[r]) {
+                    stack.push_back(r);
+                    waiting = true;
+                }
+            if (waiting) continue;
+            for (TypeId s : supertypes)
+                if (const std::uint32_t r = universe.rank_of(s); r != kNotInDomain)
+                    for (std::size_t w = 0; w < words; ++w) out[std::size_t{rank} * words + w] |= out[std::size_t{r} * words + w];
+            done[rank] = 1;
+            stack.pop_back();
+        }
+    }
 }
 
 }  // namespace
@@ -41,35 +146,72 @@ Result<DispatchMatrix> DispatchMatrix::build(const DispatchTable& table, const T
     p.method_count = n;
     std::vector<const TypeDomain*> domains(arity);
 
-    // Per position: group the universe by applicable set. Method m accepts exactly
-    // the members of its parameter type's domain (a subset of the universe, since
-    // the parameter is a subtype of the declared type), so the sets are filled from
-    // those domains: work proportional to what the methods accept, not to
-    // universe size x methods.
-    std::vector<std::vector<Words>> pole_sets(arity);
+    // Per position: group the universe by applicable set. Method m accepts member u
+    // when u is a subtype of m's parameter type there; methods sharing a parameter type
+    // are tested once (their bits as one mask). One bit test per member and distinct
+    // parameter type: no domain of the methods' types is needed, and no set is kept
+    // but the poles'.
+    std::vector<PoleSets> poles;
+    poles.reserve(arity);
     p.pole_of.resize(arity);
     p.pole_count.assign(arity, 0);
     p.domain_digest.assign(arity, 0);
-    std::vector<Words> sets;
+    std::vector<std::pair<TypeId, std::uint32_t>> by_type(n);  // (parameter type, method)
+    std::vector<TypeId> accepted;                              // distinct parameter types here
+    std::vector<std::uint64_t> masks;                          // their methods, `words` each
+    std::vector<std::uint64_t> set(words);
+    std::vector<std::uint64_t> sets_by_rank;  // many parameter types: every member's set
     for (std::uint32_t pos = 0; pos < arity; ++pos) {
         const TypeDomain& universe = registry.domain(table.signature.parameter_types[pos]);
         domains[pos] = &universe;
         p.domain_digest[pos] = universe.digest();
-        sets.assign(universe.size(), Words(words, 0));
-        for (std::uint32_t m = 0; m < n; ++m)
-            for (TypeId member : registry.domain(table.implementations[m].parameter_types[pos]).members())
-                set_bit(sets[universe.rank_of(member)].data(), m);
-        // Poles in the order of their first member's rank: canonical, whatever the ids.
-        std::unordered_map<Words, std::uint32_t, WordsHash> pole_by_set;
-        p.pole_of[pos].assign(universe.size(), 0);
-        for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
-            auto [it, inserted] = pole_by_set.try_emplace(sets[rank], static_cast<std::uint32_t>(pole_sets[pos].size()) + 1);
-            if (inserted) pole_sets[pos].push_back(sets[rank]);
-            p.pole_of[pos][rank] = it->second;
+        for (std::uint32_t m = 0; m < n; ++m) by_type[m] = {table.implementations[m].parameter_types[pos], m};
+        std::sort(by_type.begin(), by_type.end());
+        accepted.clear();
+        masks.clear();
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i == 0 || by_type[i].first != by_type[i - 1].first) {
+                accepted.push_back(by_type[i].first);
+                masks.resize(masks.size() + words, 0);
+            }
+            set_bit(masks.data() + masks.size() - words, by_type[i].second);
         }
-        p.pole_count[pos] = static_cast<std::uint32_t>(pole_sets[pos].size());
+        // Poles in the order of their first member's rank: canonical, whatever the ids.
+        PoleSets& sets = poles.emplace_back(words);
+        std::vector<std::uint32_t>& pole_of = p.pole_of[pos];
+        pole_of.resize(universe.size());
+        const std::size_t kinds = accepted.size();
+        if (kinds > kTestedKinds) {
+            // Many parameter types (a long tail): a member's set is its own methods and
+            // its direct supertypes' sets, computed supertypes first: O(members x
+            // direct supertypes), whatever the number of methods.
+            fill_sets_from_supertypes(registry, universe, accepted, masks, words, sets_by_rank);
+            for (std::uint32_t rank = 0; rank < universe.size(); ++rank)
+                pole_of[rank] = sets.find_or_add(sets_by_rank.data() + std::size_t{rank} * words) + 1;
+        } else if (words == 1) {
+            // A few parameter types: a bit test each. A supertype has a smaller id
+            // than its subtypes, so a member is tested against those up to its own id
+            // (`accepted` is ascending).
+            for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
+                const TypeId member = universe.member(rank);
+                std::uint64_t accepting = 0;
+                for (std::size_t a = 0; a < kinds && accepted[a] <= member; ++a)
+                    if (registry.is_subtype(member, accepted[a])) accepting |= masks[a];
+                pole_of[rank] = sets.find_or_add_word(accepting) + 1;
+            }
+        } else {
+            for (std::uint32_t rank = 0; rank < universe.size(); ++rank) {
+                const TypeId member = universe.member(rank);
+                std::fill(set.begin(), set.end(), 0);
+                for (std::size_t a = 0; a < kinds && accepted[a] <= member; ++a)
+                    if (registry.is_subtype(member, accepted[a]))
+                        for (std::size_t w = 0; w < words; ++w) set[w] |= masks[a * words + w];
+                pole_of[rank] = sets.find_or_add(set.data()) + 1;
+            }
+        }
+        p.pole_count[pos] = sets.count();
     }
-    Words applicable(words);
+    std::vector<std::uint64_t> applicable(words);
 
     std::uint64_t cells = 1;
     for (std::uint32_t c : p.pole_count) cells = saturating_mul(cells, c);
@@ -100,7 +242,7 @@ Result<DispatchMatrix> DispatchMatrix::build(const DispatchTable& table, const T
         std::fill(applicable.begin(), applicable.end(), ~std::uint64_t{0});
         if (n % 64 != 0) applicable.back() = (std::uint64_t{1} << (n % 64)) - 1;
         for (std::uint32_t pos = 0; pos < arity; ++pos)
-            for (std::size_t w = 0; w < words; ++w) applicable[w] &= pole_sets[pos][tuple[pos]][w];
+            for (std::size_t w = 0; w < words; ++w) applicable[w] &= poles[pos].set(tuple[pos])[w];
         // Tournament (as in BoundArena::lookup): a unique most specific method beats
         // every other, so it ends up as `best`; then confirm against all of them.
         std::uint32_t best = n;

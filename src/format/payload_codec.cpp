@@ -233,17 +233,18 @@ Result<void> decode(PayloadCodec codec, std::span<const std::byte> compressed, s
     return {};
 }
 
-// C14-C15 on bytes that passed check_compressed; `out` is h.total_size bytes.
-Result<void> decode_checked(std::span<const std::byte> bytes, Header h, std::span<std::byte> out, const VerifyLimits& limits) {
+// C14-C15 on bytes that passed check_compressed; `out` is h.total_size bytes. The
+// verified view of the result.
+Result<ArenaView> decode_checked(std::span<const std::byte> bytes, Header h, std::span<std::byte> out, const VerifyLimits& limits) {
     const auto codec = static_cast<PayloadCodec>(h.payload_codec);
-    if (auto r = decode(codec, bytes.subspan(kCompressedHeaderSize), out.subspan(kHeaderSize)); !r) return r;
+    if (auto r = decode(codec, bytes.subspan(kCompressedHeaderSize), out.subspan(kHeaderSize)); !r) return tl::unexpected(r.error());
     h.payload_codec = static_cast<std::uint8_t>(PayloadCodec::none);
     reseal_metadata(h, out);
     // C15: the header fields other than the codec, and the decoded bytes, are only as
     // good as the full verification says; data_checksum closes the loop end to end.
-    if (auto r = verify_arena(out, VerifyLevel::full, limits); !r)
-        return make_error(r.error().code, "decompressed arena: " + r.error().message);
-    return {};
+    auto view = ArenaView::open(out, limits);
+    if (!view) return make_error(view.error().code, "decompressed arena: " + view.error().message);
+    return view;
 }
 
 }  // namespace
@@ -325,6 +326,15 @@ Result<void> decompress_arena_into(std::span<const std::byte> bytes, std::span<s
     if (auto r = check_compressed(bytes, limits, h); !r) return r;
     if (out.size() != h.total_size)
         return make_error(ErrorCode::invalid_argument, "output buffer is " + n(out.size()) + " bytes, the arena needs " + n(h.total_size));
+    if (auto view = decode_checked(bytes, h, out, limits); !view) return tl::unexpected(view.error());
+    return {};
+}
+
+Result<ArenaView> decompress_arena_view(std::span<const std::byte> bytes, std::span<std::byte> out, const VerifyLimits& limits) {
+    Header h;
+    if (auto r = check_compressed(bytes, limits, h); !r) return tl::unexpected(r.error());
+    if (out.size() != h.total_size)
+        return make_error(ErrorCode::invalid_argument, "output buffer is " + n(out.size()) + " bytes, the arena needs " + n(h.total_size));
     return decode_checked(bytes, h, out, limits);
 }
 
@@ -332,7 +342,7 @@ Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes
     Header h;
     if (auto r = check_compressed(bytes, limits, h); !r) return tl::unexpected(r.error());
     std::vector<std::byte> out(h.total_size);
-    if (auto r = decode_checked(bytes, h, out, limits); !r) return tl::unexpected(r.error());
+    if (auto view = decode_checked(bytes, h, out, limits); !view) return tl::unexpected(view.error());
     return out;
 }
 

@@ -18,11 +18,21 @@ std::uint64_t domain_digest(std::span<const std::uint64_t> ascending_member_hash
 TypeDomain::TypeDomain(const TypeRegistry& registry, TypeId root) : root_(root) {
     std::vector<std::pair<std::uint64_t, TypeId>> by_hash;
     if (registry.find(root) != nullptr) {
-        // Subtypes have larger ids than their supertypes (types are registered
-        // supertypes-first), so the domain lies in [root, size()].
-        const auto last = static_cast<TypeId>(registry.size());
-        for (TypeId id = root; id <= last; ++id)
-            if (registry.is_subtype(id, root)) by_hash.emplace_back(registry.find(id)->structural_hash, id);
+        // Down the direct-subtype edges from the root: work proportional to the domain,
+        // not to the registry. Diamonds reach a type twice; the mark keeps it once.
+        std::vector<bool> seen(registry.size() + 1, false);
+        std::vector<TypeId> pending{root};
+        seen[root] = true;
+        while (!pending.empty()) {
+            const TypeId id = pending.back();
+            pending.pop_back();
+            by_hash.emplace_back(registry.find(id)->structural_hash, id);
+            for (TypeId sub : registry.direct_subtypes(id))
+                if (!seen[sub]) {
+                    seen[sub] = true;
+                    pending.push_back(sub);
+                }
+        }
     }
     // Structural hashes are unique within a registry (TypeRegistry::add refuses a
     // collision), so the order is total.

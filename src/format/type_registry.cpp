@@ -43,6 +43,7 @@ TypeRegistry::TypeRegistry(const TypeRegistry& other)
     : types_(other.types_),
       ancestor_bits_(other.ancestor_bits_),
       row_offset_(other.row_offset_),
+      subtypes_(other.subtypes_),
       by_name_(other.by_name_),
       by_hash_(other.by_hash_),
       domains_(std::make_unique<DomainCache>()) {}
@@ -136,6 +137,8 @@ Result<TypeId> TypeRegistry::add(std::string_view name, TypeKind kind, std::span
 
     by_name_.emplace(t.name, id);
     by_hash_.emplace(t.structural_hash, id);
+    subtypes_.resize(id + 1);
+    for (TypeId s : supertypes) subtypes_[s].push_back(id);
     types_.push_back(std::move(t));
     if (domains_) domains_->clear();  // the new type joins the domains of its supertypes
     return id;

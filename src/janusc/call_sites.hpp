@@ -8,25 +8,31 @@
 //   - dynamic: several methods are reachable (how many);
 //   - a warning when some tuple of the cone is ambiguous (with the tuple and two
 //     methods that compete for it) or has no method (with the tuple).
+// Witness tuples are the first such tuples in *cone order*: lexicographic by type id,
+// the first argument varying slowest; so the first witness is usually the static
+// types themselves (a type's id is larger than its supertypes').
 //
 // The answers come from the table as the cache returned it (CachedTable: loaded or
 // just built, the same bytes), so they are identical with and without the cache.
 //
-// Today every tuple of the cone is resolved with jdc's reference resolver
-// (resolve_cone_reference is that enumeration: the oracle). CallSiteResolver::answer
-// is the one place the build resolves a call: it runs the same enumeration, memoized
-// and on the methods that can apply to the cone. Resolving through the table's
-// compressed form instead changes that function only, and the oracle stays to test
-// it against (tests/janusc_call_sites.cpp compares the two on generated programs).
+// CallSiteResolver::answer is the one place the build resolves a call. It asks the
+// table, through BoundArena::resolve_cone: at each position the cone's types are
+// grouped by behaviour (the poles of the arena's compressed table; for a table
+// stored without one, the sets of methods accepting them), and one lookup resolves
+// each tuple of groups, on the group's smallest id. So the work is the sum of the
+// cones' sizes plus one lookup per tuple of behaviours, not one resolution per tuple
+// of types. The answer is the one the enumeration of every tuple of the cone with
+// jdc's reference resolver gives (the oracle, tests/support/cone_oracle.hpp;
+// tests/janusc_call_sites.cpp compares them on generated programs, with tables
+// built, loaded from the cache and built without it).
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,59 +73,38 @@ struct CallSiteAnswer {
     bool operator==(const CallSiteAnswer&) const = default;
 };
 
-// The oracle. Resolves every tuple of the cone of `static_types` (position p ranges
-// over program.subtypes_of(static_types[p])) with jdc::resolve_reference on `table`.
-// Cone order: lexicographic by type id, the first argument varying slowest; so the
-// first witness is usually the static types themselves (a type's id is larger than
-// its supertypes'). Precondition: static_types.size() == table.arity(), 1..kMaxArity.
-//
-// No cap is needed on the enumeration: an argument whose static type is not a
-// subtype of the declared parameter type is a compile error, so a cone lies within
-// the tuples the table was checked over, at most kMaxTuplesPerTable (dispatch.hpp).
-// A cone that large costs as much as the exhaustive check did before dispatch
-// matrices (seconds); resolving through the compressed table removes that cost.
-CallSiteAnswer resolve_cone_reference(const jdc::DispatchTable& table, const Program& program, std::span<const jdc::TypeId> static_types);
-
-// The same enumeration with `resolve(tuple)` answering each tuple (resolve_cone_reference
-// passes jdc::resolve_reference itself; CallSiteResolver a memo of it, as cones overlap).
-CallSiteAnswer resolve_cone_by_tuples(const jdc::DispatchTable& table, const Program& program, std::span<const jdc::TypeId> static_types,
-                                      const std::function<jdc::Resolution(std::span<const jdc::TypeId>)>& resolve);
-
-// The pair Ambiguity names for an ambiguous `tuple` (see there).
+// The pair Ambiguity names for an ambiguous `tuple` (see there), from the table as the
+// cache returned it or from a copy of it (the same pair).
+std::pair<std::uint32_t, std::uint32_t> competing_methods(const jdc::CachedTable& table, const jdc::TypeRegistry& registry,
+                                                          std::span<const jdc::TypeId> tuple);
 std::pair<std::uint32_t, std::uint32_t> competing_methods(const jdc::DispatchTable& table, const jdc::TypeRegistry& registry,
                                                           std::span<const jdc::TypeId> tuple);
 
-// Answers the call sites of one generic function from its table. Calls with the same
-// static types share one answer (a program makes the same call in many places), and
-// cones share the resolution of the tuples they have in common (the cone of a type
-// holds the cones of its subtypes). Not thread-safe: one per generic function and thread.
+// Answers the call sites of one generic function from its table (entry indexes are the
+// table's). Calls with the same static types have the same answer: resolve_call_sites
+// asks once per distinct static types. Not thread-safe: one per function and thread.
 class CallSiteResolver {
 public:
     // Both must outlive the resolver.
     CallSiteResolver(const Program& program, const jdc::CachedTable& table) : program_(program), table_(table) {}
 
-    const CallSiteAnswer& answer(std::span<const jdc::TypeId> static_types);
-    // The table as the answers' entry indexes mean it.
-    const jdc::DispatchTable& table();
+    // Precondition: static_types.size() == the table's arity, 1..kMaxArity, each a
+    // subtype of its declared parameter type (what analyze() guarantees of a call).
+    CallSiteAnswer answer(std::span<const jdc::TypeId> static_types) const;
 
 private:
     const Program& program_;
     const jdc::CachedTable& table_;
-    std::optional<jdc::DispatchTable> copy_;  // the oracle's input, copied out of the arena once
-    using Key = std::array<jdc::TypeId, kMaxArity>;  // static types or a tuple, unused positions 0
-    struct KeyHash {
-        std::size_t operator()(const Key& k) const noexcept {
-            std::uint64_t h = 0x9e3779b97f4a7c15ull;
-            for (jdc::TypeId t : k) h = (h ^ t) * 0x100000001b3ull;
-            return static_cast<std::size_t>(h ^ (h >> 29));
-        }
-    };
-    std::unordered_map<Key, CallSiteAnswer, KeyHash> answers_;  // node-based: answers stay where they are
-    std::unordered_map<Key, jdc::Resolution, KeyHash> resolutions_;  // by tuple
+    mutable std::vector<jdc::TypeId> parameters_;  // the entries' parameter types, when an answer needs them
 };
 
 struct ResolvedCallSite {
-    std::string summary_line;  // its line in its module's dispatch summary
+    SourcePos pos;  // of the call
+    // Its outcome, what its summary line says after the position ("f(T) over N tuples:
+    // outcome; warning...\n"): outcome_length bytes at outcome_offset in
+    // CallSiteResults::outcomes, shared by the calls with the same static types.
+    std::size_t outcome_offset = 0;
+    std::uint32_t outcome_length = 0;
     bool resolved_statically = false, dynamic = false, warned = false;
 };
 
@@ -127,10 +112,19 @@ struct ResolvedCallSite {
 // every warning.
 struct CallSiteResults {
     std::vector<ResolvedCallSite> sites;
+    std::string outcomes;  // every distinct outcome line, end to end
     Diagnostics warnings;  // every one, sorted by file and position; not yet bounded per file
     std::size_t resolved_statically = 0, dynamic = 0;
     std::size_t ambiguous = 0, no_method = 0;  // call sites with each warning
     std::uint64_t cpu_ns = 0;                  // summed over the threads
+    std::uint64_t resolve_cpu_ns = 0;          // ... of which answering calls from the tables (the rest: rendering outcomes)
+
+    std::string_view outcome(std::size_t i) const noexcept {
+        return std::string_view(outcomes).substr(sites[i].outcome_offset, sites[i].outcome_length);
+    }
+    // Call site i's line in its module's dispatch summary: "  LINE:COL " + its outcome.
+    std::string summary_line(std::size_t i) const;
+    void append_summary_line(std::string& out, std::size_t i) const;
 };
 
 // Resolves every call site of `program`; tables[g] is generic function g's table.

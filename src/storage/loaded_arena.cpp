@@ -147,15 +147,16 @@ Result<LoadedArena> LoadedArena::load(int fd, std::uint64_t file_size, const std
     const PayloadCodec codec = payload_codec_of(bytes);
     if (codec != PayloadCodec::none) {
         // The compressed bytes are checked (sizes against the limits, checksum) before
-        // anything is allocated for the result, then dropped once decoded.
+        // anything is allocated for the result, then dropped once decoded; the decoded
+        // arena is verified once, by the decompression.
         const auto raw_size = decompressed_size(bytes, limits);
         if (!raw_size) return with_path(raw_size.error());
         auto decoded = std::make_unique<Storage>();
         decoded->buffer = std::make_unique_for_overwrite<std::uint64_t[]>((*raw_size + 7) / 8);
         const std::span<std::byte> out(reinterpret_cast<std::byte*>(decoded->buffer.get()), static_cast<std::size_t>(*raw_size));
-        if (auto r = decompress_arena_into(bytes, out, limits); !r) return with_path(r.error());
-        storage = std::move(decoded);
-        bytes = out;
+        auto view = decompress_arena_view(bytes, out, limits);
+        if (!view) return with_path(view.error());
+        return LoadedArena(std::move(decoded), *view, codec, file_size);
     }
     auto view = ArenaView::open(bytes, limits);
     if (!view) return with_path(view.error());

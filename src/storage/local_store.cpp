@@ -587,7 +587,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
     stored_sizes.reserve(requests.size());
     for (const PutRequest& r : requests) {
         if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
-        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+        if (auto ok = verify_arena(r.arena, r.verified ? VerifyLevel::header : VerifyLevel::full, s_->options.limits); !ok)
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
         JDC_FORWARD_IF_ERROR(check_put_key(r));
         auto compressed = compress_by_policy(r.arena, s_->options.compression);
@@ -670,7 +670,7 @@ Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
     inputs.reserve(requests.size());
     for (const PutRequest& r : requests) {
         if (r.key.is_zero()) return make_error(ErrorCode::invalid_argument, "the all-zero cache key is reserved");
-        if (auto ok = verify_arena(r.arena, VerifyLevel::full, s_->options.limits); !ok)
+        if (auto ok = verify_arena(r.arena, r.verified ? VerifyLevel::header : VerifyLevel::full, s_->options.limits); !ok)
             return make_error(ErrorCode::invalid_argument, "refusing to store " + r.key.to_hex() + ": " + ok.error().message);
         JDC_FORWARD_IF_ERROR(check_put_key(r));
         inputs.push_back({r.key, r.arena});

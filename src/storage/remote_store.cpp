@@ -709,8 +709,9 @@ Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
         if (!size) return damaged(size.error());
         auto decoded = std::make_unique<std::vector<std::byte>>(static_cast<std::size_t>(*size));
         last.bytes_decoded = *size;
-        if (auto ok = decompress_arena_into(*value, *decoded, limits); !ok) return damaged(ok.error());
-        value = std::move(decoded);
+        auto decoded_view = decompress_arena_view(*value, *decoded, limits);  // verified once, here
+        if (!decoded_view) return damaged(decoded_view.error());
+        return RemoteArena(key, std::move(decoded), *decoded_view);
     }
     auto view = ArenaView::open(*value, limits);
     if (!view) return damaged(view.error());
@@ -727,7 +728,7 @@ Result<Command> set_command(const RemoteOptions& options, const std::string& rem
         return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
                                                          std::to_string(options.max_value_bytes));
-    if (auto ok = verify_arena(request.arena, VerifyLevel::full, options.limits); !ok)
+    if (auto ok = verify_arena(request.arena, request.verified ? VerifyLevel::header : VerifyLevel::full, options.limits); !ok)
         return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + ok.error().message);
     auto packed = compress_by_policy(request.arena, options.compression);
     if (!packed) return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + packed.error().message);
