@@ -15,6 +15,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache/cache_log.hpp"
@@ -76,6 +77,11 @@ struct BuildCacheManager::State {
         return {};
     }
     bool writable() const { return store && read_only_now().empty(); }
+    // A line the user must see: to the log when there is one, else to stderr.
+    void warn(const std::string& line) const {
+        if (log.on()) log(line);
+        else std::cerr << "jdc-cache: " << line << "\n";
+    }
     void derived_error(const std::string& what, const Error& e) {
         log("cannot " + what + " (derived data; the build is unaffected): " + e.message);
         metrics.update([](CacheMetrics& m) { ++m.derived_errors; });
@@ -245,6 +251,18 @@ std::string unwritable_part(const fs::path& root) {
     return {};
 }
 
+// Why another user could put files in the cache at `root` (it is theirs, or every user
+// may write it), or an empty string. Such a user could plant a well-formed table
+// under a key it answers: keys bind values to inputs, not to writers.
+std::string shared_with_others(const fs::path& root) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) return {};
+    if (st.st_uid != ::geteuid())
+        return "is owned by another user (uid " + std::to_string(st.st_uid) + ")";
+    if ((st.st_mode & S_IWOTH) != 0) return "is writable by every user";
+    return {};
+}
+
 }  // namespace
 
 // The cache never fails a build it could do without it: a directory this process
@@ -257,6 +275,10 @@ Result<void> BuildCacheManager::State::open_store(const CacheConfig& config) {
     options.log = log.sink();
     auto opened = LocalStore::open(config.cache_directory, options);
     if (!opened && opened.error().code == ErrorCode::invalid_argument) return tl::unexpected(opened.error());
+    if (!config.allow_shared)
+        if (const std::string why = shared_with_others(config.cache_directory); !why.empty())
+            warn("warning: cache " + config.cache_directory.string() + " " + why +
+                 ": another user could plant tables in it (JANUS_CACHE_ALLOW_SHARED=1 if it is shared on purpose)");
     std::string why_read_only;
     if (opened) {
         why_read_only = unwritable_part(config.cache_directory);
@@ -271,12 +293,12 @@ Result<void> BuildCacheManager::State::open_store(const CacheConfig& config) {
     auto read_only = LocalStore::open(config.cache_directory, options);
     if (!read_only) {
         unusable_reason = why_read_only == read_only.error().message ? why_read_only : why_read_only + "; " + read_only.error().message;
-        log("cache " + config.cache_directory.string() + " not used: " + unusable_reason + "; every table is built, nothing stored");
+        warn("cache " + config.cache_directory.string() + " not used: " + unusable_reason + "; every table is built, nothing stored");
         return {};
     }
     store.emplace(std::move(*read_only));
     read_only_reason = why_read_only;
-    log("cache " + config.cache_directory.string() + " is read-only for this build: " + read_only_reason);
+    warn("cache " + config.cache_directory.string() + " is read-only for this build: " + read_only_reason);
     return {};
 }
 
