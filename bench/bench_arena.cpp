@@ -9,6 +9,10 @@
 // Benchmarks (names are "<benchmark>/<size>"; bench_tables.hpp has the shared bodies):
 //   BM_JdcSerialize       build_arena(table, registry): validate, lay out, checksum
 //   BM_JdcDeserialize     ArenaView::open (full verify, XXH3) + BoundArena::bind: "load"
+//   BM_JdcSerializeStored build_arena as the cache calls it: the default dispatch forms
+//                         for the table's size (the compressed table from 8 entries) and a key
+//   BM_JdcDeserializeStored  ArenaView::open + BoundArena::bind_keyed of that arena: the
+//                         load of what the cache really stores
 //   BM_JdcVerifyOnly      verify_arena(full) alone          } where the load
 //   BM_JdcBindOnly        BoundArena::bind on an open view  } time goes
 //   BM_Xxh3Checksum       XXH3-64 over the arena's bytes    }
@@ -86,6 +90,8 @@ void register_peer(const TableFixtures& fx) {
 void register_all(const TableFixtures& fx) {
     register_tables("BM_JdcSerialize", fx, jdc_serialize);
     register_tables("BM_JdcDeserialize", fx, jdc_load);
+    register_tables("BM_JdcSerializeStored", fx, jdc_serialize_stored);
+    register_tables("BM_JdcDeserializeStored", fx, jdc_load_stored);
     register_tables("BM_JdcVerifyOnly", fx, jdc_verify);
     register_tables("BM_JdcBindOnly", fx, jdc_bind);
     register_tables("BM_Xxh3Checksum", fx, xxh3_checksum);

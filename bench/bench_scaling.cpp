@@ -2,12 +2,15 @@
 // table, and how close verification comes to the machine's limits.
 //
 // Tables: make_random_model(seed 20261124) with a fixed hierarchy of 256 user types
-// (the large size class's), arity 2, and N = 10, 100, 1,000, 10,000, 100,000 entries
-// (--jdc_scale=small: 10, 100, 1,000), so only the entry count varies.
+// (the large size class's), arity 2, and N = 5, 10, 50, 100, 1,000, 10,000, 100,000
+// entries (--jdc_scale=small: 5, 50, 1,000), so only the entry count varies. 5, 50 and
+// 1,000 are the sizes the serialize and load targets are stated at.
 //
 // Benchmarks (names are "<benchmark>/<N>"; bodies in bench_tables.hpp):
 //   Scaling, every N:
-//     BM_JdcSerialize, BM_JdcDeserialize (verify + bind), BM_JdcFirstLookup, BM_JdcSteadyLookup
+//     BM_JdcSerialize, BM_JdcDeserialize (verify + bind), BM_JdcFirstLookup, BM_JdcSteadyLookup,
+//     BM_JdcSerializeStored, BM_JdcDeserializeStored (the arena the cache stores: dispatch
+//     index from 8 entries, a key; bound by key)
 //     BM_<P>Encode, BM_<P>LoadVerify, BM_<P>LoadVerifyChecked (+ the index checks jdc's
 //     verifier makes: equal safety), BM_<P>FirstLookup, BM_<P>SteadyLookup for P = Fb, Capnp, Pb
 //   Limits, N = 1,000 and 100,000 (--jdc_scale=small: 1,000), bytes per second:
@@ -60,6 +63,8 @@ void register_peer(const TableFixtures& all, const std::vector<const TableFixtur
 void register_all(const TableFixtures& all, const std::vector<const TableFixture*>& limits) {
     register_tables("BM_JdcSerialize", all, jdc_serialize);
     register_tables("BM_JdcDeserialize", all, jdc_load);
+    register_tables("BM_JdcSerializeStored", all, jdc_serialize_stored);
+    register_tables("BM_JdcDeserializeStored", all, jdc_load_stored);
     register_tables("BM_JdcFirstLookup", all, jdc_first_lookup);
     register_tables("BM_JdcSteadyLookup", all, jdc_steady_lookup);
     register_peer<FbPeer>(all, limits);
@@ -90,8 +95,8 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    const std::vector<std::uint32_t> sizes = small_scale ? std::vector<std::uint32_t>{10, 100, 1'000}
-                                                         : std::vector<std::uint32_t>{10, 100, 1'000, 10'000, 100'000};
+    const std::vector<std::uint32_t> sizes = small_scale ? std::vector<std::uint32_t>{5, 50, 1'000}
+                                                         : std::vector<std::uint32_t>{5, 10, 50, 100, 1'000, 10'000, 100'000};
     const std::vector<std::uint32_t> limit_sizes = small_scale ? std::vector<std::uint32_t>{1'000}
                                                                : std::vector<std::uint32_t>{1'000, 100'000};
 

@@ -37,6 +37,13 @@ std::optional<std::string> encode_peer(const TableFixture& fx, AlignedBytes& out
     return std::nullopt;
 }
 
+// What the cache writes: the default forms for the table's size, under a key.
+ArenaBuildOptions stored_options(const TableFixture& fx) {
+    ArenaBuildOptions options(1, DispatchForms::for_table(fx.model.table));
+    options.key = fx.stored_key;
+    return options;
+}
+
 }  // namespace
 
 std::optional<std::string> make_table_fixture(TableFixture& fx, const std::string& label,
@@ -48,6 +55,10 @@ std::optional<std::string> make_table_fixture(TableFixture& fx, const std::strin
     auto arena = build_arena(fx.model.table, reg);
     if (!arena) return "build_arena: " + arena.error().message;
     fx.arena = std::move(*arena);
+    fx.stored_key = CacheKey{0x6a64632062656e63ull, options.implementations};
+    auto stored = build_arena(fx.model.table, reg, {}, stored_options(fx));
+    if (!stored) return "build_arena (stored): " + stored.error().message;
+    fx.stored_arena = std::move(*stored);
     if (auto e = encode_peer<FbPeer>(fx, fx.fb)) return e;
     if (auto e = encode_peer<CapnpPeer>(fx, fx.capnp)) return e;
     if (auto e = encode_peer<PbPeer>(fx, fx.pb)) return e;
@@ -74,6 +85,10 @@ std::optional<std::string> make_table_fixture(TableFixture& fx, const std::strin
     if (!view) return "ArenaView::open: " + view.error().message;
     auto bound = BoundArena::bind(*view, reg);
     if (!bound) return "BoundArena::bind: " + bound.error().message;
+    auto stored_view = ArenaView::open(fx.stored_arena);
+    if (!stored_view) return "ArenaView::open (stored): " + stored_view.error().message;
+    auto stored_bound = BoundArena::bind_keyed(*stored_view, reg, fx.stored_key, fx.model.table.signature.parameter_types);
+    if (!stored_bound) return "BoundArena::bind_keyed: " + stored_bound.error().message;
     FbPeer::Bound fb;
     CapnpPeer::Bound capnp;
     PbPeer::Bound pb;
@@ -84,6 +99,8 @@ std::optional<std::string> make_table_fixture(TableFixture& fx, const std::strin
         const Resolution got = bound->lookup(fx.tuple(k));
         if (k < reference_checks && !got.same_outcome(resolve_reference(fx.model.table, reg, fx.tuple(k))))
             return "jdc and the reference resolver disagree on tuple " + std::to_string(k);
+        if (!got.same_outcome(stored_bound->lookup(fx.tuple(k))))
+            return "the plain and the stored arena disagree on tuple " + std::to_string(k);
         if (!got.same_outcome(fb.lookup(fx.tuple(k))) || !got.same_outcome(capnp.lookup(fx.tuple(k))) ||
             !got.same_outcome(pb.lookup(fx.tuple(k))))
             return "jdc and a peer disagree on tuple " + std::to_string(k);
@@ -127,6 +144,30 @@ void jdc_load(benchmark::State& state, const TableFixture* fx) {
         benchmark::DoNotOptimize(bound);
     }
     set_bytes(state, fx->arena.size());
+}
+
+void jdc_serialize_stored(benchmark::State& state, const TableFixture* fx) {
+    const ArenaBuildOptions options = stored_options(*fx);
+    std::size_t size = 0;
+    for (auto _ : state) {
+        auto arena = build_arena(fx->model.table, fx->model.registry, {}, options);
+        if (!arena) return fail(state, arena.error().message);
+        size = arena->size();
+        benchmark::DoNotOptimize(arena);
+    }
+    set_bytes(state, size);
+}
+
+void jdc_load_stored(benchmark::State& state, const TableFixture* fx) {
+    const std::span<const TypeId> declared = fx->model.table.signature.parameter_types;
+    for (auto _ : state) {
+        auto view = ArenaView::open(fx->stored_arena);
+        if (!view) return fail(state, view.error().message);
+        auto bound = BoundArena::bind_keyed(*view, fx->model.registry, fx->stored_key, declared);
+        if (!bound) return fail(state, bound.error().message);
+        benchmark::DoNotOptimize(bound);
+    }
+    set_bytes(state, fx->stored_arena.size());
 }
 
 void jdc_verify(benchmark::State& state, const TableFixture* fx) {

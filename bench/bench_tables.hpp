@@ -63,7 +63,10 @@ private:
 struct TableFixture {
     std::string label;  // "small", "1000", ...: the benchmark name's argument
     testing::RandomModel model;
-    std::vector<std::byte> arena;
+    std::vector<std::byte> arena;         // plain: entries and types only
+    std::vector<std::byte> stored_arena;  // as the cache stores it: the default forms
+                                          // (dispatch index from 8 entries) and a key
+    CacheKey stored_key;
     AlignedBytes fb, capnp, pb;
     std::filesystem::path arena_path;  // the encodings as files (peer_load_file, jdc_load_file)
     std::filesystem::path fb_path, capnp_path, pb_path;
@@ -106,6 +109,8 @@ inline void set_bytes(benchmark::State& state, std::size_t bytes) {
 // --- jdc -----------------------------------------------------------------------------
 void jdc_serialize(benchmark::State& state, const TableFixture* fx);
 void jdc_load(benchmark::State& state, const TableFixture* fx);
+void jdc_serialize_stored(benchmark::State& state, const TableFixture* fx);
+void jdc_load_stored(benchmark::State& state, const TableFixture* fx);
 void jdc_verify(benchmark::State& state, const TableFixture* fx);
 void jdc_bind(benchmark::State& state, const TableFixture* fx);
 void jdc_load_file(benchmark::State& state, const TableFixture* fx, LoadMode mode);

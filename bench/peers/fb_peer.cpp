@@ -7,6 +7,10 @@
 
 namespace jdc::bench {
 
+// Plain CreateString, as FlatBuffers' own tutorial writes strings: CreateSharedString
+// would make the buffer smaller (jdc's string pool shares repeated names) but costs a
+// hash-set probe per string, 2-4x the encode time, which is not how FlatBuffers is
+// normally used. The `bytes` counter shows what the sharing saves.
 FbPeer::Encoded FbPeer::encode(const DispatchTable& table, const TypeRegistry& registry) {
     flatbuffers::FlatBufferBuilder fbb;
     LocalTypes types(registry);
@@ -21,9 +25,9 @@ FbPeer::Encoded FbPeer::encode(const DispatchTable& table, const TypeRegistry& r
     for (const Implementation& impl : table.implementations) {
         for (std::size_t p = 0; p < impl.parameter_types.size(); ++p) params[p] = types.index(impl.parameter_types[p]);
         const std::uint32_t ret = types.index(impl.return_type);
-        auto name = fbb.CreateSharedString(impl.function.name);
-        auto module = fbb.CreateSharedString(impl.function.module);
-        auto file = fbb.CreateSharedString(impl.location.file);
+        auto name = fbb.CreateString(impl.function.name);
+        auto module = fbb.CreateString(impl.function.module);
+        auto file = fbb.CreateString(impl.location.file);
         auto param_vec = fbb.CreateVector(params);
         entries.push_back(fb::CreateEntry(fbb, impl.function.id, name, module, file, impl.location.line,
                                           impl.location.column, impl.effects, impl.specificity_rank,
@@ -33,10 +37,10 @@ FbPeer::Encoded FbPeer::encode(const DispatchTable& table, const TypeRegistry& r
     type_offsets.reserve(types.order().size());
     for (TypeId id : types.order()) {
         const Type& t = *registry.find(id);
-        type_offsets.push_back(fb::CreateType(fbb, fbb.CreateSharedString(t.name), t.structural_hash,
+        type_offsets.push_back(fb::CreateType(fbb, fbb.CreateString(t.name), t.structural_hash,
                                               static_cast<fb::TypeKind>(t.kind), id));
     }
-    auto root = fb::CreateDispatchTable(fbb, fbb.CreateSharedString(table.signature_name),
+    auto root = fb::CreateDispatchTable(fbb, fbb.CreateString(table.signature_name),
                                         static_cast<std::uint32_t>(table.arity()), fbb.CreateVector(declared),
                                         declared_return, fbb.CreateVector(type_offsets), fbb.CreateVector(entries));
     fb::FinishDispatchTableBuffer(fbb, root);
