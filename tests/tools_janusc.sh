@@ -86,4 +86,21 @@ ln -s "$jdc" "$tmp/bin/jdc"
 expect "cache finds jdc on PATH when it is not beside janusc" 0 ": ok" -- env PATH="$tmp/bin:/usr/bin:/bin" "$tmp/alone/janusc" cache verify "$arena"
 expect "cache without any jdc exits 2" 2 "cannot run jdc" -- env PATH="/nonexistent" "$tmp/alone/janusc" cache verify "$arena"
 
+# The cache never fails a build it could do without (issue 20, attack 5: before, each
+# of these exited 2). A full disk: RLIMIT_FSIZE 0 with SIGXFSZ ignored makes every
+# file write fail with EFBIG; a warm build writes nothing but derived data.
+full_disk=(bash -c 'trap "" XFSZ; ulimit -f 0; exec "$0" build "$1" --cache-dir "$2"' "$janusc" "$tmp/p" "$tmp/cache-wt")
+expect "a full disk: a warm build succeeds" 0 "hit ratio 100.0%" -- "${full_disk[@]}"
+expect "... the failed stats.json and dependency state counted" 0 "2 derived-data writes failed" -- "${full_disk[@]}"
+# A cache this user cannot write (another user's: root ignores modes, so run as nobody).
+chmod 755 "$tmp"
+if [ "$(id -u)" -eq 0 ]; then as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_other=(); chmod -R a-w "$tmp/cache-wt"; fi
+expect "a read-only cache is read: every table a hit" 0 "hit ratio 100.0%" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+expect "... and one line says so" 0 "cache: +read-only: " -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod -R u+w "$tmp/cache-wt"
+chmod 700 "$tmp/cache-wt"
+if [ "$(id -u)" -ne 0 ]; then chmod 000 "$tmp/cache-wt"; fi
+expect "a cache directory this user cannot read: every table built, exit 0" 0 "cache: +not used: .*every table built" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod 755 "$tmp/cache-wt"
+
 expect_summary tools_janusc
