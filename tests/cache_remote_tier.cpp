@@ -643,3 +643,29 @@ TEST_CASE("with a team secret only sealed values are used: a forged value with t
         CHECK(q.builds == 0);
     }
 }
+
+TEST_CASE("values decompressed past the session's budget switch the remote off", "[remote][redis][budget]") {
+    // Attack 4's other half: values that decompress are each allocated and decoded;
+    // the session's total is bounded too.
+    RedisServer server;
+    TempDir ci, laptop;
+    Program p(0);
+    for (std::size_t i = 0; i < 3; ++i) p.models.push_back(testing::make_random_model(2000 + i, testing::large_table_options()));
+    build_all(remote_config(ci.path, server.url()), p);  // CI fills the remote, compressed (zstd from 4 KiB)
+    REQUIRE(p.builds == 3);
+
+    CacheConfig config = remote_config(laptop.path, server.url());
+    config.remote_session_max_decoded_bytes = 1;  // the first value decoded spends it
+    auto m = BuildCacheManager::create(config, kIdentity);
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    std::vector<TableOrigin> origins;
+    look_up(*m, p, 0, p.models.size(), &origins);
+    REQUIRE(m->endBuildSession());
+    const CacheMetrics s = m->session_metrics();
+    CHECK(s.remote_hits == 1);  // served: it was fetched and verified before the budget was counted
+    CHECK(s.remote_errors == 1);
+    CHECK(p.builds == 5);
+    CHECK(origins == std::vector<TableOrigin>{TableOrigin::remote, TableOrigin::built, TableOrigin::built});
+    CHECK(contains(report_json_remote(*m, "off_reason"), "decompressed"));
+}
