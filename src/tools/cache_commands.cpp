@@ -33,7 +33,7 @@ struct OpenedStore {
     int exit_code = kExitOk;
 };
 
-OpenedStore open_store(const std::string& dir_option) {
+OpenedStore open_store(const std::string& dir_option, bool only_reading = false) {
     OpenedStore o;
     auto dir = cache_directory(dir_option);
     if (!dir) {
@@ -41,7 +41,7 @@ OpenedStore open_store(const std::string& dir_option) {
         return o;
     }
     o.dir = *dir;
-    auto store = open_cache_for_tool(o.dir);
+    auto store = open_cache_for_tool(o.dir, only_reading);
     if (!store) {
         o.exit_code = report_error(store.error());
         return o;
@@ -156,7 +156,7 @@ json stats_json(const fs::path& dir, const Survey& s) {
 }
 
 int cmd_stats(const std::string& dir_option, bool as_json) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     auto s = survey(*o.store);
     if (!s) return report_error(s.error());
@@ -283,7 +283,7 @@ void print_record(const RecordedInputs& r) {
 
 // NAME or KEY: a key is 32 hex digits; anything else names a generic function.
 int cmd_explain(const std::string& dir_option, const std::string& what) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     std::optional<CacheKey> key = CacheKey::from_hex(what);
     std::optional<RecordedInputs> record;
@@ -339,7 +339,7 @@ std::optional<int> CacheCommands::run() const {
 }
 
 int inspect_cache_key(const std::string& dir_option, const CacheKey& key, void (*print)(const ArenaView&, std::ostream&)) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     auto got = o.store->get(key, AccessMode::inspect);
     if (!got) {
