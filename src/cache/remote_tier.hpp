@@ -7,7 +7,7 @@
 //    inputs, not of the bytes: a well-formed arena of another table stored under the
 //    key must not be served. A value that fails is *rejected* (counted, logged, never
 //    used, never written locally) but does not switch the remote off: it says nothing
-//    about the server.
+//    about the server (until the session's rejection budget is spent, below).
 //  - lazy connection: nothing is connected until the first lookup that misses locally,
 //    so a fully warm local cache never touches the network;
 //  - a pool of connections, one per concurrent caller (RemoteStore is single-threaded
