@@ -23,6 +23,7 @@
 //   BM_MemStoreGetPacked     LocalStore::get of a packed entry + bind
 //   BM_MemManagerHit         BuildCacheManager::getOrBuildDispatchTable on a hit (bound)
 //   BM_Mem<P>Load            each peer's load (verify + fixup) over bytes in memory
+//   BM_MemFbVerifyInPlace    FlatBuffers' Verifier + its root accessor, no fixup
 //   BM_Mem<P>LoadFile        read the file + the peer's load; FlatBuffers and Cap'n Proto
 //                            keep the buffer (they read in place), protobuf drops it
 //                            once parsed
@@ -263,6 +264,19 @@ void register_peer(const TableFixtures& tables) {
             return {};
         });
     });
+    if constexpr (std::is_same_v<P, FbPeer>) {
+        // FlatBuffers as its documentation uses it: the Verifier, then accessors that
+        // read the buffer in place (type ids compared through the buffer on each
+        // lookup instead of a map to live ids).
+        register_tables("BM_MemFbVerifyInPlace", tables, [](benchmark::State& s, const TableFixture* fx) {
+            count_heap(s, [&](auto&& hold) -> std::string {
+                if (!FbPeer::verify(fx->peer<FbPeer>().span())) return "verify failed";
+                benchmark::DoNotOptimize(FbPeer::root_entries(fx->peer<FbPeer>().span()));
+                hold();
+                return {};
+            });
+        });
+    }
     register_tables(n + "LoadFile", tables, [](benchmark::State& s, const TableFixture* fx) {
         const std::string path = fx->peer_path<P>().string();
         count_heap(s, [&](auto&& hold) -> std::string {

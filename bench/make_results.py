@@ -1104,6 +1104,7 @@ MEMORY_ROWS = [
     ("jdc: LocalStore::get + bind, loose file", "BM_MemStoreGet"),
     ("jdc: LocalStore::get + bind, packed", "BM_MemStoreGetPacked"),
     ("jdc: BuildCacheManager hit", "BM_MemManagerHit"),
+    ("FlatBuffers: Verifier + accessors only (no type map: ids read through the buffer)", "BM_MemFbVerifyInPlace"),
 ] + [(f"{long}: load, bytes in memory", f"BM_Mem{short}Load") for short, long in PEERS] + [
     (f"{long}: read the file + load", f"BM_Mem{short}LoadFile") for short, long in PEERS]
 

@@ -52,6 +52,10 @@ bool FbPeer::verify(std::span<const std::uint8_t> bytes) {
     return fb::VerifyDispatchTableBuffer(verifier);
 }
 
+std::uint32_t FbPeer::root_entries(std::span<const std::uint8_t> bytes) {
+    return fb::GetDispatchTable(bytes.data())->entries()->size();
+}
+
 namespace {
 
 bool indexes_ok(const fb::DispatchTable& root) {

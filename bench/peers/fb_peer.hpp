@@ -18,11 +18,13 @@ struct FbPeer {
     static constexpr const char* kName = "Fb";
     using Encoded = flatbuffers::DetachedBuffer;
 
-    // FlatBufferBuilder over the table's fields; strings shared (CreateSharedString).
+    // FlatBufferBuilder over the table's fields; plain CreateString (see fb_peer.cpp).
     static Encoded encode(const DispatchTable& table, const TypeRegistry& registry);
     static std::span<const std::uint8_t> bytes(const Encoded& e) { return {e.data(), e.size()}; }
     // flatbuffers::Verifier over the whole buffer (every offset, vector and string).
     static bool verify(std::span<const std::uint8_t> bytes);
+    // The root's entry count, read in place (what a reader touches first after verifying).
+    static std::uint32_t root_entries(std::span<const std::uint8_t> bytes);
 
     class Bound {
     public:

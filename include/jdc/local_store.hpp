@@ -100,6 +100,9 @@ public:
     const ArenaView& view() const noexcept { return view_; }
     const CacheKey& key() const noexcept { return key_; }
     EntryLocation location() const noexcept { return location_; }
+    // What keeps the view's bytes alive (a pack's mapping, a loose file's): share it to
+    // hold the arena without holding this object.
+    const std::shared_ptr<const void>& owner() const noexcept { return owner_; }
 
 private:
     friend class LocalStore;

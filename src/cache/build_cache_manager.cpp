@@ -114,11 +114,13 @@ std::optional<CachedTable> BuildCacheManager::State::local_hit(const TableInputs
         }
     auto got = store->get(key);
     if (got) {
-        auto owner = std::make_shared<StoredArena>(std::move(*got));
-        auto table = CachedTable::bind(owner, owner->view(), reg, key, in.signature.parameter_types, TableOrigin::cache);
+        // The arena is held by what holds its bytes (the pack's or the file's mapping,
+        // shared): a hit allocates nothing of its own.
+        const ArenaView& view = got->view();
+        auto table = CachedTable::bind(got->owner(), view, reg, key, in.signature.parameter_types, TableOrigin::cache);
         if (table) {
             const std::uint64_t took = steady_ns() - t0;
-            const std::uint64_t size = owner->view().bytes().size();
+            const std::uint64_t size = view.bytes().size();
             metrics.count_hit(took, size);
             if (log.on())  // the message costs more than a small hit
                 log("hit " + in.name + " " + key.to_hex() + " (" + format_bytes(size) + ", " + format_duration_ns(took) + ")");

@@ -43,15 +43,15 @@ Result<CachedTable> DispatchTableSerializer::deserializeTable(const CacheKey& ke
         else ++stats_.corrupt;
         return tl::unexpected(stored.error());
     }
-    auto owner = std::make_shared<StoredArena>(std::move(*stored));
-    auto table = CachedTable::bind_checked(owner, owner->view(), registry, key, TableOrigin::cache);
+    const ArenaView& view = stored->view();
+    auto table = CachedTable::bind_checked(stored->owner(), view, registry, key, TableOrigin::cache);
     if (!table) {
         ++stats_.stale;
         (void)store_.remove(key);  // built against types that no longer exist as they were
         return tl::unexpected(table.error());
     }
     ++stats_.deserialized;
-    stats_.bytes_read += owner->view().bytes().size();
+    stats_.bytes_read += view.bytes().size();
     return table;
 }
 

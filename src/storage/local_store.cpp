@@ -220,8 +220,11 @@ struct LocalStore::State {
     mutable std::mutex index_mutex;  // guards the `index` pointer, not the index itself
     std::shared_ptr<CacheIndex> index;
 
+    // The mapped packs, newest first: an immutable set replaced as a whole, so that a
+    // reader takes it with one reference count (no copy on the hot path).
+    using PackSet = std::vector<std::shared_ptr<MappedPack>>;
     mutable std::mutex packs_mutex;
-    std::vector<std::shared_ptr<MappedPack>> packs;
+    std::shared_ptr<const PackSet> packs = std::make_shared<const PackSet>();
 
     fs::path index_file() const { return root / "index.jdci"; }
     fs::path objects_dir() const { return root / "objects"; }
@@ -279,7 +282,7 @@ struct LocalStore::State {
         index.reset();
     }
 
-    std::vector<std::shared_ptr<MappedPack>> current_packs() const {
+    std::shared_ptr<const PackSet> current_packs() const {
         std::lock_guard<std::mutex> guard(packs_mutex);
         return packs;
     }
@@ -291,8 +294,9 @@ struct LocalStore::State {
         if (auto r = check_directories({packs_dir()}); !r) return r;
         std::vector<StoreFile> files;
         if (auto r = list_plain_files(packs_dir(), ".jdcp", files, nullptr); !r) return r;
-        const std::vector<std::shared_ptr<MappedPack>> previous = current_packs();
-        std::vector<std::shared_ptr<MappedPack>> found;
+        const std::shared_ptr<const PackSet> previous_set = current_packs();
+        const PackSet& previous = *previous_set;
+        PackSet found;
         for (const StoreFile& f : files) {
             const auto same = std::find_if(previous.begin(), previous.end(),
                                            [&](const auto& p) { return p->file_identity() == f.identity; });
@@ -308,8 +312,9 @@ struct LocalStore::State {
             found.push_back(std::make_shared<MappedPack>(std::move(*pack)));
         }
         order_newest_first(found);
+        auto set = std::make_shared<const PackSet>(std::move(found));
         std::lock_guard<std::mutex> guard(packs_mutex);
-        packs = std::move(found);
+        packs = std::move(set);
         return {};
     }
     Result<StoredArena> open_loose(const CacheKey& key) const;
@@ -416,7 +421,8 @@ Result<StoredArena> LocalStore::State::get_by_path(const CacheKey& key) {
     auto found = open_loose(key);  // a loose file shadows packed copies of its key
     if (!found && found.error().code == ErrorCode::not_found) {
         found = make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
-        for (const auto& pack : current_packs()) {  // newest first
+        const auto pack_set = current_packs();
+        for (const auto& pack : *pack_set) {  // newest first
             auto in_pack = pack->find(key);
             if (!in_pack || !*in_pack) continue;  // a damaged slot: another pack may hold a good copy
             auto view = ArenaView::open(**in_pack, options.limits);
@@ -461,7 +467,8 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
     }
     std::unordered_set<CacheKey, CacheKeyHash> known;
     for (const IndexEntry& e : entries) known.insert(e.key);
-    for (const auto& pack : current_packs()) {  // newest first
+    const auto pack_set = current_packs();
+    for (const auto& pack : *pack_set) {  // newest first
         // Slot by slot: a damaged slot loses its own entry, not every entry after it.
         for (std::uint64_t slot = 0; slot < pack->view().bucket_count(); ++slot) {
             auto entry = pack->view().entry_at_slot(slot);
@@ -762,7 +769,8 @@ Result<StoredArena> LocalStore::State::open_loose(const CacheKey& key) const {
 Result<StoredArena> LocalStore::State::open_packed(const CacheKey& key, const IndexEntry& meta) {
     std::optional<Error> failure;
     for (int pass = 0; pass < 2; ++pass) {
-        for (const auto& pack : current_packs()) {
+        const auto pack_set = current_packs();
+        for (const auto& pack : *pack_set) {
             auto in_pack = pack->find(key);
             if (!in_pack) {
                 failure = in_pack.error();  // a damaged slot in one pack: another may hold a good copy
@@ -1045,7 +1053,7 @@ StoreStats LocalStore::stats() const {
     StoreStats st;
     if (auto idx = s_->current_index()) st.index = (*idx)->summary();
     st.max_size_bytes = s_->options.max_size_bytes;
-    st.pack_count = s_->current_packs().size();
+    st.pack_count = s_->current_packs()->size();
     return st;
 }
 
