@@ -185,9 +185,15 @@ Explanation MissExplainer::explain_recorded(const TableInputs& in, const TypeReg
     const json& domains = rec->contains("domains") && (*rec)["domains"].is_array() ? (*rec)["domains"] : json::array();
     for (std::size_t p = 0; p < in.signature.parameter_types.size() && p < domains.size(); ++p) {
         const TypeId declared = in.signature.parameter_types[p];
-        if (domains[p].value("digest", "") == hex64(reg.domain(declared).digest())) continue;
-        for (std::string& change : diff_domain(domains[p], declared, reg, log))
-            if (std::find(type_changes.begin(), type_changes.end(), change) == type_changes.end()) type_changes.push_back(std::move(change));
+        const std::uint64_t digest_now = reg.domain(declared).digest();
+        std::string recorded_digest = domains[p].value("digest", "");
+        if (recorded_digest == hex64(digest_now)) continue;
+        DomainDiffKey memo_key{&reg, declared, std::move(recorded_digest), digest_now};
+        auto memo = domain_diffs_.find(memo_key);
+        if (memo == domain_diffs_.end())
+            memo = domain_diffs_.emplace(std::move(memo_key), diff_domain(domains[p], declared, reg, log)).first;
+        for (const std::string& change : memo->second)
+            if (std::find(type_changes.begin(), type_changes.end(), change) == type_changes.end()) type_changes.push_back(change);
     }
     if (!type_changes.empty()) return because(MissReason::type_changed, listing(type_changes));
     if (in.methods_known && rec->value("methods_hash", "") != hex64(methods_hash(in, reg)))

@@ -14,11 +14,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +54,12 @@ private:
     mutable std::mutex mutex_;
     mutable std::optional<InputsLog> log_;  // loaded at the first miss that needs it
     mutable std::unordered_set<std::uint64_t> claimed_;
+    // How a recorded domain differs from the current one, by (registry, declared type,
+    // recorded digest, current digest): many tables share a domain, and diffing one of
+    // thousands of types for each of them made a type edit's misses cost milliseconds
+    // apiece. Under mutex_.
+    using DomainDiffKey = std::tuple<const TypeRegistry*, TypeId, std::string, std::uint64_t>;
+    mutable std::map<DomainDiffKey, std::vector<std::string>> domain_diffs_;
 };
 
 }  // namespace jdc::detail
