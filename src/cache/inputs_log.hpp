@@ -43,6 +43,12 @@ public:
 
     // The latest record of `name`, parsed; nullopt when there is none or it is damaged.
     std::optional<nlohmann::json> find(std::string_view name) const;
+    // The latest line of `name`'s hash as written (its JSON text, unparsed, not checked
+    // to be `name`'s); empty when there is none. For checks that can do without parsing.
+    std::string_view find_text(std::string_view name) const {
+        const auto it = latest_.find(name_hash(name));
+        return it == latest_.end() ? std::string_view{} : it->second;
+    }
     // Whether the log holds a line of `name` (not parsed).
     bool contains(std::string_view name) const { return latest_.count(name_hash(name)) != 0; }
     // Every latest record, in file order (tools).

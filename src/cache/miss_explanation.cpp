@@ -133,6 +133,22 @@ std::vector<std::string> diff_domain(const json& recorded, TypeId declared, cons
 
 }  // namespace
 
+// A changed build configuration misses every table at once (a flag changed): each
+// explanation would parse a whole record to compare two fields. The fields are read
+// in place when the line is laid out as encode_inputs_record writes it (version,
+// name, key, compiler version, config hash, in this order); anything else, and any
+// doubt, falls back to parsing, which gives the same answer.
+bool MissExplainer::config_changed_unparsed(std::string_view text, std::string_view name) const {
+    if (text.empty()) return false;
+    std::string expected = "{\"v\":" + std::to_string(kRecordVersion) + ",\"name\":" + json(name).dump() + ",\"key\":\"";
+    if (!text.starts_with(expected)) return false;
+    text.remove_prefix(expected.size() + 32);  // the key's 32 hex digits
+    expected = "\",\"compiler_version\":" + json(identity_.compiler_version).dump() + ",\"config_hash\":\"";
+    if (!text.starts_with(expected) || text.size() < expected.size() + 17) return false;
+    const std::string_view recorded = text.substr(expected.size(), 16);
+    return text[expected.size() + 16] == '"' && recorded != hex64(identity_.config_hash);
+}
+
 const InputsLog& MissExplainer::log() const {
     if (!log_) log_ = InputsLog::load(cache_directory_);
     return *log_;
@@ -165,6 +181,7 @@ Explanation MissExplainer::explain_recorded(const TableInputs& in, const TypeReg
     };
     std::lock_guard<std::mutex> guard(mutex_);
     const InputsLog& log = this->log();
+    if (config_changed_unparsed(log.find_text(in.name), in.name)) return because(MissReason::config_changed);
     const auto rec = log.find(in.name);
     if (!rec) return because(MissReason::never_seen);
     if (rec->value("v", 0) != kRecordVersion) return because(MissReason::never_seen, "its inputs were recorded by an older jdc");

@@ -48,6 +48,7 @@ public:
 private:
     Explanation explain_recorded(const TableInputs& inputs, const TypeRegistry& registry, const CacheKey& key) const;
     const InputsLog& log() const;  // under mutex_
+    bool config_changed_unparsed(std::string_view record_text, std::string_view name) const;
 
     std::filesystem::path cache_directory_;
     const BuildIdentity& identity_;  // the manager's, which outlives this

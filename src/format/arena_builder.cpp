@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -14,6 +13,7 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
 #include "format/dispatch_sections.hpp"
+#include "util/clock.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc {
@@ -199,11 +199,6 @@ private:
 template <class T>
 void put(std::vector<std::byte>& out, std::uint64_t offset, const T& value) {
     std::memcpy(out.data() + offset, &value, sizeof(T));
-}
-
-std::uint64_t now_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 // The canonical content encoding (format-spec/arena-v1.md, "table_hash").
@@ -408,7 +403,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.version_major = kVersionMajor;
     h.version_minor = kVersionMinor;
     h.table_hash = table_content_hash(table, registry);
-    h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : now_ns();
+    h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : detail::wall_clock_ns();
     h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
     h.type_signature_length = arity;
     h.entry_count = static_cast<std::uint32_t>(entry_count);
