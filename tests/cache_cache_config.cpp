@@ -97,6 +97,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
                                                 {"JANUS_CACHE_REMOTE_READ_ONLY", "yes"},
                                                 {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "150"},
                                                 {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "2000"},
+                                                {"JANUS_CACHE_REMOTE_DEADLINE_MS", "9000"},
+                                                {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "30000"},
                                                 {"JANUS_CACHE_REMOTE_TTL", "14d"},
                                                 {"JANUS_CACHE_REMOTE_MAX_SIZE", "8M"}}));
     REQUIRE(c);
@@ -104,6 +106,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK(c->remote_read_only);
     CHECK(c->remote_connect_timeout_ms == 150);
     CHECK(c->remote_timeout_ms == 2000);
+    CHECK(c->remote_deadline_ms == 9000);
+    CHECK(c->remote_session_budget_ms == 30000);
     CHECK(c->remote_ttl_seconds == 14 * 86400);
     CHECK(c->remote_max_value_bytes == 8u << 20);
 
@@ -112,6 +116,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK_FALSE(d.remote_read_only);
     CHECK(d.remote_connect_timeout_ms == RemoteOptions{}.connect_timeout_ms);
     CHECK(d.remote_timeout_ms == RemoteOptions{}.operation_timeout_ms);
+    CHECK(d.remote_deadline_ms == RemoteOptions{}.request_deadline_ms);
+    CHECK(d.remote_session_budget_ms == 120'000);
     CHECK(d.remote_ttl_seconds == 0);
     CHECK(d.remote_max_value_bytes == kDefaultRemoteMaxValueBytes);
     CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", ""}}))->remote_url.empty());
@@ -132,6 +138,10 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
         {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "1.5"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "600001"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "fast"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "0"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "600001"},
+        {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "-5"},
+        {"JANUS_CACHE_ALLOW_SHARED", "perhaps"},
         {"JANUS_CACHE_REMOTE_TTL", "soon"},
         {"JANUS_CACHE_REMOTE_TTL", "9000000000000001"},
         {"JANUS_CACHE_REMOTE_TTL", "18446744073709551615"},

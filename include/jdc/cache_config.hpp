@@ -9,6 +9,8 @@
 //   JANUS_CACHE_DISABLE  1/true/yes/on: caching off (every lookup a miss, nothing
 //                        written); 0/false/no/off or empty: on
 //   JANUS_CACHE_VERBOSE  1/true/yes/on: one line per cache event on stderr
+//   JANUS_CACHE_ALLOW_SHARED  1/true/yes/on: no warning when the cache directory is owned by
+//                        another user or writable by every user (a deliberately shared cache)
 //   JANUS_CACHE_WRITE_THROUGH  1/true/yes/on: each built table is written at once, as a
 //                        loose file other processes see immediately; default off: the
 //                        session's tables are written behind, as one pack, when there
@@ -29,6 +31,15 @@
 //   JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS  connect timeout, 1-600000 ms (default 200)
 //   JANUS_CACHE_REMOTE_TIMEOUT_MS          operation timeout, 1-600000 ms: the longest wait for
 //                                          the server in any one socket read or write (default 500)
+//   JANUS_CACHE_REMOTE_DEADLINE_MS         request deadline, 1-600000 ms: every request done from its
+//                                          first byte sent to its last reply byte read (default 5000)
+//   JANUS_CACHE_REMOTE_SESSION_BUDGET_MS   time budget of a session on the remote, 1-600000 ms, summed
+//                                          over threads: once spent, the remote is switched off for
+//                                          the rest of the session (default 120000)
+//   JANUS_CACHE_REMOTE_SECRET              the team secret: every value written is sealed with a keyed
+//                                          MAC, and only values sealed with it are used (readers
+//                                          and writers must all have it; format-spec/remote-cache-v1.md
+//                                          §3.3); empty or unset: none. Never printed.
 //   JANUS_CACHE_REMOTE_TTL                 expiry of written entries: seconds, or with an s/m/h/d
 //                                          suffix (e.g. 14d), at most 9000000000000000 s (what
 //                                          Redis accepts); 0: none, Redis evicts (default)
@@ -71,6 +82,9 @@ struct CacheConfig {
     bool enabled = true;   // JANUS_CACHE_DISABLE clears it
     std::string disabled_by;  // who turned caching off, for the build report ("JANUS_CACHE_DISABLE", "--no-cache")
     bool verbose = false;  // JANUS_CACHE_VERBOSE
+    // A cache directory another user owns or every user may write is used, but with a
+    // warning (another user could plant tables there); true silences it.
+    bool allow_shared = false;  // JANUS_CACHE_ALLOW_SHARED
     // The remote tier; off when remote_url is empty. The defaults are RemoteOptions'.
     std::string remote_url;                           // JANUS_CACHE_REMOTE
     bool remote_read_only = false;                    // JANUS_CACHE_REMOTE_READ_ONLY
@@ -78,6 +92,15 @@ struct CacheConfig {
     std::uint32_t remote_timeout_ms = 500;            // JANUS_CACHE_REMOTE_TIMEOUT_MS
     std::uint64_t remote_ttl_seconds = 0;             // JANUS_CACHE_REMOTE_TTL
     std::uint64_t remote_max_value_bytes = 64ull * 1024 * 1024;  // JANUS_CACHE_REMOTE_MAX_SIZE
+    std::uint32_t remote_deadline_ms = 5000;          // JANUS_CACHE_REMOTE_DEADLINE_MS
+    std::string remote_secret;                        // JANUS_CACHE_REMOTE_SECRET (RemoteOptions::secret)
+    // Session budgets of the remote tier: once one is spent, the remote is switched off
+    // for the rest of the session (one log line, counted as a remote error). Time spent
+    // on remote requests (summed over threads), values rejected (each may have cost a
+    // download and a decode up to the size cap), bytes decompressed from fetched values.
+    std::uint32_t remote_session_budget_ms = 120'000;  // JANUS_CACHE_REMOTE_SESSION_BUDGET_MS
+    std::uint32_t remote_session_max_rejects = 16;
+    std::uint64_t remote_session_max_decoded_bytes = 4ull * 1024 * 1024 * 1024;
     // When a build session ends with at least this many loose entries, the manager
     // starts jdc-compactor in the background (at most one per cache). 0: never.
     std::uint64_t compact_threshold = 0;  // JANUS_CACHE_COMPACT_THRESHOLD

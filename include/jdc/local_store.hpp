@@ -79,6 +79,15 @@ struct StoreOptions {
     // every load (LoadedArena); packs always hold raw arenas, since they are mapped.
     CompressionPolicy compression = CompressionPolicy::off();
     bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
+    // Open the store only to read it: a cache this user cannot write (a CI image, a
+    // shared read-only mount). Nothing is created, locked or written: lookups open
+    // objects/<hh>/<key>.jdca, then the packs (a loose file shadows packed copies, as
+    // in every store), and verify and key-check what they find as always; the index,
+    // when there is one, is mapped privately (IndexAccess::read_only) for find(),
+    // entries() and stats() only. Unreadable packs/ leaves the loose entries (logged).
+    // Damaged entries are not dropped, counters not kept; every write (put, remove,
+    // evict, cleanup, rebuild, clear, modify) fails with io.
+    bool read_only = false;
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
     std::function<void(const std::string&)> log;
@@ -164,7 +173,9 @@ class LocalStore {
 public:
     // Opens the store at `root`, creating its directories when missing. Errors: io
     // (permission denied, read-only filesystem, a symlink or file where a directory
-    // belongs), and whatever rebuilding a damaged index meets.
+    // belongs), and whatever rebuilding a damaged index meets. With
+    // options.read_only, creates nothing: errors are not_found (no directory) and io
+    // (not a directory, not readable, a link where a store directory belongs).
     static Result<LocalStore> open(const std::filesystem::path& root, StoreOptions options = {});
 
     LocalStore(LocalStore&&) noexcept;
@@ -237,6 +248,7 @@ public:
     std::uint64_t loose_entry_count() const;
 
     StoreStats stats() const;
+    bool read_only() const noexcept { return options().read_only; }
     const std::filesystem::path& root() const noexcept;
     const StoreOptions& options() const noexcept;
 
@@ -247,6 +259,7 @@ public:
 private:
     struct State;
     explicit LocalStore(std::unique_ptr<State> state);
+    static Result<LocalStore> open_read_only(std::unique_ptr<State> state);
     std::unique_ptr<State> s_;
 };
 

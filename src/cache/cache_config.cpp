@@ -110,6 +110,11 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         if (!flag) return bad("JANUS_CACHE_VERBOSE", *verbose, "1/true/yes/on or 0/false/no/off");
         config.verbose = *flag;
     }
+    if (auto shared = getenv("JANUS_CACHE_ALLOW_SHARED")) {
+        const auto flag = parse_flag(*shared);
+        if (!flag) return bad("JANUS_CACHE_ALLOW_SHARED", *shared, "1/true/yes/on or 0/false/no/off");
+        config.allow_shared = *flag;
+    }
     if (auto through = getenv("JANUS_CACHE_WRITE_THROUGH")) {
         const auto flag = parse_flag(*through);
         if (!flag) return bad("JANUS_CACHE_WRITE_THROUGH", *through, "1/true/yes/on or 0/false/no/off");
@@ -135,7 +140,9 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
         config.remote_read_only = *flag;
     }
     for (auto [var, field] : {std::pair{"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", &config.remote_connect_timeout_ms},
-                              std::pair{"JANUS_CACHE_REMOTE_TIMEOUT_MS", &config.remote_timeout_ms}}) {
+                              std::pair{"JANUS_CACHE_REMOTE_TIMEOUT_MS", &config.remote_timeout_ms},
+                              std::pair{"JANUS_CACHE_REMOTE_DEADLINE_MS", &config.remote_deadline_ms},
+                              std::pair{"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", &config.remote_session_budget_ms}}) {
         if (auto ms = getenv(var)) {
             const std::string_view text = trim(*ms);
             std::uint32_t value = 0;
@@ -145,6 +152,7 @@ Result<CacheConfig> CacheConfig::from_environment(const Getenv& getenv, CacheCon
             *field = value;
         }
     }
+    if (auto secret = getenv("JANUS_CACHE_REMOTE_SECRET")) config.remote_secret = *secret;  // as given: any bytes
     if (auto ttl = getenv("JANUS_CACHE_REMOTE_TTL")) {
         const auto seconds = parse_duration_seconds(*ttl);
         if (!seconds) return bad("JANUS_CACHE_REMOTE_TTL", *ttl, "seconds, optionally with s, m, h or d (e.g. 14d); 0 for no expiry");

@@ -1,11 +1,12 @@
 #include "cache/metrics_report.hpp"
 
-#include <fstream>
 #include <span>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/forward_error.hpp"
+#include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::detail {
@@ -49,7 +50,8 @@ json metrics_json(const CacheMetrics& m) {
     return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
             {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
             {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
-            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors},
+            {"derived_errors", m.derived_errors}};
 }
 
 // stats.json's totals: the remote counters too, once there are any.
@@ -72,6 +74,7 @@ CacheMetrics metrics_from_json(const json& j) {
     m.corrupt_drops = number(j, "corrupt_drops");
     m.stale_drops = number(j, "stale_drops");
     m.store_errors = number(j, "store_errors");
+    m.derived_errors = number(j, "derived_errors");
     if (j.contains("misses_by_reason") && j["misses_by_reason"].is_object())
         for (std::size_t i = 0; i < kMissReasonCount; ++i) {
             const std::string name(to_string(static_cast<MissReason>(i)));
@@ -84,21 +87,24 @@ CacheMetrics metrics_from_json(const json& j) {
 
 fs::path stats_file(const fs::path& cache_directory) { return cache_directory / "stats.json"; }
 
-// Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
+// stats.json is a few KiB; anything much larger is not one.
+constexpr std::uint64_t kMaxStatsBytes = 16ull << 20;
+
+// Reads a small JSON file like every cache file (regular_file.hpp: a FIFO or a link
+// in its place is refused, not waited on or followed); nullopt when missing,
+// unreadable or unparsable (derived data: never fatal).
 std::optional<json> read_json(const fs::path& p) {
-    std::ifstream in(p);
-    if (!in) return std::nullopt;
-    try {
-        return json::parse(in);
-    } catch (const json::exception&) {
-        return std::nullopt;
-    }
+    auto text = read_regular_file(p, kMaxStatsBytes);
+    if (!text) return std::nullopt;
+    json j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
 }
 
 // Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
 // does not find.
 Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
-    const std::string text = j.dump(1);
+    const std::string text = dump_json(j, 1);
     auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
                                     Durability::no_sync);
     if (!staged) return tl::unexpected(staged.error());
@@ -135,9 +141,13 @@ json remote_report_json(const ReportContext::Remote& remote, const CacheMetrics&
 void write_build_report(std::ostream& out, const ReportContext& r) {
     const CacheMetrics& m = r.session;
     out << "jdc build cache report\n";
-    if (!r.enabled)
+    if (!r.enabled && r.unusable_reason.empty())
         out << "  cache:        disabled" << (r.disabled_by.empty() ? "" : " (" + r.disabled_by + ")")
             << ": every table built, nothing stored\n";
+    else if (!r.enabled)
+        out << "  cache:        not used: " << r.unusable_reason << ": every table built, nothing stored\n";
+    else if (!r.read_only_reason.empty())
+        out << "  cache:        read-only: " << r.read_only_reason << ": tables served from the cache, nothing written\n";
     out << "  lookups:      " << m.lookups << " (" << m.hits << " hits, " << m.misses << " misses, hit ratio "
         << format_percent(m.hits, m.lookups) << ")\n";
     if (m.misses > 0) {
@@ -159,7 +169,8 @@ void write_build_report(std::ostream& out, const ReportContext& r) {
         << " (hits x mean build time of misses - load time)\n"
         << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
         << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
-        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
+        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "")
+        << (m.derived_errors ? ", " + std::to_string(m.derived_errors) + " derived-data writes failed" : "") << "\n";
     if (r.remote) write_remote_report(out, *r.remote, m);
     if (r.store)
         out << "  cache:        " << r.store->index.live_count << " entries, " << format_bytes(r.store->index.total_bytes) << " of "
@@ -168,12 +179,17 @@ void write_build_report(std::ostream& out, const ReportContext& r) {
 
 std::string build_report_json(const ReportContext& r) {
     json j = {{"session", metrics_json(r.session)}, {"lifetime", metrics_json(r.lifetime)}, {"enabled", r.enabled}};
+    // How much of the cache was used: read_write, read_only (and why), none (and why,
+    // unless configuration disabled it: disabled_by).
+    j["access"] = !r.enabled ? "none" : r.read_only_reason.empty() ? "read_write" : "read_only";
+    if (!r.enabled && !r.unusable_reason.empty()) j["access_reason"] = r.unusable_reason;
+    if (r.enabled && !r.read_only_reason.empty()) j["access_reason"] = r.read_only_reason;
     j["session"]["time_saved_ns"] = r.session.time_saved_ns(r.fallback_build_ns);
     if (r.store)
         j["cache"] = {{"directory", r.directory.string()}, {"entries", r.store->index.live_count}, {"bytes", r.store->index.total_bytes},
                       {"max_bytes", r.store->max_size_bytes}, {"packs", r.store->pack_count}};
     if (r.remote) j["remote"] = remote_report_json(*r.remote, r.session, r.lifetime);
-    return j.dump(2);
+    return dump_json(j, 2);
 }
 
 Result<RecordedMetrics> add_session_to_stats(const fs::path& cache_directory, const CacheMetrics& session) {
@@ -207,7 +223,7 @@ std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path
     RecordedMetrics m;
     if (j->contains("lifetime")) m.lifetime = detail::metrics_from_json((*j)["lifetime"]);
     if (j->contains("last_session")) m.last_session = detail::metrics_from_json((*j)["last_session"]);
-    m.mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    m.mean_build_ns = detail::number(*j, "mean_build_ns");
     return m;
 }
 

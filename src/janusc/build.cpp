@@ -15,6 +15,7 @@
 #include "janusc/parser.hpp"
 #include "janusc/thread_pool.hpp"
 #include "jdc/detail/atomic_file.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 #include "util/hash_stream.hpp"
 
@@ -456,7 +457,11 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"call_sites_resolve_cpu_ns", s.call_sites_resolve_cpu_ns},
                         {"write_ns", s.write_ns},
                         {"total_ns", s.total_ns}};
-    return nlohmann::json{{"janusc", j}, {"cache", nlohmann::json::parse(o.cache_report_json)}}.dump(2);
+    // The cache's report is the manager's own dump (valid UTF-8 whatever its paths);
+    // parsed without exceptions all the same: a report that does not parse is null.
+    nlohmann::json cache = nlohmann::json::parse(o.cache_report_json, nullptr, false);
+    if (cache.is_discarded()) cache = nullptr;
+    return jdc::detail::dump_json(nlohmann::json{{"janusc", j}, {"cache", std::move(cache)}}, 2);
 }
 
 }  // namespace janusc

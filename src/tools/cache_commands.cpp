@@ -11,6 +11,8 @@
 #include "jdc/local_store.hpp"
 #include "jdc/store_check.hpp"
 #include "tools/tool_support.hpp"
+#include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -31,7 +33,7 @@ struct OpenedStore {
     int exit_code = kExitOk;
 };
 
-OpenedStore open_store(const std::string& dir_option) {
+OpenedStore open_store(const std::string& dir_option, bool only_reading = false) {
     OpenedStore o;
     auto dir = cache_directory(dir_option);
     if (!dir) {
@@ -39,7 +41,7 @@ OpenedStore open_store(const std::string& dir_option) {
         return o;
     }
     o.dir = *dir;
-    auto store = open_cache_for_tool(o.dir);
+    auto store = open_cache_for_tool(o.dir, only_reading);
     if (!store) {
         o.exit_code = report_error(store.error());
         return o;
@@ -143,8 +145,9 @@ json stats_json(const fs::path& dir, const Survey& s) {
     // The build sessions' counters exactly as the manager recorded them (stats.json).
     j["lifetime"] = nullptr;
     j["last_session"] = nullptr;
-    std::ifstream in(dir / "stats.json");
-    const json recorded = in ? json::parse(in, nullptr, false) : json();
+    // Opened like every cache file: a FIFO planted as stats.json is refused, not waited on.
+    const auto text = detail::read_regular_file(dir / "stats.json", 16ull << 20);
+    const json recorded = text ? json::parse(*text, nullptr, false) : json();
     if (recorded.is_object()) {
         if (recorded.contains("lifetime")) j["lifetime"] = recorded["lifetime"];
         if (recorded.contains("last_session")) j["last_session"] = recorded["last_session"];
@@ -153,11 +156,11 @@ json stats_json(const fs::path& dir, const Survey& s) {
 }
 
 int cmd_stats(const std::string& dir_option, bool as_json) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     auto s = survey(*o.store);
     if (!s) return report_error(s.error());
-    if (as_json) std::cout << stats_json(o.dir, *s).dump(2) << "\n";
+    if (as_json) std::cout << detail::dump_json(stats_json(o.dir, *s), 2) << "\n";
     else print_stats_text(o.dir, *s, read_recorded_metrics(o.dir));
     return kExitOk;
 }
@@ -280,7 +283,7 @@ void print_record(const RecordedInputs& r) {
 
 // NAME or KEY: a key is 32 hex digits; anything else names a generic function.
 int cmd_explain(const std::string& dir_option, const std::string& what) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     std::optional<CacheKey> key = CacheKey::from_hex(what);
     std::optional<RecordedInputs> record;
@@ -336,7 +339,7 @@ std::optional<int> CacheCommands::run() const {
 }
 
 int inspect_cache_key(const std::string& dir_option, const CacheKey& key, void (*print)(const ArenaView&, std::ostream&)) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, true);
     if (!o.store) return o.exit_code;
     auto got = o.store->get(key, AccessMode::inspect);
     if (!got) {

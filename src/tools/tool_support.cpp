@@ -40,14 +40,20 @@ Result<void> require_cache_directory(const fs::path& dir) {
     return make_error(ErrorCode::not_found, "'" + dir.string() + "' is not a jdc cache directory (no index.jdci, objects/ or CACHEDIR.TAG)");
 }
 
-Result<LocalStore> open_cache_for_tool(const fs::path& dir) {
+Result<LocalStore> open_cache_for_tool(const fs::path& dir, bool only_reading) {
     JDC_FORWARD_IF_ERROR(require_cache_directory(dir));
     auto config = CacheConfig::from_environment();
     if (!config) return tl::unexpected(config.error());
     StoreOptions options = config->store_options();
     options.automatic_maintenance = false;  // a tool does what it is asked, nothing more
     options.log = [](const std::string& line) { std::cerr << line << "\n"; };
-    return LocalStore::open(dir, std::move(options));
+    auto store = LocalStore::open(dir, options);
+    if (store || !only_reading || store.error().code != ErrorCode::io) return store;
+    options.read_only = true;
+    auto read_only = LocalStore::open(dir, std::move(options));
+    if (!read_only) return store;  // the first error says more
+    std::cerr << "jdc: " << dir.string() << " opened read-only: " << store.error().message << "\n";
+    return read_only;
 }
 
 ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) == 1) {}

@@ -27,8 +27,10 @@ Result<std::filesystem::path> cache_directory(const std::string& dir_option);
 Result<void> require_cache_directory(const std::filesystem::path& dir);
 
 // require_cache_directory, then LocalStore::open with the configuration's size and
-// age limits (JANUS_CACHE_SIZE, ...).
-Result<LocalStore> open_cache_for_tool(const std::filesystem::path& dir);
+// age limits (JANUS_CACHE_SIZE, ...). With `only_reading` (stats, explain, inspect), a
+// store this user cannot open for writing (another user's, a read-only mount) is
+// opened read-only instead, with one line on stderr.
+Result<LocalStore> open_cache_for_tool(const std::filesystem::path& dir, bool only_reading = false);
 
 // A one-line progress bar on stderr, drawn only when stderr is a terminal, at most
 // ten times a second; the line is cleared when the bar is destroyed.
