@@ -99,6 +99,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
                                                 {"JANUS_CACHE_REMOTE_READ_ONLY", "yes"},
                                                 {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "150"},
                                                 {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "2000"},
+                                                {"JANUS_CACHE_REMOTE_DEADLINE_MS", "9000"},
+                                                {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "30000"},
                                                 {"JANUS_CACHE_REMOTE_TTL", "14d"},
                                                 {"JANUS_CACHE_REMOTE_MAX_SIZE", "8M"}}));
     REQUIRE(c);
@@ -106,6 +108,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK(c->remote_read_only);
     CHECK(c->remote_connect_timeout_ms == 150);
     CHECK(c->remote_timeout_ms == 2000);
+    CHECK(c->remote_deadline_ms == 9000);
+    CHECK(c->remote_session_budget_ms == 30000);
     CHECK(c->remote_ttl_seconds == 14 * 86400);
     CHECK(c->remote_max_value_bytes == 8u << 20);
 
@@ -114,6 +118,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK_FALSE(d.remote_read_only);
     CHECK(d.remote_connect_timeout_ms == RemoteOptions{}.connect_timeout_ms);
     CHECK(d.remote_timeout_ms == RemoteOptions{}.operation_timeout_ms);
+    CHECK(d.remote_deadline_ms == RemoteOptions{}.request_deadline_ms);
+    CHECK(d.remote_session_budget_ms == 120'000);
     CHECK(d.remote_ttl_seconds == 0);
     CHECK(d.remote_max_value_bytes == kDefaultRemoteMaxValueBytes);
     CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", ""}}))->remote_url.empty());
@@ -134,6 +140,10 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
         {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "1.5"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "600001"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "fast"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "0"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "600001"},
+        {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "-5"},
+        {"JANUS_CACHE_ALLOW_SHARED", "perhaps"},
         {"JANUS_CACHE_REMOTE_TTL", "soon"},
         {"JANUS_CACHE_REMOTE_TTL", "9000000000000001"},
         {"JANUS_CACHE_REMOTE_TTL", "18446744073709551615"},
@@ -289,6 +299,70 @@ TEST_CASE("load: flag > environment > jdc.conf > default, each value with its so
     auto refused = CacheConfig::load(bad_flag);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message == "--max-size 'lots' is not valid: expected a positive size in bytes, optionally with K, M, G or T (e.g. 512M)");
+}
+
+TEST_CASE("load: the hardening settings are jdc.conf keys too; the secret is never shown", "[config][file][remote]") {
+    testing::TempDir tmp;
+    const auto dir = tmp.path / "cache";
+    write_text(dir / "jdc.conf",
+               "allow_shared = yes\nremote_deadline_ms = 7000\nremote_session_budget_ms = 45000\nremote_secret = team-s3cret\n");
+
+    auto c = CacheConfig::load(request_for(dir));
+    REQUIRE(c);
+    CHECK(c->allow_shared);
+    CHECK(c->remote_deadline_ms == 7000);
+    CHECK(c->remote_session_budget_ms == 45000);
+    CHECK(c->remote_secret == "team-s3cret");
+    for (const char* key : {"allow_shared", "remote_deadline_ms", "remote_session_budget_ms", "remote_secret"}) {
+        INFO(key);
+        CHECK(origin_of(*c, key).source == ConfigSource::config_file);
+    }
+    CHECK(origin_of(*c, "allow_shared").value == "true");
+    CHECK(origin_of(*c, "remote_deadline_ms").value == "7000");
+    CHECK(origin_of(*c, "remote_secret").value == "(set)");
+    CHECK(origin_of(*c, "remote_secret").variable == "JANUS_CACHE_REMOTE_SECRET");
+    for (const ConfigOrigin& o : c->origins) {
+        INFO(o.key);
+        CHECK(o.value.find("s3cret") == std::string::npos);
+        CHECK(o.where.find("s3cret") == std::string::npos);
+    }
+
+    // The environment over the file, as for every setting; the secret as given.
+    auto e = CacheConfig::load(request_for(dir, {{"JANUS_CACHE_REMOTE_SECRET", " other secret "},
+                                                 {"JANUS_CACHE_REMOTE_DEADLINE_MS", "100"},
+                                                 {"JANUS_CACHE_ALLOW_SHARED", "0"}}));
+    REQUIRE(e);
+    CHECK(e->remote_secret == " other secret ");
+    CHECK(e->remote_deadline_ms == 100);
+    CHECK_FALSE(e->allow_shared);
+    CHECK(origin_of(*e, "remote_secret").source == ConfigSource::environment);
+    CHECK(origin_of(*e, "remote_secret").value == "(set)");
+
+    // Unset: nothing to show, and what `jdc init` writes has no value for it.
+    std::filesystem::remove(dir / "jdc.conf");
+    auto d = CacheConfig::load(request_for(dir));
+    REQUIRE(d);
+    CHECK(d->remote_secret.empty());
+    CHECK(origin_of(*d, "remote_secret").value.empty());
+    CHECK(origin_of(*d, "remote_deadline_ms").value == "5000");
+    CHECK(origin_of(*d, "remote_session_budget_ms").value == "120000");
+    CHECK(origin_of(*d, "allow_shared").value == "false");
+    bool described = false;
+    for (const ConfigOrigin& o : describe_settings(CacheConfig::defaults()))
+        if (o.key == "remote_secret") described = o.value.empty();
+    CHECK(described);
+
+    const std::string file = (dir / "jdc.conf").string();
+    for (const auto& [text, message] : {std::pair<std::string, std::string>{"remote_deadline_ms = 0\n", file + ":1: remote_deadline_ms = '0' is not valid"},
+                                        {"remote_session_budget_ms = 600001\n", file + ":1: remote_session_budget_ms = '600001' is not valid"},
+                                        {"allow_shared = perhaps\n", file + ":1: allow_shared = 'perhaps' is not valid"}}) {
+        INFO(text);
+        write_text(dir / "jdc.conf", text);
+        auto r = CacheConfig::load(request_for(dir));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::invalid_argument);
+        CHECK(r.error().message.rfind(message, 0) == 0);
+    }
 }
 
 TEST_CASE("load: a bad jdc.conf names the file, the line and the key, and nothing of it applies", "[config][file]") {

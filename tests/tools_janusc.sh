@@ -48,6 +48,20 @@ expect "... and was used" 0 "" -- test -f "$tmp/envcache/stats.json"
 expect "a bad JANUS_CACHE_SIZE is a usage error" 2 "JANUS_CACHE_SIZE" -- env JANUS_CACHE_SIZE=lots "$janusc" build "$tmp/p" --out "$tmp/out6"
 expect "the default cache lives in the project" 0 "in $tmp/p/.janus_cache/dispatch_tables" -- env -u JANUS_CACHE_DIR "$janusc" build "$tmp/p"
 
+# Paths are bytes (issue 20, attack 6): a project in a Latin-1 directory, whose default cache
+# path is not UTF-8, builds, and every JSON document names it with U+FFFD.
+latin1="$tmp/caf$(printf '\351')"
+"$janusc" gen --size small --seed 5 "$latin1" >/dev/null
+expect "a project in a Latin-1 directory builds with its default cache" 0 "100 built" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1" --report-json "$tmp/latin1.json"
+expect "... twice (the records of its paths are read back)" 0 "hit ratio 100.0%" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1"
+check_json() {  # check_json NAME FILE PYTHON-EXPRESSION-OF-j
+  if python3 -c "import json,sys; j=json.load(open(sys.argv[1], encoding='utf-8')); sys.exit(0 if ($3) else 1)" "$2"; then
+    echo "ok   $1"; pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
+}
+check_json "... its JSON report is UTF-8, the path with U+FFFD" "$tmp/latin1.json" "j['cache']['cache']['directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
+"$jdc" stats --json --dir "$latin1/.janus_cache/dispatch_tables" >"$tmp/latin1-stats.json" 2>&1
+check_json "jdc stats --json of that cache" "$tmp/latin1-stats.json" "j['entries'] == 100 and j['cache_directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
+
 mkdir -p "$tmp/bad"
 printf 'module main\ntype A : Nowhere\n' > "$tmp/bad/main.jn"
 expect "compile errors exit 1 with file:line:col" 1 "bad/main.jn:2:10: error: undefined type 'Nowhere'" -- "$janusc" build "$tmp/bad" --no-cache
@@ -81,5 +95,22 @@ cp "$janusc" "$tmp/alone/janusc"
 ln -s "$jdc" "$tmp/bin/jdc"
 expect "cache finds jdc on PATH when it is not beside janusc" 0 ": ok" -- env PATH="$tmp/bin:/usr/bin:/bin" "$tmp/alone/janusc" cache verify "$arena"
 expect "cache without any jdc exits 2" 2 "cannot run jdc" -- env PATH="/nonexistent" "$tmp/alone/janusc" cache verify "$arena"
+
+# The cache never fails a build it could do without (issue 20, attack 5: before, each
+# of these exited 2). A full disk: RLIMIT_FSIZE 0 with SIGXFSZ ignored makes every
+# file write fail with EFBIG; a warm build writes nothing but derived data.
+full_disk=(bash -c 'trap "" XFSZ; ulimit -f 0; exec "$0" build "$1" --cache-dir "$2"' "$janusc" "$tmp/p" "$tmp/cache-wt")
+expect "a full disk: a warm build succeeds" 0 "hit ratio 100.0%" -- "${full_disk[@]}"
+expect "... the failed stats.json and dependency state counted" 0 "2 derived-data writes failed" -- "${full_disk[@]}"
+# A cache this user cannot write (another user's: root ignores modes, so run as nobody).
+chmod 755 "$tmp"
+if [ "$(id -u)" -eq 0 ]; then as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_other=(); chmod -R a-w "$tmp/cache-wt"; fi
+expect "a read-only cache is read: every table a hit" 0 "hit ratio 100.0%" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+expect "... and one line says so" 0 "cache: +read-only: " -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod -R u+w "$tmp/cache-wt"
+chmod 700 "$tmp/cache-wt"
+if [ "$(id -u)" -ne 0 ]; then chmod 000 "$tmp/cache-wt"; fi
+expect "a cache directory this user cannot read: every table built, exit 0" 0 "cache: +not used: .*every table built" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod 755 "$tmp/cache-wt"
 
 expect_summary tools_janusc

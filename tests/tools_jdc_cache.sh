@@ -134,6 +134,13 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
   expect "explain: an unreadable directory" 2 "cannot read cache directory" -- "${as_nobody[@]}" "$jdc" explain --dir "$c" "$key"
   expect "jdc-compactor: an unreadable directory" 2 "cannot read cache directory" -- "${as_nobody[@]}" "$compactor" --once --dir "$c"
   chmod 755 "$c"
+  # Readable but not writable for this user (issue 20, attack 5: "a read-only cache
+  # cannot even be read"): what only reads works, what writes fails clearly.
+  expect "stats: a cache this user cannot write is read" 0 "opened read-only: .*Permission denied" -- "${as_nobody[@]}" "$jdc" stats --dir "$c"
+  expect "stats --json: ... entries counted" 0 '"entries": [1-9]' -- "${as_nobody[@]}" "$jdc" stats --json --dir "$c"
+  expect "validate: ... checked" 0 "all valid" -- "${as_nobody[@]}" "$jdc" validate --dir "$c"
+  expect "explain: ... read" 0 "$key" -- "${as_nobody[@]}" "$jdc" explain --dir "$c" "$key"
+  expect "gc: ... writing is refused" 2 "Permission denied" -- "${as_nobody[@]}" "$jdc" gc --dir "$c"
 else
   echo "skip unreadable-directory tests (need root and setpriv)"
 fi

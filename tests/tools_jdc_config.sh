@@ -14,7 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 # shellcheck source=support/cli_expect.sh
 source "$support/cli_expect.sh"
 unset JANUS_CACHE_DIR JANUS_CACHE_SIZE JANUS_CACHE_MAX_AGE JANUS_CACHE_DISABLE JANUS_CACHE_VERBOSE JANUS_CACHE_COMPACT_THRESHOLD \
-  JANUS_CACHE_COMPACTOR JANUS_CACHE_WRITE_THROUGH JANUS_CACHE_REMOTE JANUS_CACHE_COMPRESSION
+  JANUS_CACHE_COMPACTOR JANUS_CACHE_WRITE_THROUGH JANUS_CACHE_REMOTE JANUS_CACHE_COMPRESSION \
+  JANUS_CACHE_ALLOW_SHARED JANUS_CACHE_REMOTE_SECRET JANUS_CACHE_REMOTE_DEADLINE_MS JANUS_CACHE_REMOTE_SESSION_BUDGET_MS
 
 
 # ---- jdc config: defaults, environment, jdc.conf, flags -------------------------------
@@ -23,7 +24,7 @@ expect "config of a directory that is no cache yet" 0 "cache directory: +$c \(no
 expect "config: every key with value and source" 0 "^max_size +100M +default$" -- "$jdc" config --dir "$c"
 expect "config: the directory's source is the flag" 0 "^cache_dir +$c +flag \(--dir\)$" -- "$jdc" config --dir "$c"
 check_json "config --json: every setting, each with its source" \
-  'j["cache_directory"] == "'"$c"'" and j["config_file"] is None and [s["key"] for s in j["settings"]][:3] == ["cache_dir", "max_size", "max_age"] and {s["key"] for s in j["settings"]} >= {"cleanup_interval","disable","verbose","write_through","compression","remote","remote_read_only","remote_connect_timeout_ms","remote_timeout_ms","remote_ttl","remote_max_size","compact_threshold","compactor"} and all(s["source"] == "default" for s in j["settings"][1:]) and all(s["variable"].startswith("JANUS_CACHE_") for s in j["settings"])' \
+  'j["cache_directory"] == "'"$c"'" and j["config_file"] is None and [s["key"] for s in j["settings"]][:3] == ["cache_dir", "max_size", "max_age"] and {s["key"] for s in j["settings"]} >= {"cleanup_interval","disable","verbose","write_through","compression","remote","remote_read_only","remote_connect_timeout_ms","remote_timeout_ms","remote_deadline_ms","remote_session_budget_ms","remote_secret","allow_shared","remote_ttl","remote_max_size","compact_threshold","compactor"} and all(s["source"] == "default" for s in j["settings"][1:]) and all(s["variable"].startswith("JANUS_CACHE_") for s in j["settings"])' \
   "$jdc" config --json --dir "$c"
 
 expect "init: makes the cache" 0 "initialized cache directory $c" -- "$jdc" init --dir "$c"
@@ -45,6 +46,10 @@ check_json "gc: the flag over both" 'j["max_size_bytes"] == 5 << 20 and j["max_a
 expect "config: a password in a remote URL is hidden" 0 "^remote +redis://:\*\*\*@cache.example:6379/0 +environment" -- \
   env JANUS_CACHE_REMOTE="redis://:hunter2@cache.example:6379/0" "$jdc" config --dir "$c"
 check "config: ... nowhere shown" bash -c "! env JANUS_CACHE_REMOTE='redis://:hunter2@cache.example' '$jdc' config --json --dir '$c' | grep -q hunter2"
+expect "config: the team secret shown only as set" 0 "^remote_secret +\(set\) +environment \(JANUS_CACHE_REMOTE_SECRET\)$" -- \
+  env JANUS_CACHE_REMOTE_SECRET=sw0rdfish "$jdc" config --dir "$c"
+check "config: ... never its value" bash -c "! env JANUS_CACHE_REMOTE_SECRET=sw0rdfish '$jdc' config --dir '$c' 2>&1 | grep -q sw0rdfish && ! env JANUS_CACHE_REMOTE_SECRET=sw0rdfish '$jdc' config --json --dir '$c' 2>&1 | grep -q sw0rdfish"
+expect "config: no secret is (none)" 0 "^remote_secret +\(none\) +default$" -- "$jdc" config --dir "$c"
 
 # Bad files: the file, the line and the key; every command refuses, nothing is half-applied.
 printf 'max_size = 1M\nmax_age = soon\n' > "$c/jdc.conf"

@@ -22,6 +22,11 @@ namespace jdc {
 struct DispatchForms {
     bool compressed_table = false;  // section 6: poles + shared, row-displaced pole table
     MatrixLimits limits;            // above them the table is omitted, not an error
+    // When > 0, the table is also omitted when its bytes exceed this multiple of the
+    // rest of the arena: verifying it would cost every load more than its lookups
+    // save (measured: bench/RESULTS.md, "Targets"). 0: no such cap.
+    double max_index_share = 0;
+    static constexpr double kDefaultMaxIndexShare = 2.0;
 
     static DispatchForms all() {
         DispatchForms forms;
@@ -31,9 +36,11 @@ struct DispatchForms {
     // The default policy (measured in bench/RESULTS.md, "Dispatch forms"): the
     // compressed table from kMinEntriesForTable implementations up, where it beats
     // the scan; below, the scan is as fast and the table would be most of the arena.
+    // Not when it would be over kDefaultMaxIndexShare times the rest of the arena.
     static DispatchForms for_table(const DispatchTable& table) {
         DispatchForms forms;
         forms.compressed_table = table.implementations.size() >= kMinEntriesForTable;
+        forms.max_index_share = kDefaultMaxIndexShare;
         return forms;
     }
     static constexpr std::size_t kMinEntriesForTable = 8;

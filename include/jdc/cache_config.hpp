@@ -40,6 +40,10 @@
 //   disable                    JANUS_CACHE_DISABLE                    false: 1/true/yes/on turns caching off
 //                                                                     (every lookup a miss, nothing written)
 //   verbose                    JANUS_CACHE_VERBOSE                    false: one line per cache event on stderr
+//   allow_shared               JANUS_CACHE_ALLOW_SHARED               false: true: no warning when the cache
+//                                                                     directory is owned by another user or
+//                                                                     writable by every user (a deliberately
+//                                                                     shared cache)
 //   write_through              JANUS_CACHE_WRITE_THROUGH              false: each built table written at once as
 //                                                                     a loose file other processes see; by
 //                                                                     default the session's tables are written
@@ -61,6 +65,20 @@
 //   remote_connect_timeout_ms  JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS  200, from 1 to 600000
 //   remote_timeout_ms          JANUS_CACHE_REMOTE_TIMEOUT_MS          500, from 1 to 600000: the longest wait for
 //                                                                     the server in one socket read or write
+//   remote_deadline_ms         JANUS_CACHE_REMOTE_DEADLINE_MS         5000, from 1 to 600000: every request done
+//                                                                     from its first byte sent to its last
+//                                                                     reply byte read
+//   remote_session_budget_ms   JANUS_CACHE_REMOTE_SESSION_BUDGET_MS   120000, from 1 to 600000: time a session
+//                                                                     may spend on the remote, summed over
+//                                                                     threads; once spent, the remote is
+//                                                                     switched off for the rest of the session
+//   remote_secret              JANUS_CACHE_REMOTE_SECRET              none: the team secret: every value written
+//                                                                     is sealed with a keyed MAC, and only
+//                                                                     values sealed with it are used (readers
+//                                                                     and writers must all have it;
+//                                                                     format-spec/remote-cache-v1.md §3.3).
+//                                                                     Never printed: `jdc config` shows set
+//                                                                     or unset.
 //   remote_ttl                 JANUS_CACHE_REMOTE_TTL                 0 (none, Redis evicts): expiry of remote
 //                                                                     writes, as max_age, at most
 //                                                                     9000000000000000 s (what Redis accepts)
@@ -138,6 +156,9 @@ struct JDC_API CacheConfig {
     bool enabled = true;   // disable clears it
     std::string disabled_by;  // who turned caching off, for the build report ("JANUS_CACHE_DISABLE", "--no-cache", ...)
     bool verbose = false;  // verbose
+    // A cache directory another user owns or every user may write is used, but with a
+    // warning (another user could plant tables there); true silences it.
+    bool allow_shared = false;  // allow_shared
     // The remote tier; off when remote_url is empty. The defaults are RemoteOptions'.
     std::string remote_url;                           // remote
     bool remote_read_only = false;                    // remote_read_only
@@ -145,6 +166,15 @@ struct JDC_API CacheConfig {
     std::uint32_t remote_timeout_ms = 500;            // remote_timeout_ms
     std::uint64_t remote_ttl_seconds = 0;             // remote_ttl
     std::uint64_t remote_max_value_bytes = 64ull * 1024 * 1024;  // remote_max_size
+    std::uint32_t remote_deadline_ms = 5000;          // remote_deadline_ms
+    std::string remote_secret;                        // remote_secret (RemoteOptions::secret)
+    // Session budgets of the remote tier: once one is spent, the remote is switched off
+    // for the rest of the session (one log line, counted as a remote error). Time spent
+    // on remote requests (summed over threads), values rejected (each may have cost a
+    // download and a decode up to the size cap), bytes decompressed from fetched values.
+    std::uint32_t remote_session_budget_ms = 120'000;  // remote_session_budget_ms
+    std::uint32_t remote_session_max_rejects = 16;
+    std::uint64_t remote_session_max_decoded_bytes = 4ull * 1024 * 1024 * 1024;
     // When a build session ends with at least this many loose entries, the manager
     // starts jdc-compactor in the background (at most one per cache). 0: never.
     std::uint64_t compact_threshold = 0;  // compact_threshold
@@ -175,7 +205,9 @@ struct JDC_API CacheConfig {
     // The configuration as described at the top of this header: flags > environment >
     // <cache directory>/jdc.conf > defaults, with origins and config_file filled.
     // Errors: invalid_argument (a value, a key or a flag that is not valid, naming it),
-    // io (jdc.conf exists but cannot be read, or is not a regular file).
+    // io (jdc.conf exists but cannot be read, or is not a regular file). A cache
+    // directory that exists but cannot be searched is no error: no jdc.conf is read
+    // (the cache cannot be used anyway: a build goes on without it).
     static Result<CacheConfig> load(const Request& request);
     static Result<CacheConfig> load();
 

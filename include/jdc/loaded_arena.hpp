@@ -82,7 +82,10 @@ private:
 };
 
 // Reads a whole file (at most max_size bytes) into memory: the raw bytes, unverified.
-// For tools that must report on files that do not verify.
-JDC_API Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size);
+// For tools that must report on files that do not verify, and for derived files of
+// the cache (the dependency state: SymlinkPolicy::refuse). Only a regular file is
+// read: a FIFO or device is refused without blocking.
+JDC_API Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size,
+                                                       SymlinkPolicy symlinks = SymlinkPolicy::follow);
 
 }  // namespace jdc

@@ -84,6 +84,15 @@ struct JDC_API StoreOptions {
     // an index.jdci: it belongs to something else. True makes such a directory a cache
     // (`jdc init --force`).
     bool adopt_non_empty_directory = false;
+    // Open the store only to read it: a cache this user cannot write (a CI image, a
+    // shared read-only mount). Nothing is created, locked or written: lookups open
+    // objects/<hh>/<key>.jdca, then the packs (a loose file shadows packed copies, as
+    // in every store), and verify and key-check what they find as always; the index,
+    // when there is one, is mapped privately (IndexAccess::read_only) for find(),
+    // entries() and stats() only. Unreadable packs/ leaves the loose entries (logged).
+    // Damaged entries are not dropped, counters not kept; every write (put, remove,
+    // evict, cleanup, rebuild, clear, modify) fails with io.
+    bool read_only = false;
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
     std::function<void(const std::string&)> log;
@@ -171,7 +180,9 @@ public:
     // invalid_argument (`root` is not empty and not a cache, see
     // StoreOptions::adopt_non_empty_directory), io (permission denied, read-only
     // filesystem, a symlink or file where a directory belongs), and whatever
-    // rebuilding a damaged index meets.
+    // rebuilding a damaged index meets. With options.read_only, creates nothing and
+    // takes any directory as it is: errors are not_found (no directory) and io (not a
+    // directory, not readable, a link where a store directory belongs).
     static Result<LocalStore> open(const std::filesystem::path& root, StoreOptions options = {});
 
     LocalStore(LocalStore&&) noexcept;
@@ -248,6 +259,7 @@ public:
     // every process at once (`jdc stats --zero`). Counts made meanwhile by others may
     // land on either side. Errors: io (no index can be mapped).
     Result<void> zero_counters();
+    bool read_only() const noexcept { return options().read_only; }
     const std::filesystem::path& root() const noexcept;
     const StoreOptions& options() const noexcept;
 
@@ -258,6 +270,7 @@ public:
 private:
     struct State;
     explicit LocalStore(std::unique_ptr<State> state);
+    static Result<LocalStore> open_read_only(std::unique_ptr<State> state);
     std::unique_ptr<State> s_;
 };
 

@@ -133,6 +133,12 @@ struct JDC_API RemoteOptions {
     // sends zstd from 4 KiB). A fetched value may be raw or compressed either way: it
     // is decompressed (its arena held to the same caps as a raw value) and verified.
     CompressionPolicy compression = CompressionPolicy::off();
+    // The team secret (format-spec/remote-cache-v1.md §3.3); empty: none. With one,
+    // every value written is sealed with a keyed MAC over its key name and bytes, and
+    // a value read is used only if its seal matches (else rejected, `corrupt`), so only
+    // holders of the secret write values that are used. Without one, a sealed value's
+    // seal is skipped. Never printed.
+    std::string secret;
 };
 
 // How the last call of a RemoteStore failed (see the header comment).

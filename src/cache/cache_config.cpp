@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -201,6 +199,9 @@ const Setting kSettings[] = {
     {"verbose", "JANUS_CACHE_VERBOSE", "true: one line per cache event on stderr",
      [](CacheConfig& c, std::string_view t) { return apply_flag(c.verbose, t); },
      [](const CacheConfig& c) { return show_flag(c.verbose); }},
+    {"allow_shared", "JANUS_CACHE_ALLOW_SHARED", "true: no warning when the cache directory is owned by another user or writable by every user",
+     [](CacheConfig& c, std::string_view t) { return apply_flag(c.allow_shared, t); },
+     [](const CacheConfig& c) { return show_flag(c.allow_shared); }},
     {"write_through", "JANUS_CACHE_WRITE_THROUGH", "true: each built table written at once as a loose file; false: a session's tables as one pack",
      [](CacheConfig& c, std::string_view t) { return apply_flag(c.write_through, t); },
      [](const CacheConfig& c) { return show_flag(c.write_through); }},
@@ -231,6 +232,20 @@ const Setting kSettings[] = {
     {"remote_timeout_ms", "JANUS_CACHE_REMOTE_TIMEOUT_MS", "longest wait for the remote in one socket read or write, in milliseconds",
      [](CacheConfig& c, std::string_view t) { return apply_timeout_ms(c.remote_timeout_ms, t); },
      [](const CacheConfig& c) { return std::to_string(c.remote_timeout_ms); }},
+    {"remote_deadline_ms", "JANUS_CACHE_REMOTE_DEADLINE_MS", "every remote request done from its first byte sent to its last reply byte read, in milliseconds",
+     [](CacheConfig& c, std::string_view t) { return apply_timeout_ms(c.remote_deadline_ms, t); },
+     [](const CacheConfig& c) { return std::to_string(c.remote_deadline_ms); }},
+    {"remote_session_budget_ms", "JANUS_CACHE_REMOTE_SESSION_BUDGET_MS",
+     "time a build session may spend on the remote, summed over threads, in milliseconds; then the remote is off for the session",
+     [](CacheConfig& c, std::string_view t) { return apply_timeout_ms(c.remote_session_budget_ms, t); },
+     [](const CacheConfig& c) { return std::to_string(c.remote_session_budget_ms); }},
+    // The secret is never shown: "(set)", or nothing when there is none.
+    {"remote_secret", "JANUS_CACHE_REMOTE_SECRET", "the team secret sealing remote values with a keyed MAC; empty: none; never shown",
+     [](CacheConfig& c, std::string_view t) -> std::string {
+         c.remote_secret = std::string(t);  // any bytes
+         return {};
+     },
+     [](const CacheConfig& c) { return c.remote_secret.empty() ? std::string() : std::string("(set)"); }},
     {"remote_ttl", "JANUS_CACHE_REMOTE_TTL", "expiry of remote writes; 0: none, Redis evicts",
      [](CacheConfig& c, std::string_view t) -> std::string {
          const auto seconds = parse_duration_seconds(t);
@@ -465,12 +480,13 @@ Result<CacheConfig> CacheConfig::load(const Request& request) {
     }
     dir.value = config.cache_directory.string();
 
-    // A directory that exists but cannot be searched hides its jdc.conf: say that, not
-    // that the file cannot be read.
-    if (::access(config.cache_directory.c_str(), F_OK) == 0 && ::access(config.cache_directory.c_str(), R_OK | X_OK) != 0)
-        return make_error(ErrorCode::io, "cannot read cache directory '" + config.cache_directory.string() + "': " + std::strerror(errno));
+    // A directory that exists but cannot be searched (another user's) hides its jdc.conf:
+    // no file is read. The cache is not usable either, and a build goes on without it
+    // (build_cache_manager.hpp, CacheAccess::none); tools refuse the directory.
+    const bool searchable =
+        ::access(config.cache_directory.c_str(), F_OK) != 0 || ::access(config.cache_directory.c_str(), R_OK | X_OK) == 0;
     const fs::path file = config.cache_directory / std::string(kConfigFileName);
-    auto text = read_config_file(file);
+    auto text = searchable ? read_config_file(file) : Result<std::optional<std::string>>(std::nullopt);
     if (!text) return tl::unexpected(text.error());
     if (*text) {
         JDC_FORWARD_IF_ERROR(apply_config_text(config, file, **text, &origins));

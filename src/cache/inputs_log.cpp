@@ -2,17 +2,17 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
 #include "util/hash_stream.hpp"
 #include "util/hex.hpp"
+#include "util/regular_file.hpp"
 #include "util/unique_fd.hpp"
 
 namespace jdc::detail {
@@ -23,6 +23,9 @@ namespace {
 
 constexpr std::size_t kHashDigits = 16;
 constexpr std::uint64_t kCompactAbove = 1 << 20;  // bytes
+// Far more than any project's log (compaction keeps one line per table name); a
+// larger file is not read, like a missing one.
+constexpr std::uint64_t kMaxLogBytes = 1ull << 30;
 
 }  // namespace
 
@@ -39,11 +42,27 @@ Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view
     ScopedStoreLock held(**lock);
     if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + (cache_directory / "inputs.lock").string() + "': " + held.failure());
     const fs::path file = path_in(cache_directory);
-    const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
-    // Whole lines, appended under the lock: two writers' records never interleave; a
-    // writer that dies midway leaves a line cut short, which readers skip.
-    if (const int err = write_all(fd.get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
+    // Like every cache file: a FIFO or link at inputs.jdcl is refused, not waited on.
+    auto fd = open_regular_file(file, O_RDWR | O_APPEND | O_CREAT);  // read: its last byte
+    if (!fd) return make_error(ErrorCode::io, fd.error().message);
+    // Whole lines, appended under the lock: two writers' records never interleave. A
+    // writer that died midway, or whose disk filled up, left a last line without its
+    // newline; the next record would be glued to it and both lost. So a tail that is
+    // not a newline gets one first, in the same write: the torn line stays alone (and
+    // is skipped), the new records are whole.
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + file.string() + "': " + std::strerror(errno));
+    char last = '\n';
+    if (st.st_size > 0 && ::pread(fd->get(), &last, 1, st.st_size - 1) != 1)
+        return make_error(ErrorCode::io, "cannot read '" + file.string() + "': " + std::strerror(errno));
+    std::string repaired;
+    if (last != '\n') {
+        repaired.reserve(lines.size() + 1);
+        repaired.push_back('\n');
+        repaired.append(lines);
+        lines = repaired;
+    }
+    if (const int err = write_all(fd->get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
         return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
     return {};
 }
@@ -52,11 +71,10 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
     InputsLog log;
     const fs::path file = path_in(cache_directory);
     {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return log;
-        std::ostringstream text;
-        text << in.rdbuf();
-        log.text_ = std::move(text).str();
+        // Like every cache file: a FIFO or link at inputs.jdcl reads as an empty log.
+        auto text = read_regular_file(file, kMaxLogBytes);
+        if (!text) return log;
+        log.text_ = std::move(*text);
     }
     std::size_t lines = 0;
     std::string_view rest(log.text_);
@@ -65,7 +83,10 @@ InputsLog InputsLog::load(const fs::path& cache_directory) {
         if (end == std::string_view::npos) break;  // a last line without its newline: cut short
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end + 1);
-        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits))) continue;
+        // A record is a JSON object: a line not ending in '}' was cut short (and given
+        // its newline by the next append), and must not hide an earlier whole record.
+        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits)) || line.back() != '}')
+            continue;
         ++lines;
         const std::string hash(line.substr(0, kHashDigits));
         auto [it, added] = log.latest_.insert_or_assign(hash, line.substr(kHashDigits + 1));

@@ -13,6 +13,8 @@
 #include "storage/store_lock.hpp"
 #include "util/clock.hpp"
 #include "util/forward_error.hpp"
+#include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 #include "util/unique_fd.hpp"
 
@@ -33,7 +35,8 @@ json metrics_json(const CacheMetrics& m) {
     return {{"lookups", m.lookups}, {"hits", m.hits}, {"misses", m.misses}, {"misses_by_reason", reasons},
             {"hit_ratio", m.hit_ratio()}, {"build_ns", m.build_ns}, {"load_ns", m.load_ns},
             {"bytes_read", m.bytes_read}, {"bytes_written", m.bytes_written}, {"evictions", m.evictions},
-            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors}};
+            {"corrupt_drops", m.corrupt_drops}, {"stale_drops", m.stale_drops}, {"store_errors", m.store_errors},
+            {"derived_errors", m.derived_errors}};
 }
 
 namespace {
@@ -79,6 +82,7 @@ CacheMetrics metrics_from_json(const json& j) {
     m.corrupt_drops = number(j, "corrupt_drops");
     m.stale_drops = number(j, "stale_drops");
     m.store_errors = number(j, "store_errors");
+    m.derived_errors = number(j, "derived_errors");
     if (j.contains("misses_by_reason") && j["misses_by_reason"].is_object())
         for (std::size_t i = 0; i < kMissReasonCount; ++i) {
             const auto reason = static_cast<MissReason>(i);
@@ -99,21 +103,24 @@ CacheMetrics metrics_from_json(const json& j) {
 fs::path stats_file(const fs::path& cache_directory) { return cache_directory / "stats.json"; }
 fs::path history_file(const fs::path& cache_directory) { return cache_directory / "history.jsonl"; }
 
-// Reads a small JSON file; nullopt when missing or unparsable (derived data: never fatal).
+// stats.json is a few KiB; anything much larger is not one.
+constexpr std::uint64_t kMaxStatsBytes = 16ull << 20;
+
+// Reads a small JSON file like every cache file (regular_file.hpp: a FIFO or a link
+// in its place is refused, not waited on or followed); nullopt when missing,
+// unreadable or unparsable (derived data: never fatal).
 std::optional<json> read_json(const fs::path& p) {
-    std::ifstream in(p);
-    if (!in) return std::nullopt;
-    try {
-        return json::parse(in);
-    } catch (const json::exception&) {
-        return std::nullopt;
-    }
+    auto text = read_regular_file(p, kMaxStatsBytes);
+    if (!text) return std::nullopt;
+    json j = json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
 }
 
 // Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
 // does not find.
 Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
-    const std::string text = j.dump(1);
+    const std::string text = dump_json(j, 1);
     auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
                                     Durability::no_sync);
     if (!staged) return tl::unexpected(staged.error());
@@ -151,9 +158,13 @@ json remote_report_json(const ReportContext::Remote& remote, const CacheMetrics&
 void write_build_report(std::ostream& out, const ReportContext& r) {
     const CacheMetrics& m = r.session;
     out << "jdc build cache report\n";
-    if (!r.enabled)
+    if (!r.enabled && r.unusable_reason.empty())
         out << "  cache:        disabled" << (r.disabled_by.empty() ? "" : " (" + r.disabled_by + ")")
             << ": every table built, nothing stored\n";
+    else if (!r.enabled)
+        out << "  cache:        not used: " << r.unusable_reason << ": every table built, nothing stored\n";
+    else if (!r.read_only_reason.empty())
+        out << "  cache:        read-only: " << r.read_only_reason << ": tables served from the cache, nothing written\n";
     out << "  lookups:      " << m.lookups << " (" << m.hits << " hits, " << m.misses << " misses, hit ratio "
         << format_percent(m.hits, m.lookups) << ")\n";
     if (m.misses > 0) {
@@ -177,7 +188,8 @@ void write_build_report(std::ostream& out, const ReportContext& r) {
         << " summed over threads (hits x mean build time of misses - load time)\n"
         << "  bytes:        " << format_bytes(m.bytes_read) << " read, " << format_bytes(m.bytes_written) << " written\n"
         << "  drops:        " << m.evictions << " evicted, " << m.corrupt_drops << " corrupt, " << m.stale_drops << " stale"
-        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "") << "\n";
+        << (m.store_errors ? ", " + std::to_string(m.store_errors) + " store errors" : "")
+        << (m.derived_errors ? ", " + std::to_string(m.derived_errors) + " derived-data writes failed" : "") << "\n";
     if (r.remote) write_remote_report(out, *r.remote, m);
     if (r.store)
         out << "  cache:        " << r.store->index.live_count << " entries, " << format_bytes(r.store->index.total_bytes) << " of "
@@ -189,12 +201,17 @@ std::string build_report_json(const ReportContext& r) {
               {"session", metrics_json(r.session)},
               {"lifetime", metrics_json(r.lifetime)},
               {"enabled", r.enabled}};
+    // How much of the cache was used: read_write, read_only (and why), none (and why,
+    // unless configuration disabled it: disabled_by).
+    j["access"] = !r.enabled ? "none" : r.read_only_reason.empty() ? "read_write" : "read_only";
+    if (!r.enabled && !r.unusable_reason.empty()) j["access_reason"] = r.unusable_reason;
+    if (r.enabled && !r.read_only_reason.empty()) j["access_reason"] = r.read_only_reason;
     j["session"]["time_saved_ns"] = r.session.time_saved_ns(r.fallback_build_ns);
     if (r.store)
         j["cache"] = {{"directory", r.directory.string()}, {"entries", r.store->index.live_count}, {"bytes", r.store->index.total_bytes},
                       {"max_bytes", r.store->max_size_bytes}, {"packs", r.store->pack_count}};
     if (r.remote) j["remote"] = remote_report_json(*r.remote, r.session, r.lifetime);
-    return j.dump(2);
+    return dump_json(j, 2);
 }
 
 namespace {
@@ -224,17 +241,22 @@ std::uint64_t zeroed_at(const std::optional<json>& j) {
     return j && j->is_object() ? number(*j, "zeroed_at_ns") : 0;
 }
 
+// history.jsonl holds at most 2 x kHistorySessions lines of a few KiB; anything much
+// larger is not one.
+constexpr std::uint64_t kMaxHistoryBytes = 64ull << 20;
+
 // Appends one line to history.jsonl (the caller holds stats.lock) and, when the file
 // has grown past twice the sessions it keeps, rewrites it with the newest. A line is
 // one write() on an O_APPEND descriptor: a writer killed midway leaves a line cut
 // short, which readers skip.
 Result<void> append_history(const fs::path& cache_directory, const SessionRecord& session) {
     const fs::path file = history_file(cache_directory);
-    const std::string line = session_record_json(session).dump() + "\n";
+    const std::string line = dump_json(session_record_json(session)) + "\n";
     {
-        const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-        if (!fd) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
-        if (const int err = write_all(fd.get(), std::as_bytes(std::span<const char>(line.data(), line.size()))); err != 0)
+        // Opened like every cache file (regular_file.hpp): a FIFO or link in its place is refused.
+        auto fd = open_regular_file(file, O_WRONLY | O_APPEND | O_CREAT);
+        if (!fd) return tl::unexpected(fd.error());
+        if (const int err = write_all(fd->get(), std::as_bytes(std::span<const char>(line.data(), line.size()))); err != 0)
             return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
     }
     // Counting lines needs the file's text; below this size it cannot hold enough
@@ -242,7 +264,9 @@ Result<void> append_history(const fs::path& cache_directory, const SessionRecord
     constexpr std::uint64_t kTrimCheckBytes = 64 * 1024;
     struct stat st {};
     if (::lstat(file.c_str(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) < kTrimCheckBytes) return {};
-    std::ifstream in(file, std::ios::binary);
+    auto text = read_regular_file(file, kMaxHistoryBytes);
+    if (!text) return tl::unexpected(text.error());
+    std::istringstream in(*text);
     std::vector<std::string> lines;
     for (std::string l; std::getline(in, l);) lines.push_back(std::move(l));
     if (lines.size() <= 2 * kHistorySessions) return {};
@@ -331,8 +355,10 @@ std::optional<SessionRecord> session_record_from_json(const json& j) {
 
 std::vector<SessionRecord> read_session_history(const fs::path& cache_directory, std::size_t last) {
     std::vector<SessionRecord> out;
-    std::ifstream in(history_file(cache_directory), std::ios::binary);
-    if (!in) return out;
+    // Opened like every cache file: a FIFO planted as history.jsonl is refused, not waited on.
+    const auto text = read_regular_file(history_file(cache_directory), kMaxHistoryBytes);
+    if (!text) return out;
+    std::istringstream in(*text);
     for (std::string line; std::getline(in, line);) {
         const json j = json::parse(line, nullptr, false);
         if (j.is_discarded()) continue;  // cut short by a writer that died
@@ -352,7 +378,7 @@ std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path
     RecordedMetrics m;
     if (j->contains("lifetime")) m.lifetime = detail::metrics_from_json((*j)["lifetime"]);
     if (j->contains("last_session")) m.last_session = detail::metrics_from_json((*j)["last_session"]);
-    m.mean_build_ns = j->value("mean_build_ns", std::uint64_t{0});
+    m.mean_build_ns = detail::number(*j, "mean_build_ns");
     return m;
 }
 

@@ -10,7 +10,7 @@
 //   ["zeroed_at_ns": n]} where M is
 //   {"lookups", "hits", "misses", "misses_by_reason" {json_name(MissReason): n},
 //    "hit_ratio", "build_ns", "load_ns", "bytes_read", "bytes_written", "evictions",
-//    "corrupt_drops", "stale_drops", "store_errors", ["remote": R]}
+//    "corrupt_drops", "stale_drops", "store_errors", "derived_errors", ["remote": R]}
 //   and R is {"hits", "misses", "rejects", "errors", "timeouts", "writes", "bytes_in",
 //   "bytes_out", "ns"}. Every manager merges its session into it under stats.lock.
 //   Files without a schema_version (1) named reasons by to_string ("source changed"):
@@ -52,6 +52,8 @@ struct ReportContext {
     std::uint64_t fallback_build_ns = 0;  // time_saved_ns() when the session built nothing
     bool enabled = true;
     std::string disabled_by;              // when not enabled: who turned caching off, if known
+    std::string unusable_reason;          // when not enabled: why the cache directory could not be used at all
+    std::string read_only_reason;         // when enabled but nothing is written: why
     std::filesystem::path directory;
     std::optional<StoreStats> store;      // when enabled
     struct Remote {

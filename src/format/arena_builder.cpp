@@ -308,13 +308,11 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
             return tl::unexpected(built.error());
         }
     }
-    const OptimizationResult& recorded = forms.index ? forms.result : optimization;
 
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
     // touches the fewest pages; strings, then the optional dispatch index, last.
     // The directory always has room for every section this version knows, so the
     // optimizer can add or replace the optional section without moving any other.
-    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t dir_offset = kHeaderSize;
     const std::uint64_t signature_offset = align_up(dir_offset + kDirectoryCapacity * sizeof(SectionEntry));
     const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
@@ -327,7 +325,14 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t index_offset = align_up(strings_offset + strings_size);
+    // An index far larger than the table it indexes costs every load more to verify
+    // than its lookups save (tables whose types nearly all behave differently).
+    if (forms.index && options.forms.max_index_share > 0 &&
+        static_cast<double>(forms.index->bytes.size()) > options.forms.max_index_share * static_cast<double>(index_offset))
+        forms = {};
     const std::uint64_t index_size = forms.index ? forms.index->bytes.size() : 0;
+    const OptimizationResult& recorded = forms.index ? forms.result : optimization;
+    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t total_size = align_up(index_offset + index_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;

@@ -18,6 +18,7 @@
 #include "janusc/parser.hpp"
 #include "janusc/thread_pool.hpp"
 #include "jdc/detail/atomic_file.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 #include "util/hash_stream.hpp"
 
@@ -495,9 +496,12 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"write_ns", s.write_ns},
                         {"total_ns", s.total_ns},
                         {"total_cpu_ns", s.total_cpu_ns}};
-    nlohmann::json cache = nlohmann::json::parse(o.cache_report_json);
-    const auto version = cache.value("schema_version", 0);
-    return nlohmann::json{{"schema_version", version}, {"janusc", j}, {"cache", std::move(cache)}}.dump(2);
+    // The cache's report is the manager's own dump (valid UTF-8 whatever its paths);
+    // parsed without exceptions all the same: a report that does not parse is null.
+    nlohmann::json cache = nlohmann::json::parse(o.cache_report_json, nullptr, false);
+    if (cache.is_discarded()) cache = nullptr;
+    const auto version = cache.is_object() ? cache.value("schema_version", 0) : 0;
+    return jdc::detail::dump_json(nlohmann::json{{"schema_version", version}, {"janusc", j}, {"cache", std::move(cache)}}, 2);
 }
 
 }  // namespace janusc

@@ -37,6 +37,7 @@ Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEnt
     if (!arena.has_dispatch_index()) return as_is;
     ReoptimizeOptions options;
     options.forms.compressed_table = arena.entry_count() >= DispatchForms::kMinEntriesForTable;
+    options.forms.max_index_share = DispatchForms::kDefaultMaxIndexShare;
     auto rebuilt = reoptimize_arena(arena, options);
     if (!rebuilt) return as_is;
     return rebuilt;

@@ -16,6 +16,8 @@
 #include "tools/session_history.hpp"
 #include "tools/tool_support.hpp"
 #include "util/progress_bar.hpp"
+#include "util/json_text.hpp"
+#include "util/regular_file.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -37,7 +39,7 @@ struct OpenedStore {
     int exit_code = kExitOk;
 };
 
-OpenedStore open_store(const std::string& dir_option, std::vector<ConfigFlag> flags = {}) {
+OpenedStore open_store(const std::string& dir_option, std::vector<ConfigFlag> flags = {}, bool only_reading = false) {
     OpenedStore o;
     auto config = tool_config(dir_option, std::move(flags));
     if (!config) {
@@ -45,7 +47,7 @@ OpenedStore open_store(const std::string& dir_option, std::vector<ConfigFlag> fl
         return o;
     }
     o.dir = config->cache_directory;
-    auto store = open_cache_for_tool(*config);
+    auto store = open_cache_for_tool(*config, only_reading);
     if (!store) {
         o.exit_code = report_error(store.error());
         return o;
@@ -165,7 +167,8 @@ int cmd_stats(const std::string& dir_option, const StatsRequest& r) {
         std::cerr << "jdc: stats --format prometheus exports the current numbers: it takes neither --zero nor --history\n";
         return kExitUsage;
     }
-    auto o = open_store(dir_option);
+    // --zero writes; everything else only reads (a cache this user cannot write too).
+    auto o = open_store(dir_option, {}, !r.zero);
     if (!o.store) return o.exit_code;
     if (r.zero) {
         if (auto z = o.store->zero_counters(); !z) return report_error(z.error());
@@ -426,7 +429,7 @@ json explain_json(const CacheKey& key, const std::optional<IndexEntry>& e, const
 
 // NAME or KEY: a key is 32 hex digits; anything else names a generic function.
 int cmd_explain(const std::string& dir_option, const std::string& what, bool as_json) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, {}, true);
     if (!o.store) return o.exit_code;
     std::optional<CacheKey> key = CacheKey::from_hex(what);
     std::optional<RecordedInputs> record;
@@ -538,7 +541,7 @@ std::optional<int> CacheCommands::run() const {
 
 int inspect_cache_key(const std::string& dir_option, const CacheKey& key, void (*print)(const ArenaView&, std::ostream&),
                       json (*to_json)(const ArenaView&), bool as_json) {
-    auto o = open_store(dir_option);
+    auto o = open_store(dir_option, {}, true);
     if (!o.store) return o.exit_code;
     auto got = o.store->get(key, AccessMode::inspect);
     if (!got) {

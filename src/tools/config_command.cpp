@@ -62,7 +62,10 @@ int run_config(const std::string& dir_option, bool as_json) {
         return kExitUsage;
     }
     const fs::path file = config->cache_directory / std::string(kConfigFileName);
-    const bool exists = require_cache_directory(config->cache_directory).has_value();
+    const auto usable = require_cache_directory(config->cache_directory);
+    const bool exists = usable.has_value();
+    // Not there yet, or there but unreadable (its jdc.conf unread): say which.
+    const std::string state = exists ? "" : usable.error().code == ErrorCode::io ? " (" + usable.error().message + ")" : " (not a cache yet)";
     if (as_json) {
         json settings = json::array();
         for (const ConfigOrigin& o : config->origins)
@@ -74,7 +77,7 @@ int run_config(const std::string& dir_option, bool as_json) {
                                   {"settings", settings}}));
         return kExitOk;
     }
-    std::cout << "cache directory:  " << config->cache_directory.string() << (exists ? "" : " (not a cache yet)") << "\n"
+    std::cout << "cache directory:  " << config->cache_directory.string() << state << "\n"
               << "config file:      "
               << (config->config_file.empty() ? file.string() + " (none; jdc init writes one listing every key)" : config->config_file.string())
               << "\n\n";

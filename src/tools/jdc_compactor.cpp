@@ -26,6 +26,7 @@
 
 #include "jdc/compactor.hpp"
 #include "tools/tool_support.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -64,7 +65,7 @@ int compact_once(jdc::LocalStore& store, bool quiet, bool as_json) {
         auto body = compaction_report_json(*report);
         body["cache_directory"] = store.root().string();
         // One line per run: a long-running compactor's output is a JSON Lines stream.
-        std::cout << json_document(std::move(body)).dump() << std::endl;
+        std::cout << jdc::detail::dump_json(json_document(std::move(body))) << std::endl;
     } else {
         print_compaction_report(std::cout, *report);
     }

@@ -13,6 +13,7 @@
 #include "jdc/version.hpp"
 #include "util/command_line.hpp"
 #include "util/forward_error.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -61,12 +62,19 @@ Result<void> require_cache_directory(const CacheConfig& config) {
                                                 "JANUS_CACHE_DIR, or run inside a project that has one");
 }
 
-Result<LocalStore> open_cache_for_tool(const CacheConfig& config) {
+Result<LocalStore> open_cache_for_tool(const CacheConfig& config, bool only_reading) {
     JDC_FORWARD_IF_ERROR(require_cache_directory(config));
+    const fs::path& dir = config.cache_directory;
     StoreOptions options = config.store_options();
     options.automatic_maintenance = false;  // a tool does what it is asked, nothing more
     options.log = [](const std::string& line) { std::cerr << line << "\n"; };
-    return LocalStore::open(config.cache_directory, std::move(options));
+    auto store = LocalStore::open(dir, options);
+    if (store || !only_reading || store.error().code != ErrorCode::io) return store;
+    options.read_only = true;
+    auto read_only = LocalStore::open(dir, std::move(options));
+    if (!read_only) return store;  // the first error says more
+    std::cerr << "jdc: " << dir.string() << " opened read-only: " << store.error().message << "\n";
+    return read_only;
 }
 
 json json_document(json body) {
@@ -75,7 +83,7 @@ json json_document(json body) {
     return doc;
 }
 
-void print_json(const json& document) { std::cout << document.dump(2) << "\n"; }
+void print_json(const json& document) { std::cout << detail::dump_json(document, 2) << "\n"; }
 
 std::string utc_time(std::uint64_t unix_ns) {
     if (unix_ns == 0) return "never";

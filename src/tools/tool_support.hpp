@@ -43,8 +43,11 @@ Result<void> require_cache_directory(const std::filesystem::path& dir);
 Result<void> require_cache_directory(const CacheConfig& config);
 
 // require_cache_directory, then LocalStore::open with the configuration's size and
-// age limits and no automatic maintenance (a tool does what it is asked).
-Result<LocalStore> open_cache_for_tool(const CacheConfig& config);
+// age limits and no automatic maintenance (a tool does what it is asked). With
+// `only_reading` (stats, explain, inspect, ...), a store this user cannot open for
+// writing (another user's, a read-only mount) is opened read-only instead, with one
+// line on stderr.
+Result<LocalStore> open_cache_for_tool(const CacheConfig& config, bool only_reading = false);
 
 // A document for --json: {"schema_version": ..., ...`body`}.
 nlohmann::json json_document(nlohmann::json body);

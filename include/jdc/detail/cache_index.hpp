@@ -119,12 +119,20 @@ struct IndexSummary {
     bool dirty = false;
 };
 
+// How an index is mapped.
+enum class IndexAccess : std::uint8_t {
+    shared,     // read-write, shared with every process: the store's own use
+    read_only,  // the file opened read-only and mapped private (copy-on-write), for a
+                // store opened read-only (a cache this user cannot write): access
+                // tracking and counters change this process's copy, never the file
+};
+
 class CacheIndex {
 public:
     // Maps an existing index file. Errors: not_found (no file), io, and bad_magic /
     // unsupported_version / truncated / corrupt when the file cannot be trusted (the
     // store then rebuilds it).
-    static Result<CacheIndex> open(const std::filesystem::path& file);
+    static Result<CacheIndex> open(const std::filesystem::path& file, IndexAccess access = IndexAccess::shared);
 
     // Writes a new index holding `entries` (capacity chosen for them, at least
     // `min_capacity`) and atomically puts it at `file`. The caller holds the store
