@@ -8,9 +8,11 @@ packages=(
   g++ meson ninja-build pkg-config python3
   # library
   libboost-dev libxxhash-dev liblz4-dev libzstd-dev libexpected-dev
-  libcli11-dev nlohmann-json3-dev libhiredis-dev
+  libcli11-dev nlohmann-json3-dev libhiredis-dev libsodium-dev
   # tests, benchmarks, fuzzing
   catch2 libbenchmark-dev redis-server clang-14 libclang-rt-14-dev
+  # the install test (scripts/install-test.sh): the consumer built with CMake; man pages rendered
+  cmake groff-base
   # benchmark peers (bench/ only; the library needs none of them)
   libflatbuffers-dev flatbuffers-compiler
   capnproto libcapnp-dev protobuf-compiler libprotobuf-dev

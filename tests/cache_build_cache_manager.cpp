@@ -253,7 +253,8 @@ TEST_CASE("the build report says what happened, in text and JSON", "[manager][re
     const auto j = nlohmann::json::parse(m->build_report_json());
     CHECK(j["session"]["hits"] == 1);
     CHECK(j["session"]["misses"] == 1);
-    CHECK(j["session"]["misses_by_reason"]["never seen"] == 1);
+    CHECK(j["session"]["misses_by_reason"]["never_seen"] == 1);
+    CHECK(j["schema_version"] == 2);  // snake_case reason names since schema 2
     CHECK(j["lifetime"]["lookups"] == 3);
     CHECK(j["cache"]["entries"] == 2);
 }

@@ -1,9 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <limits>
 #include <map>
 
 #include "jdc/cache_config.hpp"
 #include "jdc/remote_store.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace jdc;
 
@@ -96,6 +99,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
                                                 {"JANUS_CACHE_REMOTE_READ_ONLY", "yes"},
                                                 {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "150"},
                                                 {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "2000"},
+                                                {"JANUS_CACHE_REMOTE_DEADLINE_MS", "9000"},
+                                                {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "30000"},
                                                 {"JANUS_CACHE_REMOTE_TTL", "14d"},
                                                 {"JANUS_CACHE_REMOTE_MAX_SIZE", "8M"}}));
     REQUIRE(c);
@@ -103,6 +108,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK(c->remote_read_only);
     CHECK(c->remote_connect_timeout_ms == 150);
     CHECK(c->remote_timeout_ms == 2000);
+    CHECK(c->remote_deadline_ms == 9000);
+    CHECK(c->remote_session_budget_ms == 30000);
     CHECK(c->remote_ttl_seconds == 14 * 86400);
     CHECK(c->remote_max_value_bytes == 8u << 20);
 
@@ -111,6 +118,8 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
     CHECK_FALSE(d.remote_read_only);
     CHECK(d.remote_connect_timeout_ms == RemoteOptions{}.connect_timeout_ms);
     CHECK(d.remote_timeout_ms == RemoteOptions{}.operation_timeout_ms);
+    CHECK(d.remote_deadline_ms == RemoteOptions{}.request_deadline_ms);
+    CHECK(d.remote_session_budget_ms == 120'000);
     CHECK(d.remote_ttl_seconds == 0);
     CHECK(d.remote_max_value_bytes == kDefaultRemoteMaxValueBytes);
     CHECK(CacheConfig::from_environment(env({{"JANUS_CACHE_REMOTE", ""}}))->remote_url.empty());
@@ -131,6 +140,10 @@ TEST_CASE("JANUS_CACHE_REMOTE_* variables set the remote fields, strictly", "[co
         {"JANUS_CACHE_REMOTE_CONNECT_TIMEOUT_MS", "1.5"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "600001"},
         {"JANUS_CACHE_REMOTE_TIMEOUT_MS", "fast"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "0"},
+        {"JANUS_CACHE_REMOTE_DEADLINE_MS", "600001"},
+        {"JANUS_CACHE_REMOTE_SESSION_BUDGET_MS", "-5"},
+        {"JANUS_CACHE_ALLOW_SHARED", "perhaps"},
         {"JANUS_CACHE_REMOTE_TTL", "soon"},
         {"JANUS_CACHE_REMOTE_TTL", "9000000000000001"},
         {"JANUS_CACHE_REMOTE_TTL", "18446744073709551615"},
@@ -260,4 +273,307 @@ TEST_CASE("age, reader grace, load mode and prefetch come from their variables a
         REQUIRE_FALSE(r);
         CHECK(r.error().message.find(std::string(var) + "='" + value + "'") != std::string::npos);
     }
+}
+
+// ---- load(): jdc.conf, precedence, origins, the project's directory ------------------
+
+namespace {
+
+void write_text(const std::filesystem::path& p, const std::string& text) {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+}
+
+const ConfigOrigin& origin_of(const CacheConfig& c, std::string_view key) {
+    for (const ConfigOrigin& o : c.origins)
+        if (o.key == key) return o;
+    FAIL("no origin for " << key);
+    return c.origins.front();
+}
+
+CacheConfig::Request request_for(const std::filesystem::path& dir, std::map<std::string, std::string> vars = {}) {
+    CacheConfig::Request r;
+    r.directory = dir;
+    r.getenv = env(std::move(vars));
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("load: flag > environment > jdc.conf > default, each value with its source", "[config][file]") {
+    testing::TempDir tmp;
+    const auto dir = tmp.path / "cache";
+    write_text(dir / "jdc.conf", "# the team's limits\n\nmax_size = 3M\n  max_age=30d  \ncompression = zstd\nwrite_through = yes\n");
+
+    auto c = CacheConfig::load(request_for(dir, {{"JANUS_CACHE_SIZE", "2M"}}));
+    REQUIRE(c);
+    CHECK(c->config_file == dir / "jdc.conf");
+    CHECK(c->max_cache_size_bytes == 2u << 20);  // the environment over the file
+    CHECK(c->max_cache_age_seconds == 30u * 86400);
+    CHECK(c->compression_codec == CodecChoice::zstd);
+    CHECK(c->write_through);
+    CHECK(origin_of(*c, "max_size").source == ConfigSource::environment);
+    CHECK(origin_of(*c, "max_size").where == "JANUS_CACHE_SIZE");
+    CHECK(origin_of(*c, "max_size").value == "2M");
+    CHECK(origin_of(*c, "max_age").source == ConfigSource::config_file);
+    CHECK(origin_of(*c, "max_age").where == (dir / "jdc.conf").string() + ":4");
+    CHECK(origin_of(*c, "max_age").value == "30d");
+    CHECK(origin_of(*c, "cleanup_interval").source == ConfigSource::default_value);
+    CHECK(origin_of(*c, "cleanup_interval").value == "1d");
+    CHECK(origin_of(*c, "cache_dir").source == ConfigSource::flag);
+    CHECK(c->origins.front().key == "cache_dir");
+
+    auto r = request_for(dir, {{"JANUS_CACHE_SIZE", "2M"}});
+    r.flags = {{"max_size", "5M", "--max-size"}, {"max_age", "12h", "--older-than"}};
+    auto flagged = CacheConfig::load(r);
+    REQUIRE(flagged);
+    CHECK(flagged->max_cache_size_bytes == 5u << 20);  // the flag over both
+    CHECK(flagged->max_cache_age_seconds == 12u * 3600);
+    CHECK(origin_of(*flagged, "max_size").source == ConfigSource::flag);
+    CHECK(origin_of(*flagged, "max_age").where == "--older-than");
+    CHECK(flagged->store_options().max_size_bytes == 5u << 20);
+    CHECK(flagged->store_options().max_age_ns == 12ull * 3600 * kNanosPerSecond);
+
+    auto bad_flag = request_for(dir);
+    bad_flag.flags = {{"max_size", "lots", "--max-size"}};
+    auto refused = CacheConfig::load(bad_flag);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message == "--max-size 'lots' is not valid: expected a positive size in bytes, optionally with K, M, G or T (e.g. 512M)");
+}
+
+TEST_CASE("load: the hardening settings are jdc.conf keys too; the secret is never shown", "[config][file][remote]") {
+    testing::TempDir tmp;
+    const auto dir = tmp.path / "cache";
+    write_text(dir / "jdc.conf",
+               "allow_shared = yes\nremote_deadline_ms = 7000\nremote_session_budget_ms = 45000\nremote_secret = team-s3cret\n");
+
+    auto c = CacheConfig::load(request_for(dir));
+    REQUIRE(c);
+    CHECK(c->allow_shared);
+    CHECK(c->remote_deadline_ms == 7000);
+    CHECK(c->remote_session_budget_ms == 45000);
+    CHECK(c->remote_secret == "team-s3cret");
+    for (const char* key : {"allow_shared", "remote_deadline_ms", "remote_session_budget_ms", "remote_secret"}) {
+        INFO(key);
+        CHECK(origin_of(*c, key).source == ConfigSource::config_file);
+    }
+    CHECK(origin_of(*c, "allow_shared").value == "true");
+    CHECK(origin_of(*c, "remote_deadline_ms").value == "7000");
+    CHECK(origin_of(*c, "remote_secret").value == "(set)");
+    CHECK(origin_of(*c, "remote_secret").variable == "JANUS_CACHE_REMOTE_SECRET");
+    for (const ConfigOrigin& o : c->origins) {
+        INFO(o.key);
+        CHECK(o.value.find("s3cret") == std::string::npos);
+        CHECK(o.where.find("s3cret") == std::string::npos);
+    }
+
+    // The environment over the file, as for every setting; the secret as given.
+    auto e = CacheConfig::load(request_for(dir, {{"JANUS_CACHE_REMOTE_SECRET", " other secret "},
+                                                 {"JANUS_CACHE_REMOTE_DEADLINE_MS", "100"},
+                                                 {"JANUS_CACHE_ALLOW_SHARED", "0"}}));
+    REQUIRE(e);
+    CHECK(e->remote_secret == " other secret ");
+    CHECK(e->remote_deadline_ms == 100);
+    CHECK_FALSE(e->allow_shared);
+    CHECK(origin_of(*e, "remote_secret").source == ConfigSource::environment);
+    CHECK(origin_of(*e, "remote_secret").value == "(set)");
+
+    // Unset: nothing to show, and what `jdc init` writes has no value for it.
+    std::filesystem::remove(dir / "jdc.conf");
+    auto d = CacheConfig::load(request_for(dir));
+    REQUIRE(d);
+    CHECK(d->remote_secret.empty());
+    CHECK(origin_of(*d, "remote_secret").value.empty());
+    CHECK(origin_of(*d, "remote_deadline_ms").value == "5000");
+    CHECK(origin_of(*d, "remote_session_budget_ms").value == "120000");
+    CHECK(origin_of(*d, "allow_shared").value == "false");
+    bool described = false;
+    for (const ConfigOrigin& o : describe_settings(CacheConfig::defaults()))
+        if (o.key == "remote_secret") described = o.value.empty();
+    CHECK(described);
+
+    const std::string file = (dir / "jdc.conf").string();
+    for (const auto& [text, message] : {std::pair<std::string, std::string>{"remote_deadline_ms = 0\n", file + ":1: remote_deadline_ms = '0' is not valid"},
+                                        {"remote_session_budget_ms = 600001\n", file + ":1: remote_session_budget_ms = '600001' is not valid"},
+                                        {"allow_shared = perhaps\n", file + ":1: allow_shared = 'perhaps' is not valid"}}) {
+        INFO(text);
+        write_text(dir / "jdc.conf", text);
+        auto r = CacheConfig::load(request_for(dir));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::invalid_argument);
+        CHECK(r.error().message.rfind(message, 0) == 0);
+    }
+}
+
+TEST_CASE("load: a bad jdc.conf names the file, the line and the key, and nothing of it applies", "[config][file]") {
+    testing::TempDir tmp;
+    const auto dir = tmp.path / "cache";
+    const std::string file = (dir / "jdc.conf").string();
+    struct Case {
+        const char* text;
+        std::string message;
+    };
+    for (const Case& c : {Case{"max_age = 1d\nmax_size = lots\n", file + ":2: max_size = 'lots' is not valid"},
+                          Case{"max_sise = 1M\n", file + ":1: unknown key 'max_sise' (the keys are: max_size, max_age"},
+                          Case{"max_age = 1d\n\n# x\nmax_age = 2d\n", file + ":4: key 'max_age' is set twice (first on line 1)"},
+                          Case{"max_size 1M\n", file + ":1: expected 'key = value', found 'max_size 1M'"},
+                          Case{"cache_dir = /elsewhere\n", file + ":1: cache_dir cannot be set in the cache's own jdc.conf"},
+                          Case{"disable = perhaps\n", file + ":1: disable = 'perhaps' is not valid: expected 1/true/yes/on or 0/false/no/off"},
+                          Case{"remote = redis://:hunter2@host:x\n", file + ":1: remote is not valid: "}}) {
+        INFO(c.text);
+        write_text(dir / "jdc.conf", c.text);
+        auto r = CacheConfig::load(request_for(dir));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == ErrorCode::invalid_argument);
+        CHECK(r.error().message.rfind(c.message, 0) == 0);
+        CHECK(r.error().message.find("hunter2") == std::string::npos);
+    }
+}
+
+TEST_CASE("load: no jdc.conf is the defaults; one that is not a regular file is an error", "[config][file]") {
+    testing::TempDir tmp;
+    auto plain = CacheConfig::load(request_for(tmp.path / "none"));
+    REQUIRE(plain);
+    CHECK(plain->config_file.empty());
+    CHECK(plain->max_cache_size_bytes == CacheConfig::defaults().max_cache_size_bytes);
+    for (const ConfigOrigin& o : plain->origins)
+        if (o.key != "cache_dir") CHECK(o.source == ConfigSource::default_value);
+
+    std::filesystem::create_directories(tmp.path / "odd" / "jdc.conf");  // a directory named jdc.conf
+    auto odd = CacheConfig::load(request_for(tmp.path / "odd"));
+    REQUIRE_FALSE(odd);
+    CHECK(odd.error().message.find("is not a regular file") != std::string::npos);
+
+    write_text(tmp.path / "crlf" / "jdc.conf", "max_size = 4M\r\n");  // edited on Windows
+    auto crlf = CacheConfig::load(request_for(tmp.path / "crlf"));
+    REQUIRE(crlf);
+    CHECK(crlf->max_cache_size_bytes == 4u << 20);
+}
+
+TEST_CASE("load: JANUS_CACHE_DISABLE, disable in jdc.conf and a flag each say who turned caching off", "[config][file]") {
+    testing::TempDir tmp;
+    write_text(tmp.path / "c" / "jdc.conf", "disable = true\n");
+    auto by_file = CacheConfig::load(request_for(tmp.path / "c"));
+    REQUIRE(by_file);
+    CHECK_FALSE(by_file->enabled);
+    CHECK(by_file->disabled_by == "disable = true in jdc.conf");
+    auto by_env = CacheConfig::load(request_for(tmp.path / "c", {{"JANUS_CACHE_DISABLE", "0"}}));
+    REQUIRE(by_env);
+    CHECK(by_env->enabled);  // the environment turns it back on
+    auto r = request_for(tmp.path / "c", {{"JANUS_CACHE_DISABLE", "0"}});
+    r.flags = {{"disable", "true", "--no-cache"}};
+    auto by_flag = CacheConfig::load(r);
+    REQUIRE(by_flag);
+    CHECK_FALSE(by_flag->enabled);
+    CHECK(by_flag->disabled_by == "--no-cache");
+}
+
+TEST_CASE("load: the directory is the flag, else JANUS_CACHE_DIR, else the nearest .janus_cache/ above the start", "[config][dir]") {
+    testing::TempDir tmp;
+    const auto project = tmp.path / "project";
+    std::filesystem::create_directories(project / "src" / "deep");
+    std::filesystem::create_directories(project / ".janus_cache");
+
+    CacheConfig::Request from_inside;
+    from_inside.start = project / "src" / "deep";
+    from_inside.getenv = env({});
+    auto found = CacheConfig::load(from_inside);
+    REQUIRE(found);
+    CHECK(found->cache_directory == std::filesystem::absolute(project) / ".janus_cache" / "dispatch_tables");
+    CHECK(origin_of(*found, "cache_dir").source == ConfigSource::default_value);
+    CHECK(origin_of(*found, "cache_dir").where.find("the nearest .janus_cache/ from") == 0);
+    CHECK(find_project_cache_directory(project / "src") == found->cache_directory);
+    CHECK(find_project_cache_directory(project) == found->cache_directory);
+
+    // jdc.conf of the project's cache applies wherever the search starts.
+    write_text(found->cache_directory / "jdc.conf", "max_size = 7M\n");
+    CHECK(CacheConfig::load(from_inside)->max_cache_size_bytes == 7u << 20);
+
+    CacheConfig::Request elsewhere;
+    elsewhere.start = tmp.path / "other";
+    elsewhere.getenv = env({});
+    std::filesystem::create_directories(elsewhere.start);
+    CHECK_FALSE(find_project_cache_directory(elsewhere.start).has_value());
+    auto fresh = CacheConfig::load(elsewhere);
+    REQUIRE(fresh);
+    CHECK(fresh->cache_directory == elsewhere.start / ".janus_cache" / "dispatch_tables");  // where the first build creates it
+
+    auto by_env = from_inside;
+    by_env.getenv = env({{"JANUS_CACHE_DIR", (tmp.path / "shared").string()}});
+    CHECK(CacheConfig::load(by_env)->cache_directory == tmp.path / "shared");
+    CHECK(origin_of(*CacheConfig::load(by_env), "cache_dir").source == ConfigSource::environment);
+    auto by_flag = by_env;
+    by_flag.directory = tmp.path / "mine";
+    by_flag.directory_flag = "--cache-dir";
+    CHECK(CacheConfig::load(by_flag)->cache_directory == tmp.path / "mine");
+    CHECK(origin_of(*CacheConfig::load(by_flag), "cache_dir").where == "--cache-dir");
+}
+
+TEST_CASE("sizes and durations are shown in the largest exact unit", "[config]") {
+    CHECK(format_byte_size(0) == "0");
+    CHECK(format_byte_size(100ull << 20) == "100M");
+    CHECK(format_byte_size(2ull << 30) == "2G");
+    CHECK(format_byte_size(1536) == "1536");
+    CHECK(format_byte_size(3ull << 40) == "3T");
+    CHECK(format_duration_seconds(0) == "0");
+    CHECK(format_duration_seconds(14 * 86400) == "14d");
+    CHECK(format_duration_seconds(5400) == "90m");
+    CHECK(format_duration_seconds(45) == "45s");
+    for (std::uint64_t bytes : {1ull, 1024ull, 123456789ull, 64ull << 20}) CHECK(parse_byte_size(format_byte_size(bytes)) == bytes);
+    for (std::uint64_t s : {1ull, 60ull, 86400ull, 90061ull}) CHECK(parse_duration_seconds(format_duration_seconds(s)) == s);
+    // describe_settings shows every key once, in the same syntax jdc.conf takes.
+    for (const ConfigOrigin& o : describe_settings(CacheConfig::defaults())) {
+        INFO(o.key);
+        CHECK_FALSE(o.variable.empty());
+        CHECK_FALSE(o.description.empty());
+    }
+}
+
+TEST_CASE("load: age, reader grace, load mode, prefetch and the compactor's threshold are jdc.conf keys and flags", "[config][file]") {
+    testing::TempDir tmp;
+    const auto dir = tmp.path / "cache";
+    write_text(dir / "jdc.conf", "max_age = 0\nreader_grace = 5m\nload_mode = read\nprefetch = no\ncompact_threshold = 3\n");
+
+    auto c = CacheConfig::load(request_for(dir));
+    REQUIRE(c);
+    CHECK(c->max_cache_age_seconds == 0);
+    CHECK(c->store_options().max_age_ns == std::numeric_limits<std::uint64_t>::max());  // 0: no age eviction
+    CHECK(c->reader_grace_seconds == 300);
+    CHECK(c->store_options().reader_grace_ns == 300 * kNanosPerSecond);
+    CHECK(c->load_mode == LoadMode::read);
+    CHECK_FALSE(c->prefetch);
+    CHECK(c->compact_threshold == 3);
+    for (const char* key : {"max_age", "reader_grace", "load_mode", "prefetch", "compact_threshold"}) {
+        INFO(key);
+        CHECK(origin_of(*c, key).source == ConfigSource::config_file);
+    }
+    CHECK(origin_of(*c, "reader_grace").value == "5m");
+    CHECK(origin_of(*c, "load_mode").value == "read");
+    CHECK(origin_of(*c, "prefetch").value == "false");
+    CHECK(origin_of(*c, "compact_threshold").value == "3");
+
+    // The environment over the file, a flag over both.
+    auto r = request_for(dir, {{"JANUS_CACHE_LOAD_MODE", "map"}, {"JANUS_CACHE_PREFETCH", "1"}});
+    r.flags = {{"load_mode", "auto", "--load-mode"}};
+    auto e = CacheConfig::load(r);
+    REQUIRE(e);
+    CHECK(e->load_mode == LoadMode::automatic);
+    CHECK(origin_of(*e, "load_mode").where == "--load-mode");
+    CHECK(e->prefetch);
+    CHECK(origin_of(*e, "prefetch").source == ConfigSource::environment);
+
+    // Defaults, as `jdc config` and `jdc init` show them.
+    std::filesystem::remove(dir / "jdc.conf");
+    auto d = CacheConfig::load(request_for(dir));
+    REQUIRE(d);
+    CHECK(origin_of(*d, "max_age").value == "7d");
+    CHECK(origin_of(*d, "reader_grace").value == "1m");
+    CHECK(origin_of(*d, "load_mode").value == "auto");
+    CHECK(origin_of(*d, "prefetch").value == "true");
+    CHECK(origin_of(*d, "compact_threshold").value == "8");
+
+    write_text(dir / "jdc.conf", "load_mode = mmap\n");
+    auto bad = CacheConfig::load(request_for(dir));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("jdc.conf:1: load_mode = 'mmap' is not valid: expected auto, read or map") != std::string::npos);
 }

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +12,7 @@
 #include "jdc/arena_builder.hpp"
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/remote_store.hpp"
+#include "support/fake_redis.hpp"
 #include "support/random_model.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
@@ -451,4 +454,218 @@ TEST_CASE("a malformed remote URL in the configuration stops create() with a cle
     REQUIRE_FALSE(m);
     CHECK(m.error().code == ErrorCode::invalid_argument);
     CHECK(contains(m.error().message, "port '99999'"));
+}
+
+// ---------------------------------------------------------------- session budgets (issue 20)
+//
+// A FakeRedis stands in for a server that costs without ever helping: values that are
+// rejected, answers dripped slowly. Each budget bounds what a session spends on it.
+
+namespace {
+
+using jdc::testing::FakeConnection;
+using jdc::testing::FakeRedis;
+
+std::size_t count_of(const std::vector<std::string>& commands, const std::string& name) {
+    return static_cast<std::size_t>(std::count(commands.begin(), commands.end(), name));
+}
+
+// Answers PING and writes; GETRANGE with `value` (dripped `interval` apart when not 0).
+jdc::testing::FakeRedisScript serving(std::string value, std::chrono::milliseconds interval = {}) {
+    return [value, interval](FakeConnection& c, const std::vector<std::string>& command) {
+        if (command[0] == "PING") c.send("+PONG\r\n");
+        else if (command[0] != "GETRANGE") c.send("+OK\r\n");
+        else if (interval.count() == 0) c.send(value);
+        else c.drip(value, interval);
+    };
+}
+
+std::string report_json_remote(const BuildCacheManager& m, const char* field) {
+    return nlohmann::json::parse(m.build_report_json())["remote"].value(field, std::string());
+}
+
+}  // namespace
+
+TEST_CASE("values rejected one after another switch the remote off once the session's budget is spent", "[remote][hostile][budget]") {
+    // Attack 4's cost: each rejected value was downloaded (and decoded) again at every
+    // lookup, and rejections never switched the remote off.
+    const std::string not_an_arena(200, 'x');
+    FakeRedis server(serving("$200\r\n" + not_an_arena + "\r\n"));
+    TempDir dir;
+    Program p(10);
+    CacheConfig config = remote_config(dir.path, server.url());
+    config.remote_session_max_rejects = 3;
+    std::vector<TableOrigin> origins;
+    auto m = BuildCacheManager::create(config, kIdentity);
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    look_up(*m, p, 0, p.models.size(), &origins);
+    REQUIRE(m->endBuildSession());
+    const CacheMetrics s = m->session_metrics();
+    CHECK(s.remote_rejects == 3);
+    CHECK(s.remote_errors == 1);  // the switch-off
+    CHECK(s.misses == 10);
+    CHECK(all_are(origins, TableOrigin::built));
+    CHECK(count_of(server.commands(), "GETRANGE") == 3);
+    CHECK(contains(report_json_remote(*m, "off_reason"), "3 values rejected in this session"));
+    CHECK(contains(report_of(*m), "values rejected in this session"));
+
+    // A new session tries again, with a budget of its own.
+    REQUIRE(m->startBuildSession());
+    look_up(*m, p, 0, p.models.size());  // all local hits now: the remote is not asked
+    REQUIRE(m->endBuildSession());
+    CHECK(m->session_metrics().remote_rejects == 0);
+}
+
+TEST_CASE("a server that answers slowly switches the remote off once the session's time budget is spent", "[remote][hostile][budget]") {
+    // Attack 3's cousin: every answer within the per-request deadline, but each slow.
+    // "$0" (a miss) dripped a byte every 40 ms: 200 ms per lookup.
+    FakeRedis server(serving("$0\r\n\r\n", std::chrono::milliseconds(40)));
+    TempDir dir;
+    Program p(10);
+    CacheConfig config = remote_config(dir.path, server.url());
+    config.remote_session_budget_ms = 500;
+    auto m = BuildCacheManager::create(config, kIdentity);
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    look_up(*m, p, 0, p.models.size());
+    REQUIRE(m->endBuildSession());
+    const CacheMetrics s = m->session_metrics();
+    CHECK(s.remote_misses >= 2);
+    CHECK(s.remote_misses <= 4);
+    CHECK(s.remote_errors == 1);
+    CHECK(count_of(server.commands(), "GETRANGE") <= 4);
+    CHECK(contains(report_json_remote(*m, "off_reason"), "more than its budget of"));
+}
+
+TEST_CASE("JANUS_CACHE_REMOTE_DEADLINE_MS bounds a whole request, not just the gap between bytes", "[remote][hostile][deadline]") {
+    // Attack 3: a byte every 100 ms never trips a 300 ms idle timeout.
+    FakeRedis server(serving("$0\r\n\r\n", std::chrono::milliseconds(100)));
+    TempDir dir;
+    Program p(4);
+    auto env = [](std::string_view name) -> std::optional<std::string> {
+        if (name == "JANUS_CACHE_REMOTE_DEADLINE_MS") return "300";
+        return std::nullopt;
+    };
+    auto config = CacheConfig::from_environment(env, remote_config(dir.path, server.url()));
+    REQUIRE(config);
+    REQUIRE(config->remote_deadline_ms == 300);
+    const auto t0 = std::chrono::steady_clock::now();
+    const CacheMetrics s = build_all(*config, p);
+    CHECK(s.remote_timeouts == 1);
+    CHECK(remote_attempts(s) == 1);
+    CHECK(s.misses == 4);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+}
+
+// ---------------------------------------------------------------- the team secret (issue 20)
+
+TEST_CASE("with a team secret only sealed values are used: a forged value with the right key is rejected", "[remote][redis][secret]") {
+    // Attack 1, taken further: a writer (or anyone on the link) that computes the key and
+    // the checksums can store a well-formed arena of the wrong table under the right
+    // key. Without a secret it is served; with one it must carry the secret's seal.
+    RedisServer server;
+    auto raw = server.client();
+    TempDir reader_dir, plain_dir, plain2_dir, reader2_dir;
+    Program p(1);
+    CacheConfig with_secret = remote_config(reader_dir.path, server.url());
+    with_secret.remote_secret = "correct horse battery staple";
+    auto m = BuildCacheManager::create(with_secret, kIdentity);
+    REQUIRE(m);
+    const CacheKey key = m->cache_key(p.inputs(0), p.models[0].registry);
+    const std::string name = remote_key_name(key);
+
+    // The same function, signature and types; one method's line differs: the table
+    // from before an edit, say.
+    DispatchTable forged_table = p.models[0].table;
+    REQUIRE_FALSE(forged_table.implementations.empty());
+    forged_table.implementations[0].location.line += 1;
+    ArenaBuildOptions keyed;
+    keyed.key = key;
+    auto forged = build_arena(forged_table, p.models[0].registry, {}, keyed);
+    REQUIRE(forged);
+
+    SECTION("stored raw, without a seal") {
+        raw.set(name, std::string(reinterpret_cast<const char*>(forged->data()), forged->size()));
+    }
+    SECTION("sealed with another secret") {
+        RemoteOptions other;
+        other.secret = "another team";
+        auto endpoint = parse_remote_url(server.url());
+        REQUIRE(endpoint);
+        auto writer = RemoteStore::connect(*endpoint, other);
+        REQUIRE(writer);
+        REQUIRE(writer->put({key, *forged, 0}));
+        const auto stored = raw.get(name);
+        REQUIRE(stored);
+        CHECK(stored->substr(0, 8) == "JDCSEAL1");
+        CHECK(stored->size() == forged->size() + 40);
+    }
+
+    // Without the secret the forged table is served: what the seal is for.
+    {
+        Program plain_program(1);
+        auto plain = BuildCacheManager::create(remote_config(plain_dir.path, server.url()), kIdentity);
+        REQUIRE(plain);
+        REQUIRE(plain->startBuildSession());
+        auto t = plain->getOrBuildDispatchTable(plain_program.inputs(0), plain_program.models[0].registry, plain_program.builder(0));
+        REQUIRE(t);
+        CHECK(t->origin() == TableOrigin::remote);
+        CHECK(t->to_table() == forged_table);
+    }
+
+    // With the secret it is rejected, and the table is built.
+    REQUIRE(m->startBuildSession());
+    auto t = m->getOrBuildDispatchTable(p.inputs(0), p.models[0].registry, p.builder(0));
+    REQUIRE(t);
+    CHECK(t->origin() == TableOrigin::built);
+    CHECK(t->to_table() == p.models[0].table);
+    CHECK(m->session_metrics().remote_rejects == 1);
+    CHECK(m->session_metrics().remote_errors == 0);
+    REQUIRE(m->endBuildSession());  // writes the built table, sealed, over the forged one
+
+    const auto sealed = raw.get(name);
+    REQUIRE(sealed);
+    CHECK(sealed->substr(0, 8) == "JDCSEAL1");
+
+    // Another machine with the secret gets it; so does one without (the seal skipped).
+    for (const fs::path& dir : {reader2_dir.path, plain2_dir.path}) {
+        CacheConfig c = remote_config(dir, server.url());
+        if (dir == reader2_dir.path) c.remote_secret = with_secret.remote_secret;
+        Program q(1);
+        auto other = BuildCacheManager::create(c, kIdentity);
+        REQUIRE(other);
+        REQUIRE(other->startBuildSession());
+        auto got = other->getOrBuildDispatchTable(q.inputs(0), q.models[0].registry, q.builder(0));
+        REQUIRE(got);
+        CHECK(got->origin() == TableOrigin::remote);
+        CHECK(got->to_table() == p.models[0].table);
+        CHECK(q.builds == 0);
+    }
+}
+
+TEST_CASE("values decompressed past the session's budget switch the remote off", "[remote][redis][budget]") {
+    // Attack 4's other half: values that decompress are each allocated and decoded;
+    // the session's total is bounded too.
+    RedisServer server;
+    TempDir ci, laptop;
+    Program p(0);
+    for (std::size_t i = 0; i < 3; ++i) p.models.push_back(testing::make_random_model(2000 + i, testing::large_table_options()));
+    build_all(remote_config(ci.path, server.url()), p);  // CI fills the remote, compressed (zstd from 4 KiB)
+    REQUIRE(p.builds == 3);
+
+    CacheConfig config = remote_config(laptop.path, server.url());
+    config.remote_session_max_decoded_bytes = 1;  // the first value decoded spends it
+    auto m = BuildCacheManager::create(config, kIdentity);
+    REQUIRE(m);
+    REQUIRE(m->startBuildSession());
+    std::vector<TableOrigin> origins;
+    look_up(*m, p, 0, p.models.size(), &origins);
+    REQUIRE(m->endBuildSession());
+    const CacheMetrics s = m->session_metrics();
+    CHECK(s.remote_hits == 1);  // served: it was fetched and verified before the budget was counted
+    CHECK(s.remote_errors == 1);
+    CHECK(p.builds == 5);
+    CHECK(origins == std::vector<TableOrigin>{TableOrigin::remote, TableOrigin::built, TableOrigin::built});
+    CHECK(contains(report_json_remote(*m, "off_reason"), "decompressed"));
 }

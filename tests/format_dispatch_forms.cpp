@@ -419,6 +419,50 @@ TEST_CASE("too large a matrix leaves the forms out and the scan answers", "[form
     CHECK(DispatchMatrix::build(m.table, m.registry, options.forms.limits).error().code == ErrorCode::limit_exceeded);
 }
 
+TEST_CASE("an index over twice the rest of the arena is left out by the default policy, and by the compactor's re-encoding", "[format][dispatch]") {
+    // Random methods over 256 types: nearly every type behaves differently, so the
+    // compressed table is about as large as the dense matrix, several times the entries.
+    const testing::RandomModel wide = testing::make_random_model(20261124, {256, 2, 2, 200, true});
+    auto forced = build_arena(wide.table, wide.registry, {}, ArenaBuildOptions(1, DispatchForms::all()));
+    REQUIRE(forced);
+    auto forced_view = ArenaView::open(*forced);
+    REQUIRE(forced_view);
+    REQUIRE(forced_view->has_dispatch_index());
+    const std::span<const std::byte> index_bytes = forced_view->section(arena::SectionKind::dispatch_index);
+    const std::uint64_t index = index_bytes.size();
+    const std::uint64_t rest = static_cast<std::uint64_t>(index_bytes.data() - forced->data());  // what precedes it
+    REQUIRE(double(index) > DispatchForms::kDefaultMaxIndexShare * double(rest));
+
+    auto capped = build_arena(wide.table, wide.registry, {}, ArenaBuildOptions(1, DispatchForms::for_table(wide.table)));
+    REQUIRE(capped);
+    auto capped_view = ArenaView::open(*capped);
+    REQUIRE(capped_view);
+    CHECK_FALSE(capped_view->has_dispatch_index());
+    CHECK(capped_view->optimization_type() == OptimizationType::none);
+    auto bound = BoundArena::bind(*capped_view, wide.registry);
+    REQUIRE(bound);
+    std::mt19937_64 rng(3);
+    for (int k = 0; k < 500; ++k) {
+        const TypeId args[2] = {wide.user_types[rng() % wide.user_types.size()], wide.user_types[rng() % wide.user_types.size()]};
+        CHECK(bound->lookup(args).same_outcome(resolve_reference(wide.table, wide.registry, args)));
+    }
+    ReoptimizeOptions reencode;
+    reencode.forms.max_index_share = DispatchForms::kDefaultMaxIndexShare;
+    auto reoptimized = reoptimize_arena(*forced_view, reencode);
+    REQUIRE(reoptimized);
+    auto reoptimized_view = ArenaView::open(*reoptimized);
+    REQUIRE(reoptimized_view);
+    CHECK_FALSE(reoptimized_view->has_dispatch_index());
+
+    // A table whose types fall into a few behaviours keeps its (small) index.
+    const testing::RandomModel narrow = testing::make_random_model(5, {200, 2, 2, 10, true});
+    auto kept = build_arena(narrow.table, narrow.registry, {}, ArenaBuildOptions(1, DispatchForms::for_table(narrow.table)));
+    REQUIRE(kept);
+    auto kept_view = ArenaView::open(*kept);
+    REQUIRE(kept_view);
+    CHECK(kept_view->has_dispatch_index());
+}
+
 TEST_CASE("types outside a position's declared type have no method (declared types differing by position)", "[format][dispatch]") {
     // Found while specifying 1.1 (then over id spans): types that are not subtypes of
     // the declared parameter must answer "no method", not index past a pole array.

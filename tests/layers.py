@@ -20,7 +20,7 @@ RANKS = {"util": 0, "format": 1, "storage": 2, "cache": 3, "tools": 4, "janusc":
 
 # Public headers by layer (include/jdc/); jdc/detail/ is storage's.
 PUBLIC = {
-    "util": ["error"],
+    "util": ["error", "export", "version"],
     "format": ["type_registry", "type_domain", "dispatch_table", "resolver", "optimization", "arena_format", "arena_builder",
                "arena_verify", "arena_view", "dispatch_matrix", "arena_optimizer", "cache_key", "payload_codec",
                "pack_format", "pack"],

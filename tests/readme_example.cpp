@@ -19,8 +19,8 @@ int compile_with_cache() {
     jdc::TypeId shape = *registry.add("Shape", jdc::TypeKind::struct_);
     jdc::TypeId circle = *registry.add("Circle", jdc::TypeKind::struct_, std::vector{shape});
 
-    // The cache: configuration from JANUS_CACHE_* over the seed's defaults.
-    auto config = jdc::CacheConfig::from_environment();
+    // The cache: its directory and settings from JANUS_CACHE_*, its jdc.conf, the defaults.
+    auto config = jdc::CacheConfig::load();
     if (!config) { std::cerr << config.error().message << "\n"; return 2; }
     auto cache = jdc::BuildCacheManager::create(*config, {"janusc 0.1", /*flags hash*/ 0});
     if (!cache) { std::cerr << cache.error().message << "\n"; return 2; }

@@ -170,3 +170,32 @@ TEST_CASE("a store this user may only partly write: what is denied fails clearly
              return true;
          }});
 }
+
+TEST_CASE("a store this user cannot write, opened read-only: every entry served, every write refused",
+          "[reliability][permissions][read-only]") {
+    const auto read_only = [](const fs::path& root) {
+        StoreOptions options;
+        options.read_only = true;
+        auto store = LocalStore::open(root, options);
+        if (!store) {
+            std::fprintf(stderr, "open: %s\n", store.error().message.c_str());
+            return false;
+        }
+        for (std::uint64_t n = 0; n < kCached; ++n)
+            if (!testing::serves(*store, key_for(n), arena_for(n))) return false;
+        const auto a = arena_for(1000);
+        const auto refused = [](const Result<void>& r) {
+            return !r && r.error().code == ErrorCode::io && r.error().message.find("opened read-only") != std::string::npos;
+        };
+        return !store->get(kNewKey) && refused(store->put({kNewKey, a})) && refused(as_void(store->remove(key_for(1)))) &&
+               refused(as_void(store->evict())) && refused(as_void(store->clear())) && store->read_only();
+    };
+    run({"another user's store", false, [](const fs::path&) {}, read_only});
+    run({"tmp/ and the lock file not writable either", true,
+         [](const fs::path& root) {
+             REQUIRE(::lchown((root / "lock").c_str(), 0, 0) == 0);
+             REQUIRE(::chmod((root / "lock").c_str(), 0444) == 0);
+             REQUIRE(::chmod((root / "tmp").c_str(), 0555) == 0);
+         },
+         read_only});
+}

@@ -38,6 +38,13 @@ std::size_t loose_file_count(const fs::path& root) {
     return n;
 }
 
+// A directory laid out by hand as a cache (packs written before any open) carries the
+// tag a store writes, or open() takes it for someone else's non-empty directory.
+void mark_as_cache(const fs::path& root) {
+    fs::create_directories(root);
+    std::ofstream(root / "CACHEDIR.TAG") << "Signature: 8a477f597d28d172789f06886806bc55\n";
+}
+
 bool contains(const std::vector<std::string>& lines, const std::string& part) {
     for (const auto& l : lines)
         if (l.find(part) != std::string::npos) return true;
@@ -74,6 +81,58 @@ TEST_CASE("put then get returns the verified arena; unknown keys miss", "[store]
     CHECK(st.index.total_bytes == a.size());
     CHECK(st.index.bytes_written == a.size());
     CHECK(fs::exists(store->loose_path(key_for(1))));
+}
+
+TEST_CASE("open refuses a directory that is not empty and not a cache, unless told to adopt it", "[store]") {
+    testing::TempDir dir;
+    // A repository's .git/ has an objects/ directory too: it was once taken for a cache.
+    const fs::path git = dir.path / "repo" / ".git";
+    fs::create_directories(git / "objects");
+    std::ofstream(git / "HEAD") << "ref: refs/heads/main\n";
+    auto refused = LocalStore::open(git);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::invalid_argument);
+    CHECK(refused.error().message.find("refusing to make '" + git.string() + "' a cache directory: it is not empty and has no CACHEDIR.TAG") == 0);
+    CHECK(refused.error().message.find("jdc init --force") != std::string::npos);
+    CHECK_FALSE(fs::exists(git / "CACHEDIR.TAG"));  // nothing written
+    CHECK_FALSE(fs::exists(git / "lock"));
+    CHECK_FALSE(fs::exists(git / "tmp"));
+
+    // New, empty, or already a cache: opened.
+    CHECK(LocalStore::open(dir.path / "new" / "cache"));
+    fs::create_directories(dir.path / "empty");
+    CHECK(LocalStore::open(dir.path / "empty"));
+    CHECK(LocalStore::open(dir.path / "empty"));  // reopened: it has its tag now
+    fs::remove(dir.path / "empty" / "CACHEDIR.TAG");
+    CHECK(LocalStore::open(dir.path / "empty"));  // a cache whose tag was deleted still has its index
+
+    StoreOptions adopt;
+    adopt.adopt_non_empty_directory = true;
+    REQUIRE(LocalStore::open(git, adopt));
+    CHECK(fs::exists(git / "CACHEDIR.TAG"));
+    CHECK(fs::exists(git / "HEAD"));  // what was there stays
+}
+
+TEST_CASE("zero_counters sets the index's counters to zero for every process", "[store]") {
+    testing::TempDir dir;
+    auto store = LocalStore::open(dir.path / "cache");
+    REQUIRE(store);
+    const auto a = arena_for(1);
+    REQUIRE(store->put({key_for(1), a, 0}));
+    REQUIRE(store->get(key_for(1)));
+    (void)store->get(key_for(2));
+    auto other = LocalStore::open(dir.path / "cache");  // another opener shares the counters
+    REQUIRE(other);
+    CHECK(other->stats().index.hits == 1);
+    REQUIRE(other->zero_counters());
+    const IndexSummary s = store->stats().index;
+    CHECK(s.hits == 0);
+    CHECK(s.misses == 0);
+    CHECK(s.bytes_written == 0);
+    CHECK(s.bytes_read == 0);
+    CHECK(s.live_count == 1);  // entries are not counters
+    REQUIRE(store->get(key_for(1)));
+    CHECK(other->stats().index.hits == 1);
 }
 
 TEST_CASE("put refuses junk and the zero key; a failed put leaves the store unchanged", "[store]") {
@@ -377,6 +436,7 @@ TEST_CASE("packed entries are found through the index and the pack", "[store][pa
     auto pack = build_pack(inputs, 1234);
     REQUIRE(pack);
     fs::create_directories(dir.path / "packs");
+    mark_as_cache(dir.path);
     REQUIRE(write_file_atomically(dir.path / "packs" / "p1.jdcp", *pack));
     auto store = LocalStore::open(dir.path);  // no index yet: rebuilt from loose files and packs
     REQUIRE(store);
@@ -523,6 +583,7 @@ TEST_CASE("a packed copy the index no longer describes is never served", "[store
     const auto old_bytes = arena_for(1, 2), new_bytes = arena_for(2, 5);
     const PackInput old_input{key_for(1), old_bytes}, new_input{key_for(1), new_bytes};
     fs::create_directories(dir.path / "packs");
+    mark_as_cache(dir.path);
     REQUIRE(write_file_atomically(dir.path / "packs" / "old.jdcp", *build_pack({&old_input, 1}, 100)));
     auto reader = LocalStore::open(dir.path);  // maps old.jdcp only
     REQUIRE(reader);
@@ -560,6 +621,7 @@ TEST_CASE("rebuilding the index skips a damaged pack slot and keeps the entries 
     while (!*view->entry_at_slot(used_slot)) ++used_slot;
     (*pack)[64 + 40 * used_slot + 16] ^= std::byte{1};  // its entry offset: the slot checksum fails
     fs::create_directories(dir.path / "packs");
+    mark_as_cache(dir.path);
     REQUIRE(write_file_atomically(dir.path / "packs" / "p.jdcp", *pack));
     std::vector<std::string> log;
     auto store = LocalStore::open(dir.path, quiet_options(&log));

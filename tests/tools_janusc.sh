@@ -28,6 +28,16 @@ expect "summaries identical warm and cold" 0 "" -- diff -r "$tmp/out1" "$tmp/out
 expect "summaries identical without the cache" 0 "" -- diff -r "$tmp/out1" "$tmp/out3"
 expect "the JSON report" 0 '"tables_built": 100' -- cat "$tmp/r1.json"
 expect "the JSON report has the call sites" 0 '"calls_resolved_statically": [0-9]+' -- cat "$tmp/r1.json"
+expect "the report labels wall and CPU time" 0 "total: +[0-9.]+ [^ ,]*s wall, [0-9.]+ [^ ,]*s CPU" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... and each phase's time as wall" 0 "parse: +[0-9.]+ [^ ,]*s wall \([0-9]+ threads?\)" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... the table summaries' too" 0 "summaries: +[0-9]+ table summaries in [0-9.]+ [^ ,]*s wall" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "... and the cache's times as summed over threads" 0 "loading: +100 tables, [0-9.]+ [^ ,]*s summed over threads" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
+expect "the JSON report has a schema_version" 0 '"schema_version": 2' -- cat "$tmp/r1.json"
+# On a terminal, stderr shows the phase and its progress, cleared before the report: no
+# line of the report starts on the progress line.
+expect "a progress line on a terminal" 0 "janusc: (parse|tables) \[" -- script -qec "'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'" /dev/null
+expect "... cleared before the report" 0 "^janusc [0-9.]+: built" -- bash -c "script -qec \"'$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty'\" /dev/null | sed 's/\x1b\[K//g' | tr '\r' '\n'"
+expect "no progress when stderr is not a terminal" 0 "" -- bash -c "! '$janusc' build '$tmp/p' --no-cache --out '$tmp/out-tty' 2>&1 | grep -q \$'\r'"
 expect "the report has the call sites" 0 "calls: +[0-9]+ call sites in .* wall, .* CPU \(.* resolving, the rest their summary lines\): [0-9]+ resolved statically, [0-9]+ dynamic" -- "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2"
 "$janusc" build "$tmp/p" --cache-dir "$tmp/cache" --out "$tmp/out2" 2>"$tmp/warnings2" >/dev/null
 "$janusc" build "$tmp/p" --no-cache --out "$tmp/out3" 2>"$tmp/warnings3" >/dev/null
@@ -37,6 +47,20 @@ expect "JANUS_CACHE_DIR is the default cache" 0 "100 built" -- env JANUS_CACHE_D
 expect "... and was used" 0 "" -- test -f "$tmp/envcache/stats.json"
 expect "a bad JANUS_CACHE_SIZE is a usage error" 2 "JANUS_CACHE_SIZE" -- env JANUS_CACHE_SIZE=lots "$janusc" build "$tmp/p" --out "$tmp/out6"
 expect "the default cache lives in the project" 0 "in $tmp/p/.janus_cache/dispatch_tables" -- env -u JANUS_CACHE_DIR "$janusc" build "$tmp/p"
+
+# Paths are bytes (issue 20, attack 6): a project in a Latin-1 directory, whose default cache
+# path is not UTF-8, builds, and every JSON document names it with U+FFFD.
+latin1="$tmp/caf$(printf '\351')"
+"$janusc" gen --size small --seed 5 "$latin1" >/dev/null
+expect "a project in a Latin-1 directory builds with its default cache" 0 "100 built" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1" --report-json "$tmp/latin1.json"
+expect "... twice (the records of its paths are read back)" 0 "hit ratio 100.0%" -- env -u JANUS_CACHE_DIR "$janusc" build "$latin1"
+check_json() {  # check_json NAME FILE PYTHON-EXPRESSION-OF-j
+  if python3 -c "import json,sys; j=json.load(open(sys.argv[1], encoding='utf-8')); sys.exit(0 if ($3) else 1)" "$2"; then
+    echo "ok   $1"; pass=$((pass + 1)); else echo "FAIL $1"; fail=$((fail + 1)); fi
+}
+check_json "... its JSON report is UTF-8, the path with U+FFFD" "$tmp/latin1.json" "j['cache']['cache']['directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
+"$jdc" stats --json --dir "$latin1/.janus_cache/dispatch_tables" >"$tmp/latin1-stats.json" 2>&1
+check_json "jdc stats --json of that cache" "$tmp/latin1-stats.json" "j['entries'] == 100 and j['cache_directory'].endswith('caf\ufffd/.janus_cache/dispatch_tables')"
 
 mkdir -p "$tmp/bad"
 printf 'module main\ntype A : Nowhere\n' > "$tmp/bad/main.jn"
@@ -72,5 +96,22 @@ cp "$janusc" "$tmp/alone/janusc"
 ln -s "$jdc" "$tmp/bin/jdc"
 expect "cache finds jdc on PATH when it is not beside janusc" 0 ": ok" -- env PATH="$tmp/bin:/usr/bin:/bin" "$tmp/alone/janusc" cache verify "$arena"
 expect "cache without any jdc exits 2" 2 "cannot run jdc" -- env PATH="/nonexistent" "$tmp/alone/janusc" cache verify "$arena"
+
+# The cache never fails a build it could do without (issue 20, attack 5: before, each
+# of these exited 2). A full disk: RLIMIT_FSIZE 0 with SIGXFSZ ignored makes every
+# file write fail with EFBIG; a warm build writes nothing but derived data.
+full_disk=(bash -c 'trap "" XFSZ; ulimit -f 0; exec "$0" build "$1" --cache-dir "$2"' "$janusc" "$tmp/p" "$tmp/cache-wt")
+expect "a full disk: a warm build succeeds" 0 "hit ratio 100.0%" -- "${full_disk[@]}"
+expect "... the failed stats.json and dependency state counted" 0 "2 derived-data writes failed" -- "${full_disk[@]}"
+# A cache this user cannot write (another user's: root ignores modes, so run as nobody).
+chmod 755 "$tmp"
+if [ "$(id -u)" -eq 0 ]; then as_other=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_other=(); chmod -R a-w "$tmp/cache-wt"; fi
+expect "a read-only cache is read: every table a hit" 0 "hit ratio 100.0%" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+expect "... and one line says so" 0 "cache: +read-only: " -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod -R u+w "$tmp/cache-wt"
+chmod 700 "$tmp/cache-wt"
+if [ "$(id -u)" -ne 0 ]; then chmod 000 "$tmp/cache-wt"; fi
+expect "a cache directory this user cannot read: every table built, exit 0" 0 "cache: +not used: .*every table built" -- "${as_other[@]}" "$janusc" build "$tmp/p" --cache-dir "$tmp/cache-wt"
+chmod 755 "$tmp/cache-wt"
 
 expect_summary tools_janusc

@@ -11,6 +11,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/support/cli_expect.sh"
 
 expect "sample writes, loads and checks every lookup" 0 "49 of 49 lookups agree" -- "$jdc" sample "$tmp/s.jdca"
 expect "verify a valid arena" 0 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca"
+check_json "verify --json" 'j["files"][0]["valid"] is True and j["files"][0]["codec"] == "none"' "$jdc" verify --json "$tmp/s.jdca"
+check_json "inspect --json: the arena" \
+  'j["signature"]["name"] == "collide" and j["signature"]["parameters"] == ["Object", "Object"] and len(j["entries"]) == 4 and j["entries"][3]["parameters"] == ["Drawable", "Shape"] and j["form"] in ("scan", "compressed_table") and {s["kind"] for s in j["sections"]} >= {"strings", "types", "entries"}' \
+  "$jdc" inspect --json "$golden"/shapes.jdca
 expect "verify golden arenas" 0 "shapes.jdca: ok" -- "$jdc" verify "$golden"/shapes.jdca "$golden"/empty.jdca "$golden"/random-arity3.jdca
 expect "inspect shows the header" 0 "signature: +collide\(Object, Object\) -> bool" -- "$jdc" inspect "$golden"/shapes.jdca
 expect "inspect shows entries" 0 "#3  geometry.collide\(Drawable, Shape\) -> bool  id 4" -- "$jdc" inspect "$golden"/shapes.jdca
@@ -34,10 +38,14 @@ printf '\x03' | dd of="$tmp/v3.jdca" bs=1 seek=4 conv=notrunc status=none
 expect "verify a newer version names both" 1 "version 3.0 is not supported: this reader reads formats 1.x to 2.x \\(written for 2.0\\)" -- "$jdc" verify "$tmp/v3.jdca"
 
 expect "mixed valid and invalid: worst exit wins" 1 "s.jdca: ok" -- "$jdc" verify "$tmp/s.jdca" "$tmp/flip.jdca"
+check_json "verify --json: an invalid file" 'j["files"][1]["valid"] is False and j["files"][1]["error"] == "checksum mismatch"' \
+  "$jdc" verify --json "$tmp/s.jdca" "$tmp/flip.jdca"
 expect "verify --quiet prints only problems" 1 "^$tmp/flip.jdca: INVALID" -- "$jdc" verify -q "$tmp/s.jdca" "$tmp/flip.jdca"
 expect "verify a missing file" 2 "cannot open .*missing.jdca" -- "$jdc" verify "$tmp/missing.jdca"
 expect "verify a directory" 2 "not a regular file" -- "$jdc" verify "$tmp"
 expect "no subcommand is a usage error" 2 "" -- "$jdc"
+expect "an unknown subcommand is named" 2 "unknown command 'frobnicate'" -- "$jdc" frobnicate
+expect "version" 0 "^jdc [0-9]+\.[0-9]+\.[0-9]+$" -- "$jdc" --version
 expect "unknown option is a usage error" 2 "" -- "$jdc" verify --frobnicate "$tmp/s.jdca"
 expect "help exits 0" 0 "inspect" -- "$jdc" --help
 expect "sample into a missing directory" 2 "cannot create temporary file" -- "$jdc" sample "$tmp/no/such/dir/s.jdca"

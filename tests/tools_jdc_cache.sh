@@ -22,12 +22,6 @@ check() {  # check NAME CONDITION-COMMAND...
   if "$@"; then echo "ok   $name"; pass=$((pass + 1)); else echo "FAIL $name"; fail=$((fail + 1)); fi
 }
 
-flip_byte() {  # flip_byte FILE OFFSET
-  local old
-  old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  printf "\\$(printf '%03o' $(( (old ^ 90) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 first_key() {  # the key of one loose entry of cache $1
   basename "$(find "$1/objects" -name '*.jdca' | sort | head -1)" .jdca
 }
@@ -71,6 +65,13 @@ expect "explain NAME: the same table by its name" 0 "key: +$key" -- "$jdc" expla
 expect "explain: an unknown key" 1 "in cache: +no" -- "$jdc" explain --dir "$c" 0123456789abcdef0123456789abcdef
 expect "explain: an unknown name" 1 "no table named 'xyz' was recorded" -- "$jdc" explain --dir "$c" xyz
 expect "explain: the key is required" 2 "" -- "$jdc" explain --dir "$c"
+check_json "explain --json: the entry and the record, reason in snake_case" \
+  'j["key"] == "'"$key"'" and j["in_cache"] is True and j["entry"]["location"] == "loose" and j["entry"]["size_bytes"] > 0 and j["record"]["name"].startswith("fn") and j["record"]["built_after"]["reason"] == "never_seen" and len(j["record"]["domains"]) >= 1 and all(set(m) >= {"text","module","file","line","column"} for m in j["record"]["methods"])' \
+  "$jdc" explain --json --dir "$c" "$key"
+check_json "explain --json NAME: the same key" 'j["key"] == "'"$key"'"' "$jdc" explain --json --dir "$c" "$name"
+check_json "explain --json: an unknown key, neither in the cache nor recorded" 'j["in_cache"] is False and j["entry"] is None and j["record"] is None' \
+  "$jdc" explain --json --dir "$c" 0123456789abcdef0123456789abcdef
+expect "explain --json: an unknown key exits 1" 1 '"in_cache": false' -- "$jdc" explain --json --dir "$c" 0123456789abcdef0123456789abcdef
 
 # ---- validate, optimize -----------------------------------------------------------
 expect "validate: all valid" 0 "checked 30 arenas \(30 loose, 0 in 0 packs.*: all valid" -- "$jdc" validate --dir "$c"
@@ -100,7 +101,8 @@ check "validate: names the first loose file" grep -q "^${loose[0]}: invalid loos
 check "validate: names the second loose file" grep -q "^${loose[1]}: invalid loose file" <<<"$out"
 check "validate: names the packed entry" grep -qE "^$pack: invalid packed entry \(key [0-9a-f]{32}\): .*checksum" <<<"$out"
 check "validate: changes nothing" test -f "${loose[0]}"
-expect "validate --fix: removes exactly them" 1 "fixed: 2 loose files removed, 1 packs rewritten \(1 entries dropped\)" -- "$jdc" validate --fix --dir "$c"
+# Exit 0: every problem found is gone (README: exit codes).
+expect "validate --fix: removes exactly them" 0 "fixed: 2 loose files removed, 1 packs rewritten \(1 entries dropped\)" -- "$jdc" validate --fix --dir "$c"
 check "validate --fix: the damaged files are gone" test ! -e "${loose[0]}" -a ! -e "${loose[1]}"
 check "validate --fix: the other loose files stay" test -e "${loose[2]}" -a -e "${loose[9]}"
 expect "validate: valid after the fix" 0 "all valid" -- "$jdc" validate --dir "$c"
@@ -110,7 +112,7 @@ expect "validate: a missing directory" 2 "no cache directory" -- "$jdc" validate
 expect "optimize: a missing directory" 2 "no cache directory" -- "$jdc" optimize --dir "$tmp/missing"
 
 # ---- gc, clear --------------------------------------------------------------------
-expect "gc: nothing old, nothing over the limit" 0 "evicted: +0 entries by age, 0 by size" -- "$jdc" gc --dir "$c"
+expect "gc: nothing old, nothing over the limit" 0 "evicted: +0 entries by age \(not read for 7d\), 0 by size" -- "$jdc" gc --dir "$c"
 cp -r "$c" "$tmp/gc-tiny"
 expect "gc: over a tiny limit, even recent entries go: the grace never holds the cache over its limit" 0 "read within the grace period, removed to fit the limit" -- env JANUS_CACHE_SIZE=1K "$jdc" gc --dir "$tmp/gc-tiny"
 expect "gc: what the directory counts against the limit" 0 "the directory counts .* against its limit of 1.0 KiB" -- env JANUS_CACHE_SIZE=1K "$jdc" gc --dir "$tmp/gc-tiny"
@@ -123,7 +125,7 @@ expect "clear: a missing directory" 2 "no cache directory" -- "$jdc" clear --dir
 expect "clear: a directory that is not a cache" 2 "is not a jdc cache directory" -- "$jdc" clear --dir "$tmp/empty"
 
 # ---- help -------------------------------------------------------------------------
-for sub in clear stats validate optimize gc explain inspect; do
+for sub in clear stats validate optimize gc explain inspect ls config init; do
   expect "$sub --help" 0 "--dir" -- "$jdc" "$sub" --help
 done
 
@@ -137,6 +139,13 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
   expect "explain: an unreadable directory" 2 "cannot read cache directory" -- "${as_nobody[@]}" "$jdc" explain --dir "$c" "$key"
   expect "jdc-compactor: an unreadable directory" 2 "cannot read cache directory" -- "${as_nobody[@]}" "$compactor" --once --dir "$c"
   chmod 755 "$c"
+  # Readable but not writable for this user (issue 20, attack 5: "a read-only cache
+  # cannot even be read"): what only reads works, what writes fails clearly.
+  expect "stats: a cache this user cannot write is read" 0 "opened read-only: .*Permission denied" -- "${as_nobody[@]}" "$jdc" stats --dir "$c"
+  expect "stats --json: ... entries counted" 0 '"entries": [1-9]' -- "${as_nobody[@]}" "$jdc" stats --json --dir "$c"
+  expect "validate: ... checked" 0 "all valid" -- "${as_nobody[@]}" "$jdc" validate --dir "$c"
+  expect "explain: ... read" 0 "$key" -- "${as_nobody[@]}" "$jdc" explain --dir "$c" "$key"
+  expect "gc: ... writing is refused" 2 "Permission denied" -- "${as_nobody[@]}" "$jdc" gc --dir "$c"
 else
   echo "skip unreadable-directory tests (need root and setpriv)"
 fi

@@ -11,6 +11,7 @@
 #include "jdc/cache_key.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/optimization.hpp"
 
 namespace jdc {
@@ -21,6 +22,11 @@ namespace jdc {
 struct DispatchForms {
     bool compressed_table = false;  // section 6: poles + shared, row-displaced pole table
     MatrixLimits limits;            // above them the table is omitted, not an error
+    // When > 0, the table is also omitted when its bytes exceed this multiple of the
+    // rest of the arena: verifying it would cost every load more than its lookups
+    // save (measured: bench/RESULTS.md, "Targets"). 0: no such cap.
+    double max_index_share = 0;
+    static constexpr double kDefaultMaxIndexShare = 2.0;
 
     static DispatchForms all() {
         DispatchForms forms;
@@ -36,12 +42,14 @@ struct DispatchForms {
     // implementations up it repays that within about 6 lookups per load at arity 1-3,
     // below 6 it needs 6 to 190, and the scan costs at most 37 ns a lookup there.
     // Arity moves that crossover by at most one implementation, so the rule is on
-    // entries alone.
+    // entries alone. Not when the table would be over kDefaultMaxIndexShare times
+    // the rest of the arena (see max_index_share).
     static constexpr std::size_t kMinEntriesForTable = 6;
     static constexpr bool wants_table(std::size_t entries) noexcept { return entries >= kMinEntriesForTable; }
     static DispatchForms for_size(std::size_t entries) {
         DispatchForms forms;
         forms.compressed_table = wants_table(entries);
+        forms.max_index_share = kDefaultMaxIndexShare;
         return forms;
     }
     static DispatchForms for_table(const DispatchTable& table) { return for_size(table.implementations.size()); }
@@ -69,18 +77,18 @@ struct ArenaBuildOptions {
 // When `options.forms` adds optimized forms, the header's optimization fields are
 // computed from them (techniques applied, bytes against the dense matrix) and
 // `optimization` is ignored; otherwise `optimization` is written as given.
-Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
-                                           const OptimizationResult& optimization = {},
-                                           const ArenaBuildOptions& options = {});
+JDC_API Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const TypeRegistry& registry,
+                                                   const OptimizationResult& optimization = {},
+                                                   const ArenaBuildOptions& options = {});
 
 // Identity of a table's content, independent of encoding and of registry ids: what
 // the header's table_hash holds (format-spec/arena-v2.md §8.4). Call frequencies are
 // excluded, so new profile data does not change a table's identity.
-std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
+JDC_API std::uint64_t table_content_hash(const DispatchTable& table, const TypeRegistry& registry);
 
 // A 128-bit key over a table's content (its canonical encoding: every field but the
 // call frequencies, types by structural hash) plus the arena format version: the key
 // under which DispatchTableSerializer stores a table it is given whole.
-CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
+JDC_API CacheKey table_content_key(const DispatchTable& table, const TypeRegistry& registry);
 
 }  // namespace jdc

@@ -16,10 +16,11 @@
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_view.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
-struct ReoptimizeOptions {
+struct JDC_API ReoptimizeOptions {
     DispatchForms forms = DispatchForms::all();  // compressed_table false: drop the index
 };
 
@@ -29,11 +30,11 @@ struct ReoptimizeOptions {
 // not_found (no dispatch index), unsupported_version (a 1.x arena: rewrite it by
 // building it again), corrupt (an index that does not decode, which a verified view
 // cannot have).
-Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const ReoptimizeOptions& options = {});
+JDC_API Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const ReoptimizeOptions& options = {});
 
 // Human-readable description of the dispatch form of an arena (for `jdc inspect`):
 // techniques, per parameter the domain size, its digest, its pole count and (small
 // domains) each rank's pole; rows shared, cells, bytes; methods never selected.
-std::string describe_dispatch_forms(const ArenaView& view);
+JDC_API std::string describe_dispatch_forms(const ArenaView& view);
 
 }  // namespace jdc

@@ -20,6 +20,7 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -36,7 +37,7 @@ struct VerifyLimits {
 // Returns nothing on success; on failure the error code classifies the problem
 // (bad_magic, unsupported_version, truncated, corrupt, checksum_mismatch,
 // limit_exceeded) and the message names the field, offset and values involved.
-Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits = {});
+JDC_API Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& limits = {});
 
 // The one header reader of every layer, for raw and compressed arenas alike (a
 // compressed arena keeps its header uncompressed: compressed-arena-v1.md): the magic,
@@ -45,7 +46,7 @@ Result<void> verify_arena(std::span<const std::byte> bytes, VerifyLevel level, c
 // for triage, routing and key checks before anything is decompressed or mapped.
 // Errors: bad_magic, truncated (fewer than 128 bytes), unsupported_version,
 // checksum_mismatch.
-Result<arena::Header> read_arena_header(std::span<const std::byte> bytes);
+JDC_API Result<arena::Header> read_arena_header(std::span<const std::byte> bytes);
 
 // The key an arena's header carries (zero: none). A 1.x header has no key: its bytes
 // 80-95 are reserved, which 1.x readers ignore whatever they hold (arena-v1.md §1), so

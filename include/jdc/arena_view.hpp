@@ -28,6 +28,7 @@
 #include "jdc/arena_verify.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/optimization.hpp"
 #include "jdc/resolver.hpp"
 
@@ -46,7 +47,7 @@ struct LocalType {
 };
 
 // One implementation as stored; type references are arena-local indexes.
-class EntryView {
+class JDC_API EntryView {
 public:
     std::uint32_t function_id() const noexcept { return record_.function_id; }
     std::string_view name() const noexcept;
@@ -69,7 +70,7 @@ private:
     const std::byte* params_;
 };
 
-class ArenaView {
+class JDC_API ArenaView {
 public:
     // Verifies `bytes` in full and wraps them. The bytes must outlive the view.
     static Result<ArenaView> open(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
@@ -146,7 +147,7 @@ enum class DispatchForm : std::uint8_t {
     compressed_table,  // poles + row-displaced pole table (dispatch_index section)
 };
 
-class BoundArena {
+class JDC_API BoundArena {
 public:
     // Maps every local type to `registry` and checks it: same structural hash and
     // name (so a hash collision cannot bind the wrong type). A type in a declared

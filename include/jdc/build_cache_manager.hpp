@@ -70,6 +70,7 @@
 #include "jdc/dependency_tracker.hpp"
 #include "jdc/dispatch_matrix.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/miss_reason.hpp"
 #include "jdc/optimization.hpp"
@@ -97,14 +98,27 @@ using TableBuilder = std::function<Result<BuiltTable>(const TableInputs&, const 
 // without one (an empty function) it builds none.
 using CacheLogSink = std::function<void(const std::string& line)>;
 // The default sink: stderr when config.verbose (JANUS_CACHE_VERBOSE), else none.
-CacheLogSink default_log_sink(const CacheConfig& config);
+JDC_API CacheLogSink default_log_sink(const CacheConfig& config);
 
-class BuildCacheManager {
+// How much of its cache directory a manager uses (BuildCacheManager::cache_access()).
+// The cache never fails a build it could do without it: what it cannot use, it leaves.
+enum class CacheAccess : std::uint8_t {
+    read_write,  // lookups, and the session's tables written
+    read_only,   // lookups only: the directory (or tmp/, objects/, packs/) is not
+                 // writable for this process, the store could only be opened read-only
+                 // (a CI image, a shared mount), or a write failed (a full disk)
+    none,        // no cache: disabled (config().disabled_by), or the directory cannot
+                 // be read at all; every table is built
+};
+
+class JDC_API BuildCacheManager {
 public:
     // Opens the cache directory (unless caching is disabled) and, with a remote URL,
     // prepares the remote tier (it connects at the first local miss). The log goes to
-    // `log` (default_log_sink(config) when not given). Errors: those of
-    // LocalStore::open; invalid_argument (the remote URL or its options).
+    // `log` (default_log_sink(config) when not given). A directory this process cannot
+    // write is opened read-only, one it cannot read is not used (cache_access(), one
+    // log line, a line in both reports): neither is an error. Errors: invalid_argument
+    // (the store's options, the remote URL or its options).
     static Result<BuildCacheManager> create(const CacheConfig& config, BuildIdentity identity);
     static Result<BuildCacheManager> create(const CacheConfig& config, BuildIdentity identity, CacheLogSink log);
 
@@ -117,7 +131,9 @@ public:
     // recorded for explain(); runs cleanup when the cleanup interval has passed; starts
     // jdc-compactor in the background when config().compact_threshold files (loose
     // entries and packs) have collected (a compactor that cannot be started is
-    // logged, not an error).
+    // logged, not an error). All of it is best-effort: a write that fails (a full
+    // disk) is logged and counted (CacheMetrics::derived_errors, store_errors), and a
+    // read-only cache is not written. Error: invalid_argument (no session started).
     Result<void> endBuildSession();
 
     Result<CachedTable> getOrBuildDispatchTable(const TableInputs& inputs, const TypeRegistry& registry, const TableBuilder& builder);
@@ -145,7 +161,12 @@ public:
     std::string build_report_json() const;
 
     const CacheConfig& config() const noexcept;
-    LocalStore* store() noexcept;  // nullptr when caching is disabled
+    LocalStore* store() noexcept;  // nullptr when caching is disabled or the directory is not usable
+    // How much of the cache this manager uses now (a failed write makes it read-only
+    // for the rest of the manager's life), and why not all of it: empty for
+    // read_write and for a cache disabled by configuration.
+    CacheAccess cache_access() const;
+    std::string cache_access_reason() const;
 
 private:
     struct State;

@@ -12,9 +12,11 @@
 #include <string>
 #include <string_view>
 
+#include "jdc/export.hpp"
+
 namespace jdc {
 
-struct CacheKey {
+struct JDC_API CacheKey {
     std::uint64_t hi = 0;
     std::uint64_t lo = 0;
 

@@ -9,17 +9,21 @@
 #include <array>
 #include <cstdint>
 
+#include "jdc/export.hpp"
 #include "jdc/miss_reason.hpp"
 
 namespace jdc {
 
-struct CacheMetrics {
+struct JDC_API CacheMetrics {
     std::uint64_t lookups = 0, hits = 0, misses = 0;
     std::array<std::uint64_t, kMissReasonCount> misses_by_reason{};
     std::uint64_t build_ns = 0;  // time in builders (misses)
     std::uint64_t load_ns = 0;   // time serving hits (lookup, verify, bind)
     std::uint64_t bytes_read = 0, bytes_written = 0;
     std::uint64_t evictions = 0, corrupt_drops = 0, stale_drops = 0, store_errors = 0;
+    // Writes of derived data that failed (stats.json, the dependency state, the inputs
+    // log): best-effort, never a reason to fail a build; counted and logged.
+    std::uint64_t derived_errors = 0;
     // The remote tier (all zero without one). A remote hit also counts in `hits`, its
     // time in load_ns. Rejects: values that failed verification, the size cap or the
     // name check, never used. Errors and timeouts each switched the remote off.

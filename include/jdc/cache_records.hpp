@@ -20,6 +20,7 @@
 
 #include "jdc/cache_key.hpp"
 #include "jdc/cache_metrics.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -29,7 +30,7 @@ struct RecordedMetrics {
     CacheMetrics last_session;
     std::uint64_t mean_build_ns = 0;
 };
-std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory);
+JDC_API std::optional<RecordedMetrics> read_recorded_metrics(const std::filesystem::path& cache_directory);
 
 // One record of inputs.jdcl: what the table of one name was last stored with, and
 // why it had to be built (the miss that stored it).
@@ -61,8 +62,8 @@ struct RecordedInputs {
     std::string miss_detail;           // what changed since the previous build of the table, in words
 };
 // The latest record whose key is `key` (a scan of the log: fine for a tool).
-std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
+JDC_API std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, const CacheKey& key);
 // The latest record of the table named `name`.
-std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, std::string_view name);
+JDC_API std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& cache_directory, std::string_view name);
 
 }  // namespace jdc

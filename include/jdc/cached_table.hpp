@@ -13,6 +13,7 @@
 
 #include "jdc/arena_view.hpp"
 #include "jdc/cache_key.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -22,7 +23,7 @@ enum class TableOrigin : std::uint8_t {
     remote,  // fetched from the remote tier, verified, and written to the local store
 };
 
-class CachedTable {
+class JDC_API CachedTable {
 public:
     // Binds `view` (whose bytes `owner` keeps alive), fetched under `key` — a key the
     // caller computed from `registry` and the table's inputs — to the registry. The

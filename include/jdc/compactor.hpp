@@ -41,6 +41,7 @@
 
 #include "jdc/arena_view.hpp"
 #include "jdc/detail/cache_index.hpp"
+#include "jdc/export.hpp"
 #include "jdc/local_store.hpp"
 
 namespace jdc {
@@ -52,7 +53,7 @@ namespace jdc {
 // needs the compiler's type registry).
 // What it returns is verified in full before it is stored; an error or invalid
 // bytes keep the original arena.
-Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& entry);
+JDC_API Result<std::vector<std::byte>> reoptimize(const ArenaView& arena, const IndexEntry& entry);
 
 using ArenaTransform = std::function<Result<std::vector<std::byte>>(const ArenaView&, const IndexEntry&)>;
 
@@ -94,7 +95,7 @@ enum class DropReason : std::uint8_t {
     unreferenced,  // a copy the index does not refer to: evicted, superseded, orphaned
 };
 inline constexpr std::size_t kDropReasonCount = 3;
-std::string_view to_string(DropReason reason) noexcept;
+JDC_API std::string_view to_string(DropReason reason) noexcept;
 
 struct DroppedEntry {
     CacheKey key;
@@ -102,7 +103,7 @@ struct DroppedEntry {
     std::string detail;  // the verification error, or where the copy was
 };
 
-struct CompactionReport {
+struct JDC_API CompactionReport {
     CompactionOutcome outcome = CompactionOutcome::nothing_to_do;
     std::uint64_t entries_read = 0;       // arenas read and verified (loose and packed)
     std::uint64_t entries_rewritten = 0;  // the transform returned other bytes
@@ -128,9 +129,9 @@ struct CompactionReport {
 
 // One compaction of `store`. Errors: io (locks, listing, writing the pack; the store is
 // unchanged then), limit_exceeded (a pack larger than PackLimits allows).
-Result<CompactionReport> compact_store(LocalStore& store, const CompactionOptions& options = {});
+JDC_API Result<CompactionReport> compact_store(LocalStore& store, const CompactionOptions& options = {});
 
 // The compactor's lock file in a store root; held for a whole run.
-std::filesystem::path compactor_lock_path(const std::filesystem::path& store_root);
+JDC_API std::filesystem::path compactor_lock_path(const std::filesystem::path& store_root);
 
 }  // namespace jdc

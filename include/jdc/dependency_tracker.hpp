@@ -51,6 +51,7 @@
 #include "jdc/detail/atomic_file.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -94,7 +95,7 @@ enum class FileChange : std::uint8_t {
     unreadable,       // exists but cannot be hashed (permission, not a regular file, I/O)
 };
 
-std::string_view to_string(FileChange change) noexcept;
+JDC_API std::string_view to_string(FileChange change) noexcept;
 
 // One line of an explanation: which file, how, and the two hashes.
 struct ChangedFile {
@@ -125,7 +126,7 @@ struct DependencyTrackerOptions {
     std::filesystem::path base_directory;
 };
 
-class DependencyTracker {
+class JDC_API DependencyTracker {
 public:
     // Limits of the state file and of what the tracker accepts (load enforces them on
     // untrusted bytes; the API enforces them so that everything it holds can be saved).

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/resolver.hpp"
 #include "jdc/type_domain.hpp"
 
@@ -54,7 +55,7 @@ struct MatrixLimits {
     std::uint64_t max_cells = std::uint64_t{1} << 22;
 };
 
-class DispatchMatrix {
+class JDC_API DispatchMatrix {
 public:
     // Errors: invalid_argument (table does not validate), limit_exceeded (too many
     // pole tuples for `limits`). The matrix refers to `registry`'s domains, which

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "jdc/export.hpp"
 #include "jdc/type_registry.hpp"
 
 namespace jdc {
@@ -73,10 +74,10 @@ struct DispatchTable {
 // Checks that a table is well formed against a registry: every type id registered,
 // every implementation of the table's arity, each parameter a subtype of the declared
 // one, no unknown effect bits. Builders call this before writing an arena.
-Result<void> validate(const DispatchTable& table, const TypeRegistry& registry);
+JDC_API Result<void> validate(const DispatchTable& table, const TypeRegistry& registry);
 
 // Sum over parameters of the depth of each type (longest supertype chain): larger is
 // more specific. What `specificity_rank` holds when a compiler does not set it.
-std::uint32_t specificity_rank(const Implementation& impl, const TypeRegistry& registry);
+JDC_API std::uint32_t specificity_rank(const Implementation& impl, const TypeRegistry& registry);
 
 }  // namespace jdc

@@ -17,6 +17,7 @@
 #include <ostream>
 
 #include "jdc/cached_table.hpp"
+#include "jdc/export.hpp"
 #include "jdc/local_store.hpp"
 #include "jdc/optimization.hpp"
 
@@ -33,7 +34,7 @@ struct SerializerStats {
     StoreStats store;
 };
 
-class DispatchTableSerializer {
+class JDC_API DispatchTableSerializer {
 public:
     static Result<DispatchTableSerializer> open(const std::filesystem::path& cache_directory, StoreOptions options = {});
 

@@ -12,6 +12,8 @@
 
 #include <tl/expected.hpp>
 
+#include "jdc/export.hpp"
+
 namespace jdc {
 
 enum class ErrorCode {
@@ -32,7 +34,7 @@ enum class ErrorCode {
                           // server is misbehaving or is not what it claims to be
 };
 
-std::string_view to_string(ErrorCode code) noexcept;
+JDC_API std::string_view to_string(ErrorCode code) noexcept;
 
 // Damage: the bytes themselves are wrong (not an arena, cut short, structurally
 // invalid, changed since they were written), so every reader would reject them the

@@ -20,6 +20,7 @@
 #include <span>
 
 #include "jdc/arena_view.hpp"
+#include "jdc/export.hpp"
 #include "jdc/payload_codec.hpp"
 
 namespace jdc {
@@ -35,7 +36,7 @@ enum class SymlinkPolicy : std::uint8_t {
     refuse,  // cache stores: a symlink planted in the store could point anywhere
 };
 
-class LoadedArena {
+class JDC_API LoadedArena {
 public:
     static constexpr std::uint64_t kReadThreshold = 256 * 1024;
 
@@ -81,7 +82,10 @@ private:
 };
 
 // Reads a whole file (at most max_size bytes) into memory: the raw bytes, unverified.
-// For tools that must report on files that do not verify.
-Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size);
+// For tools that must report on files that do not verify, and for derived files of
+// the cache (the dependency state: SymlinkPolicy::refuse). Only a regular file is
+// read: a FIFO or device is refused without blocking.
+JDC_API Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size,
+                                                       SymlinkPolicy symlinks = SymlinkPolicy::follow);
 
 }  // namespace jdc

@@ -65,6 +65,7 @@
 #include "jdc/detail/atomic_file.hpp"
 #include "jdc/detail/cache_index.hpp"
 #include "jdc/cache_key.hpp"
+#include "jdc/export.hpp"
 #include "jdc/loaded_arena.hpp"
 #include "jdc/detail/mapped_pack.hpp"
 
@@ -86,7 +87,7 @@ inline constexpr std::uint64_t kDirectoryBytes = 4096;
 // (cache_compactor_launch) holds the directory to the limit plus this.
 inline constexpr std::uint64_t kDiskLimitSlack = 64 * 1024;
 
-struct StoreOptions {
+struct JDC_API StoreOptions {
     // The limit on the directory's size on disk, everything in it counted (see the
     // eviction rule above and LocalStore::budget()).
     std::uint64_t max_size_bytes = 100ull * 1024 * 1024;
@@ -103,6 +104,19 @@ struct StoreOptions {
     // every load (LoadedArena); packs always hold raw arenas, since they are mapped.
     CompressionPolicy compression = CompressionPolicy::off();
     bool automatic_maintenance = true;  // size eviction after puts, cleanup every interval
+    // open() refuses a directory that is not empty and has neither a CACHEDIR.TAG nor
+    // an index.jdci: it belongs to something else. True makes such a directory a cache
+    // (`jdc init --force`).
+    bool adopt_non_empty_directory = false;
+    // Open the store only to read it: a cache this user cannot write (a CI image, a
+    // shared read-only mount). Nothing is created, locked or written: lookups open
+    // objects/<hh>/<key>.jdca, then the packs (a loose file shadows packed copies, as
+    // in every store), and verify and key-check what they find as always; the index,
+    // when there is one, is mapped privately (IndexAccess::read_only) for find(),
+    // entries() and stats() only. Unreadable packs/ leaves the loose entries (logged).
+    // Damaged entries are not dropped, counters not kept; every write (put, remove,
+    // evict, cleanup, rebuild, clear, modify) fails with io.
+    bool read_only = false;
     // Receives one line per notable event (index rebuilt, entry dropped, ...).
     // Default: nothing. The cache layer routes it to JANUS_CACHE_VERBOSE.
     std::function<void(const std::string&)> log;
@@ -110,7 +124,7 @@ struct StoreOptions {
 
 // An arena loaded from the store. Its view stays valid as long as this object lives
 // (it owns the file's bytes, or shares the mapping of the pack it came from).
-class StoredArena {
+class JDC_API StoredArena {
 public:
     const ArenaView& view() const noexcept { return view_; }
     const CacheKey& key() const noexcept { return key_; }
@@ -163,7 +177,7 @@ struct DiskUsage {
 };
 
 // Walks the directory at `root` (O(files)), following no symlink. Errors: io.
-Result<DiskUsage> measure_disk_usage(const std::filesystem::path& root);
+JDC_API Result<DiskUsage> measure_disk_usage(const std::filesystem::path& root);
 
 // What a get() is for.
 enum class AccessMode : std::uint8_t {
@@ -182,7 +196,7 @@ struct StoreFile {
 };
 
 // The files in the store's directories (section 1 of cache-directory-v1.md).
-struct StoreListing {
+struct JDC_API StoreListing {
     std::vector<StoreFile> loose;      // well-named objects/<hh>/<key>.jdca, regular files
     std::vector<StoreFile> packs;      // packs/*.jdcp, regular files
     std::vector<StoreFile> temporary;  // tmp/*
@@ -195,7 +209,7 @@ struct StoreListing {
 
 // The files of the store at `root`, read without opening it (jdc validate must not
 // let LocalStore::open repair what it is asked to report). Errors: io.
-Result<StoreListing> list_store_files(const std::filesystem::path& root);
+JDC_API Result<StoreListing> list_store_files(const std::filesystem::path& root);
 
 struct ClearReport {
     std::uint64_t entries_removed = 0;
@@ -218,11 +232,15 @@ struct StoreStats {
     std::uint64_t pack_count = 0;
 };
 
-class LocalStore {
+class JDC_API LocalStore {
 public:
-    // Opens the store at `root`, creating its directories when missing. Errors: io
-    // (permission denied, read-only filesystem, a symlink or file where a directory
-    // belongs), and whatever rebuilding a damaged index meets.
+    // Opens the store at `root`, creating its directories when missing. Errors:
+    // invalid_argument (`root` is not empty and not a cache, see
+    // StoreOptions::adopt_non_empty_directory), io (permission denied, read-only
+    // filesystem, a symlink or file where a directory belongs), and whatever
+    // rebuilding a damaged index meets. With options.read_only, creates nothing and
+    // takes any directory as it is: errors are not_found (no directory) and io (not a
+    // directory, not readable, a link where a store directory belongs).
     static Result<LocalStore> open(const std::filesystem::path& root, StoreOptions options = {});
 
     LocalStore(LocalStore&&) noexcept;
@@ -307,6 +325,11 @@ public:
     std::uint64_t loose_entry_count() const;
 
     StoreStats stats() const;
+    // Sets the index's counters (hits, misses, evictions, drops, bytes) to zero, for
+    // every process at once (`jdc stats --zero`). Counts made meanwhile by others may
+    // land on either side. Errors: io (no index can be mapped).
+    Result<void> zero_counters();
+    bool read_only() const noexcept { return options().read_only; }
     const std::filesystem::path& root() const noexcept;
     const StoreOptions& options() const noexcept;
 
@@ -317,6 +340,7 @@ public:
 private:
     struct State;
     explicit LocalStore(std::unique_ptr<State> state);
+    static Result<LocalStore> open_read_only(std::unique_ptr<State> state);
     std::unique_ptr<State> s_;
 };
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "jdc/cache_key.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -31,7 +32,9 @@ enum class MissReason : std::uint8_t {
     methods_changed,    // a method added, removed, or moved (another module, line or column)
 };
 inline constexpr std::size_t kMissReasonCount = 11;
-std::string_view to_string(MissReason reason) noexcept;
+JDC_API std::string_view to_string(MissReason reason) noexcept;
+// The reason's name in JSON and metrics: the enumerator's, snake_case ("source_changed").
+JDC_API std::string_view json_name(MissReason reason) noexcept;
 
 // What a lookup with given inputs would do, and why it would miss.
 struct Explanation {

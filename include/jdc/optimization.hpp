@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "jdc/export.hpp"
+
 namespace jdc {
 
 // Values are part of the on-disk format (header byte 36); never renumber.
@@ -21,7 +23,7 @@ enum class OptimizationType : std::uint8_t {
 };
 inline constexpr std::uint8_t kOptimizationTypeCount = 7;
 
-std::string_view to_string(OptimizationType type) noexcept;
+JDC_API std::string_view to_string(OptimizationType type) noexcept;
 
 struct CompressionStats {
     std::uint64_t original_bytes = 0;

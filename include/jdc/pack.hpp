@@ -31,6 +31,7 @@
 #include "jdc/arena_verify.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 #include "jdc/pack_format.hpp"
 
 namespace jdc {
@@ -67,14 +68,14 @@ enum class PackDataOrder : std::uint8_t {
 // Errors (all invalid_argument): a zero key (reserved), a key given twice, an arena
 // that fails verify_arena(header) (junk is refused at the door; the O(size) check is
 // left to readers), or a pack that readers with default PackLimits would refuse.
-Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns,
-                                          PackDataOrder data_order = PackDataOrder::slots);
+JDC_API Result<std::vector<std::byte>> build_pack(std::span<const PackInput> entries, std::uint64_t created_at_ns,
+                                                  PackDataOrder data_order = PackDataOrder::slots);
 
 // The file name of a pack in a store's packs/ directory: "<32 hex digits>.jdcp", the
 // XXH3-128 of its bytes, so writers never collide and a name says what it holds.
-std::string pack_file_name(std::span<const std::byte> pack_bytes);
+JDC_API std::string pack_file_name(std::span<const std::byte> pack_bytes);
 
-class PackView {
+class JDC_API PackView {
 public:
     // Checks the header (O(1), no scan of the index; format-spec/pack-v1.md §7.2)
     // and wraps `bytes`, which must outlive the view and every span it returns.
@@ -128,7 +129,7 @@ private:
 //           overlapping, and verify_arena(full, arena_limits) of every arena. O(size).
 // Errors: as PackView::open and find, plus every error of verify_arena (its message
 // prefixed with the slot and key).
-Result<void> verify_pack(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& arena_limits = {},
-                         const PackLimits& limits = {});
+JDC_API Result<void> verify_pack(std::span<const std::byte> bytes, VerifyLevel level, const VerifyLimits& arena_limits = {},
+                                 const PackLimits& limits = {});
 
 }  // namespace jdc

@@ -42,6 +42,7 @@
 #include "jdc/arena_verify.hpp"
 #include "jdc/arena_view.hpp"
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -54,7 +55,7 @@ enum class PayloadCodec : std::uint8_t {
 inline constexpr std::uint8_t kPayloadCodecCount = 3;
 
 // "none", "lz4", "zstd"; "unknown" for a value without a name.
-std::string_view to_string(PayloadCodec codec) noexcept;
+JDC_API std::string_view to_string(PayloadCodec codec) noexcept;
 
 namespace arena {
 
@@ -94,7 +95,7 @@ inline constexpr std::uint64_t kMaxCompressionRatio = 64;
 // not an arena, damaged header) is PayloadCodec::none; a value without a name is
 // returned as it is (decompress_arena then rejects it). O(1): triage only, nothing
 // beyond the header is checked.
-PayloadCodec payload_codec_of(std::span<const std::byte> bytes) noexcept;
+JDC_API PayloadCodec payload_codec_of(std::span<const std::byte> bytes) noexcept;
 inline bool is_compressed_arena(std::span<const std::byte> bytes) noexcept {
     return payload_codec_of(bytes) != PayloadCodec::none;
 }
@@ -109,7 +110,7 @@ inline bool is_compressed_arena(std::span<const std::byte> bytes) noexcept {
 // compressed), or one that compresses more than kMaxCompressionRatio (readers would
 // refuse it: store it raw). Deterministic for a given input, codec and level with this library
 // build's liblz4 / libzstd.
-Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, PayloadCodec codec, int level = 0);
+JDC_API Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, PayloadCodec codec, int level = 0);
 
 // Checks a compressed arena as far as possible without decoding it (the checks
 // C1-C13 of compressed-arena-v1.md: header, sizes against `limits`, against what
@@ -119,7 +120,7 @@ Result<std::vector<std::byte>> compress_arena(std::span<const std::byte> arena, 
 // unsupported_version (an unknown codec), checksum_mismatch, corrupt, limit_exceeded
 // (total_size over limits.max_total_size, or more expansion than kMaxCompressionRatio);
 // invalid_argument for a raw (uncompressed) arena.
-Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
+JDC_API Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
 
 // Decompresses into `out`, which must be exactly decompressed_size() bytes and must
 // not overlap `bytes`. On success `out` holds a raw arena (payload_codec 0, metadata
@@ -128,16 +129,16 @@ Result<std::uint64_t> decompressed_size(std::span<const std::byte> bytes, const 
 // of decompressed_size; corrupt when the codec's data is malformed or decodes to any
 // size but the declared one; then those of verify_arena (message prefixed
 // "decompressed arena: "); invalid_argument when `out` has the wrong size.
-Result<void> decompress_arena_into(std::span<const std::byte> bytes, std::span<std::byte> out,
-                                   const VerifyLimits& limits = {});
+JDC_API Result<void> decompress_arena_into(std::span<const std::byte> bytes, std::span<std::byte> out,
+                                           const VerifyLimits& limits = {});
 
 // decompress_arena_into, returning the view of `out` that verification opened, so
 // that a reader does not verify the same bytes again (ArenaView::open). The view is
 // valid while `out` is.
-Result<ArenaView> decompress_arena_view(std::span<const std::byte> bytes, std::span<std::byte> out, const VerifyLimits& limits = {});
+JDC_API Result<ArenaView> decompress_arena_view(std::span<const std::byte> bytes, std::span<std::byte> out, const VerifyLimits& limits = {});
 
 // decompress_arena_into a new buffer of the right size.
-Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
+JDC_API Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes, const VerifyLimits& limits = {});
 
 // ---------------------------------------------------------------------------
 // Policy: which arenas to compress, with which codec.
@@ -145,10 +146,10 @@ Result<std::vector<std::byte>> decompress_arena(std::span<const std::byte> bytes
 enum class CodecChoice : std::uint8_t { automatic, none, lz4, zstd };
 
 // "auto", "none", "lz4", "zstd" (the spelling of JANUS_CACHE_COMPRESSION).
-std::string_view to_string(CodecChoice choice) noexcept;
+JDC_API std::string_view to_string(CodecChoice choice) noexcept;
 // The inverse of to_string, case-insensitive, surrounding blanks ignored ("off" also
 // means none); nullopt for anything else.
-std::optional<CodecChoice> parse_codec_choice(std::string_view text) noexcept;
+JDC_API std::optional<CodecChoice> parse_codec_choice(std::string_view text) noexcept;
 
 // What the compressed bytes are for; decides the codec CodecChoice::automatic picks.
 enum class PayloadUse : std::uint8_t {
@@ -201,13 +202,13 @@ struct CompressionPolicy {
 // The codec for an arena of `arena_size` bytes: none below policy.min_size or when
 // policy.codec is none; else the chosen codec, or for automatic LZ4 (storage) or zstd
 // (transfer).
-PayloadCodec choose_codec(std::uint64_t arena_size, const CompressionPolicy& policy) noexcept;
+JDC_API PayloadCodec choose_codec(std::uint64_t arena_size, const CompressionPolicy& policy) noexcept;
 
 // Applies the policy to a raw arena: the compressed arena, or std::nullopt when the
 // arena should stay raw (choose_codec says none, the result's ratio is above
 // policy.max_ratio, or it compresses more than kMaxCompressionRatio, which readers
 // refuse). Errors: those of compress_arena (invalid_argument).
-Result<std::optional<std::vector<std::byte>>> compress_by_policy(std::span<const std::byte> arena,
+JDC_API Result<std::optional<std::vector<std::byte>>> compress_by_policy(std::span<const std::byte> arena,
                                                                   const CompressionPolicy& policy);
 
 }  // namespace jdc

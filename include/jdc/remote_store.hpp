@@ -77,6 +77,7 @@
 #include "jdc/arena_view.hpp"
 #include "jdc/cache_key.hpp"
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 #include "jdc/payload_codec.hpp"
 
 namespace jdc {
@@ -88,7 +89,7 @@ enum class RemoteTransport : std::uint8_t { tcp, unix_socket };
 //   redis+unix://[[user]:password@]/path/to/socket[?db=N]
 // Port defaults to 6379, db to 0. User and password may be percent-encoded (%40 for
 // '@'); with a password, AUTH is sent on connect (with a user, Redis 6 ACL form).
-struct RemoteEndpoint {
+struct JDC_API RemoteEndpoint {
     RemoteTransport transport = RemoteTransport::tcp;
     std::string host;  // tcp; an IPv6 address without its brackets
     std::uint16_t port = 6379;
@@ -115,9 +116,9 @@ inline constexpr std::uint64_t kRemoteMaxTtlSeconds = 9'000'000'000'000'000ull;
 
 // Errors: invalid_argument, naming what is wrong with the URL (scheme, host, port,
 // database, socket path, escape, query) and repeating the URL without its password.
-Result<RemoteEndpoint> parse_remote_url(std::string_view url);
+JDC_API Result<RemoteEndpoint> parse_remote_url(std::string_view url);
 
-struct RemoteOptions {
+struct JDC_API RemoteOptions {
     std::uint32_t connect_timeout_ms = 200;
     std::uint32_t operation_timeout_ms = 500;  // per socket wait, see above
     // Every request done within this, from its first byte sent to its last byte read.
@@ -132,6 +133,12 @@ struct RemoteOptions {
     // sends zstd from 4 KiB). A fetched value may be raw or compressed either way: it
     // is decompressed (its arena held to the same caps as a raw value) and verified.
     CompressionPolicy compression = CompressionPolicy::off();
+    // The team secret (format-spec/remote-cache-v1.md §3.3); empty: none. With one,
+    // every value written is sealed with a keyed MAC over its key name and bytes, and
+    // a value read is used only if its seal matches (else rejected, `corrupt`), so only
+    // holders of the secret write values that are used. Without one, a sealed value's
+    // seal is skipped. Never printed.
+    std::string secret;
 };
 
 // How the last call of a RemoteStore failed (see the header comment).
@@ -157,11 +164,11 @@ struct RemoteCallStats {
 };
 
 // The Redis key of an entry: "jdc:a1:<32 hex>".
-std::string remote_key_name(const CacheKey& key);
+JDC_API std::string remote_key_name(const CacheKey& key);
 
 // An arena fetched from the remote and verified in full. Owns its bytes: the view
 // stays valid as long as this object lives (moving it keeps the bytes in place).
-class RemoteArena {
+class JDC_API RemoteArena {
 public:
     const ArenaView& view() const noexcept { return view_; }
     const CacheKey& key() const noexcept { return key_; }
@@ -175,7 +182,7 @@ private:
     ArenaView view_;
 };
 
-class RemoteStore {
+class JDC_API RemoteStore {
 public:
     // Connects, then AUTH (when the endpoint has a password) and SELECT (when its
     // database is not 0), each a request with its own deadline. Errors: timeout

@@ -16,6 +16,7 @@
 #include <span>
 
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -42,6 +43,6 @@ struct Resolution {
 };
 
 // `args.size()` must equal the table's arity (otherwise: no_method).
-Resolution resolve_reference(const DispatchTable& table, const TypeRegistry& registry, std::span<const TypeId> args);
+JDC_API Resolution resolve_reference(const DispatchTable& table, const TypeRegistry& registry, std::span<const TypeId> args);
 
 }  // namespace jdc

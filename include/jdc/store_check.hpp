@@ -28,6 +28,7 @@
 
 #include "jdc/arena_verify.hpp"
 #include "jdc/cache_key.hpp"
+#include "jdc/export.hpp"
 #include "jdc/local_store.hpp"
 
 namespace jdc {
@@ -41,7 +42,7 @@ enum class StoreProblemKind : std::uint8_t {
     unindexed_file,
     index_totals,
 };
-std::string_view to_string(StoreProblemKind kind) noexcept;
+JDC_API std::string_view to_string(StoreProblemKind kind) noexcept;
 
 struct StoreProblem {
     StoreProblemKind kind;
@@ -71,7 +72,7 @@ struct StoreCheckOptions {
 // index against them. Errors: not_found (no cache directory at `root`), io (a
 // directory that cannot be listed or a file that cannot be read for a reason other
 // than its content, e.g. permission).
-Result<StoreCheckReport> check_store(const std::filesystem::path& root, const StoreCheckOptions& options = {});
+JDC_API Result<StoreCheckReport> check_store(const std::filesystem::path& root, const StoreCheckOptions& options = {});
 
 struct StoreRepairReport {
     std::uint64_t loose_files_removed = 0;
@@ -84,6 +85,6 @@ struct StoreRepairReport {
 // replaced since by a valid one), invalid arenas and slots of packs (the pack is
 // rewritten by the compactor without them; a pack that does not open is removed);
 // then rebuilds the index if it had problems of its own. Errors: io.
-Result<StoreRepairReport> repair_store(LocalStore& store, const StoreCheckReport& check);
+JDC_API Result<StoreRepairReport> repair_store(LocalStore& store, const StoreCheckReport& check);
 
 }  // namespace jdc

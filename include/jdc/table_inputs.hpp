@@ -44,6 +44,7 @@
 
 #include "jdc/cache_key.hpp"
 #include "jdc/dispatch_table.hpp"
+#include "jdc/export.hpp"
 
 namespace jdc {
 
@@ -89,6 +90,6 @@ struct TableInputs {
 
 // The method inputs of a table the compiler already has (views into `table`, which
 // must outlive them).
-std::vector<MethodInput> method_inputs(const DispatchTable& table);
+JDC_API std::vector<MethodInput> method_inputs(const DispatchTable& table);
 
 }  // namespace jdc

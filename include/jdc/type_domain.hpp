@@ -27,6 +27,8 @@
 #include <span>
 #include <vector>
 
+#include "jdc/export.hpp"
+
 namespace jdc {
 
 using TypeId = std::uint32_t;
@@ -34,7 +36,7 @@ class TypeRegistry;
 
 inline constexpr std::uint32_t kNotInDomain = 0xFFFFFFFFu;
 
-class TypeDomain {
+class JDC_API TypeDomain {
 public:
     // Every registered subtype of `root` (itself included), by canonical rank.
     // `root` must be registered.
@@ -76,6 +78,6 @@ private:
 
 // The digest of a domain whose members have these structural hashes, in rank order
 // (ascending). Exposed for the format spec and independent readers.
-std::uint64_t domain_digest(std::span<const std::uint64_t> ascending_member_hashes) noexcept;
+JDC_API std::uint64_t domain_digest(std::span<const std::uint64_t> ascending_member_hashes) noexcept;
 
 }  // namespace jdc

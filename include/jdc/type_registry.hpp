@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "jdc/error.hpp"
+#include "jdc/export.hpp"
 #include "jdc/type_domain.hpp"
 
 namespace jdc {
@@ -45,7 +46,7 @@ enum class TypeKind : std::uint8_t {
 };
 inline constexpr std::uint8_t kTypeKindCount = 6;
 
-std::string_view to_string(TypeKind kind) noexcept;
+JDC_API std::string_view to_string(TypeKind kind) noexcept;
 
 struct Type {
     TypeId id = kInvalidType;
@@ -56,7 +57,7 @@ struct Type {
     std::uint32_t depth = 0;  // longest supertype chain above this type; 0 for roots
 };
 
-class TypeRegistry {
+class JDC_API TypeRegistry {
 public:
     // A new registry holds the four built-ins (i32, f64, bool, string) with ids 1-4.
     TypeRegistry();
@@ -127,6 +128,6 @@ private:
 
 // The structural hash of a type with these properties (exposed for the format spec
 // and for independent readers).
-std::uint64_t structural_hash(std::string_view name, TypeKind kind, std::span<const std::uint64_t> supertype_hashes) noexcept;
+JDC_API std::uint64_t structural_hash(std::string_view name, TypeKind kind, std::span<const std::uint64_t> supertype_hashes) noexcept;
 
 }  // namespace jdc

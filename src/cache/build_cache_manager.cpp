@@ -10,8 +10,14 @@
 #include "jdc/build_cache_manager.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cache/cache_log.hpp"
 #include "cache/session_upkeep.hpp"
@@ -48,9 +54,12 @@ struct BuildCacheManager::State {
     std::optional<LocalStore> store;                  // none when caching is disabled
     std::optional<detail::MissExplainer> explainer;   // with the store
     std::unique_ptr<detail::RemoteTier> remote;       // with the store and a remote URL
-    std::optional<detail::WriteBehindQueue> queue;    // with the store
+    std::optional<detail::WriteBehindQueue> queue;    // with a store this process can write
     std::uint64_t evictions_at_start = 0;             // sessions start and end on the driver's thread
     detail::SessionReads reads;                       // keys asked for, in order: the read history
+    // Why the cache directory is read-only (store opened read-only) or not used at all
+    // (no store although caching is enabled); empty when neither. Set by create().
+    std::string unusable_reason, read_only_reason;
 
     // Why a lookup missed; `unexplained` until the inputs log is asked, which is left
     // until the remote tier has missed too (a remote hit needs no explanation).
@@ -62,6 +71,24 @@ struct BuildCacheManager::State {
 
     const fs::path& root() const { return config.cache_directory; }
     fs::path deps_path() const { return root() / "deps.jdcd"; }
+    // Nothing may be written: the store was opened read-only, or a write failed.
+    std::string read_only_now() const {
+        if (!read_only_reason.empty()) return read_only_reason;
+        if (queue)
+            if (std::string failed = queue->write_failure(); !failed.empty()) return "a write failed (" + failed + ")";
+        return {};
+    }
+    bool writable() const { return store && read_only_now().empty(); }
+    // A line the user must see: to the log when there is one, else to stderr.
+    void warn(const std::string& line) const {
+        if (log.on()) log(line);
+        else std::cerr << "jdc-cache: " << line << "\n";
+    }
+    void derived_error(const std::string& what, const Error& e) {
+        log("cannot " + what + " (derived data; the build is unaffected): " + e.message);
+        metrics.update([](CacheMetrics& m) { ++m.derived_errors; });
+    }
+    Result<void> open_store(const CacheConfig& config);
 
     std::optional<CachedTable> local_hit(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t t0, Miss& miss);
     std::optional<CachedTable> remote_hit(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key, std::uint64_t t0);
@@ -82,7 +109,7 @@ struct BuildCacheManager::State {
 // says why not.
 std::optional<CachedTable> BuildCacheManager::State::local_hit(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key,
                                                                std::uint64_t t0, Miss& miss) {
-    if (auto queued = queue->find(key))
+    if (auto queued = queue ? queue->find(key) : nullptr)
         if (auto table = CachedTable::from_shared(std::move(queued), reg, key, in.signature.parameter_types, TableOrigin::cache)) {
             metrics.count_hit(steady_ns() - t0);
             return std::move(*table);
@@ -129,7 +156,7 @@ std::optional<CachedTable> BuildCacheManager::State::remote_hit(const TableInput
     if (!fetched) return std::nullopt;
     const std::uint64_t size = fetched->arena->size();
     // Written with this session's misses (and verified again by the store).
-    queue->add({key, std::move(fetched->arena), record(in, reg, key, 0, "", ""), in.name});
+    if (queue) queue->add({key, std::move(fetched->arena), record(in, reg, key, 0, "", ""), in.name});
     const std::uint64_t took = steady_ns() - t0;
     metrics.count_hit(took);
     if (log.on()) log("remote hit " + in.name + " " + key.to_hex() + " (" + format_bytes(size) + ", " + format_duration_ns(took) + ")");
@@ -172,12 +199,10 @@ Result<CachedTable> BuildCacheManager::State::build(const TableInputs& in, const
     auto arena = std::make_shared<const std::vector<std::byte>>(std::move(*bytes));
     auto table = CachedTable::from_shared(arena, reg, key, in.signature.parameter_types, TableOrigin::built);
     if (!table) return tl::unexpected(table.error());
-    if (queue) {
-        // The miss reason goes with the record, for jdc explain.
-        queue->add({key, arena, record(in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
-        if (remote) (void)remote->store({key, *arena, identity.config_hash, true});
-    }
-    metrics.count_miss(miss.reason, took);
+    // The miss reason goes with the record, for jdc explain.
+    if (queue) queue->add({key, arena, record(in, reg, key, took, to_string(miss.reason), miss.detail), in.name});
+    if (remote) (void)remote->store({key, *arena, identity.config_hash, true});  // also from a read-only local cache
+    metrics.count_miss(miss.reason, took, in.name, miss.detail);
     if (log.on())
         log("miss " + in.name + " " + key.to_hex() + " (" + std::string(to_string(miss.reason)) +
             (miss.detail.empty() ? "" : ": " + miss.detail) + "), built in " + format_duration_ns(took) +
@@ -201,6 +226,8 @@ detail::ReportContext BuildCacheManager::State::report_context() const {
     r.fallback_build_ns = metrics.mean_build_ns();
     r.enabled = store.has_value();
     r.disabled_by = config.disabled_by;
+    r.unusable_reason = unusable_reason;
+    r.read_only_reason = read_only_now();
     r.directory = root();
     if (store) r.store = store->stats();
     if (remote) r.remote = detail::ReportContext::Remote{remote->endpoint().describe(), remote->read_only(), remote->off_reason()};
@@ -219,20 +246,81 @@ Result<BuildCacheManager> BuildCacheManager::create(const CacheConfig& config, B
     s->identity = std::move(identity);
     s->log = detail::CacheLog(std::move(log));
     if (!config.enabled) return BuildCacheManager(std::move(s));
-    StoreOptions options = config.store_options();
-    options.log = s->log.sink();
-    auto store = LocalStore::open(config.cache_directory, std::move(options));
-    if (!store) return tl::unexpected(store.error());
-    s->store.emplace(std::move(*store));
+    if (auto opened = s->open_store(config); !opened) return tl::unexpected(opened.error());
+    if (!s->store) return BuildCacheManager(std::move(s));  // not usable: every table built (unusable_reason)
     s->explainer.emplace(config.cache_directory, s->identity);
     if (!config.remote_url.empty()) {
         auto remote = detail::RemoteTier::create(config, s->metrics, s->log);
         if (!remote) return tl::unexpected(remote.error());
         s->remote = std::move(*remote);
     }
-    s->queue.emplace(*s->store, detail::WriteBehindQueue::Options{config.write_through, config.write_behind_tables, s->identity.config_hash},
-                     s->metrics, s->log);
+    if (!s->store->read_only())
+        s->queue.emplace(*s->store, detail::WriteBehindQueue::Options{config.write_through, config.write_behind_tables, s->identity.config_hash},
+                         s->metrics, s->log);
     return BuildCacheManager(std::move(s));
+}
+
+namespace {
+
+// Why this process cannot write the store at `root` (a directory it must create files
+// in is not writable for it), or an empty string. Checked once, when the manager opens
+// the store: a write that fails later (a full disk) stops the write-behind queue.
+std::string unwritable_part(const fs::path& root) {
+    for (const fs::path& dir : {root, root / "tmp", root / "objects", root / "packs"})
+        if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0)
+            return "cannot write '" + dir.string() + "': " + std::strerror(errno);
+    return {};
+}
+
+// Why another user could put files in the cache at `root` (it is theirs, or every user
+// may write it), or an empty string. Such a user could plant a well-formed table
+// under a key it answers: keys bind values to inputs, not to writers.
+std::string shared_with_others(const fs::path& root) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) return {};
+    if (st.st_uid != ::geteuid())
+        return "is owned by another user (uid " + std::to_string(st.st_uid) + ")";
+    if ((st.st_mode & S_IWOTH) != 0) return "is writable by every user";
+    return {};
+}
+
+}  // namespace
+
+// The cache never fails a build it could do without it: a directory this process
+// cannot write (a CI image, a shared read-only mount, tmp/ or packs/ not writable, a
+// disk too full to recreate the index) is opened read-only; one it cannot read at all
+// is not used. Either way with one log line, and the reason in both reports
+// (cache_access_reason()). Only a configuration error is returned.
+Result<void> BuildCacheManager::State::open_store(const CacheConfig& config) {
+    StoreOptions options = config.store_options();
+    options.log = log.sink();
+    auto opened = LocalStore::open(config.cache_directory, options);
+    if (!opened && opened.error().code == ErrorCode::invalid_argument) return tl::unexpected(opened.error());
+    if (!config.allow_shared)
+        if (const std::string why = shared_with_others(config.cache_directory); !why.empty())
+            warn("warning: cache " + config.cache_directory.string() + " " + why +
+                 ": another user could plant tables in it (JANUS_CACHE_ALLOW_SHARED=1 if it is shared on purpose)");
+    std::string why_read_only;
+    if (opened) {
+        why_read_only = unwritable_part(config.cache_directory);
+        if (why_read_only.empty()) {
+            store.emplace(std::move(*opened));
+            return {};
+        }
+    } else {
+        why_read_only = opened.error().message;
+    }
+    options.read_only = true;
+    auto read_only = LocalStore::open(config.cache_directory, options);
+    if (!read_only) {
+        unusable_reason = why_read_only == read_only.error().message ? why_read_only : why_read_only + "; " + read_only.error().message;
+        warn("cache " + config.cache_directory.string() + " not used: " + unusable_reason + "; every table is built, nothing stored");
+        return {};
+    }
+    store.emplace(std::move(*read_only));
+    read_only_reason = why_read_only;
+    warn("cache " + config.cache_directory.string() + " is read-only for this build: " + read_only_reason);
+    return {};
 }
 
 BuildCacheManager::BuildCacheManager(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -281,15 +369,35 @@ Result<void> BuildCacheManager::endBuildSession() {
     const std::uint64_t evictions = evictions_now >= s_->evictions_at_start ? evictions_now - s_->evictions_at_start : evictions_now;
     s_->metrics.update([&](CacheMetrics& m) { m.evictions = evictions; });
 
+    // Everything below is derived data or maintenance: best-effort, counted and logged,
+    // never a reason to fail a build whose tables are all there (a full disk, a cache
+    // made read-only under us). A read-only cache is only read.
+    if (s_->writable()) {
+        if (auto totals = detail::add_session_to_stats(s_->root(), s_->metrics.record()); !totals)
+            s_->derived_error("record the session in stats.json", totals.error());
+        else
+            s_->metrics.set_lifetime(totals->lifetime, totals->mean_build_ns);
+        if (auto d = s_->deps.save(s_->deps_path()); !d) s_->derived_error("save the dependency state", d.error());
+        if (auto c = s_->cleanup_if_due(); !c) {
+            s_->log("cannot clean the cache up: " + c.error().message);
+            s_->metrics.update([](CacheMetrics& m) { ++m.store_errors; });
+        }
+    }
     const CacheMetrics session = s_->metrics.session();
-    auto totals = detail::add_session_to_stats(s_->root(), session);
-    if (!totals) return tl::unexpected(totals.error());
-    s_->metrics.set_lifetime(totals->lifetime, totals->mean_build_ns);
-    if (auto d = s_->deps.save(s_->deps_path()); !d) s_->log("cannot save dependency state: " + d.error().message);
-    JDC_FORWARD_IF_ERROR(s_->cleanup_if_due());
     s_->log("build session ended: " + std::to_string(session.hits) + " hits, " + std::to_string(session.misses) + " misses");
-    detail::finish_session_upkeep(*s_->store, s_->config, s_->reads.take(), s_->log);
+    // A read-only cache is left as it is: no read history, no eviction, no compactor.
+    if (s_->writable()) detail::finish_session_upkeep(*s_->store, s_->config, s_->reads.take(), s_->log);
     return {};
+}
+
+CacheAccess BuildCacheManager::cache_access() const {
+    if (!s_->store) return CacheAccess::none;
+    return s_->read_only_now().empty() ? CacheAccess::read_write : CacheAccess::read_only;
+}
+
+std::string BuildCacheManager::cache_access_reason() const {
+    if (!s_->store) return s_->unusable_reason;
+    return s_->read_only_now();
 }
 
 CacheKey BuildCacheManager::cache_key(const TableInputs& inputs, const TypeRegistry& registry) const {

@@ -20,6 +20,7 @@ CacheMetrics& CacheMetrics::operator+=(const CacheMetrics& o) noexcept {
     corrupt_drops += o.corrupt_drops;
     stale_drops += o.stale_drops;
     store_errors += o.store_errors;
+    derived_errors += o.derived_errors;
     remote_hits += o.remote_hits;
     remote_misses += o.remote_misses;
     remote_rejects += o.remote_rejects;

@@ -749,7 +749,8 @@ StateLoad DependencyTracker::load_bytes(std::span<const std::byte> bytes) {
 
 StateLoad DependencyTracker::load(const fs::path& state_file) {
     const std::string what = "dependency state " + in_quotes(state_file.native());
-    auto bytes = read_file_bytes(state_file, kMaxStateFileBytes);
+    // Like every file of the cache: a link planted in its place is refused, not followed.
+    auto bytes = read_file_bytes(state_file, kMaxStateFileBytes, SymlinkPolicy::refuse);
     if (!bytes) {
         impl_->clear_state();
         if (bytes.error().code == ErrorCode::not_found) return StateLoad{};  // missing: empty, silently

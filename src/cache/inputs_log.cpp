@@ -2,8 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
 
 #include <fcntl.h>
@@ -15,6 +13,7 @@
 #include "util/hash_stream.hpp"
 #include "util/forward_error.hpp"
 #include "util/hex.hpp"
+#include "util/regular_file.hpp"
 #include "util/unique_fd.hpp"
 
 namespace jdc::detail {
@@ -25,6 +24,9 @@ namespace {
 
 constexpr std::size_t kHashDigits = 16;
 constexpr std::uint64_t kCompactAbove = 1 << 20;  // bytes
+// Far more than any project's log (compaction keeps one line per table name); a
+// larger file is not read, like a missing one.
+constexpr std::uint64_t kMaxLogBytes = 1ull << 30;
 
 }  // namespace
 
@@ -41,11 +43,27 @@ Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view
     ScopedStoreLock held(**lock);
     if (!held.owns()) return make_error(ErrorCode::io, "cannot lock '" + (cache_directory / "inputs.lock").string() + "': " + held.failure());
     const fs::path file = path_in(cache_directory);
-    const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!fd) return make_error(ErrorCode::io, "cannot open '" + file.string() + "': " + std::strerror(errno));
-    // Whole lines, appended under the lock: two writers' records never interleave; a
-    // writer that dies midway leaves a line cut short, which readers skip.
-    if (const int err = write_all(fd.get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
+    // Like every cache file: a FIFO or link at inputs.jdcl is refused, not waited on.
+    auto fd = open_regular_file(file, O_RDWR | O_APPEND | O_CREAT);  // read: its last byte
+    if (!fd) return make_error(ErrorCode::io, fd.error().message);
+    // Whole lines, appended under the lock: two writers' records never interleave. A
+    // writer that died midway, or whose disk filled up, left a last line without its
+    // newline; the next record would be glued to it and both lost. So a tail that is
+    // not a newline gets one first, in the same write: the torn line stays alone (and
+    // is skipped), the new records are whole.
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return make_error(ErrorCode::io, "cannot stat '" + file.string() + "': " + std::strerror(errno));
+    char last = '\n';
+    if (st.st_size > 0 && ::pread(fd->get(), &last, 1, st.st_size - 1) != 1)
+        return make_error(ErrorCode::io, "cannot read '" + file.string() + "': " + std::strerror(errno));
+    std::string repaired;
+    if (last != '\n') {
+        repaired.reserve(lines.size() + 1);
+        repaired.push_back('\n');
+        repaired.append(lines);
+        lines = repaired;
+    }
+    if (const int err = write_all(fd->get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
         return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
     return {};
 }
@@ -92,7 +110,10 @@ InputsLog InputsLog::parse(std::string text) {
         if (end == std::string_view::npos) break;  // a last line without its newline: cut short
         const std::string_view line = rest.substr(0, end);
         rest.remove_prefix(end + 1);
-        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits))) continue;
+        // A record is a JSON object: a line not ending in '}' was cut short (and given
+        // its newline by the next append), and must not hide an earlier whole record.
+        if (line.size() <= kHashDigits + 1 || line[kHashDigits] != ' ' || !is_lower_hex(line.substr(0, kHashDigits)) || line.back() != '}')
+            continue;
         ++log.lines_;
         const std::string hash(line.substr(0, kHashDigits));
         auto [it, added] = log.latest_.insert_or_assign(hash, line.substr(kHashDigits + 1));
@@ -103,15 +124,10 @@ InputsLog InputsLog::parse(std::string text) {
 
 InputsLog InputsLog::load(const fs::path& cache_directory) {
     const fs::path file = path_in(cache_directory);
-    std::string text;
-    {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return InputsLog{};
-        std::ostringstream read;
-        read << in.rdbuf();
-        text = std::move(read).str();
-    }
-    InputsLog log = parse(std::move(text));
+    // Like every cache file: a FIFO or link at inputs.jdcl reads as an empty log.
+    auto text = read_regular_file(file, kMaxLogBytes);
+    if (!text) return InputsLog{};
+    InputsLog log = parse(std::move(*text));
     if (log.text_.size() > kCompactAbove && log.lines_ > 2 * log.latest_.size()) {
         // Rewrite under the writers' lock; if it cannot be taken now, next time.
         if (auto lock = StoreLock::for_file(cache_directory / "inputs.lock")) {
@@ -133,15 +149,9 @@ Result<bool> InputsLog::trim(const fs::path& cache_directory, std::uint64_t max_
     if (!lock) return tl::unexpected(lock.error());
     ScopedStoreLock held(**lock, ScopedStoreLock::Mode::try_only);
     if (!held.owns()) return false;  // another session is appending or trimming: next time
-    std::string text;
-    {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return false;
-        std::ostringstream read;
-        read << in.rdbuf();
-        text = std::move(read).str();
-    }
-    const InputsLog log = parse(std::move(text));
+    auto text = read_regular_file(file, kMaxLogBytes);
+    if (!text) return false;
+    const InputsLog log = parse(std::move(*text));
     // Table records of entries still in the cache, oldest name first; domain records
     // follow the table records that name them.
     std::vector<std::string_view> kept;

@@ -6,9 +6,12 @@
 // write when it flushes them to the store (a file per record cost more than building
 // the table). Later lines win; a reader indexes the file by name once and parses only
 // the records it is asked for. Line format: 16 hex digits (XXH3-64 of the table name),
-// one space, the record as compact JSON, "\n". A line that does not have this shape
-// (a writer died mid-write) is skipped: the log is derived data, never a reason to
-// fail a build. When the file holds more than twice as many lines as names and is
+// one space, the record as compact JSON (an object: it ends in '}'), "\n". A line that
+// does not have this shape (a writer died mid-write, or its disk filled up) is skipped:
+// the log is derived data, never a reason to fail a build. Such a torn last line has
+// no newline; the next append writes one before its records, under the lock, so they
+// are not glued to it. The file is opened like every cache file (regular_file.hpp): a
+// FIFO or a link at inputs.jdcl is an empty log to readers and an error to writers. When the file holds more than twice as many lines as names and is
 // over 1 MiB, a loader rewrites it with the latest line of each name, keeping only
 // the domain records (miss_record.hpp) that a kept table record refers to. It counts
 // against the cache's size limit like every file of the cache: trim() bounds it.

@@ -8,6 +8,7 @@
 #include "cache/miss_record.hpp"
 #include "cache/table_key.hpp"
 #include "util/hex.hpp"
+#include "util/utf8.hpp"
 
 namespace jdc::detail {
 using json = nlohmann::json;
@@ -47,20 +48,21 @@ MethodDiff diff_methods(const json& old_methods, const TableInputs& in, const Ty
     MethodDiff d;
     std::vector<const MethodInput*> added;
     for (const MethodInput& m : in.methods) {
-        const std::string text = describe_method(m, reg);
-        auto [first, last] = before.equal_range({text, std::string(m.module)});
+        // As recorded: what is not UTF-8 became U+FFFD (miss_record.cpp).
+        const std::string text = to_valid_utf8(describe_method(m, reg));
+        auto [first, last] = before.equal_range({text, to_valid_utf8(m.module)});
         auto it = std::find_if(first, last, [](const auto& e) { return !e.second.matched; });
         if (it == last) {
             added.push_back(&m);
             continue;
         }
         it->second.matched = true;
-        if (it->second.file != m.file || it->second.line != m.line || it->second.column != m.column)
+        if (it->second.file != to_valid_utf8(m.file) || it->second.line != m.line || it->second.column != m.column)
             d.changes.push_back("method " + backticked(text) + " of " + backticked(m.module) + " moved to " + std::string(m.file) + ":" +
                                 std::to_string(m.line) + ":" + std::to_string(m.column));
     }
     for (const MethodInput* m : added) {
-        const std::string text = describe_method(*m, reg);
+        const std::string text = to_valid_utf8(describe_method(*m, reg));
         // A method that left another module for this one is a move, not an addition.
         auto moved = std::find_if(before.begin(), before.end(), [&](const auto& e) { return !e.second.matched && e.first.first == text; });
         if (moved != before.end()) {
@@ -108,12 +110,13 @@ std::vector<std::string> diff_domain(const json& recorded, TypeId declared, cons
     std::vector<const Type*> redefined;
     for (TypeId id : now.members()) {
         const Type* t = reg.find(id);
-        seen[t->name] = true;
-        const auto old = before->find(t->name);
+        const std::string recorded_name = to_valid_utf8(t->name);
+        seen[recorded_name] = true;
+        const auto old = before->find(recorded_name);
         if (old == before->end()) {
             std::string joined;
             for (TypeId s : t->supertypes)
-                if (now.rank_of(s) != kNotInDomain && before->count(reg.find(s)->name)) joined += (joined.empty() ? "" : " and ") + backticked(reg.find(s)->name);
+                if (now.rank_of(s) != kNotInDomain && before->count(to_valid_utf8(reg.find(s)->name))) joined += (joined.empty() ? "" : " and ") + backticked(reg.find(s)->name);
             out.push_back(joined.empty() ? backticked(t->name) + " joined the domain of " + backticked(declared_name)
                                          : joined + " gained subtype " + backticked(t->name));
         } else if (old->second != hex64(t->structural_hash)) {
@@ -158,6 +161,17 @@ bool MissExplainer::claim_domain_record(std::uint64_t digest) const {
 }
 
 Explanation MissExplainer::explain(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key) const {
+    // The log is a file anyone who can write the cache can edit: a record whose fields
+    // have other JSON types than written makes nlohmann's accessors throw. Such a
+    // record explains nothing; it must not end the build.
+    try {
+        return explain_recorded(in, reg, key);
+    } catch (const nlohmann::json::exception& e) {
+        return {false, MissReason::never_seen, std::string("the recorded inputs are damaged (") + e.what() + ")", key};
+    }
+}
+
+Explanation MissExplainer::explain_recorded(const TableInputs& in, const TypeRegistry& reg, const CacheKey& key) const {
     Explanation e;
     e.key = key;
     const auto because = [&](MissReason reason, std::string detail = {}) {
@@ -171,7 +185,7 @@ Explanation MissExplainer::explain(const TableInputs& in, const TypeRegistry& re
     const auto rec = log.find(in.name);
     if (!rec) return because(MissReason::never_seen);
     if (rec->value("v", 0) != kRecordVersion) return because(MissReason::never_seen, "its inputs were recorded by an older jdc");
-    if (rec->value("compiler_version", "") != identity_.compiler_version)
+    if (rec->value("compiler_version", "") != to_valid_utf8(identity_.compiler_version))
         return because(MissReason::compiler_changed, rec->value("compiler_version", "") + " -> " + identity_.compiler_version);
     if (rec->value("config_hash", "") != hex64(identity_.config_hash)) return because(MissReason::config_changed);
     if (rec->value("signature_hash", "") != hex64(signature_hash(in.signature, reg)))
@@ -205,11 +219,15 @@ Explanation MissExplainer::explain(const TableInputs& in, const TypeRegistry& re
     const json& old_sources = rec->contains("sources") && (*rec)["sources"].is_object() ? (*rec)["sources"] : json::object();
     std::vector<std::string> source_changes;
     std::unordered_set<std::string_view> current;
-    for (const auto& src : in.sources) {
-        current.insert(src.path);
-        const auto old = old_sources.find(src.path);
-        if (old == old_sources.end()) source_changes.push_back(src.path + " (new)");
-        else if (*old != src.content_hash.to_hex()) source_changes.push_back(src.path);
+    std::vector<std::string> recorded_paths;  // as recorded (utf8.hpp), owned for `current`
+    recorded_paths.reserve(in.sources.size());
+    for (const auto& src : in.sources) recorded_paths.push_back(to_valid_utf8(src.path));
+    for (std::size_t i = 0; i < in.sources.size(); ++i) {
+        const std::string& path = recorded_paths[i];
+        current.insert(path);
+        const auto old = old_sources.find(path);
+        if (old == old_sources.end()) source_changes.push_back(path + " (new)");
+        else if (*old != in.sources[i].content_hash.to_hex()) source_changes.push_back(path);
     }
     for (const auto& [path, hash] : old_sources.items())
         if (current.count(path) == 0) source_changes.push_back(path + " (no longer used)");

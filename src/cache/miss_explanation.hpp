@@ -46,6 +46,7 @@ public:
     bool claim_domain_record(std::uint64_t digest) const;
 
 private:
+    Explanation explain_recorded(const TableInputs& inputs, const TypeRegistry& registry, const CacheKey& key) const;
     const InputsLog& log() const;  // under mutex_
     bool config_changed_unparsed(std::string_view record_text, std::string_view name) const;
 

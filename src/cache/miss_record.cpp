@@ -8,6 +8,7 @@
 #include "util/clock.hpp"
 #include "util/hash_stream.hpp"
 #include "util/hex.hpp"
+#include "util/utf8.hpp"
 
 namespace jdc::detail {
 namespace fs = std::filesystem;
@@ -16,10 +17,13 @@ using json = nlohmann::json;
 namespace {
 
 // `s` as a JSON string: quoted, with quotes, backslashes and control characters
-// escaped (what nlohmann::json's parser reads back as `s`).
+// escaped, and what is not UTF-8 (a path is bytes) replaced by U+FFFD (utf8.hpp), so
+// that nlohmann::json's parser reads it back, as to_valid_utf8(s).
 // Runs without anything to escape (every identifier) are appended whole: a record per
 // miss, so this is on a clean build's path.
-void append_json_string(std::string& out, std::string_view s) {
+void append_json_string(std::string& out, std::string_view raw) {
+    const std::string valid = is_valid_utf8(raw) ? std::string() : to_valid_utf8(raw);
+    const std::string_view s = valid.empty() ? raw : std::string_view(valid);
     out.push_back('"');
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -186,7 +190,7 @@ std::optional<RecordedInputs> decode_inputs_record(const fs::path& file, const j
     r.signature = text_of(j, "signature");
     if (j.contains("domains") && j["domains"].is_array())
         for (const json& d : j["domains"]) r.domains.push_back({text_of(d, "type"), text_of(d, "digest"), number_of(d, "size")});
-    r.methods_known = j.value("methods_known", true);
+    r.methods_known = !(j.contains("methods_known") && j["methods_known"].is_boolean()) || j["methods_known"].get<bool>();
     if (j.contains("methods") && j["methods"].is_array())
         for (const json& m : j["methods"]) {
             if (!m.is_array() || m.size() < 5 || !m[0].is_string() || !m[1].is_string() || !m[2].is_string() || !m[3].is_number_unsigned() ||
@@ -219,7 +223,7 @@ std::optional<RecordedInputs> find_recorded_inputs(const std::filesystem::path& 
     const std::string wanted = key.to_hex();
     const detail::InputsLog log = detail::InputsLog::load(cache_directory);
     for (const nlohmann::json& j : log.all())
-        if (j.value("key", "") == wanted)
+        if (j.contains("key") && j["key"].is_string() && j["key"].get<std::string>() == wanted)
             if (auto record = detail::decode_inputs_record(detail::InputsLog::path_in(cache_directory), j)) return record;
     return std::nullopt;
 }

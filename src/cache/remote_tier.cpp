@@ -23,16 +23,48 @@ Result<std::unique_ptr<RemoteTier>> RemoteTier::create(const CacheConfig& config
     options.operation_timeout_ms = config.remote_timeout_ms;
     options.ttl_seconds = config.remote_ttl_seconds;
     options.max_value_bytes = config.remote_max_value_bytes;
+    options.request_deadline_ms = config.remote_deadline_ms;
+    options.secret = config.remote_secret;
     options.compression = config.transfer_compression();
-    if (options.connect_timeout_ms == 0 || options.operation_timeout_ms == 0 || options.max_value_bytes == 0)
-        return make_error(ErrorCode::invalid_argument, "remote cache " + endpoint->describe() + ": timeouts and the size cap must not be 0");
-    return std::unique_ptr<RemoteTier>(new RemoteTier(std::move(*endpoint), options, config.remote_read_only, metrics, log));
+    if (options.connect_timeout_ms == 0 || options.operation_timeout_ms == 0 || options.request_deadline_ms == 0 ||
+        options.max_value_bytes == 0 || config.remote_session_budget_ms == 0)
+        return make_error(ErrorCode::invalid_argument, "remote cache " + endpoint->describe() + ": timeouts, budgets and the size cap must not be 0");
+    const Budget budget{std::uint64_t{config.remote_session_budget_ms} * 1'000'000, config.remote_session_max_rejects,
+                        config.remote_session_max_decoded_bytes};
+    return std::unique_ptr<RemoteTier>(new RemoteTier(std::move(*endpoint), options, budget, config.remote_read_only, metrics, log));
 }
 
 void RemoteTier::start_session() {
     std::lock_guard<std::mutex> guard(mutex_);
     off_ = false;
     off_reason_.clear();
+    spent_ = {};
+}
+
+// Adds one request's cost to the session's; the first budget it exhausts switches the
+// remote off (one line, counted as a remote error).
+void RemoteTier::charge(std::uint64_t ns, bool rejected, std::uint64_t decoded) {
+    std::string exceeded;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        spent_.ns += ns;
+        spent_.rejects += rejected ? 1 : 0;
+        spent_.decoded_bytes += decoded;
+        if (off_) return;
+        if (spent_.ns > budget_.ns)
+            exceeded = "spent " + format_duration_ns(spent_.ns) + " on the remote in this session, more than its budget of " +
+                       format_duration_ns(budget_.ns);
+        else if (rejected && spent_.rejects >= budget_.rejects)
+            exceeded = std::to_string(spent_.rejects) + " values rejected in this session, its budget of " +
+                       std::to_string(budget_.rejects) + " rejections is spent";
+        else if (spent_.decoded_bytes > budget_.decoded_bytes)
+            exceeded = "decompressed " + format_bytes(spent_.decoded_bytes) + " of fetched values in this session, more than the budget of " +
+                       format_bytes(budget_.decoded_bytes);
+        else
+            return;
+    }
+    (void)switch_off(Error{ErrorCode::limit_exceeded, "remote cache " + endpoint_.describe() + ": " + exceeded});
+    metrics_.update([](CacheMetrics& m) { ++m.remote_errors; });
 }
 
 std::string RemoteTier::off_reason() const {
@@ -87,18 +119,25 @@ RemoteResult RemoteTier::on_connection(Op&& op) {
         result.message = connection.error().message;
     } else if (!*connection) {
         result.outcome = RemoteOutcome::off;
-    } else if (auto done = op(**connection, result)) {
-        release(std::move(*connection));
-    } else if (done.error().code == ErrorCode::not_found) {
-        result.outcome = RemoteOutcome::miss;
-        release(std::move(*connection));
-    } else if (is_rejection(done.error().code)) {
-        result.outcome = RemoteOutcome::rejected;
-        result.message = done.error().message;
-        release(std::move(*connection));
     } else {
-        result.outcome = switch_off(done.error());
-        result.message = done.error().message;
+        auto done = op(**connection, result);
+        const std::uint64_t decoded = (*connection)->last_call().bytes_decoded;
+        if (done) {
+            release(std::move(*connection));
+        } else if (done.error().code == ErrorCode::not_found) {
+            result.outcome = RemoteOutcome::miss;
+            release(std::move(*connection));
+        } else if (is_rejection(done.error().code)) {
+            result.outcome = RemoteOutcome::rejected;
+            result.message = done.error().message;
+            release(std::move(*connection));
+        } else {
+            result.outcome = switch_off(done.error());
+            result.message = done.error().message;
+        }
+        result.ns = steady_ns() - t0;
+        charge(result.ns, result.outcome == RemoteOutcome::rejected, decoded);
+        return result;
     }
     result.ns = steady_ns() - t0;
     return result;
@@ -135,6 +174,7 @@ std::optional<RemoteTier::Fetched> RemoteTier::fetch_table(const TableInputs& in
     const std::string why = bound.error().message;
     r.outcome = RemoteOutcome::rejected;
     count(r);
+    charge(0, true, 0);
     log_("remote value of " + in.name + " " + key.to_hex() + " rejected: " + why);
     return std::nullopt;
 }

@@ -7,7 +7,7 @@
 //    inputs, not of the bytes: a well-formed arena of another table stored under the
 //    key must not be served. A value that fails is *rejected* (counted, logged, never
 //    used, never written locally) but does not switch the remote off: it says nothing
-//    about the server.
+//    about the server (until the session's rejection budget is spent, below).
 //  - lazy connection: nothing is connected until the first lookup that misses locally,
 //    so a fully warm local cache never touches the network;
 //  - a pool of connections, one per concurrent caller (RemoteStore is single-threaded
@@ -23,6 +23,12 @@
 //    writes are lost if the process dies first (its local cache has them; another
 //    machine's build writes them), and dropped when the remote is switched off.
 //  - read-only mode: store() never writes.
+//  - session budgets (CacheConfig::remote_session_*): the time spent on remote
+//    requests, the values rejected and the bytes decompressed from fetched values are
+//    summed over the session; the first budget exceeded switches the remote off like a
+//    failure (one line, counted as a remote error). A server that answers slowly, or
+//    with values that cost a download and a decode before they are rejected, costs a
+//    bounded amount per session.
 // Every outcome is counted in the session's metrics (the remote_* counters) here, and
 // nowhere else; the manager counts a remote hit as a hit of the lookup.
 #pragma once
@@ -102,8 +108,12 @@ public:
     std::string off_reason() const;
 
 private:
-    RemoteTier(RemoteEndpoint endpoint, RemoteOptions options, bool read_only, SessionMetrics& metrics, const CacheLog& log)
-        : endpoint_(std::move(endpoint)), options_(options), read_only_(read_only), metrics_(metrics), log_(log) {}
+    struct Budget {
+        std::uint64_t ns = 0, rejects = 0, decoded_bytes = 0;
+    };
+    RemoteTier(RemoteEndpoint endpoint, RemoteOptions options, Budget budget, bool read_only, SessionMetrics& metrics, const CacheLog& log)
+        : endpoint_(std::move(endpoint)), options_(options), budget_(budget), read_only_(read_only), metrics_(metrics), log_(log) {}
+    void charge(std::uint64_t ns, bool rejected, std::uint64_t decoded);
     // A connection for this caller: an idle one, or a new one. Null when off.
     Result<std::unique_ptr<RemoteStore>> acquire();
     void release(std::unique_ptr<RemoteStore> connection);
@@ -122,6 +132,7 @@ private:
 
     RemoteEndpoint endpoint_;
     RemoteOptions options_;
+    Budget budget_;
     bool read_only_;
     SessionMetrics& metrics_;
     const CacheLog& log_;
@@ -130,6 +141,7 @@ private:
     std::vector<std::unique_ptr<RemoteStore>> idle_;
     bool off_ = false;
     std::string off_reason_;
+    Budget spent_;  // this session's
     std::vector<Pending> queue_;
     std::uint64_t queued_bytes_ = 0;
 };

@@ -8,25 +8,54 @@
 
 namespace jdc::detail {
 
+bool WriteBehindQueue::stop_on(const Result<void>& put) {
+    if (put || put.error().code != ErrorCode::io) return false;
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (!write_failure_.empty()) return true;
+    write_failure_ = put.error().message;
+    pending_.clear();  // nothing more will be written; lookups of them build again
+    pending_index_.clear();
+    pending_bytes_ = 0;
+    return true;
+}
+
+std::string WriteBehindQueue::write_failure() const {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return write_failure_;
+}
+
 void WriteBehindQueue::write_through(const Table& t) {
     auto put = store_.put({t.key, *t.arena, options_.config_hash, true});
+    bool recorded = true;
     if (put) {
-        if (auto w = InputsLog::append(store_.root(), t.record_line); !w)
+        if (auto w = InputsLog::append(store_.root(), t.record_line); !w) {
+            recorded = false;
             log_("cannot record the inputs of " + t.name + " (explain will be less precise): " + w.error().message);
+        }
     } else {
         log_("cannot store " + t.name + ": " + put.error().message);
     }
     metrics_.update([&](CacheMetrics& m) {
         if (put) m.bytes_written += t.arena->size();
         else ++m.store_errors;
+        if (!recorded) ++m.derived_errors;
     });
+    if (stop_on(put)) log_("the cache cannot be written (" + put.error().message + "): nothing more is stored in this session");
 }
 
 void WriteBehindQueue::add(Table table) {
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        if (!write_failure_.empty()) {
+            metrics_.update([](CacheMetrics& m) { ++m.store_errors; });
+            return;
+        }
+    }
     if (options_.write_through) return write_through(table);
     bool full = false;
     {
         std::lock_guard<std::mutex> guard(mutex_);
+        if (!write_failure_.empty()) return;
         if (pending_index_.count(table.key) != 0 || in_flight_.count(table.key) != 0) return;
         pending_bytes_ += table.arena->size();
         pending_index_.emplace(table.key, pending_.size());
@@ -64,10 +93,13 @@ void WriteBehindQueue::flush() {
         lines += t.record_line;
     }
     auto put = store_.put_packed(requests);
+    bool recorded = true;
     if (put) {
-        if (auto w = InputsLog::append(store_.root(), lines); !w)
+        if (auto w = InputsLog::append(store_.root(), lines); !w) {
+            recorded = false;
             log_("cannot record the inputs of " + std::to_string(batch.size()) + " tables (explain will be less precise): " +
                  w.error().message);
+        }
     } else {
         log_("cannot store " + std::to_string(batch.size()) + " tables: " + put.error().message);
     }
@@ -79,7 +111,9 @@ void WriteBehindQueue::flush() {
     metrics_.update([&](CacheMetrics& m) {
         if (put) m.bytes_written += bytes;
         else m.store_errors += batch.size();
+        if (!recorded) ++m.derived_errors;
     });
+    if (stop_on(put)) log_("the cache cannot be written (" + put.error().message + "): nothing more is stored in this session");
     if (put && log_.on()) log_("stored " + std::to_string(batch.size()) + " tables as one pack (" + format_bytes(bytes) + ")");
 }
 

@@ -12,7 +12,11 @@
 // written at once as a loose file instead (nothing is queued).
 //
 // A store that cannot write only makes builds slower: failures are logged and
-// counted as store errors, never returned to the compiler.
+// counted as store errors, never returned to the compiler. The first write the system
+// refuses (io: a full disk, a directory made read-only) stops the queue for the rest of
+// its life: later tables are not queued (counted as store errors), and write_failure()
+// says why, for the manager's report (the cache is read-only from then on). A failed
+// append to the inputs log is a derived-data error: the tables are stored.
 #pragma once
 
 #include <cstddef>
@@ -62,6 +66,9 @@ public:
     std::shared_ptr<const std::vector<std::byte>> find(const CacheKey& key) const;
     // Writes what is queued. One flush at a time, in order.
     void flush();
+    // Empty while writes succeed; else the first io failure, after which nothing more
+    // is queued or written. Thread-safe.
+    std::string write_failure() const;
 
 private:
     void write_through(const Table& table);
@@ -78,6 +85,9 @@ private:
     // The batch a flush is writing: still served to lookups until it is in the store.
     std::unordered_map<CacheKey, std::shared_ptr<const std::vector<std::byte>>, CacheKeyHash> in_flight_;
     std::mutex flush_mutex_;
+    std::string write_failure_;  // under mutex_
+    // Records an io failure of the store (the first one is kept); true when `put` is one.
+    bool stop_on(const Result<void>& put);
 };
 
 }  // namespace jdc::detail

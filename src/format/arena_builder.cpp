@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -14,6 +13,7 @@
 #include "jdc/arena_format.hpp"
 #include "jdc/arena_verify.hpp"
 #include "format/dispatch_sections.hpp"
+#include "util/clock.hpp"
 #include "util/hash_stream.hpp"
 
 namespace jdc {
@@ -201,11 +201,6 @@ void put(std::vector<std::byte>& out, std::uint64_t offset, const T& value) {
     std::memcpy(out.data() + offset, &value, sizeof(T));
 }
 
-std::uint64_t now_ns() {
-    using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 // The canonical content encoding (format-spec/arena-v1.md, "table_hash").
 template <class Stream>
 void encode_table_content(Stream& h, const DispatchTable& table, const TypeRegistry& registry) {
@@ -313,13 +308,11 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
             return tl::unexpected(built.error());
         }
     }
-    const OptimizationResult& recorded = forms.index ? forms.result : optimization;
 
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
     // touches the fewest pages; strings, then the optional dispatch index, last.
     // The directory always has room for every section this version knows, so the
     // optimizer can add or replace the optional section without moving any other.
-    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t dir_offset = kHeaderSize;
     const std::uint64_t signature_offset = align_up(dir_offset + kDirectoryCapacity * sizeof(SectionEntry));
     const std::uint64_t signature_size = sizeof(SignatureRecord) + 4ull * arity;
@@ -332,7 +325,14 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t index_offset = align_up(strings_offset + strings_size);
+    // An index far larger than the table it indexes costs every load more to verify
+    // than its lookups save (tables whose types nearly all behave differently).
+    if (forms.index && options.forms.max_index_share > 0 &&
+        static_cast<double>(forms.index->bytes.size()) > options.forms.max_index_share * static_cast<double>(index_offset))
+        forms = {};
     const std::uint64_t index_size = forms.index ? forms.index->bytes.size() : 0;
+    const OptimizationResult& recorded = forms.index ? forms.result : optimization;
+    const std::uint32_t section_count = 5 + (forms.index ? 1 : 0);
     const std::uint64_t total_size = align_up(index_offset + index_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;
@@ -408,7 +408,7 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     h.version_major = kVersionMajor;
     h.version_minor = kVersionMinor;
     h.table_hash = table_content_hash(table, registry);
-    h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : now_ns();
+    h.created_at_ns = options.created_at_ns != 0 ? options.created_at_ns : detail::wall_clock_ns();
     h.signature_name_length = static_cast<std::uint32_t>(table.signature_name.size());
     h.type_signature_length = arity;
     h.entry_count = static_cast<std::uint32_t>(entry_count);

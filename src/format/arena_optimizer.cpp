@@ -39,7 +39,7 @@ Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const Reo
                                                               std::to_string(view.version_minor()) + " is rewritten by building it again, not re-optimized");
     auto decoded = detail::decode_dispatch_index(view);
     if (!decoded) return tl::unexpected(decoded.error());
-    const detail::OptimizedSections forms = detail::build_sections(*decoded, options.forms);
+    detail::OptimizedSections forms = detail::build_sections(*decoded, options.forms);
 
     // Every other section stays where it is; the optimized forms go after the last.
     const Header& h = view.header();
@@ -53,6 +53,11 @@ Result<std::vector<std::byte>> reoptimize_arena(const ArenaView& view, const Reo
         first = std::min(first, e.offset);
         end = std::max(end, align_up(e.offset + e.size));
     }
+    // The writer's cap (DispatchForms::max_index_share): an index far larger than the
+    // rest of the arena is dropped.
+    if (forms.index && options.forms.max_index_share > 0 &&
+        static_cast<double>(forms.index->bytes.size()) > options.forms.max_index_share * static_cast<double>(end))
+        forms = {};
     const std::uint64_t capacity = (first - h.section_dir_offset) / sizeof(SectionEntry);
     const std::size_t count = kept.size() + (forms.index ? 1 : 0);
     if (count > VerifyLimits{}.max_sections)

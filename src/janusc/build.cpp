@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <set>
 #include <sstream>
+
+#include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +18,7 @@
 #include "janusc/parser.hpp"
 #include "janusc/thread_pool.hpp"
 #include "jdc/detail/atomic_file.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 #include "util/hash_stream.hpp"
 
@@ -33,6 +37,33 @@ std::uint64_t now_ns() {
     using namespace std::chrono;
     return static_cast<std::uint64_t>(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
 }
+
+// CPU time of the whole process (user + system, every thread), for the report's
+// "wall, CPU" pairs: with several jobs CPU exceeds wall, waiting on disk the reverse.
+std::uint64_t process_cpu_ns() {
+    rusage usage{};
+    if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+    auto ns = [](const timeval& t) { return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(t.tv_usec) * 1000ull; };
+    return ns(usage.ru_utime) + ns(usage.ru_stime);
+}
+
+// Counts items done by many threads and reports them to BuildOptions::progress.
+class PhaseProgress {
+public:
+    PhaseProgress(const BuildOptions& o, std::string_view phase, std::size_t total) : o_(o), phase_(phase), total_(total) {
+        if (o_.progress) o_.progress(phase_, 0, total_);
+    }
+    void one_done() {
+        const std::size_t done = done_.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (o_.progress) o_.progress(phase_, done, total_);
+    }
+
+private:
+    const BuildOptions& o_;
+    std::string_view phase_;
+    std::size_t total_;
+    std::atomic<std::size_t> done_{0};
+};
 
 // Everything that changes what a table holds goes into this hash; nothing else does,
 // so that flags that do not affect tables (--jobs, --out) keep the cache warm.
@@ -104,11 +135,12 @@ jdc::Result<std::string> read_file(const std::string& file) {
 
 // Reads and parses every file on `jobs` threads. Parse errors are returned as
 // diagnostics, in file order.
-jdc::Result<std::vector<SourceModule>> parse_sources(std::vector<SourceFile>& files, unsigned jobs, Diagnostics& diagnostics,
-                                                     std::uint64_t& bytes) {
+jdc::Result<std::vector<SourceModule>> parse_sources(std::vector<SourceFile>& files, const BuildOptions& options, unsigned jobs,
+                                                     Diagnostics& diagnostics, std::uint64_t& bytes) {
     std::vector<std::optional<jdc::Error>> io_errors(files.size());
     std::vector<std::uint64_t> sizes(files.size(), 0);
     std::vector<tl::expected<ast::Module, Diagnostics>> parsed(files.size(), tl::unexpected(Diagnostics{}));
+    PhaseProgress progress(options, "parse", files.size());
     parallel_for(files.size(), jobs, [&](std::size_t i) {
         auto text = read_file(files[i].display);
         if (!text) {
@@ -119,6 +151,7 @@ jdc::Result<std::vector<SourceModule>> parse_sources(std::vector<SourceFile>& fi
         sizes[i] = files[i].text.size();
         parsed[i] = parse_module(files[i].text, files[i].display);
         files[i].text = {};  // the AST owns copies of what it needs
+        progress.one_done();
     });
     std::vector<SourceModule> modules;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -148,16 +181,16 @@ Diagnostics check_table_sizes(const Program& program) {
     return out;
 }
 
+// The configuration of jdc::CacheConfig::load: --cache-dir, else JANUS_CACHE_DIR, else
+// the nearest .janus_cache/ from the project up (where `jdc` finds it too), else a new
+// one in the project; then flags > environment > the cache's jdc.conf > defaults.
 jdc::Result<jdc::CacheConfig> cache_config(const BuildOptions& o) {
-    auto config = jdc::CacheConfig::from_environment();
-    if (!config) return config;
-    if (o.cache_dir) config->cache_directory = *o.cache_dir;
-    else if (std::getenv("JANUS_CACHE_DIR") == nullptr) config->cache_directory = o.project / ".janus_cache" / "dispatch_tables";
-    if (!o.use_cache) {
-        config->enabled = false;
-        config->disabled_by = "--no-cache";
-    }
-    return config;
+    jdc::CacheConfig::Request request;
+    request.directory = o.cache_dir;
+    request.directory_flag = "--cache-dir";
+    request.start = o.project;
+    if (!o.use_cache) request.flags.push_back({"disable", "true", "--no-cache"});
+    return jdc::CacheConfig::load(request);
 }
 
 // The dependency tracker learns the import graph and every file's content hash, and
@@ -286,6 +319,7 @@ jdc::Result<void> write_summaries(const Program& program, const std::vector<std:
 
 jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     const std::uint64_t start = now_ns();
+    const std::uint64_t start_cpu = process_cpu_ns();
     BuildOutcome outcome;
     BuildStats& stats = outcome.stats;
     stats.jobs = std::max(1u, options.jobs);
@@ -293,7 +327,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
 
     auto files = find_sources(options.project, outcome.out_dir);
     if (!files) return tl::unexpected(files.error());
-    auto modules = parse_sources(*files, stats.jobs, outcome.diagnostics, stats.source_bytes);
+    auto modules = parse_sources(*files, options, stats.jobs, outcome.diagnostics, stats.source_bytes);
     if (!modules) return tl::unexpected(modules.error());
     stats.parse_ns = now_ns() - start;
     if (!outcome.diagnostics.empty()) return outcome;
@@ -332,6 +366,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     std::vector<std::optional<jdc::Error>> errors(n);
     std::vector<char> built(n, 0);
     std::vector<std::optional<jdc::CachedTable>> tables(n);  // kept for the call sites
+    PhaseProgress table_progress(options, "tables", n);
     parallel_for(n, stats.jobs, [&](std::size_t i) {
         const Generic& g = program->generics[i];
         const jdc::TableInputs inputs = table_inputs(*program, g);
@@ -344,6 +379,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
         }
         built[i] = table->origin() == jdc::TableOrigin::built;
         tables[i] = std::move(*table);
+        table_progress.one_done();
     });
     for (auto& e : errors)
         if (e) return tl::unexpected(*e);
@@ -364,6 +400,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     t = now_ns();
     std::vector<const jdc::CachedTable*> table_of(n);
     for (std::size_t i = 0; i < n; ++i) table_of[i] = &*tables[i];
+    if (options.progress) options.progress("call sites", 0, 0);
     const CallSiteResults calls = resolve_call_sites(*program, table_of, stats.jobs);
     stats.call_sites = program->call_sites.size();
     stats.calls_static = calls.resolved_statically;
@@ -378,6 +415,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     stats.call_sites_ns = now_ns() - t;
 
     t = now_ns();
+    if (options.progress) options.progress("write", 0, 0);
     const bool failed = options.warnings_as_errors && !outcome.warnings.empty();
     if (!failed)
         if (auto w = write_summaries(*program, summaries, calls, outcome.out_dir, stats.jobs); !w) return tl::unexpected(w.error());
@@ -400,6 +438,7 @@ jdc::Result<BuildOutcome> build_project(const BuildOptions& options) {
     outcome.cache_report = report.str();
     outcome.cache_report_json = manager->build_report_json();
     stats.total_ns = now_ns() - start;
+    stats.total_cpu_ns = process_cpu_ns() - start_cpu;
     return outcome;
 }
 
@@ -409,21 +448,21 @@ void print_build_report(const BuildOutcome& o, const fs::path& project, std::ost
     out << compiler_version() << ": built " << project.string() << "\n"
         << "  program:   " << s.modules << " modules (" << jdc::format_bytes(s.source_bytes) << " of source), " << s.types
         << " types, " << s.generics << " generic functions, " << s.methods << " methods\n"
-        << "  parse:     " << format_duration_ns(s.parse_ns) << " (" << s.jobs << (s.jobs == 1 ? " thread)\n" : " threads)\n")
-        << "  check:     " << format_duration_ns(s.check_ns) << "\n"
-        << "  sources:   " << format_duration_ns(s.hash_ns) << " (cache opened, import graph, content hashes: " << s.sources_changed
+        << "  parse:     " << format_duration_ns(s.parse_ns) << " wall (" << s.jobs << (s.jobs == 1 ? " thread)\n" : " threads)\n")
+        << "  check:     " << format_duration_ns(s.check_ns) << " wall\n"
+        << "  sources:   " << format_duration_ns(s.hash_ns) << " wall (cache opened, import graph, content hashes: " << s.sources_changed
         << (s.sources_changed == 1 ? " file" : " files") << " changed since the last build)\n"
-        << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << ": " << s.tables_built << " built, "
+        << "  dispatch:  " << s.generics << " tables in " << format_duration_ns(s.dispatch_ns) << " wall: " << s.tables_built << " built, "
         << s.tables_from_cache << " from the cache\n"
-        << "  summaries: " << s.generics << " table summaries in " << format_duration_ns(s.summaries_ns) << "\n"
+        << "  summaries: " << s.generics << " table summaries in " << format_duration_ns(s.summaries_ns) << " wall\n"
         << "  calls:     " << s.call_sites << " call sites in " << format_duration_ns(s.call_sites_ns) << " wall, "
         << format_duration_ns(s.call_sites_cpu_ns) << " CPU (" << format_duration_ns(s.call_sites_resolve_cpu_ns)
         << " resolving, the rest their summary lines): " << s.calls_static << " resolved statically, " << s.calls_dynamic << " dynamic\n"
         << "  warnings:  " << s.warnings << " (" << s.warnings_ambiguous << " can be ambiguous, " << s.warnings_no_method
         << " without a method; " << o.warnings.size() << " shown: at most " << kMaxWarningsPerFile << " per file, "
         << kMaxWarningsShown << " in all)\n"
-        << "  write:     " << s.modules << " summaries in " << o.out_dir.string() << " in " << format_duration_ns(s.write_ns) << "\n"
-        << "  total:     " << format_duration_ns(s.total_ns) << "\n";
+        << "  write:     " << s.modules << " summaries in " << o.out_dir.string() << " in " << format_duration_ns(s.write_ns) << " wall\n"
+        << "  total:     " << format_duration_ns(s.total_ns) << " wall, " << format_duration_ns(s.total_cpu_ns) << " CPU\n";
     out << o.cache_report;
 }
 
@@ -455,8 +494,14 @@ std::string build_report_json(const BuildOutcome& o) {
                         {"call_sites_cpu_ns", s.call_sites_cpu_ns},
                         {"call_sites_resolve_cpu_ns", s.call_sites_resolve_cpu_ns},
                         {"write_ns", s.write_ns},
-                        {"total_ns", s.total_ns}};
-    return nlohmann::json{{"janusc", j}, {"cache", nlohmann::json::parse(o.cache_report_json)}}.dump(2);
+                        {"total_ns", s.total_ns},
+                        {"total_cpu_ns", s.total_cpu_ns}};
+    // The cache's report is the manager's own dump (valid UTF-8 whatever its paths);
+    // parsed without exceptions all the same: a report that does not parse is null.
+    nlohmann::json cache = nlohmann::json::parse(o.cache_report_json, nullptr, false);
+    if (cache.is_discarded()) cache = nullptr;
+    const auto version = cache.is_object() ? cache.value("schema_version", 0) : 0;
+    return jdc::detail::dump_json(nlohmann::json{{"schema_version", version}, {"janusc", j}, {"cache", std::move(cache)}}, 2);
 }
 
 }  // namespace janusc

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -45,6 +46,10 @@ struct BuildOptions {
     // --Werror: warnings are errors; the build then writes no summaries (its tables are
     // still cached: they are right, the program is what the warnings are about).
     bool warnings_as_errors = false;
+    // Told how far the build is, from the threads doing the work (so it must be
+    // thread-safe): the phase ("parse", "tables", "call sites"), and how many of
+    // `total` items are done; total 0: the phase runs with no count to give.
+    std::function<void(std::string_view phase, std::size_t done, std::size_t total)> progress;
 };
 
 struct BuildStats {
@@ -64,7 +69,8 @@ struct BuildStats {
     std::uint64_t call_sites_cpu_ns = 0;          // ... and CPU time, summed over the threads
     std::uint64_t call_sites_resolve_cpu_ns = 0;  // ... of which the answers from the tables (the rest: summary lines' text)
     std::uint64_t write_ns = 0;     // summaries written, session ended
-    std::uint64_t total_ns = 0;
+    std::uint64_t total_ns = 0;     // wall-clock time of the whole build
+    std::uint64_t total_cpu_ns = 0; // CPU time of the process during the build, summed over its threads
 };
 
 struct BuildOutcome {
@@ -92,7 +98,7 @@ std::string compiler_version();
 // (JANUS_CACHE_*), of opening the cache and of the session.
 jdc::Result<BuildOutcome> build_project(const BuildOptions& options);
 
-// The compiler's numbers, then the cache's report.
+// The compiler's numbers (each time labelled wall or CPU), then the cache's report.
 void print_build_report(const BuildOutcome& outcome, const std::filesystem::path& project, std::ostream& out);
 std::string build_report_json(const BuildOutcome& outcome);
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,8 @@
 #include "janusc/build.hpp"
 #include "janusc/generator.hpp"
 #include "jdc/detail/atomic_file.hpp"
+#include "util/command_line.hpp"
+#include "util/progress_bar.hpp"
 
 namespace {
 
@@ -60,7 +63,23 @@ int forward_to_jdc(int argc, char** argv) {
 }
 
 int run_build(janusc::BuildOptions options, const std::string& report_json) {
+    // A large project takes seconds: on a terminal, stderr shows the phase and its
+    // count, and is cleared before any diagnostic or the report is printed.
+    jdc::detail::ProgressBar bar("janusc");
+    std::mutex phase_mutex;
+    std::string phase;
+    options.progress = [&](std::string_view now, std::size_t done, std::size_t total) {
+        {
+            std::lock_guard<std::mutex> guard(phase_mutex);
+            if (phase != now) {
+                phase = std::string(now);
+                bar.relabel("janusc: " + phase);
+            }
+        }
+        bar.update(done, total);
+    };
     auto outcome = janusc::build_project(options);
+    bar.finish();
     if (!outcome) {
         std::cerr << "janusc: " << outcome.error().message << "\n";
         return kExitUsage;
@@ -115,7 +134,7 @@ int run_gen(const std::string& size, std::uint64_t seed, const std::string& out)
 int main(int argc, char** argv) {
     if (argc >= 2 && std::strcmp(argv[1], "cache") == 0) return forward_to_jdc(argc, argv);
 
-    CLI::App app{"janusc: the reference compiler of the Janus language, built on the jdc dispatch cache"};
+    CLI::App app{"janusc: the reference compiler of the Janus language, built on the jdc dispatch cache", "janusc"};
     app.set_version_flag("--version", janusc::compiler_version());
     app.require_subcommand(1);
 
@@ -144,18 +163,7 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("cache", "Run a jdc cache command: janusc cache ARGS... is jdc ARGS...");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return kExitUsage;
-    }
+    if (auto rc = jdc::detail::parse_command_line(app, argc, argv, kExitUsage)) return *rc;
     if (b->parsed()) {
         if (!cache_dir.empty()) build.cache_dir = cache_dir;
         if (!out_dir.empty()) build.out = out_dir;

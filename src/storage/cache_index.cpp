@@ -137,10 +137,11 @@ CacheIndex::CacheIndex(CacheIndex&&) noexcept = default;
 CacheIndex& CacheIndex::operator=(CacheIndex&&) noexcept = default;
 CacheIndex::~CacheIndex() = default;
 
-Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
+Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file, IndexAccess access) {
     const std::string name = "cache index '" + file.string() + "'";
+    const bool shared = access == IndexAccess::shared;  // else read_only
     // One open, by fd: no window between checking the file and mapping it.
-    const detail::UniqueFd fd(::open(file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    const detail::UniqueFd fd(::open(file.c_str(), (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
         const int err = errno;
         return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io, "cannot open " + name + ": " + std::strerror(err));
@@ -156,7 +157,10 @@ Result<CacheIndex> CacheIndex::open(const std::filesystem::path& file) {
     m->device = static_cast<std::uint64_t>(st.st_dev);
     m->inode = static_cast<std::uint64_t>(st.st_ino);
     try {
-        m->region = bip::mapped_region(detail::FdMappable(fd.get()), bip::read_write, 0, static_cast<std::size_t>(size));
+        // Private: what this process writes (access counts, counters) stays in its own
+        // copies of the pages; the file is only read.
+        m->region = bip::mapped_region(detail::FdMappable(fd.get()), shared ? bip::read_write : bip::copy_on_write, 0,
+                                       static_cast<std::size_t>(size));
     } catch (const bip::interprocess_exception& e) {
         return make_error(ErrorCode::io, "cannot map " + name + ": " + e.what());
     }
@@ -265,6 +269,12 @@ void CacheIndex::record_access(const CacheKey& key, std::uint64_t now_ns) noexce
         half_at(m_->base, off + offsetof(Slot, access_count)).fetch_add(1, std::memory_order_relaxed);
         return;
     }
+}
+
+void CacheIndex::reset_counters() noexcept {
+    for (IndexCounter c : {IndexCounter::hits, IndexCounter::misses, IndexCounter::evictions, IndexCounter::corrupt_drops,
+                           IndexCounter::stale_drops, IndexCounter::bytes_written, IndexCounter::bytes_read})
+        word_at(m_->base, counter_offset(c)).store(0, std::memory_order_relaxed);
 }
 
 void CacheIndex::add(IndexCounter counter, std::uint64_t n) noexcept {

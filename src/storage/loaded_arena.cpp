@@ -163,9 +163,9 @@ Result<LoadedArena> LoadedArena::load(int fd, std::uint64_t file_size, const std
     return LoadedArena(std::move(storage), *view, codec, file_size);
 }
 
-Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size) {
+Result<std::vector<std::byte>> read_file_bytes(const std::filesystem::path& path, std::uint64_t max_size, SymlinkPolicy symlinks) {
     detail::UniqueFd fd;
-    auto size = open_regular(path, fd, SymlinkPolicy::follow);
+    auto size = open_regular(path, fd, symlinks);
     if (!size) return tl::unexpected(size.error());
     if (*size > max_size)
         return make_error(ErrorCode::limit_exceeded, "'" + path.string() + "' is " + std::to_string(*size) +

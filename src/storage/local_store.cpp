@@ -75,6 +75,27 @@ void write_cachedir_tag(const fs::path& tag) {
     (void)!::write(fd.get(), text.data(), text.size());
 }
 
+// A directory that is not empty and is not marked as a cache is someone else's:
+// making it one would write jdc's files among theirs (a repository's .git/, which has
+// an objects/ directory, was once taken for a cache). A cache is marked by its
+// CACHEDIR.TAG (any entry of that name: the tag may have been replaced by a link,
+// which the store then refuses elsewhere) or, should the tag be gone, its index.
+Result<void> refuse_foreign_directory(const fs::path& root) {
+    std::error_code ec;
+    fs::directory_iterator it(root, ec);
+    // Missing (created below), not a directory or unreadable: what follows says which.
+    if (ec) return {};
+    if (it == fs::directory_iterator()) return {};  // empty
+    for (const char* marker : {"CACHEDIR.TAG", "index.jdci"}) {
+        struct stat st {};
+        if (::lstat((root / marker).c_str(), &st) == 0) return {};
+    }
+    return make_error(ErrorCode::invalid_argument,
+                      "refusing to make '" + root.string() + "' a cache directory: it is not empty and has no CACHEDIR.TAG, so it "
+                      "belongs to something else; give a new or empty directory, or mark this one as a cache on purpose "
+                      "(jdc init --force --dir '" + root.string() + "')");
+}
+
 bool is_regular_file_no_follow(const fs::path& p, struct stat* out = nullptr) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -248,6 +269,13 @@ struct LocalStore::State {
     void log(const std::string& line) const {
         if (options.log) options.log(line);
     }
+    IndexAccess index_access() const { return options.read_only ? IndexAccess::read_only : IndexAccess::shared; }
+    // Every write of a store opened read-only fails here, before it touches anything.
+    Result<void> check_writable(std::string_view what) const {
+        if (!options.read_only) return {};
+        return make_error(ErrorCode::io, "cannot " + std::string(what) + " in '" + root.string() + "': the store was opened read-only");
+    }
+    Result<StoredArena> get_by_path(const CacheKey& key);
     tl::unexpected<Error> lock_error(const ScopedStoreLock& guard) const {
         return make_error(ErrorCode::io, "cannot lock '" + (root / "lock").string() + "': " + guard.failure());
     }
@@ -256,7 +284,7 @@ struct LocalStore::State {
     Result<std::shared_ptr<CacheIndex>> current_index() {
         std::lock_guard<std::mutex> guard(index_mutex);
         if (index && !index->retired()) return index;
-        auto opened = CacheIndex::open(index_file());
+        auto opened = CacheIndex::open(index_file(), index_access());
         if (!opened) return tl::unexpected(opened.error());
         index = std::make_shared<CacheIndex>(std::move(*opened));
         return index;
@@ -267,7 +295,7 @@ struct LocalStore::State {
     // is there now, if one opens; else keeps `seen`. One stat(), on misses only.
     std::shared_ptr<CacheIndex> refresh_if_replaced(const std::shared_ptr<CacheIndex>& seen) {
         if (seen->is_file_at(index_file())) return seen;
-        auto opened = CacheIndex::open(index_file());
+        auto opened = CacheIndex::open(index_file(), index_access());
         if (!opened) return seen;
         std::lock_guard<std::mutex> guard(index_mutex);
         index = std::make_shared<CacheIndex>(std::move(*opened));
@@ -356,6 +384,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
     auto state = std::make_unique<State>();
     state->root = root;
     state->options = std::move(options);
+    if (state->options.read_only) return open_read_only(std::move(state));
 
     // Create the parents of the root as needed, then refuse symlinks from the root down.
     std::error_code ec;
@@ -363,9 +392,13 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
         fs::create_directories(root.parent_path(), ec);
         if (ec) return make_error(ErrorCode::io, "cannot create directory '" + root.parent_path().string() + "': " + ec.message());
     }
-    for (const fs::path& dir : {state->root, state->objects_dir(), state->packs_dir(), state->tmp_dir()})
-        JDC_FORWARD_IF_ERROR(ensure_directory(dir));
+    if (!state->options.adopt_non_empty_directory) JDC_FORWARD_IF_ERROR(refuse_foreign_directory(root));
+    // The tag first: another process opening the same new directory meanwhile must
+    // never find it non-empty and untagged (refuse_foreign_directory would refuse it).
+    JDC_FORWARD_IF_ERROR(ensure_directory(state->root));
     write_cachedir_tag(root / "CACHEDIR.TAG");
+    for (const fs::path& dir : {state->objects_dir(), state->packs_dir(), state->tmp_dir()})
+        JDC_FORWARD_IF_ERROR(ensure_directory(dir));
     if (LoadedArena::can_open_beneath()) state->root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 
     auto lock = StoreLock::for_file(root / "lock");
@@ -397,6 +430,47 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
     }
     JDC_FORWARD_IF_ERROR(state->current_index());
     return LocalStore(std::move(state));
+}
+
+Result<LocalStore> LocalStore::open_read_only(std::unique_ptr<State> state) {
+    const fs::path& root = state->root;
+    struct stat st {};
+    if (::lstat(root.c_str(), &st) != 0)
+        return make_error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                          "cannot open cache directory '" + root.string() + "': " + std::strerror(errno));
+    if (S_ISLNK(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + root.string() + "': it is a symlink");
+    if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "refusing '" + root.string() + "': not a directory");
+    if (::faccessat(AT_FDCWD, root.c_str(), R_OK | X_OK, AT_EACCESS) != 0)
+        return make_error(ErrorCode::io, "cannot read cache directory '" + root.string() + "': " + std::strerror(errno));
+    JDC_FORWARD_IF_ERROR(state->check_all_directories());
+    if (LoadedArena::can_open_beneath()) state->root_fd.reset(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (auto packs = state->load_packs(); !packs)
+        state->log("jdc: cannot read the packs of '" + root.string() + "' (" + packs.error().message + "): serving loose entries only");
+    (void)state->current_index();  // for stats; lookups go by path, with or without it
+    return LocalStore(std::move(state));
+}
+
+// A lookup of a store opened read-only: no index, no lock, nothing dropped or counted.
+Result<StoredArena> LocalStore::State::get_by_path(const CacheKey& key) {
+    auto found = open_loose(key);  // a loose file shadows packed copies of its key
+    if (!found && found.error().code == ErrorCode::not_found) {
+        found = make_error(ErrorCode::not_found, "no cache entry " + key.to_hex());
+        const auto pack_set = current_packs();
+        for (const auto& pack : *pack_set) {  // newest first
+            auto in_pack = pack->find(key);
+            if (!in_pack || !*in_pack) continue;  // a damaged slot: another pack may hold a good copy
+            auto view = ArenaView::open(**in_pack, options.limits);
+            if (!view) {
+                found = tl::unexpected(std::move(view.error()));
+                continue;
+            }
+            found = StoredArena(key, EntryLocation::packed, pack, *view);
+            break;
+        }
+    }
+    if (found)
+        if (auto keyed = check_arena_key(found->view(), key); !keyed) return tl::unexpected(std::move(keyed.error()));
+    return found;
 }
 
 // ---- rebuilding ---------------------------------------------------------------
@@ -479,6 +553,7 @@ Result<void> LocalStore::State::rebuild_index_locked(const std::string& reason) 
 }
 
 Result<void> LocalStore::rebuild_index(const std::string& reason) {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("rebuild the index"));
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
     return s_->rebuild_index_locked(reason);
@@ -544,6 +619,7 @@ static IndexEntry published_entry(const PutRequest& r, std::uint64_t stored_size
 Result<void> LocalStore::put(const PutRequest& request) { return put_batch(std::span<const PutRequest>(&request, 1)); }
 
 Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("store"));
     // Verify and stage outside the lock: the lock is held only to rename and index.
     if (auto r = s_->check_directories({s_->tmp_dir(), s_->objects_dir()}); !r) return r;
     std::vector<StagedFile> staged;
@@ -608,6 +684,7 @@ Result<void> LocalStore::put_batch(std::span<const PutRequest> requests) {
 }
 
 Result<void> LocalStore::put_packed(std::span<const PutRequest> requests) {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("store"));
     // Arenas the compression policy compresses are large (64 KiB and up by default):
     // they stay loose files, compressed, where a file's cost is small beside their size.
     std::vector<PutRequest> loose, packed;
@@ -737,6 +814,7 @@ Result<StoredArena> LocalStore::State::open_packed(const CacheKey& key, const In
 // The hot path of a warm build: one index probe, one open + read (or mmap) + verify.
 // Nothing is allocated for messages unless something fails.
 Result<StoredArena> LocalStore::get(const CacheKey& key, AccessMode mode) {
+    if (s_->options.read_only) return s_->get_by_path(key);
     // A compactor moving the entry into a pack unlinks the file the index named a
     // moment ago; the index then names the pack. Three looks cover a move and a
     // concurrent rebuild of the index; a key still not found after them is a miss.
@@ -842,6 +920,7 @@ std::vector<IndexEntry> LocalStore::entries() const {
 }
 
 Result<bool> LocalStore::remove(const CacheKey& key) {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("remove an entry"));
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
@@ -962,6 +1041,7 @@ void LocalStore::State::remove_temp_files(MaintenanceReport& report, std::uint64
 }
 
 Result<MaintenanceReport> LocalStore::evict() {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("evict"));
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
@@ -970,6 +1050,7 @@ Result<MaintenanceReport> LocalStore::evict() {
 }
 
 Result<MaintenanceReport> LocalStore::cleanup() {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("clean up"));
     ScopedStoreLock guard(*s_->lock);
     if (!guard.owns()) return s_->lock_error(guard);
     auto idx = s_->index_for_writing();
@@ -987,6 +1068,7 @@ Result<MaintenanceReport> LocalStore::cleanup() {
 // ---- structural changes from outside, clearing, listing ---------------------------
 
 Result<void> LocalStore::modify(const std::function<Result<void>(CacheIndex&)>& change) {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("change the index"));
     Result<void> outcome;
     {
         ScopedStoreLock guard(*s_->lock);
@@ -1002,6 +1084,7 @@ Result<void> LocalStore::modify(const std::function<Result<void>(CacheIndex&)>& 
 }
 
 Result<ClearReport> LocalStore::clear() {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("clear"));
     ClearReport report;
     std::vector<fs::path> aside;  // unlinked once the lock is released (see move_aside)
     {
@@ -1077,6 +1160,14 @@ std::uint64_t StoreListing::disk_bytes() const noexcept {
     for (const auto* files : {&loose, &packs})
         for (const StoreFile& f : *files) n += f.disk_bytes;
     return n;
+}
+
+Result<void> LocalStore::zero_counters() {
+    JDC_FORWARD_IF_ERROR(s_->check_writable("zero the counters"));
+    auto idx = s_->current_index();
+    if (!idx) return tl::unexpected(idx.error());
+    (*idx)->reset_counters();
+    return {};
 }
 
 SizeBudget LocalStore::budget() const {

@@ -20,6 +20,7 @@
 #include <hiredis/hiredis.h>
 
 #include "jdc/arena_format.hpp"
+#include "storage/remote_seal.hpp"
 
 namespace jdc {
 namespace {
@@ -315,6 +316,7 @@ struct RemoteStore::Connection {
     std::size_t begin = 0, end = 0;  // the unread bytes of `buffer`
     RemoteCallStats last;
     Clock::time_point call_start{};
+    std::optional<detail::SealKey> seal_key;  // with a team secret
 
     // One request on the wire: its name for messages and when it must be done.
     struct Request {
@@ -627,6 +629,11 @@ Result<RemoteStore> RemoteStore::connect(const RemoteEndpoint& endpoint, const R
     if (options.ttl_seconds > kRemoteMaxTtlSeconds)
         return invalid("a TTL of " + std::to_string(options.ttl_seconds) + " s is more than Redis accepts (at most " +
                        std::to_string(kRemoteMaxTtlSeconds) + " s)");
+    if (!options.secret.empty()) {
+        auto key = detail::derive_seal_key(options.secret);
+        if (!key) return invalid(key.error().message);
+        c->seal_key = *key;
+    }
 
     // hiredis connects (name resolution, the connect timeout, unix sockets); from then
     // on the socket is ours: its reader would buffer a whole reply before anything
@@ -692,6 +699,14 @@ Result<RemoteArena> RemoteStore::Connection::get(const CacheKey& key) {
         return make_error(ErrorCode::limit_exceeded, prefix() + "entry " + key_name + " is longer than the cap of " + std::to_string(cap) + " bytes");
 
     const auto damaged = [&](const Error& e) { return make_error(e.code, prefix() + "entry " + key_name + ": " + e.message); };
+    // The seal (§3.3): with the team secret, a value is used only if its seal matches
+    // this key name; without one, a seal is skipped. Either way the arena follows.
+    if (seal_key) {
+        if (!detail::is_sealed(*value))
+            return make_error(ErrorCode::corrupt, prefix() + "entry " + key_name + " is not sealed with the team secret");
+        if (auto sealed = detail::check_seal(*seal_key, key_name, *value); !sealed) return damaged(sealed.error());
+    }
+    if (detail::is_sealed(*value)) value->erase(value->begin(), value->begin() + static_cast<std::ptrdiff_t>(detail::kSealBytes));
     // The header first (a compressed value keeps it uncompressed): a value that says it
     // answers another key — another table's, or this table's from before an edit — is
     // refused before it is decompressed or verified.
@@ -722,8 +737,9 @@ namespace {
 
 // The SET command for a request, or why it must not be sent. The command points into
 // `name`, `ttl` and the request's bytes.
-Result<Command> set_command(const RemoteOptions& options, const std::string& remote, const PutRequest& request, const std::string& name,
-                            const std::string& ttl, std::optional<std::vector<std::byte>>& compressed) {
+Result<Command> set_command(const RemoteOptions& options, const std::optional<detail::SealKey>& seal_key, const std::string& remote,
+                            const PutRequest& request, const std::string& name, const std::string& ttl,
+                            std::optional<std::vector<std::byte>>& compressed) {
     if (request.arena.size() > options.max_value_bytes)
         return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
                                                          std::to_string(request.arena.size()) + " bytes is over the cap of " +
@@ -733,7 +749,20 @@ Result<Command> set_command(const RemoteOptions& options, const std::string& rem
     auto packed = compress_by_policy(request.arena, options.compression);
     if (!packed) return make_error(ErrorCode::invalid_argument, "remote cache " + remote + ": not storing " + name + ": " + packed.error().message);
     compressed = std::move(*packed);
-    const std::span<const std::byte> sent = compressed ? std::span<const std::byte>(*compressed) : request.arena;
+    std::span<const std::byte> sent = compressed ? std::span<const std::byte>(*compressed) : request.arena;
+    if (seal_key) {  // §3.3: the seal, then the value, within the cap
+        if (sent.size() + detail::kSealBytes > options.max_value_bytes)
+            return make_error(ErrorCode::limit_exceeded, "remote cache " + remote + ": not storing " + name + ": " +
+                                                             std::to_string(sent.size() + detail::kSealBytes) +
+                                                             " bytes with its seal is over the cap of " + std::to_string(options.max_value_bytes));
+        const auto head = detail::seal(*seal_key, name, sent);
+        std::vector<std::byte> sealed;
+        sealed.reserve(head.size() + sent.size());
+        sealed.insert(sealed.end(), head.begin(), head.end());
+        sealed.insert(sealed.end(), sent.begin(), sent.end());
+        compressed = std::move(sealed);
+        sent = *compressed;
+    }
     const std::string_view value(reinterpret_cast<const char*>(sent.data()), sent.size());
     if (options.ttl_seconds == 0) return Command{"SET", name, value};
     return Command{"SET", name, value, "EX", ttl};
@@ -760,7 +789,7 @@ Result<void> RemoteStore::Connection::put_batch(std::span<const PutRequest> requ
     commands.reserve(requests.size());
     for (const PutRequest& request : requests) {
         names.push_back(remote_key_name(request.key));
-        auto set = set_command(options, name, request, names.back(), ttl, compressed[names.size() - 1]);
+        auto set = set_command(options, seal_key, name, request, names.back(), ttl, compressed[names.size() - 1]);
         if (!set) return tl::unexpected(set.error());
         commands.push_back(std::move(*set));
     }

@@ -117,7 +117,7 @@ Result<void> check_packs(const StoreListing& listing, const StoreCheckOptions& o
 // cannot be used; an error only for I/O trouble.
 Result<std::optional<CacheIndex>> open_index(const fs::path& root, StoreCheckReport& report) {
     const fs::path file = root / "index.jdci";
-    auto index = CacheIndex::open(file);
+    auto index = CacheIndex::open(file, IndexAccess::read_only);  // read, never written: a read-only cache can be checked
     if (!index) {
         if (index.error().code == ErrorCode::io) return tl::unexpected(index.error());
         report.problems.push_back({StoreProblemKind::index_unreadable, file, std::nullopt, index.error().message});

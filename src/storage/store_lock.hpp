@@ -1,12 +1,15 @@
 // jdc — the inter-process lock of a cache directory.
 //
-// Storage layer, internal. Boost.Interprocess file_lock has process-wide semantics (fcntl
-// record locks): a second file_lock object on the same file in the same process
-// shares, and silently releases, the first one's lock, and a lock must be released
-// by the thread that took it. So there is exactly one StoreLock per lock file per
-// process (StoreLock::for_file hands out the shared instance), threads of one process
-// are serialised by a mutex in front of the file lock, and ScopedStoreLock takes and
-// releases both on one thread. A holder that crashes loses the lock with its process
+// Storage layer, internal. The lock is an fcntl write lock on the whole lock file (what
+// Boost.Interprocess file_lock takes, which earlier versions used: both interoperate).
+// fcntl locks have process-wide semantics: a second descriptor of the same file in the
+// same process shares, and on close silently releases, the first one's lock. So there
+// is exactly one StoreLock per lock file per process (StoreLock::for_file hands out the
+// shared instance), threads of one process are serialised by a mutex in front of the
+// file lock, and ScopedStoreLock takes and releases both on one thread. The lock file
+// is opened like every cache file (regular_file.hpp: O_NOFOLLOW | O_NONBLOCK |
+// O_CLOEXEC, then fstat), so a FIFO or link planted in its place is refused, not
+// waited on or followed. A holder that crashes loses the lock with its process
 // (the kernel drops fcntl locks), so nothing waits forever; the cache's own data
 // structures are designed so that a crash at any point loses nothing already published.
 #pragma once
@@ -16,9 +19,10 @@
 #include <mutex>
 #include <string>
 
-#include <boost/interprocess/sync/file_lock.hpp>
+#include <vector>
 
 #include "jdc/error.hpp"
+#include "util/unique_fd.hpp"
 
 namespace jdc {
 
@@ -34,9 +38,12 @@ public:
 
 private:
     friend class ScopedStoreLock;
-    explicit StoreLock(const std::filesystem::path& file);
+    explicit StoreLock(detail::UniqueFd fd) : fd_(std::move(fd)) {}
     std::mutex thread_mutex_;
-    boost::interprocess::file_lock file_lock_;
+    detail::UniqueFd fd_;
+    // Other descriptors of the same file this process opened (a lock file replaced
+    // while it was being opened): kept open, since closing one would drop the lock.
+    std::vector<detail::UniqueFd> also_open_;
 };
 
 // Holds the lock exclusively for its lifetime (blocking), on the constructing thread.

@@ -115,9 +115,10 @@ TableInputs inputs_for(const DispatchTable& methods_of) {
 }
 
 Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOptions& o, const char* label) {
-    auto config = CacheConfig::from_environment();
+    CacheConfig::Request request;
+    request.directory = o.cache_dir;
+    auto config = CacheConfig::load(request);  // the environment, and the demo cache's jdc.conf
     if (!config) return tl::unexpected(config.error());
-    config->cache_directory = o.cache_dir;
     auto manager = BuildCacheManager::create(*config, {"jdc demo-build 1", o.seed});
     if (!manager) return tl::unexpected(manager.error());
     JDC_FORWARD_IF_ERROR(manager->startBuildSession());
@@ -134,7 +135,7 @@ Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOption
     JDC_FORWARD_IF_ERROR(manager->endBuildSession());
     std::cout << "== " << label << " build: " << p.functions.size() << " dispatch tables in "
               << format_duration_ns(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()))
-              << "\n";
+              << " wall\n";
     manager->generateBuildReport(std::cout);
     std::cout << "\n";
     return tables;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_optimizer.hpp"
@@ -31,6 +32,7 @@ namespace {
 using jdc::tools::kExitInvalid;
 using jdc::tools::kExitOk;
 using jdc::tools::kExitUsage;
+using json = nlohmann::json;
 
 // Header fields as inspect prints them: full width, so columns of hashes line up.
 std::string hex(std::uint64_t v) { return "0x" + jdc::detail::hex64(v); }
@@ -119,6 +121,64 @@ void print_arena(const jdc::ArenaView& v, std::ostream& out) {
     }
 }
 
+// The same as print_arena, for programs: hashes and checksums as 16 hex digits.
+json arena_json(const jdc::ArenaView& v) {
+    const auto& h = v.header();
+    auto type_or_null = [&](std::uint32_t local) { return local == jdc::arena::kNoLocalType ? json(nullptr) : json(v.type(local).name); };
+    json parameters = json::array();
+    for (std::uint32_t p = 0; p < v.arity(); ++p) parameters.push_back(type_or_null(v.declared_parameter(p)));
+    json sections = json::array();
+    for (std::uint32_t i = 0; i < h.section_count; ++i) {
+        jdc::arena::SectionEntry e;
+        std::memcpy(&e, v.bytes().data() + h.section_dir_offset + i * sizeof e, sizeof e);
+        sections.push_back({{"kind", section_name(e.kind)}, {"offset", e.offset}, {"size", e.size},
+                            {"required", (e.flags & jdc::arena::kSectionRequired) != 0}});
+    }
+    json types = json::array();
+    for (std::uint32_t i = 0; i < v.type_count(); ++i) {
+        const jdc::LocalType t = v.type(i);
+        json jt = {{"name", t.name}, {"kind", jdc::to_string(t.kind)}, {"structural_hash", jdc::detail::hex64(t.structural_hash)}};
+        if (t.domain_position != jdc::arena::kNoDomain) {
+            jt["domain_position"] = t.domain_position;
+            jt["domain_rank"] = t.domain_rank;
+        }
+        types.push_back(std::move(jt));
+    }
+    json entries = json::array();
+    for (std::uint32_t i = 0; i < v.entry_count(); ++i) {
+        const jdc::EntryView e = v.entry(i);
+        json params = json::array();
+        for (std::uint32_t p = 0; p < v.arity(); ++p) params.push_back(type_or_null(e.parameter(p)));
+        entries.push_back({{"module", e.module()},
+                           {"name", e.name()},
+                           {"parameters", params},
+                           {"return_type", type_or_null(e.return_type())},
+                           {"function_id", e.function_id()},
+                           {"source_file", e.source_file()},
+                           {"line", e.line()},
+                           {"column", e.column()},
+                           {"effects", effects_text(e.effects())},
+                           {"specificity_rank", e.specificity_rank()},
+                           {"call_frequency", e.call_frequency()}});
+    }
+    return {{"format", std::to_string(v.version_major()) + "." + std::to_string(v.version_minor())},
+            {"size_bytes", h.total_size},
+            {"table_hash", jdc::detail::hex64(h.table_hash)},
+            {"arena_key", v.key().is_zero() ? json(nullptr) : json(v.key().to_hex())},
+            {"created_ns", h.created_at_ns},
+            {"signature", {{"name", v.signature_name()}, {"parameters", parameters}, {"return_type", type_or_null(v.declared_return_type())}}},
+            {"arity", v.arity()},
+            {"optimization", jdc::to_string(v.optimization_type())},
+            {"compression_ratio", v.compression_ratio()},
+            {"memory_saved_bytes", v.memory_saved()},
+            {"form", v.has_dispatch_index() ? "compressed_table" : "scan"},
+            {"data_checksum", jdc::detail::hex64(h.data_checksum)},
+            {"metadata_checksum", jdc::detail::hex64(h.metadata_checksum)},
+            {"sections", sections},
+            {"types", types},
+            {"entries", entries}};
+}
+
 // Reads a file for inspection: exit code 2 on I/O problems, 1 on invalid arenas.
 int load_for_report(const std::string& path, std::vector<std::byte>& bytes) {
     auto r = jdc::read_file_bytes(path, jdc::VerifyLimits{}.max_total_size);
@@ -147,33 +207,43 @@ std::string stored_as(jdc::PayloadCodec codec, std::uint64_t stored_size, std::u
            std::to_string(raw_size) + " bytes)";
 }
 
-int cmd_verify(const std::vector<std::string>& files, bool quiet) {
+int cmd_verify(const std::vector<std::string>& files, bool quiet, bool as_json) {
     int worst = kExitOk;
+    json results = json::array();
     for (const std::string& path : files) {
         std::vector<std::byte> bytes;
         if (int rc = load_for_report(path, bytes); rc != kExitOk) {
             worst = std::max(worst, rc);
+            results.push_back({{"file", path}, {"valid", false}, {"error", rc == kExitInvalid ? "limit_exceeded" : "io"}});
             continue;
         }
         const std::uint64_t stored_size = bytes.size();
         auto codec = decode_for_report(bytes);
         auto ok = codec ? jdc::verify_arena(bytes, jdc::VerifyLevel::full) : jdc::Result<void>(tl::unexpected(codec.error()));
         if (!ok) {
-            std::cout << path << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
             worst = std::max(worst, kExitInvalid);
+            if (as_json) {
+                results.push_back({{"file", path}, {"valid", false}, {"error", jdc::to_string(ok.error().code)}, {"message", ok.error().message}});
+                continue;
+            }
+            std::cout << path << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
+        } else if (as_json) {
+            results.push_back({{"file", path}, {"valid", true}, {"codec", jdc::to_string(*codec)}, {"stored_bytes", stored_size},
+                               {"arena_bytes", bytes.size()}});
         } else if (!quiet) {
             std::cout << path << ": ok" << stored_as(*codec, stored_size, bytes.size()) << "\n";
         }
     }
+    if (as_json) jdc::tools::print_json(jdc::tools::json_document({{"files", results}}));
     return worst;
 }
 
 // A FILE that exists is inspected as a file; otherwise a 32-hex-digit KEY is looked up
 // in the cache directory.
-int cmd_inspect(const std::string& path, const std::string& dir_option) {
+int cmd_inspect(const std::string& path, const std::string& dir_option, bool as_json) {
     std::error_code ec;
     const auto key = jdc::CacheKey::from_hex(path);
-    if (key && !std::filesystem::exists(path, ec)) return jdc::tools::inspect_cache_key(dir_option, *key, print_arena);
+    if (key && !std::filesystem::exists(path, ec)) return jdc::tools::inspect_cache_key(dir_option, *key, print_arena, arena_json, as_json);
     std::vector<std::byte> bytes;
     if (int rc = load_for_report(path, bytes); rc != kExitOk) return rc;
     const std::uint64_t stored_size = bytes.size();
@@ -182,6 +252,14 @@ int cmd_inspect(const std::string& path, const std::string& dir_option) {
     if (!view) {
         std::cout << path << ": INVALID (" << jdc::to_string(view.error().code) << "): " << view.error().message << "\n";
         return kExitInvalid;
+    }
+    if (as_json) {
+        json body = arena_json(*view);
+        body["file"] = path;
+        body["stored_bytes"] = stored_size;
+        body["codec"] = jdc::to_string(*codec);
+        jdc::tools::print_json(jdc::tools::json_document(std::move(body)));
+        return kExitOk;
     }
     std::cout << "file:          " << path << stored_as(*codec, stored_size, bytes.size()) << "\n";
     print_arena(*view, std::cout);
@@ -373,19 +451,24 @@ int cmd_sample(const std::string& path, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"jdc: the Janus dispatch cache tool"};
+    CLI::App app{"jdc: the Janus dispatch cache tool (exit 0 ok, 1 a problem found, 2 usage or I/O error)", "jdc"};
+    app.set_version_flag("--version", jdc::tools::version_line("jdc"));
     app.require_subcommand(1);
 
     auto* verify = app.add_subcommand("verify", "Fully verify arena files (exit 0 valid, 1 invalid, 2 usage/I/O error)");
     std::vector<std::string> verify_files;
-    bool verify_quiet = false;
+    bool verify_quiet = false, verify_json = false;
     verify->add_option("files", verify_files, "Arena files")->required();
     verify->add_flag("-q,--quiet", verify_quiet, "Print only invalid files");
+    verify->add_flag("--json", verify_json, "Print one JSON document with every file's result");
 
     auto* inspect = app.add_subcommand("inspect", "Print an arena's header, sections, types and entries (a file, or a cache entry by key)");
     std::string inspect_file, inspect_dir;
+    bool inspect_json = false;
     inspect->add_option("target", inspect_file, "Arena file, or cache key (32 hex digits) looked up in --dir")->required();
-    inspect->add_option("--dir", inspect_dir, "Cache directory for a key (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
+    inspect->add_option("--dir", inspect_dir,
+                        "Cache directory for a key (default: JANUS_CACHE_DIR, else the nearest .janus_cache/ from the working directory up)");
+    inspect->add_flag("--json", inspect_json, "Print the arena as one JSON document");
 
     auto* compress = app.add_subcommand("compress", "Write an arena compressed with LZ4 or zstd (format-spec/compressed-arena-v1.md)");
     std::string compress_in, compress_out, compress_codec = "lz4";
@@ -416,18 +499,9 @@ int main(int argc, char** argv) {
     demo->add_option("--types", demo_options.types, "Types in the hierarchy")->capture_default_str()->check(CLI::Range(2u, 100000u));
     demo->add_option("--seed", demo_options.seed, "Generator seed")->capture_default_str();
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return kExitUsage;
-    }
-    if (*verify) return cmd_verify(verify_files, verify_quiet);
-    if (*inspect) return cmd_inspect(inspect_file, inspect_dir);
+    if (auto rc = jdc::tools::parse_command_line(app, argc, argv)) return *rc;
+    if (*verify) return cmd_verify(verify_files, verify_quiet, verify_json);
+    if (*inspect) return cmd_inspect(inspect_file, inspect_dir, inspect_json);
     if (*compress)
         return cmd_convert(compress_in, compress_out, compress_codec == "zstd" ? jdc::PayloadCodec::zstd : jdc::PayloadCodec::lz4,
                            compress_level);

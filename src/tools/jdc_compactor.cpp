@@ -13,6 +13,8 @@
 // one running on the same cache does nothing and exits 0. It may be killed at any
 // moment; the next run finishes the work.
 // Exit codes: 0 done (or nothing to do), 2 usage or I/O error.
+// --json prints each compaction's report as one JSON document per line (jdc optimize
+// --json's keys).
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -29,6 +31,7 @@
 
 #include "jdc/compactor.hpp"
 #include "tools/tool_support.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -62,7 +65,7 @@ void lower_priority() {
     (void)::syscall(SYS_ioprio_set, kWhoProcess, 0, kClassIdle << kClassShift);
 }
 
-int compact_once(jdc::LocalStore& store, bool quiet) {
+int compact_once(jdc::LocalStore& store, bool quiet, bool as_json) {
     jdc::CompactionOptions options;
     options.lock_mode = jdc::CompactorLockMode::try_only;
     auto report = jdc::compact_store(store, options);
@@ -70,18 +73,29 @@ int compact_once(jdc::LocalStore& store, bool quiet) {
         std::cerr << "jdc-compactor: " << report.error().message << "\n";
         return kExitUsage;
     }
-    if (!quiet) print_compaction_report(std::cout, *report);
+    if (quiet) return kExitOk;
+    if (as_json) {
+        auto body = compaction_report_json(*report);
+        body["cache_directory"] = store.root().string();
+        // One line per run: a long-running compactor's output is a JSON Lines stream.
+        std::cout << jdc::detail::dump_json(json_document(std::move(body))) << std::endl;
+    } else {
+        print_compaction_report(std::cout, *report);
+    }
     return kExitOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"jdc-compactor: packs, merges and re-optimizes the arenas of a jdc cache directory while compilers use it"};
+    CLI::App app{"jdc-compactor: packs, merges and re-optimizes the arenas of a jdc cache directory while compilers use it",
+                 "jdc-compactor"};
+    app.set_version_flag("--version", version_line("jdc-compactor"));
     std::string dir_option;
-    bool once = false, detach = false, quiet = false, low_priority = false;
+    bool once = false, detach = false, quiet = false, low_priority = false, as_json = false;
     unsigned interval_seconds = 60;
-    app.add_option("--dir", dir_option, "Cache directory (default: JANUS_CACHE_DIR, else .janus_cache/dispatch_tables)");
+    app.add_option("--dir", dir_option,
+                   "Cache directory (default: JANUS_CACHE_DIR, else the nearest .janus_cache/ from the working directory up)");
     app.add_flag("--once", once, "Compact once and exit");
     app.add_option("--interval", interval_seconds, "Seconds between compactions without --once")
         ->capture_default_str()
@@ -89,19 +103,15 @@ int main(int argc, char** argv) {
     app.add_flag("--detach", detach, "Run in the background: return at once, compact in a detached child");
     app.add_flag("--low-priority", low_priority, "Run at nice 19 in the idle I/O class (how builds start it)");
     app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? kExitOk : kExitUsage;
-    }
+    app.add_flag("--json", as_json, "Print each compaction's report as one line of JSON");
+    if (auto rc = parse_command_line(app, argc, argv)) return *rc;
 
-    auto dir = cache_directory(dir_option);
-    if (!dir) {
-        std::cerr << "jdc-compactor: " << dir.error().message << "\n";
+    auto config = tool_config(dir_option);
+    if (!config) {
+        std::cerr << "jdc-compactor: " << config.error().message << "\n";
         return kExitUsage;
     }
-    if (auto r = require_cache_directory(*dir); !r) {
+    if (auto r = require_cache_directory(*config); !r) {
         std::cerr << "jdc-compactor: " << r.error().message << "\n";
         return kExitUsage;
     }
@@ -109,17 +119,17 @@ int main(int argc, char** argv) {
     if (detach && !detach_or_exit(exit_code)) return exit_code;
     if (low_priority) lower_priority();
 
-    auto store = open_cache_for_tool(*dir);
+    auto store = open_cache_for_tool(*config);
     if (!store) {
         std::cerr << "jdc-compactor: " << store.error().message << "\n";
         return kExitUsage;
     }
-    if (once) return compact_once(*store, quiet);
+    if (once) return compact_once(*store, quiet, as_json);
 
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
     while (!g_stop.load()) {
-        if (int rc = compact_once(*store, quiet); rc != kExitOk) return rc;
+        if (int rc = compact_once(*store, quiet, as_json); rc != kExitOk) return rc;
         for (unsigned waited = 0; waited < interval_seconds * 10 && !g_stop.load(); ++waited)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

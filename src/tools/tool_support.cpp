@@ -9,18 +9,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jdc/cache_config.hpp"
+#include "cache/metrics_report.hpp"
+#include "jdc/version.hpp"
+#include "util/command_line.hpp"
 #include "util/forward_error.hpp"
+#include "util/json_text.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
-Result<fs::path> cache_directory(const std::string& dir_option) {
-    if (!dir_option.empty()) return fs::path(dir_option);
-    auto config = CacheConfig::from_environment();
-    if (!config) return tl::unexpected(config.error());
-    return config->cache_directory;
+std::string version_line(std::string_view program) { return std::string(program) + " " + std::string(library_version()); }
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    return detail::parse_command_line(app, argc, argv, kExitUsage);
+}
+
+Result<CacheConfig> tool_config(const std::string& dir_option, std::vector<ConfigFlag> flags) {
+    CacheConfig::Request request;
+    if (!dir_option.empty()) request.directory = fs::path(dir_option);
+    request.flags = std::move(flags);
+    return CacheConfig::load(request);
 }
 
 Result<void> require_cache_directory(const fs::path& dir) {
@@ -33,41 +43,47 @@ Result<void> require_cache_directory(const fs::path& dir) {
     if (!S_ISDIR(st.st_mode)) return make_error(ErrorCode::io, "'" + dir.string() + "' is not a directory");
     if (::access(dir.c_str(), R_OK | X_OK) != 0)
         return make_error(ErrorCode::io, "cannot read cache directory '" + dir.string() + "': " + std::strerror(errno));
-    for (const char* marker : {"index.jdci", "objects", "CACHEDIR.TAG"}) {
+    // Not objects/: a git repository's .git/ has one, and was taken for a cache.
+    for (const char* marker : {"CACHEDIR.TAG", "index.jdci"}) {
         struct stat m {};
         if (::lstat((dir / marker).c_str(), &m) == 0) return {};
     }
-    return make_error(ErrorCode::not_found, "'" + dir.string() + "' is not a jdc cache directory (no index.jdci, objects/ or CACHEDIR.TAG)");
+    return make_error(ErrorCode::not_found, "'" + dir.string() + "' is not a jdc cache directory (no CACHEDIR.TAG or index.jdci)");
 }
 
-Result<LocalStore> open_cache_for_tool(const fs::path& dir) {
-    JDC_FORWARD_IF_ERROR(require_cache_directory(dir));
-    auto config = CacheConfig::from_environment();
-    if (!config) return tl::unexpected(config.error());
-    StoreOptions options = config->store_options();
+Result<void> require_cache_directory(const CacheConfig& config) {
+    auto r = require_cache_directory(config.cache_directory);
+    if (r || r.error().code != ErrorCode::not_found || config.origins.empty()) return r;
+    const ConfigOrigin& dir = config.origins.front();
+    if (dir.source != ConfigSource::default_value) return r;
+    // Found by the project search, or its fallback: say where it looked.
+    return make_error(ErrorCode::not_found, "no cache found: " + dir.where +
+                                                " (janusc creates .janus_cache/ in the project it builds); give --dir DIR, set "
+                                                "JANUS_CACHE_DIR, or run inside a project that has one");
+}
+
+Result<LocalStore> open_cache_for_tool(const CacheConfig& config, bool only_reading) {
+    JDC_FORWARD_IF_ERROR(require_cache_directory(config));
+    const fs::path& dir = config.cache_directory;
+    StoreOptions options = config.store_options();
     options.automatic_maintenance = false;  // a tool does what it is asked, nothing more
     options.log = [](const std::string& line) { std::cerr << line << "\n"; };
-    return LocalStore::open(dir, std::move(options));
+    auto store = LocalStore::open(dir, options);
+    if (store || !only_reading || store.error().code != ErrorCode::io) return store;
+    options.read_only = true;
+    auto read_only = LocalStore::open(dir, std::move(options));
+    if (!read_only) return store;  // the first error says more
+    std::cerr << "jdc: " << dir.string() << " opened read-only: " << store.error().message << "\n";
+    return read_only;
 }
 
-ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) == 1) {}
-
-ProgressBar::~ProgressBar() {
-    if (drawn_) std::fprintf(stderr, "\r\033[K");
+json json_document(json body) {
+    json doc = {{"schema_version", detail::kJsonSchemaVersion}};
+    for (auto& [key, value] : body.items()) doc[key] = std::move(value);
+    return doc;
 }
 
-void ProgressBar::update(std::uint64_t done, std::uint64_t total) {
-    if (!enabled_ || total == 0) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (drawn_ && done < total && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    drawn_ = true;
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(kWidth * std::min(done, total) / total);
-    std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu", label_.c_str(), filled, "##############################", kWidth - filled, "",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
-    std::fflush(stderr);
-}
+void print_json(const json& document) { std::cout << detail::dump_json(document, 2) << "\n"; }
 
 std::string utc_time(std::uint64_t unix_ns) {
     if (unix_ns == 0) return "never";
@@ -109,6 +125,64 @@ static void print_growth(std::ostream& out, const CompactionReport& r) {
     out << "\n";
 }
 
+std::string age_text(std::uint64_t unix_ns, std::uint64_t now_ns) {
+    if (unix_ns == 0) return "-";
+    const std::uint64_t s = (now_ns > unix_ns ? now_ns - unix_ns : 0) / 1'000'000'000ull;
+    if (s < 120) return std::to_string(s) + "s";
+    if (s < 2 * 3600) return std::to_string(s / 60) + "m";
+    if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+    return std::to_string(s / 86400) + "d";
+}
+
+namespace {
+
+std::string_view drop_reason_json(DropReason reason) {
+    switch (reason) {
+        case DropReason::invalid: return "invalid";
+        case DropReason::missing: return "missing";
+        case DropReason::unreferenced: return "unreferenced";
+    }
+    return "unknown";
+}
+
+std::string_view outcome_json(CompactionOutcome outcome) {
+    switch (outcome) {
+        case CompactionOutcome::compacted: return "compacted";
+        case CompactionOutcome::nothing_to_do: return "nothing_to_do";
+        case CompactionOutcome::busy: return "busy";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+json compaction_report_json(const CompactionReport& r) {
+    json dropped = json::array();
+    for (const DroppedEntry& d : r.dropped) dropped.push_back({{"key", d.key.to_hex()}, {"reason", drop_reason_json(d.reason)}, {"detail", d.detail}});
+    return {{"outcome", outcome_json(r.outcome)},
+            {"entries_read", r.entries_read},
+            {"entries_rewritten", r.entries_rewritten},
+            {"entries_packed", r.entries_packed},
+            {"loose_packed", r.loose_packed},
+            {"transform_failures", r.transform_failures},
+            {"changed_meanwhile", r.changed_meanwhile},
+            {"dropped", dropped},
+            {"packs_before", r.packs_before},
+            {"packs_after", r.packs_after},
+            {"loose_before", r.loose_before},
+            {"loose_after", r.loose_after},
+            {"bytes_before", r.bytes_before},
+            {"bytes_after", r.bytes_after},
+            {"disk_bytes_before", r.disk_bytes_before},
+            {"disk_bytes_after", r.disk_bytes_after},
+            {"wall_ns", r.duration_ns},
+            {"lock_held_ns", r.lock_held_ns},
+            {"loose_compressed_kept", r.loose_compressed_kept},
+            {"over_limit", r.over_limit},
+            {"in_read_order", r.in_read_order},
+            {"new_pack", r.new_pack.empty() ? json(nullptr) : json(r.new_pack.string())}};
+}
+
 void print_compaction_report(std::ostream& out, const CompactionReport& r) {
     if (r.outcome == CompactionOutcome::busy) {
         out << "another compactor is running on this cache: nothing done\n";
@@ -116,7 +190,7 @@ void print_compaction_report(std::ostream& out, const CompactionReport& r) {
     }
     if (r.outcome == CompactionOutcome::nothing_to_do) {
         out << "nothing to compact: " << r.loose_before << " loose files, " << r.packs_before << " packs, "
-            << format_bytes(r.bytes_before) << " (" << format_duration_ns(r.duration_ns) << ")\n";
+            << format_bytes(r.bytes_before) << " (" << format_duration_ns(r.duration_ns) << " wall)\n";
         return;
     }
     out << "packed:     " << r.entries_packed << " entries (" << r.loose_packed << " from loose files, " << r.entries_rewritten
@@ -141,7 +215,7 @@ void print_compaction_report(std::ostream& out, const CompactionReport& r) {
     if (r.loose_compressed_kept) out << "kept loose: " << r.loose_compressed_kept << " compressed arenas (packs hold raw arenas)\n";
     if (r.over_limit) out << "limit:      the directory was over its size limit: every pack holding evicted copies was rewritten\n";
     if (r.in_read_order) out << "layout:     the new pack's arenas are in the order the last builds read them\n";
-    out << "time:       " << format_duration_ns(r.duration_ns) << " (store lock held " << format_duration_ns(r.lock_held_ns) << ")\n";
+    out << "time:       " << format_duration_ns(r.duration_ns) << " wall (store lock held " << format_duration_ns(r.lock_held_ns) << ")\n";
 }
 
 }  // namespace jdc::tools

@@ -119,12 +119,20 @@ struct IndexSummary {
     bool dirty = false;
 };
 
+// How an index is mapped.
+enum class IndexAccess : std::uint8_t {
+    shared,     // read-write, shared with every process: the store's own use
+    read_only,  // the file opened read-only and mapped private (copy-on-write), for a
+                // store opened read-only (a cache this user cannot write): access
+                // tracking and counters change this process's copy, never the file
+};
+
 class CacheIndex {
 public:
     // Maps an existing index file. Errors: not_found (no file), io, and bad_magic /
     // unsupported_version / truncated / corrupt when the file cannot be trusted (the
     // store then rebuilds it).
-    static Result<CacheIndex> open(const std::filesystem::path& file);
+    static Result<CacheIndex> open(const std::filesystem::path& file, IndexAccess access = IndexAccess::shared);
 
     // Writes a new index holding `entries` (capacity chosen for them, at least
     // `min_capacity`) and atomically puts it at `file`. The caller holds the store
@@ -142,6 +150,8 @@ public:
     std::optional<IndexEntry> find(const CacheKey& key) const noexcept;
     void record_access(const CacheKey& key, std::uint64_t now_ns) noexcept;
     void add(IndexCounter counter, std::uint64_t n = 1) noexcept;
+    // Every counter back to zero (lock-free, like add: no lock needed).
+    void reset_counters() noexcept;
     IndexSummary summary() const noexcept;
     bool retired() const noexcept;
     // True when `file` (still) names the file this index mapped. A writer checks it
