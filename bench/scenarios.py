@@ -255,15 +255,15 @@ class Bench:
             s = self.scenario(size, work, project, "incremental", results)
             edit.undo()
             self.check(size, "incremental", 0 < s["hits"] < s["lookups"], f"{s['hits']} of {s['lookups']} hits")
-            self.check(size, "incremental", set(s["misses_by_reason"]) <= {"methods changed"}, f"miss reasons {s['misses_by_reason']}")
+            self.check(size, "incremental", set(s["misses_by_reason"]) <= {"methods_changed"}, f"miss reasons {s['misses_by_reason']}")
 
             edit = Edit(proj.modules[proj.core], lambda t: t + f"\ntype ScenarioEdit{run + 1} : {proj.core_type}\n")
             s = self.scenario(size, work, project, "partial", results)
             edit.undo()
             self.check(size, "partial", s["hits"] < s["lookups"], f"{s['hits']} of {s['lookups']} hits")
-            # Type changes; "methods changed" for the tables last stored by the incremental
+            # Type changes; "methods_changed" for the tables last stored by the incremental
             # scenario (their methods are back in place: the last record said otherwise).
-            self.check(size, "partial", set(s["misses_by_reason"]) <= {"type changed", "methods changed"},
+            self.check(size, "partial", set(s["misses_by_reason"]) <= {"type_changed", "methods_changed"},
                        f"miss reasons {s['misses_by_reason']}")
             # No correct cache keeps more; this one must keep exactly that many.
             best = results["partial"]["optimum"][-1]
@@ -271,7 +271,7 @@ class Bench:
                        f"hit ratio {s['hits'] / s['lookups']:.4f}, the optimum is {best:.4f}")
 
             s = self.scenario(size, work, project, "full", results, flags=("--opt-level", "0"))
-            self.check(size, "full", s["hits"] == 0 and set(s["misses_by_reason"]) == {"config changed"},
+            self.check(size, "full", s["hits"] == 0 and set(s["misses_by_reason"]) == {"config_changed"},
                        f"{s['hits']} hits, reasons {s['misses_by_reason']}")
         for run in range(self.args.runs):
             shutil.rmtree(os.path.join(base, f"run{run + 1}"), ignore_errors=True)
