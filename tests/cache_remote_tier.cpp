@@ -550,12 +550,12 @@ TEST_CASE("JANUS_CACHE_REMOTE_DEADLINE_MS bounds a whole request, not just the g
     auto config = CacheConfig::from_environment(env, remote_config(dir.path, server.url()));
     REQUIRE(config);
     REQUIRE(config->remote_deadline_ms == 300);
-    const auto t0 = std::chrono::steady_clock::now();
+    // The reply (6 bytes, 600 ms) would complete without a deadline: a timeout here
+    // is the deadline at work, whatever the machine's speed.
     const CacheMetrics s = build_all(*config, p);
     CHECK(s.remote_timeouts == 1);
     CHECK(remote_attempts(s) == 1);
     CHECK(s.misses == 4);
-    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
 }
 
 // ---------------------------------------------------------------- the team secret (issue 20)
