@@ -19,11 +19,10 @@ class BasicHashStream {
     static_assert(Bits == 64 || Bits == 128);
 
 public:
-    BasicHashStream() noexcept {
-        XXH3_INITSTATE(&state_);
-        if constexpr (Bits == 64) XXH3_64bits_reset(&state_);
-        else XXH3_128bits_reset(&state_);
-    }
+    // The XXH3 state is set up only when the encoding outgrows the buffer: most
+    // encodings (a type, a domain, a table key) fit in it and are hashed in one call,
+    // which gives the same digest as the streaming form and costs a fraction of it.
+    BasicHashStream() noexcept = default;
     BasicHashStream(const BasicHashStream&) = delete;
     BasicHashStream& operator=(const BasicHashStream&) = delete;
 
@@ -48,13 +47,23 @@ public:
         used_ += n;
     }
     auto digest() noexcept {
+        if (!streaming_) {
+            if constexpr (Bits == 64) return XXH3_64bits(buffer_, used_);
+            else return XXH3_128bits(buffer_, used_);  // XXH128_hash_t {low64, high64}
+        }
         flush();
         if constexpr (Bits == 64) return XXH3_64bits_digest(&state_);
-        else return XXH3_128bits_digest(&state_);  // XXH128_hash_t {low64, high64}
+        else return XXH3_128bits_digest(&state_);
     }
 
 private:
     void update(const void* p, std::size_t n) noexcept {
+        if (!streaming_) {
+            streaming_ = true;
+            XXH3_INITSTATE(&state_);
+            if constexpr (Bits == 64) XXH3_64bits_reset(&state_);
+            else XXH3_128bits_reset(&state_);
+        }
         if constexpr (Bits == 64) XXH3_64bits_update(&state_, p, n);
         else XXH3_128bits_update(&state_, p, n);
     }
@@ -62,7 +71,8 @@ private:
         if (used_ != 0) update(buffer_, used_);
         used_ = 0;
     }
-    XXH3_state_t state_;
+    XXH3_state_t state_;  // set up by the first update()
+    bool streaming_ = false;
     std::size_t used_ = 0;
     unsigned char buffer_[1024];
 };
