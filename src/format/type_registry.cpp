@@ -65,11 +65,16 @@ const TypeDomain& TypeRegistry::domain(TypeId id) const {
     DomainCache& cache = *domains_;
     if (id < cache.slot_count.load(std::memory_order_acquire))
         if (const TypeDomain* d = cache.slots.load(std::memory_order_acquire)[id].load(std::memory_order_acquire)) return *d;
-    std::lock_guard<std::mutex> guard(cache.mutex);
     if (find(id) == nullptr) {
+        std::lock_guard<std::mutex> guard(cache.mutex);
         if (!cache.empty) cache.empty = std::make_unique<TypeDomain>(*this, kInvalidType);
         return *cache.empty;
     }
+    // Built before taking the lock: threads that meet new roots build their domains
+    // at the same time (a large project's first build has thousands); when two build
+    // the same root, the second one's is dropped.
+    auto built = std::make_unique<TypeDomain>(*this, id);
+    std::lock_guard<std::mutex> guard(cache.mutex);
     if (cache.slot_count.load(std::memory_order_relaxed) != types_.size()) {
         cache.slot_storage = std::make_unique<std::atomic<const TypeDomain*>[]>(types_.size());
         for (std::size_t i = 0; i < types_.size(); ++i) cache.slot_storage[i].store(nullptr, std::memory_order_relaxed);
@@ -78,7 +83,7 @@ const TypeDomain& TypeRegistry::domain(TypeId id) const {
     }
     std::atomic<const TypeDomain*>& slot = cache.slot_storage[id];
     if (const TypeDomain* d = slot.load(std::memory_order_acquire)) return *d;
-    cache.owned.push_back(std::make_unique<TypeDomain>(*this, id));
+    cache.owned.push_back(std::move(built));
     slot.store(cache.owned.back().get(), std::memory_order_release);
     return *cache.owned.back();
 }
