@@ -1,6 +1,7 @@
 #include "jdc/local_store.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -292,8 +293,17 @@ struct LocalStore::State {
     // For a miss: an index replaced without being marked retired (its replacer died
     // in between, or it was deleted and another process made a new one) would hide
     // every entry added since, for as long as this process lives. Maps the file that
-    // is there now, if one opens; else keeps `seen`. One stat(), on misses only.
+    // is there now, if one opens; else keeps `seen`. One stat(), on misses only, and
+    // at most one per kReplacedCheckNs: a clean build misses every table, and a stat
+    // per miss was a tenth of its cache overhead. An entry hidden for that long is
+    // built again, never read wrong.
+    static constexpr std::uint64_t kReplacedCheckNs = 50'000'000;
+    std::atomic<std::uint64_t> replaced_checked_ns{0};
     std::shared_ptr<CacheIndex> refresh_if_replaced(const std::shared_ptr<CacheIndex>& seen) {
+        const std::uint64_t now = detail::steady_ns();
+        std::uint64_t last = replaced_checked_ns.load(std::memory_order_relaxed);
+        if (last != 0 && now - last < kReplacedCheckNs) return seen;
+        if (!replaced_checked_ns.compare_exchange_strong(last, now, std::memory_order_relaxed)) return seen;  // another thread looks
         if (seen->is_file_at(index_file())) return seen;
         auto opened = CacheIndex::open(index_file(), index_access());
         if (!opened) return seen;
