@@ -12,7 +12,9 @@
 #include <csignal>
 #include <fstream>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/stat.h>
@@ -136,6 +138,33 @@ TEST_CASE("a FIFO, a directory or a symlink at a lock file is refused with an io
         return attempt.owns() ? 1 : 0;
     });
     CHECK(other.ok());
+}
+
+TEST_CASE("an inputs log append of many pieces writes every record whole, in order", "[reliability][files][inputs-log]") {
+    testing::TempDir dir;
+    // More pieces than one writev() takes (IOV_MAX, 1024 on Linux), some empty, after
+    // a torn tail: every record whole, in order, and the torn line alone.
+    std::ofstream(dir.path / "inputs.jdcl") << detail::InputsLog::name_hash("torn") << " {\"name\":\"to";
+    std::vector<std::string> records;
+    std::vector<std::string_view> pieces;
+    std::string expected = detail::InputsLog::name_hash("torn") + " {\"name\":\"to\n";
+    for (int i = 0; i < 2500; ++i) {
+        const std::string name = "t" + std::to_string(i);
+        records.push_back(detail::InputsLog::name_hash(name) + " {\"name\":\"" + name + "\",\"key\":\"" + std::string(i % 97, 'k') + "\"}\n");
+    }
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (i % 7 == 0) pieces.emplace_back();
+        pieces.emplace_back(records[i]);
+        expected += records[i];
+    }
+    REQUIRE(detail::InputsLog::append(dir.path, std::span<const std::string_view>(pieces)));
+    std::ifstream in(dir.path / "inputs.jdcl");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == expected);
+    const detail::InputsLog log = detail::InputsLog::load(dir.path);
+    REQUIRE(log.find("t2499"));
+    CHECK(log.find("t2499")->at("key") == std::string(2499 % 97, 'k'));
+    CHECK_FALSE(log.find("torn"));
 }
 
 TEST_CASE("an inputs log append cut short is repaired before the next append", "[reliability][files][inputs-log]") {

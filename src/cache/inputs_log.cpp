@@ -36,7 +36,11 @@ std::string InputsLog::name_hash(std::string_view name) {
     return hex64(h.digest());
 }
 
-Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view lines) {
+Result<void> InputsLog::append(const fs::path& cache_directory, std::span<const std::string_view> pieces) {
+    std::vector<std::string_view> lines;
+    lines.reserve(pieces.size() + 1);
+    for (std::string_view p : pieces)
+        if (!p.empty()) lines.push_back(p);
     if (lines.empty()) return {};
     auto lock = StoreLock::for_file(cache_directory / "inputs.lock");
     if (!lock) return tl::unexpected(lock.error());
@@ -56,14 +60,8 @@ Result<void> InputsLog::append(const fs::path& cache_directory, std::string_view
     char last = '\n';
     if (st.st_size > 0 && ::pread(fd->get(), &last, 1, st.st_size - 1) != 1)
         return make_error(ErrorCode::io, "cannot read '" + file.string() + "': " + std::strerror(errno));
-    std::string repaired;
-    if (last != '\n') {
-        repaired.reserve(lines.size() + 1);
-        repaired.push_back('\n');
-        repaired.append(lines);
-        lines = repaired;
-    }
-    if (const int err = write_all(fd->get(), std::as_bytes(std::span<const char>(lines.data(), lines.size()))); err != 0)
+    if (last != '\n') lines.insert(lines.begin(), "\n");
+    if (const int err = write_all(fd->get(), std::span<const std::string_view>(lines)); err != 0)
         return make_error(ErrorCode::io, "cannot write '" + file.string() + "': " + std::strerror(err));
     return {};
 }

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,8 +38,13 @@ public:
     // The 16 hex digits that start the line of a record of `name`.
     static std::string name_hash(std::string_view name);
 
-    // Appends whole lines (many records) with one write, under <cache>/inputs.lock.
-    static Result<void> append(const std::filesystem::path& cache_directory, std::string_view lines);
+    // Appends whole lines (many records) under <cache>/inputs.lock, in as few writes
+    // as the system allows; each piece is one or more whole lines. A session's
+    // records are megabytes: they are written from where they are, not joined first.
+    static Result<void> append(const std::filesystem::path& cache_directory, std::span<const std::string_view> pieces);
+    static Result<void> append(const std::filesystem::path& cache_directory, std::string_view lines) {
+        return append(cache_directory, std::span<const std::string_view>(&lines, 1));
+    }
 
     // Reads the log (a missing file is an empty log), compacting it when due.
     static InputsLog load(const std::filesystem::path& cache_directory);

@@ -1,5 +1,7 @@
 #include "cache/miss_record.hpp"
 
+#include <charconv>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -16,15 +18,28 @@ using json = nlohmann::json;
 
 namespace {
 
-// `s` as a JSON string: quoted, with quotes, backslashes and control characters
+// Nothing to escape: printable ASCII without quotes or backslashes (every
+// identifier, most paths).
+bool plain_ascii(std::string_view s) noexcept {
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
+// The inside of `s` as a JSON string: quotes, backslashes and control characters
 // escaped, and what is not UTF-8 (a path is bytes) replaced by U+FFFD (utf8.hpp), so
-// that nlohmann::json's parser reads it back, as to_valid_utf8(s).
-// Runs without anything to escape (every identifier) are appended whole: a record per
-// miss, so this is on a clean build's path.
-void append_json_string(std::string& out, std::string_view raw) {
+// that nlohmann::json's parser reads it back, as to_valid_utf8(s). Pieces may be
+// escaped one by one when ASCII separates them (a multi-byte sequence never spans
+// an ASCII byte). A record per miss: this is on a clean build's path.
+void append_json_text(std::string& out, std::string_view raw) {
+    if (plain_ascii(raw)) {
+        out.append(raw);
+        return;
+    }
     const std::string valid = is_valid_utf8(raw) ? std::string() : to_valid_utf8(raw);
     const std::string_view s = valid.empty() ? raw : std::string_view(valid);
-    out.push_back('"');
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
@@ -41,7 +56,18 @@ void append_json_string(std::string& out, std::string_view raw) {
         }
     }
     out.append(s.data() + run, s.size() - run);
+}
+
+void append_json_string(std::string& out, std::string_view raw) {
     out.push_back('"');
+    append_json_text(out, raw);
+    out.push_back('"');
+}
+
+void append_number(std::string& out, std::uint64_t v) {
+    char text[20];
+    const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+    out.append(text, end);
 }
 
 // "name": "16 hex", without a temporary string per field.
@@ -53,19 +79,25 @@ void append_hex_field(std::string& out, std::string_view name, std::uint64_t val
     out += '"';
 }
 
-// A method as its text, "area(Circle) -> f64", written in place.
-void append_method_text(std::string& out, const MethodInput& m, const TypeRegistry& reg) {
-    std::string text(m.name);
-    text += '(';
-    for (std::size_t p = 0; p < m.parameter_types.size(); ++p) {
-        if (p) text += ", ";
-        const Type* t = reg.find(m.parameter_types[p]);
-        text += t != nullptr ? std::string_view(t->name) : std::string_view("?");
+// NAME(T1, T2) -> R as a JSON string, written in place (describe_method's and
+// describe_signature's text).
+void append_call_text(std::string& out, std::string_view name, std::span<const TypeId> parameters, TypeId result,
+                      const TypeRegistry& reg) {
+    const auto type_text = [&](TypeId id) {
+        if (id == kInvalidType) return std::string_view("none");
+        const Type* t = reg.find(id);
+        return t != nullptr ? std::string_view(t->name) : std::string_view("?");
+    };
+    out.push_back('"');
+    append_json_text(out, name);
+    out.push_back('(');
+    for (std::size_t p = 0; p < parameters.size(); ++p) {
+        if (p) out += ", ";
+        append_json_text(out, type_text(parameters[p]));
     }
-    text += ") -> ";
-    const Type* r = reg.find(m.return_type);
-    text += m.return_type == kInvalidType ? std::string_view("none") : r != nullptr ? std::string_view(r->name) : std::string_view("?");
-    append_json_string(out, text);
+    out += ") -> ";
+    append_json_text(out, type_text(result));
+    out.push_back('"');
 }
 
 std::vector<std::pair<std::string, std::string>> string_pairs(const json& object) {
@@ -99,7 +131,7 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
                                  const std::function<bool(std::uint64_t)>& record_domain) {
     std::string domains_lines;
     std::string out = InputsLog::name_hash(in.name);
-    out.reserve(320 + 96 * in.methods.size() + 64 * in.sources.size());
+    out.reserve(512 + 192 * in.methods.size() + 96 * in.sources.size());
     const auto field = [&](std::string_view name, std::string_view value) {
         out += ",\"";
         out += name;
@@ -114,7 +146,8 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
     out += '"';
     field("compiler_version", identity.compiler_version);
     append_hex_field(out, "config_hash", identity.config_hash);
-    field("signature", describe_signature(in.name, in.signature, reg));
+    out += ",\"signature\":";
+    append_call_text(out, in.name, in.signature.parameter_types, in.signature.return_type, reg);
     append_hex_field(out, "signature_hash", signature_hash(in.signature, reg));
     out += ",\"domains\":[";
     for (std::size_t p = 0; p < in.signature.parameter_types.size(); ++p) {
@@ -125,7 +158,9 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
         append_json_string(out, type_name(reg, declared));
         out += ",\"digest\":\"";
         append_hex(out, d.digest());
-        out += "\",\"size\":" + std::to_string(d.size()) + '}';
+        out += "\",\"size\":";
+        append_number(out, d.size());
+        out += '}';
         // The members of a domain are recorded once per digest, in a domain record
         // of their own: a record per table listing them made a clean build's records
         // a large share of its cache overhead. A domain of one type is its digest.
@@ -145,12 +180,16 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
     for (std::size_t i = 0; i < in.methods.size(); ++i) {
         const MethodInput& m = in.methods[i];
         out += i ? ",[" : "[";
-        append_method_text(out, m, reg);
+        append_call_text(out, m.name, m.parameter_types, m.return_type, reg);
         out += ',';
         append_json_string(out, m.module);
         out += ',';
         append_json_string(out, m.file);
-        out += ',' + std::to_string(m.line) + ',' + std::to_string(m.column) + ']';
+        out += ',';
+        append_number(out, m.line);
+        out += ',';
+        append_number(out, m.column);
+        out += ']';
     }
     out += "],\"sources\":{";
     for (std::size_t i = 0; i < in.sources.size(); ++i) {
@@ -159,14 +198,18 @@ std::string encode_inputs_record(const BuildIdentity& identity, const TableInput
         out += ':';
         append_json_string(out, in.sources[i].content_hash.to_hex());
     }
-    out += "},\"build_ns\":" + std::to_string(build_ns);
+    out += "},\"build_ns\":";
+    append_number(out, build_ns);
     if (!miss_reason.empty()) {
         field("miss_reason", miss_reason);
         field("miss_detail", miss_detail);
-        out += ",\"recorded_at_ns\":" + std::to_string(wall_clock_ns());
+        out += ",\"recorded_at_ns\":";
+        append_number(out, wall_clock_ns());
     }
     out += "}\n";
-    return domains_lines + out;
+    if (domains_lines.empty()) return out;
+    domains_lines += out;
+    return domains_lines;
 }
 
 std::optional<RecordedInputs> decode_inputs_record(const fs::path& file, const json& j) {

@@ -86,11 +86,12 @@ void WriteBehindQueue::flush() {
     std::vector<PutRequest> requests;
     requests.reserve(batch.size());
     std::uint64_t bytes = 0;
-    std::string lines;
+    std::vector<std::string_view> lines;  // written from the records themselves
+    lines.reserve(batch.size());
     for (const Table& t : batch) {
         requests.push_back({t.key, *t.arena, options_.config_hash, true});
         bytes += t.arena->size();
-        lines += t.record_line;
+        lines.push_back(t.record_line);
     }
     auto put = store_.put_packed(requests);
     bool recorded = true;

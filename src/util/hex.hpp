@@ -16,7 +16,9 @@ inline constexpr char kHexDigits[] = "0123456789abcdef";
 
 // Appends the low `digits` hex digits of `v` (at most 16), most significant first.
 inline void append_hex(std::string& out, std::uint64_t v, int digits = 16) {
-    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out.push_back(kHexDigits[(v >> shift) & 0xF]);
+    char text[16];  // digits <= 16
+    for (int i = digits - 1; i >= 0; --i, v >>= 4) text[i] = kHexDigits[v & 0xF];
+    out.append(text, static_cast<std::size_t>(digits));
 }
 
 // 16 lowercase hex digits: "00000000075bcd15".
