@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "format/dispatch_sections.hpp"
 #include "jdc/arena_builder.hpp"
 #include "jdc/arena_optimizer.hpp"
 #include "jdc/arena_view.hpp"
@@ -109,6 +110,10 @@ TEST_CASE("matrix and compressed table agree with the reference on every tuple",
         auto bound = BoundArena::bind(*view, m.registry);
         REQUIRE(bound);
         REQUIRE(bound->has_form(DispatchForm::compressed_table));
+        // The builder skips encoding an index whose floor is over its limit: the floor
+        // must never exceed what the encoding really takes.
+        CHECK(detail::dispatch_index_size_floor(*matrix) <= view->section(arena::SectionKind::dispatch_index).size());
+        CHECK(detail::dispatch_index_size_floor(*matrix) <= detail::encode_dispatch_index(*matrix).bytes.size());
 
         testing::for_each_tuple(all_type_ids(m.registry), m.table.arity(), [&](std::span<const TypeId> args) {
             const Resolution expected = resolve_reference(m.table, m.registry, args);

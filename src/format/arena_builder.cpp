@@ -285,30 +285,6 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
         entry_strings.push_back({pool.add(impl.function.name, name_field), pool.add(impl.function.module, module_field),
                                  pool.add(impl.location.file, file_field)});
 
-    // The optimized form: computed before the layout, since its size places the
-    // sections. Too big a matrix leaves it out; the scan remains.
-    detail::OptimizedSections forms;
-    if (options.forms.compressed_table) {
-        Result<DispatchMatrix> built = make_error(ErrorCode::not_found, "");
-        const DispatchMatrix* given = options.matrix;
-        if (given != nullptr) {
-            bool same = given->arity() == arity && given->method_count() == entry_count;
-            for (std::uint32_t p = 0; same && p < arity; ++p)
-                same = given->domain_digest(p) == registry.domain(table.signature.parameter_types[p]).digest();
-            if (!same)
-                return make_error(ErrorCode::invalid_argument,
-                                  "the dispatch matrix given for '" + table.signature_name + "' is of another table or registry");
-        } else {
-            built = DispatchMatrix::build(table, registry, options.forms.limits);
-            if (built) given = &*built;
-        }
-        if (given != nullptr) {
-            forms = detail::build_sections(*given, options.forms);
-        } else if (built.error().code != ErrorCode::limit_exceeded) {
-            return tl::unexpected(built.error());
-        }
-    }
-
     // Layout: the hot sections (signature, parameters, types) first, so a lookup
     // touches the fewest pages; strings, then the optional dispatch index, last.
     // The directory always has room for every section this version knows, so the
@@ -325,6 +301,36 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t strings_offset = align_up(entries_offset + entries_size);
     const std::uint64_t strings_size = pool.bytes().size();
     const std::uint64_t index_offset = align_up(strings_offset + strings_size);
+
+    // The optimized form goes last: the sections before it do not depend on it. Too
+    // big a matrix leaves it out; the scan remains. So does an index that would be
+    // over max_index_share times the rest of the arena even at its smallest: known
+    // from the matrix's shape, before encoding it.
+    detail::OptimizedSections forms;
+    if (options.forms.compressed_table) {
+        Result<DispatchMatrix> built = make_error(ErrorCode::not_found, "");
+        const DispatchMatrix* given = options.matrix;
+        if (given != nullptr) {
+            bool same = given->arity() == arity && given->method_count() == entry_count;
+            for (std::uint32_t p = 0; same && p < arity; ++p)
+                same = given->domain_digest(p) == registry.domain(table.signature.parameter_types[p]).digest();
+            if (!same)
+                return make_error(ErrorCode::invalid_argument,
+                                  "the dispatch matrix given for '" + table.signature_name + "' is of another table or registry");
+        } else {
+            built = DispatchMatrix::build(table, registry, options.forms.limits);
+            if (built) given = &*built;
+        }
+        const bool surely_too_big =
+            given != nullptr && options.forms.max_index_share > 0 &&
+            static_cast<double>(detail::dispatch_index_size_floor(*given)) > options.forms.max_index_share * static_cast<double>(index_offset);
+        if (given != nullptr) {
+            if (!surely_too_big) forms = detail::build_sections(*given, options.forms);
+        } else if (built.error().code != ErrorCode::limit_exceeded) {
+            return tl::unexpected(built.error());
+        }
+    }
+
     // An index far larger than the table it indexes costs every load more to verify
     // than its lookups save (tables whose types nearly all behave differently).
     if (forms.index && options.forms.max_index_share > 0 &&
@@ -336,16 +342,16 @@ Result<std::vector<std::byte>> build_arena(const DispatchTable& table, const Typ
     const std::uint64_t total_size = align_up(index_offset + index_size);
     // Never write what a reader with default limits would refuse.
     const VerifyLimits defaults;
-    const std::string what = "dispatch table '" + table.signature_name + "'";
+    const auto what = [&] { return "dispatch table '" + table.signature_name + "'"; };
     if (arity > defaults.max_arity)
-        return make_error(ErrorCode::invalid_argument, what + " has arity " + std::to_string(arity) + "; readers accept up to " +
+        return make_error(ErrorCode::invalid_argument, what() + " has arity " + std::to_string(arity) + "; readers accept up to " +
                                                            std::to_string(defaults.max_arity));
     if (entry_count > defaults.max_entries || types.order().size() > defaults.max_types)
-        return make_error(ErrorCode::invalid_argument, what + " has " + std::to_string(entry_count) + " implementations and " +
+        return make_error(ErrorCode::invalid_argument, what() + " has " + std::to_string(entry_count) + " implementations and " +
                                                            std::to_string(types.order().size()) + " types; readers accept up to " +
                                                            std::to_string(defaults.max_entries) + " of each");
     if (total_size > defaults.max_total_size || total_size > std::numeric_limits<std::uint32_t>::max())
-        return make_error(ErrorCode::invalid_argument, what + " needs " + std::to_string(total_size) +
+        return make_error(ErrorCode::invalid_argument, what() + " needs " + std::to_string(total_size) +
                                                            " bytes; readers accept arenas up to " +
                                                            std::to_string(defaults.max_total_size) + " bytes");
     const auto str = [&](std::uint32_t pool_offset) { return static_cast<std::uint32_t>(strings_offset + pool_offset); };

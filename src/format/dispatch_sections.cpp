@@ -1,6 +1,8 @@
 #include "format/dispatch_sections.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <bit>
 #include <cstring>
 #include <numeric>
@@ -147,6 +149,19 @@ EncodedSection encode_dispatch_index(const DispatchMatrix& m) {
     }
     out.bytes.resize(l.size);  // sections are padded by the arena layout, not here
     return out;
+}
+
+std::uint64_t dispatch_index_size_floor(const DispatchMatrix& m) noexcept {
+    const std::uint32_t arity = m.arity();
+    if (arity > DispatchIndexLayout::kMaxArity) return 0;  // never encoded: no floor to speak of
+    DispatchIndexHeader h{};
+    h.arity = arity;
+    std::uint64_t rows = 1;
+    for (std::uint32_t p = 0; p + 1 < arity; ++p) rows *= m.pole_count(p);
+    h.row_count = static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, UINT32_MAX));
+    std::array<std::uint64_t, DispatchIndexLayout::kMaxArity> domain_sizes{};
+    for (std::uint32_t p = 0; p < arity; ++p) domain_sizes[p] = m.domain_size(p);
+    return dispatch_index_layout(h, domain_sizes).size;  // cell_count = ambiguity_count = 0
 }
 
 OptimizedSections build_sections(const DispatchMatrix& matrix, const DispatchForms& forms) {

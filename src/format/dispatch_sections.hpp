@@ -21,6 +21,10 @@ struct EncodedSection {
 };
 
 EncodedSection encode_dispatch_index(const DispatchMatrix& matrix);
+// No encoding of `matrix` is smaller than this (its headers, pole maps and row
+// records, without a single cell): a builder that would refuse an index over a size
+// skips encoding when this floor is already over it.
+std::uint64_t dispatch_index_size_floor(const DispatchMatrix& matrix) noexcept;
 
 // The section `forms` asks for, and the optimization record it amounts to
 // (techniques applied; its bytes against the dense matrix it replaces).
