@@ -458,6 +458,16 @@ TEST_CASE("state survives save and load; changed_files explains what changed sin
     CHECK(t.transitive_hash(p.a) == a1);
     CHECK(t.metrics().files_read == 0);  // all from the loaded stat cache
     CHECK(t.changed_files().empty());
+    // Nothing changed: the file is left as it is (an atomic rewrite would give it a
+    // new inode); a state that differs is written.
+    const auto inode_of = [](const fs::path& f) {
+        struct stat st {};
+        return ::stat(f.c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+    };
+    const ino_t before = inode_of(state);
+    REQUIRE(before != 0);
+    REQUIRE(t.save(state));
+    CHECK(inode_of(state) == before);
 
     write_source(p.c, "module c changed\n");
     fs::remove(p.d);
@@ -478,6 +488,10 @@ TEST_CASE("state survives save and load; changed_files explains what changed sin
 
     REQUIRE(t.save(state));  // the new baseline
     CHECK(t.changed_files().empty());
+    CHECK(inode_of(state) != before);
+    DependencyTracker reloaded;
+    CHECK(reloaded.load(state).status == StateLoadStatus::loaded);
+    CHECK(*reloaded.to_bytes() == *t.to_bytes());
 }
 
 TEST_CASE("base_directory makes transitive hashes independent of where the project is", "[deps]") {

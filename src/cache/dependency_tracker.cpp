@@ -168,6 +168,10 @@ struct DependencyTracker::Impl {
     std::uint64_t generation = 1;
     DependencyMetrics metrics;
     std::vector<std::byte> buffer = std::vector<std::byte>(64 * 1024);
+    // XXH3-64 of the state file as loaded or last saved: a build that changed nothing
+    // has nothing to write (a warm small build spent a tenth of its cache time
+    // rewriting this file unchanged).
+    std::optional<std::uint64_t> file_digest;
 
     std::optional<std::uint32_t> find(const std::string& path) const {
         const auto it = ids.find(path);
@@ -185,6 +189,7 @@ struct DependencyTracker::Impl {
         nodes.clear();
         ids.clear();
         baseline.clear();
+        file_digest.reset();
     }
 
     // Worth saving and reporting: it has a hash or takes part in the graph.
@@ -629,7 +634,13 @@ Result<std::vector<std::byte>> DependencyTracker::to_bytes() const {
 Result<void> DependencyTracker::save(const fs::path& state_file, Durability durability) {
     auto bytes = to_bytes();
     if (!bytes) return tl::unexpected(bytes.error());
-    if (auto r = write_file_atomically(state_file, *bytes, durability); !r) return r;
+    const std::uint64_t digest = XXH3_64bits(bytes->data(), bytes->size());
+    struct stat st {};
+    const bool unchanged = impl_->file_digest == digest && ::lstat(state_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                           static_cast<std::uint64_t>(st.st_size) == bytes->size();
+    if (!unchanged)
+        if (auto r = write_file_atomically(state_file, *bytes, durability); !r) return r;
+    impl_->file_digest = digest;
     impl_->reset_baseline();
     return {};
 }
@@ -757,7 +768,10 @@ StateLoad DependencyTracker::load(const fs::path& state_file) {
         return discarded(bytes.error(), what);
     }
     auto r = impl_->decode(*bytes);
-    if (r) return StateLoad{StateLoadStatus::loaded, std::nullopt, {}};
+    if (r) {
+        impl_->file_digest = XXH3_64bits(bytes->data(), bytes->size());
+        return StateLoad{StateLoadStatus::loaded, std::nullopt, {}};
+    }
     impl_->clear_state();
     return discarded(r.error(), what);
 }
