@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
 #include <string>
