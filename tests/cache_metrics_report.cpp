@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cache/metrics_report.hpp"
@@ -92,6 +94,36 @@ TEST_CASE("stats.json of schema 1 (reasons named in words) is still read", "[met
     CHECK(m->lifetime.misses_by_reason[static_cast<std::size_t>(MissReason::source_changed)] == 2);
     CHECK(m->lifetime.misses_by_reason[static_cast<std::size_t>(MissReason::compiler_changed)] == 1);
     CHECK(m->mean_build_ns == 42);
+}
+
+TEST_CASE("stats.json is rewritten in place when the new document fits in it, replaced whole when not", "[metrics]") {
+    testing::TempDir dir;
+    fs::create_directories(dir.path / "tmp");
+    const fs::path stats = dir.path / "stats.json";
+    const auto inode_of = [&] {
+        struct stat st {};
+        return ::stat(stats.c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+    };
+    REQUIRE(add_session_to_stats(dir.path, session_with(1, 1, 1000)));  // created, with room to grow
+    const ino_t created = inode_of();
+    const auto size = fs::file_size(stats);
+    REQUIRE(add_session_to_stats(dir.path, session_with(20, 300, 2000)));
+    CHECK(inode_of() == created);  // the same file, overwritten
+    CHECK(fs::file_size(stats) == size);
+    auto m = read_recorded_metrics(dir.path);
+    REQUIRE(m);
+    CHECK(m->lifetime.hits == 21);
+    CHECK(m->lifetime.misses == 301);
+    CHECK(m->last_session.hits == 20);
+
+    // Too short for the document (written by hand, or by an older jdc): replaced whole.
+    std::ofstream(stats, std::ios::trunc) << R"({"lifetime": {"hits": 1}})";
+    const ino_t short_file = inode_of();
+    REQUIRE(add_session_to_stats(dir.path, session_with(1, 0, 3000)));
+    CHECK(inode_of() != short_file);
+    m = read_recorded_metrics(dir.path);
+    REQUIRE(m);
+    CHECK(m->lifetime.hits == 2);
 }
 
 TEST_CASE("history.jsonl is bounded: past twice kHistorySessions lines it keeps the newest", "[metrics][history]") {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <utility>
 
 #include <fcntl.h>
@@ -60,6 +61,18 @@ struct BuildCacheManager::State {
     // Why the cache directory is read-only (store opened read-only) or not used at all
     // (no store although caching is enabled); empty when neither. Set by create().
     std::string unusable_reason, read_only_reason;
+    // The recorded totals are read when a report first needs them, unless the
+    // session's end, which updates them, came first: a warm build's start does not
+    // parse stats.json for nothing.
+    mutable std::once_flag lifetime_read;
+    void ensure_lifetime() const {
+        std::call_once(lifetime_read, [this] {
+            if (!store) return;
+            // `metrics` is not const (only this view of State is) and locks its own state.
+            if (const auto recorded = read_recorded_metrics(root()))
+                const_cast<detail::SessionMetrics&>(metrics).set_lifetime(recorded->lifetime, recorded->mean_build_ns);
+        });
+    }
 
     // Why a lookup missed; `unexplained` until the inputs log is asked, which is left
     // until the remote tier has missed too (a remote hit needs no explanation).
@@ -222,6 +235,7 @@ Result<void> BuildCacheManager::State::cleanup_if_due() {
 detail::ReportContext BuildCacheManager::State::report_context() const {
     detail::ReportContext r;
     r.session = metrics.session();
+    ensure_lifetime();
     r.lifetime = metrics.lifetime();
     r.fallback_build_ns = metrics.mean_build_ns();
     r.enabled = store.has_value();
@@ -354,7 +368,6 @@ Result<void> BuildCacheManager::startBuildSession() {
     if (!s_->store) return {};
     s_->evictions_at_start = s_->store->stats().index.evictions;
     detail::prefetch_recorded_reads(*s_->store, s_->config, s_->log);
-    if (const auto recorded = read_recorded_metrics(s_->root())) s_->metrics.set_lifetime(recorded->lifetime, recorded->mean_build_ns);
     s_->log("build session started (" + s_->root().string() + ")");
     return {};
 }
@@ -373,10 +386,12 @@ Result<void> BuildCacheManager::endBuildSession() {
     // never a reason to fail a build whose tables are all there (a full disk, a cache
     // made read-only under us). A read-only cache is only read.
     if (s_->writable()) {
-        if (auto totals = detail::add_session_to_stats(s_->root(), s_->metrics.record()); !totals)
+        if (auto totals = detail::add_session_to_stats(s_->root(), s_->metrics.record()); !totals) {
             s_->derived_error("record the session in stats.json", totals.error());
-        else
+        } else {
+            std::call_once(s_->lifetime_read, [] {});  // these totals are the file's, updated: no need to read it
             s_->metrics.set_lifetime(totals->lifetime, totals->mean_build_ns);
+        }
         if (auto d = s_->deps.save(s_->deps_path()); !d) s_->derived_error("save the dependency state", d.error());
         if (auto c = s_->cleanup_if_due(); !c) {
             s_->log("cannot clean the cache up: " + c.error().message);
@@ -441,7 +456,10 @@ Result<CachedTable> BuildCacheManager::getOrBuildDispatchTable(const TableInputs
 }
 
 CacheMetrics BuildCacheManager::session_metrics() const { return s_->metrics.session(); }
-CacheMetrics BuildCacheManager::lifetime_metrics() const { return s_->metrics.lifetime(); }
+CacheMetrics BuildCacheManager::lifetime_metrics() const {
+    s_->ensure_lifetime();
+    return s_->metrics.lifetime();
+}
 
 void BuildCacheManager::generateBuildReport(std::ostream& out) const { detail::write_build_report(out, s_->report_context()); }
 std::string BuildCacheManager::build_report_json() const { return detail::build_report_json(s_->report_context()); }

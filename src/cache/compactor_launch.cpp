@@ -103,7 +103,7 @@ Result<CompactorLaunch> launch_compactor(const fs::path& cache_root, const fs::p
     return CompactorLaunch{LaunchOutcome::started, *executable};
 }
 
-std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t file_threshold) {
+std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t file_threshold, std::optional<std::uint64_t> fixed_bytes) {
     if (file_threshold == 0) return std::nullopt;
     // Loose entries from this size on may be compressed files, which stay loose.
     const std::uint64_t small = CompressionPolicy::for_storage().min_size;
@@ -134,14 +134,15 @@ std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t
     const std::uint64_t dead = pack_bytes > live ? pack_bytes - live : 0;
     if (dead * 100 > pack_bytes * CompactionOptions{}.max_dead_percent)
         return std::to_string(dead) + " of the packs' " + std::to_string(pack_bytes) + " bytes are evicted or superseded copies";
-    const std::uint64_t on_disk = store.budget().fixed_bytes + pack_bytes + loose_bytes;
+    const std::uint64_t on_disk = (fixed_bytes ? *fixed_bytes : store.budget().fixed_bytes) + pack_bytes + loose_bytes;
     if (on_disk > store.options().max_size_bytes)
         return "the directory takes " + std::to_string(on_disk) + " bytes, over its limit of " + std::to_string(store.options().max_size_bytes);
     return std::nullopt;
 }
 
-void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log) {
-    const auto due = compaction_due(store, config.compact_threshold);
+void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log,
+                            std::optional<std::uint64_t> fixed_bytes) {
+    const auto due = compaction_due(store, config.compact_threshold, fixed_bytes);
     if (!due) return;
     auto launched = launch_compactor(store.root(), config.compactor_path, config.verbose);
     if (!launched) log("cannot start the compactor: " + launched.error().message);

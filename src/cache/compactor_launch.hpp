@@ -50,12 +50,16 @@ Result<CompactorLaunch> launch_compactor(const std::filesystem::path& cache_root
 // merges; (2) dead bytes (evicted or superseded copies) over a quarter of the packs'
 // bytes (CompactionOptions::max_dead_percent), which only a rewrite returns to the
 // disk; (3) the directory over its size limit. Never when `file_threshold` is 0.
-// O(index capacity + packs); reads no arena.
-std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t file_threshold);
+// O(index capacity + packs); reads no arena. `fixed_bytes`: the store's
+// budget().fixed_bytes when the caller has just measured it (a walk of the directory
+// fewer), else measured here when needed.
+std::optional<std::string> compaction_due(const LocalStore& store, std::uint64_t file_threshold,
+                                          std::optional<std::uint64_t> fixed_bytes = std::nullopt);
 
-// At the end of a build session: when compaction_due(store, config.compact_threshold)
-// says so, starts the compactor beside the compiler, which does not wait for it. What
-// happened is logged; a compactor that cannot be started is not an error.
-void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log);
+// At the end of a build session: when compaction_due(store, config.compact_threshold,
+// fixed_bytes) says so, starts the compactor beside the compiler, which does not wait
+// for it. What happened is logged; a compactor that cannot be started is not an error.
+void start_compactor_if_due(const LocalStore& store, const CacheConfig& config, const detail::CacheLog& log,
+                            std::optional<std::uint64_t> fixed_bytes = std::nullopt);
 
 }  // namespace jdc

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "jdc/detail/atomic_file.hpp"
 #include "storage/store_lock.hpp"
@@ -108,19 +109,44 @@ constexpr std::uint64_t kMaxStatsBytes = 16ull << 20;
 
 // Reads a small JSON file like every cache file (regular_file.hpp: a FIFO or a link
 // in its place is refused, not waited on or followed); nullopt when missing,
-// unreadable or unparsable (derived data: never fatal).
+// unreadable or unparsable (derived data: never fatal). A writer rewrites stats.json
+// in place (write_json): a read that met the write half done does not parse, and is
+// read again.
 std::optional<json> read_json(const fs::path& p) {
-    auto text = read_regular_file(p, kMaxStatsBytes);
-    if (!text) return std::nullopt;
-    json j = json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return std::nullopt;
-    return j;
+    constexpr int kReads = 3;
+    for (int attempt = 0; attempt < kReads; ++attempt) {
+        auto text = read_regular_file(p, kMaxStatsBytes);
+        if (!text) return std::nullopt;
+        json j = json::parse(*text, nullptr, false);
+        if (!j.is_discarded()) return j;
+    }
+    return std::nullopt;
 }
 
-// Staged in the cache's tmp/ so a writer killed midway leaves nothing that cleanup
-// does not find.
+// A document that fits in the existing file, itself at most a page, goes over it in
+// one pwrite() at offset 0, padded with spaces (JSON's whitespace) to the file's size:
+// a process killed meanwhile leaves the old bytes or the new ones, never a mix (the
+// kernel copies a page or nothing before it acts on a fatal signal); the file never
+// grows, so a full disk cannot cut the write short; and a build's session end saves
+// the creation and rename of a file, the largest part of its own cost on a small
+// build. Otherwise (no file yet, a longer document) the document is staged in the
+// cache's tmp/, so a writer killed midway leaves nothing that cleanup does not find,
+// and renamed over the file, with kSlack spaces of room for the next ones' longer
+// numbers. Callers hold the stats lock.
 Result<void> write_json(const fs::path& p, const fs::path& staging_dir, const json& j) {
-    const std::string text = dump_json(j, 1);
+    constexpr std::size_t kInPlaceMax = 4096, kSlack = 256;
+    std::string text = dump_json(j, 1);
+    if (auto fd = open_regular_file(p, O_RDWR)) {
+        struct stat st {};
+        const bool fits = ::fstat(fd->get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) <= kInPlaceMax &&
+                          text.size() <= static_cast<std::size_t>(st.st_size);
+        if (fits) {
+            text.append(static_cast<std::size_t>(st.st_size) - text.size(), ' ');
+            if (::pwrite(fd->get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) return {};
+            text = dump_json(j, 1);  // failed: replaced whole below
+        }
+    }
+    if (text.size() + kSlack <= kInPlaceMax) text.append(kSlack, ' ');
     auto staged = StagedFile::stage(staging_dir, p.filename().string(), std::as_bytes(std::span<const char>(text.data(), text.size())),
                                     Durability::no_sync);
     if (!staged) return tl::unexpected(staged.error());

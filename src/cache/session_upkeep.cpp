@@ -1,5 +1,7 @@
 #include "cache/session_upkeep.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -35,9 +37,18 @@ void prefetch_recorded_reads(LocalStore& store, const CacheConfig& config, const
 
 void finish_session_upkeep(LocalStore& store, const CacheConfig& config, std::vector<CacheKey> reads, const CacheLog& log) {
     const auto indexed = [&](const CacheKey& k) { return store.find(k).has_value(); };
-    const std::vector<CacheKey> history = merge_read_history(reads, load_read_history(store.root()), indexed);
-    if (auto saved = save_read_history(store.root(), store.temp_directory(), history, wall_clock_ns()); !saved)
-        log("cannot save the read history: " + saved.error().message);
+    const std::vector<CacheKey> previous = load_read_history(store.root());
+    const std::vector<CacheKey> history = merge_read_history(reads, previous, indexed);
+    // A build that read the tables the last one read leaves the file as it is
+    // (written_at_ns says when the list last changed): with several threads, the order
+    // of a session's reads varies from build to build anyway.
+    const auto sorted = [](std::vector<CacheKey> keys) {
+        std::sort(keys.begin(), keys.end());
+        return keys;
+    };
+    if (history.size() != previous.size() || sorted(history) != sorted(previous))
+        if (auto saved = save_read_history(store.root(), store.temp_directory(), history, wall_clock_ns()); !saved)
+            log("cannot save the read history: " + saved.error().message);
 
     const std::uint64_t limit = store.options().max_size_bytes;
     auto trimmed = InputsLog::trim(store.root(), limit / kInputsLogShareDivisor, [&](std::string_view key_hex) {
@@ -48,10 +59,16 @@ void finish_session_upkeep(LocalStore& store, const CacheConfig& config, std::ve
     else if (*trimmed) log("trimmed the inputs log to an eighth of the size limit (" + format_bytes(limit / kInputsLogShareDivisor) + ")");
 
     // The session's own files (stats, dependency state, history, inputs log) count too.
-    if (store.options().automatic_maintenance && store.budget().total() > limit) {
-        if (auto evicted = store.evict(); !evicted) log("cannot evict: " + evicted.error().message);
+    std::optional<std::uint64_t> fixed_bytes;  // measured once, for eviction and the compactor's due check
+    if (store.options().automatic_maintenance) {
+        const SizeBudget budget = store.budget();
+        fixed_bytes = budget.fixed_bytes;
+        if (budget.total() > limit) {
+            if (auto evicted = store.evict(); !evicted) log("cannot evict: " + evicted.error().message);
+            fixed_bytes.reset();  // eviction changed the directory
+        }
     }
-    start_compactor_if_due(store, config, log);
+    start_compactor_if_due(store, config, log, fixed_bytes);
 }
 
 }  // namespace jdc::detail

@@ -1,9 +1,11 @@
 #include "jdc/detail/atomic_file.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
-#include <random>
 #include <string>
 
 #include <fcntl.h>
@@ -16,11 +18,22 @@ namespace jdc {
 namespace {
 
 constexpr std::string_view kTempMarker = ".tmp.";
+constexpr std::size_t kPreallocateFrom = 64 * 1024;
 
+// NAME.tmp.PID.RANDOM: the pid keeps processes apart, the random part the threads of
+// one and a pid reused after a crash left a file behind (O_EXCL refuses a name
+// taken). The generator is seeded once per process from the clock, the pid and a
+// per-process address (a std::random_device per thread cost more than the file it
+// named on a small build's session end) and stepped atomically (splitmix64).
 std::string temp_name_for(std::string_view name_hint) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static std::atomic<std::uint64_t> state{static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                                            (static_cast<std::uint64_t>(::getpid()) << 32) ^ reinterpret_cast<std::uintptr_t>(&state)};
+    std::uint64_t z = state.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
     std::string name = std::string(name_hint) + std::string(kTempMarker) + std::to_string(::getpid()) + ".";
-    detail::append_hex(name, rng(), 8);
+    detail::append_hex(name, z, 8);
     return name;
 }
 
@@ -45,10 +58,11 @@ Result<StagedFile> StagedFile::stage(const std::filesystem::path& staging_dir, s
     if (!fd) return os_error("cannot create temporary file", temp, errno);
     StagedFile staged(temp, durability);  // removes the temp file on every early return
 
-    if (!bytes.empty()) {
+    if (bytes.size() > kPreallocateFrom) {
         // posix_fallocate returns the error instead of setting errno. EINVAL/EOPNOTSUPP
         // mean the filesystem cannot preallocate (some network filesystems): the write
-        // below then reports a full disk itself.
+        // below then reports a full disk itself, as it does for small files (one
+        // system call fewer where a session ends by writing several of them).
         const int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes.size()));
         if (err != 0 && err != EINVAL && err != EOPNOTSUPP) return os_error("cannot reserve space for", temp, err);
     }

@@ -82,15 +82,23 @@ void write_cachedir_tag(const fs::path& tag) {
 // CACHEDIR.TAG (any entry of that name: the tag may have been replaced by a link,
 // which the store then refuses elsewhere) or, should the tag be gone, its index.
 Result<void> refuse_foreign_directory(const fs::path& root) {
+    const auto marked = [&] {
+        for (const char* marker : {"CACHEDIR.TAG", "index.jdci"}) {
+            struct stat st {};
+            if (::lstat((root / marker).c_str(), &st) == 0) return true;
+        }
+        return false;
+    };
+    // An existing cache (every open but the first) is not listed.
+    if (marked()) return {};
+    // Listed, then looked at again: a process making this directory a cache writes the
+    // tag before anything else, so a directory found non-empty has its tag by then.
     std::error_code ec;
     fs::directory_iterator it(root, ec);
     // Missing (created below), not a directory or unreadable: what follows says which.
     if (ec) return {};
     if (it == fs::directory_iterator()) return {};  // empty
-    for (const char* marker : {"CACHEDIR.TAG", "index.jdci"}) {
-        struct stat st {};
-        if (::lstat((root / marker).c_str(), &st) == 0) return {};
-    }
+    if (marked()) return {};
     return make_error(ErrorCode::invalid_argument,
                       "refusing to make '" + root.string() + "' a cache directory: it is not empty and has no CACHEDIR.TAG, so it "
                       "belongs to something else; give a new or empty directory, or mark this one as a cache on purpose "
@@ -438,6 +446,7 @@ Result<LocalStore> LocalStore::open(const fs::path& root, StoreOptions options) 
             JDC_FORWARD_IF_ERROR(state->rebuild_index_locked(reason));
         }
     }
+    if (idx && !idx->summary().dirty) state->index = std::make_shared<CacheIndex>(std::move(*idx));  // mapped once
     JDC_FORWARD_IF_ERROR(state->current_index());
     return LocalStore(std::move(state));
 }
