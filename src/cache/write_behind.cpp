@@ -16,6 +16,7 @@ bool WriteBehindQueue::stop_on(const Result<void>& put) {
     pending_.clear();  // nothing more will be written; lookups of them build again
     pending_index_.clear();
     pending_bytes_ = 0;
+    update_held();
     return true;
 }
 
@@ -60,12 +61,14 @@ void WriteBehindQueue::add(Table table) {
         pending_bytes_ += table.arena->size();
         pending_index_.emplace(table.key, pending_.size());
         pending_.push_back(std::move(table));
+        update_held();
         full = pending_.size() >= std::max<std::size_t>(1, options_.flush_tables) || pending_bytes_ >= kFlushBytes;
     }
     if (full) flush();
 }
 
 std::shared_ptr<const std::vector<std::byte>> WriteBehindQueue::find(const CacheKey& key) const {
+    if (held_.load(std::memory_order_acquire) == 0) return nullptr;
     std::lock_guard<std::mutex> guard(mutex_);
     if (const auto it = pending_index_.find(key); it != pending_index_.end()) return pending_[it->second].arena;
     const auto it = in_flight_.find(key);
@@ -81,6 +84,7 @@ void WriteBehindQueue::flush() {
         pending_index_.clear();
         pending_bytes_ = 0;
         for (const Table& t : batch) in_flight_.emplace(t.key, t.arena);
+        update_held();
     }
     if (batch.empty()) return;
     std::vector<PutRequest> requests;
@@ -108,6 +112,7 @@ void WriteBehindQueue::flush() {
         // Lookups of these keys now go to the store (or miss, if it failed).
         std::lock_guard<std::mutex> guard(mutex_);
         for (const Table& t : batch) in_flight_.erase(t.key);
+        update_held();
     }
     metrics_.update([&](CacheMetrics& m) {
         if (put) m.bytes_written += bytes;

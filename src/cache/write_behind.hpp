@@ -19,6 +19,7 @@
 // append to the inputs log is a derived-data error: the tables are stored.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -78,6 +79,10 @@ private:
     SessionMetrics& metrics_;
     const CacheLog& log_;
 
+    // Tables in pending_ and in_flight_, kept with them under mutex_: a lookup of a
+    // session that queued nothing (every warm build) does not take the lock.
+    std::atomic<std::size_t> held_{0};
+    void update_held() { held_.store(pending_.size() + in_flight_.size(), std::memory_order_release); }
     mutable std::mutex mutex_;  // guards the four below
     std::vector<Table> pending_;
     std::unordered_map<CacheKey, std::size_t, CacheKeyHash> pending_index_;  // into pending_
