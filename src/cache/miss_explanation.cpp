@@ -138,15 +138,26 @@ std::vector<std::string> diff_domain(const json& recorded, TypeId declared, cons
 // in place when the line is laid out as encode_inputs_record writes it (version,
 // name, key, compiler version, config hash, in this order); anything else, and any
 // doubt, falls back to parsing, which gives the same answer.
+// The record's text as the encoder (miss_record.cpp) wrote it, compared piece by
+// piece: a build with a new configuration misses every table, and parsing each
+// record, or even building its prefix with a JSON library, cost more than the rest of
+// the miss. Under mutex_.
 bool MissExplainer::config_changed_unparsed(std::string_view text, std::string_view name) const {
     if (text.empty()) return false;
-    std::string expected = "{\"v\":" + std::to_string(kRecordVersion) + ",\"name\":" + json(name).dump() + ",\"key\":\"";
+    std::string expected = "{\"v\":" + std::to_string(kRecordVersion) + ",\"name\":";
+    append_json_string(expected, name);
+    expected += ",\"key\":\"";
     if (!text.starts_with(expected)) return false;
     text.remove_prefix(expected.size() + 32);  // the key's 32 hex digits
-    expected = "\",\"compiler_version\":" + json(identity_.compiler_version).dump() + ",\"config_hash\":\"";
-    if (!text.starts_with(expected) || text.size() < expected.size() + 17) return false;
-    const std::string_view recorded = text.substr(expected.size(), 16);
-    return text[expected.size() + 16] == '"' && recorded != hex64(identity_.config_hash);
+    if (compiler_version_text_.empty()) {
+        compiler_version_text_ = "\",\"compiler_version\":";
+        append_json_string(compiler_version_text_, identity_.compiler_version);
+        compiler_version_text_ += ",\"config_hash\":\"";
+    }
+    const std::string_view middle = compiler_version_text_;
+    if (!text.starts_with(middle) || text.size() < middle.size() + 17) return false;
+    const std::string_view recorded = text.substr(middle.size(), 16);
+    return text[middle.size() + 16] == '"' && recorded != hex64(identity_.config_hash);
 }
 
 const InputsLog& MissExplainer::log() const {

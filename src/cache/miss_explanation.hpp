@@ -55,6 +55,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::optional<InputsLog> log_;  // loaded at the first miss that needs it
     mutable std::unordered_set<std::uint64_t> claimed_;
+    mutable std::string compiler_version_text_;  // config_changed_unparsed's, once
     // How a recorded domain differs from the current one, by (registry, declared type,
     // recorded digest, current digest): many tables share a domain, and diffing one of
     // thousands of types for each of them made a type edit's misses cost milliseconds

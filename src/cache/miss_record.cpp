@@ -58,12 +58,6 @@ void append_json_text(std::string& out, std::string_view raw) {
     out.append(s.data() + run, s.size() - run);
 }
 
-void append_json_string(std::string& out, std::string_view raw) {
-    out.push_back('"');
-    append_json_text(out, raw);
-    out.push_back('"');
-}
-
 void append_number(std::string& out, std::uint64_t v) {
     char text[20];
     const auto end = std::to_chars(text, text + sizeof text, v).ptr;
@@ -125,6 +119,12 @@ void append_members(std::string& out, const TypeDomain& domain, const TypeRegist
 }  // namespace
 
 std::string domain_record_name(std::uint64_t digest) { return "domain:" + hex64(digest); }
+
+void append_json_string(std::string& out, std::string_view raw) {
+    out.push_back('"');
+    append_json_text(out, raw);
+    out.push_back('"');
+}
 
 std::string encode_inputs_record(const BuildIdentity& identity, const TableInputs& in, const TypeRegistry& reg, const CacheKey& key,
                                  std::uint64_t build_ns, std::string_view miss_reason, std::string_view miss_detail,

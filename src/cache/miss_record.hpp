@@ -43,6 +43,10 @@ inline constexpr int kRecordVersion = 2;
 // The name of the domain record of a domain with this digest.
 std::string domain_record_name(std::uint64_t digest);
 
+// `s` as the encoder writes a JSON string (quoted, escaped, what is not UTF-8 as
+// U+FFFD), appended to `out`: for readers that match a record's text without parsing it.
+void append_json_string(std::string& out, std::string_view s);
+
 // The inputs log lines (with their newlines) of a table stored under `key`: its
 // record, preceded by the domain records of its large domains for which
 // `record_domain(digest)` returns true (the caller's "not yet in the log"). An empty
