@@ -172,6 +172,7 @@ struct DependencyTracker::Impl {
     // has nothing to write (every warm build rewrote it unchanged: a file created,
     // written and renamed at the end of a build that may take 20 ms in all).
     std::optional<std::uint64_t> file_digest;
+    std::string file_path;  // the file file_digest describes
 
     std::optional<std::uint32_t> find(const std::string& path) const {
         const auto it = ids.find(path);
@@ -636,11 +637,13 @@ Result<void> DependencyTracker::save(const fs::path& state_file, Durability dura
     if (!bytes) return tl::unexpected(bytes.error());
     const std::uint64_t digest = XXH3_64bits(bytes->data(), bytes->size());
     struct stat st {};
-    const bool unchanged = impl_->file_digest == digest && ::lstat(state_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+    const bool unchanged = impl_->file_digest == digest && impl_->file_path == state_file.native() &&
+                           ::lstat(state_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
                            static_cast<std::uint64_t>(st.st_size) == bytes->size();
     if (!unchanged)
         if (auto r = write_file_atomically(state_file, *bytes, durability); !r) return r;
     impl_->file_digest = digest;
+    impl_->file_path = state_file.native();
     impl_->reset_baseline();
     return {};
 }
@@ -770,6 +773,7 @@ StateLoad DependencyTracker::load(const fs::path& state_file) {
     auto r = impl_->decode(*bytes);
     if (r) {
         impl_->file_digest = XXH3_64bits(bytes->data(), bytes->size());
+        impl_->file_path = state_file.native();
         return StateLoad{StateLoadStatus::loaded, std::nullopt, {}};
     }
     impl_->clear_state();
