@@ -1207,8 +1207,10 @@ def memory_section(r, w):
     jdc_mem, jdc_pack = k(f"BM_MemJdcLoad/{large}", "retained_bytes"), k(f"BM_MemPackLookup/{large}", "retained_bytes")
     peers_mem = {long: k(f"BM_Mem{short}Load/{large}", "retained_bytes") for short, long in PEERS}
     if jdc_pack is not None and all(v is not None for v in peers_mem.values()):
+        allocs = k(f'BM_MemPackLookup/{large}', 'heap_allocs')
+        what = "the view points into the pack's mapping" if allocs == 0 else "its type map"
         r.headline(f"Heap retained per loaded large table: {fmt_bytes(jdc_pack)} from a pack "
-                   f"({k(f'BM_MemPackLookup/{large}', 'heap_allocs'):.0f} allocation: the type map), "
+                   f"({allocs:.0f} allocations: {what}), "
                    + ", ".join(f"{long} {fmt_bytes(v)}" for long, v in peers_mem.items()) + " (loaded from memory).")
     for size in SIZES:
         j = k(f"BM_MemJdcLoad/{size}", "retained_bytes")
