@@ -54,6 +54,13 @@ expect "demo-build: cold then warm, identical tables" 0 "20 of 20 tables identic
 expect "demo-build: the warm build only hits" 0 "lookups: +20 \(20 hits, 0 misses, hit ratio 100.0%\)" -- "$jdc" demo-build --dir "$tmp/demo" --functions 20 --types 30
 expect "demo-build: a bad option value is a usage error" 2 "" -- "$jdc" demo-build --functions 0
 JANUS_CACHE_SIZE=lots expect "demo-build: a bad JANUS_CACHE_SIZE names the variable" 2 "JANUS_CACHE_SIZE='lots'" -- "$jdc" demo-build --dir "$tmp/demo2" --functions 2
+check_json "demo-build --json: both reports, the warm one all hits" \
+  'j["tables_identical"] == 20 and j["cold"]["report"]["session"]["misses"] + j["cold"]["report"]["session"]["hits"] == 20 and j["warm"]["report"]["session"]["hits"] == 20 and j["warm"]["report"]["session"]["misses"] == 0' \
+  "$jdc" demo-build --json --dir "$tmp/demo" --functions 20 --types 30
+check_json "sample --json: every lookup and its agreement" \
+  'j["lookups"] == 49 and j["agreeing"] == 49 and len(j["results"]) == 49 and all(r["agrees_with_reference"] for r in j["results"]) and {r["result"] for r in j["results"]} == {"method", "ambiguous", "no_method"}' \
+  "$jdc" sample --json "$tmp/sj.jdca"
+expect "sample --json to standard output is a usage error" 2 "needs an output file" -- "$jdc" sample --json -
 
 # Compressed arenas (compressed-arena-v1.md): written by compress, read by every command.
 expect "compress with zstd" 0 "z.jdca: [0-9]+ bytes \(zstd\) from [0-9]+ bytes \(none\)" -- "$jdc" compress --codec zstd "$golden"/random-arity3.jdca "$tmp/z.jdca"
@@ -62,11 +69,19 @@ expect "verify a compressed arena" 0 "z.jdca: ok \(stored zstd-compressed: [0-9]
 expect "inspect a compressed arena shows the arena" 0 "arity: +3" -- "$jdc" inspect "$tmp/l.jdca"
 expect "decompress gives the arena back" 0 "[0-9]+ bytes \(none\)" -- "$jdc" decompress "$tmp/z.jdca" "$tmp/back.jdca"
 expect "the decompressed arena is the original, byte for byte" 0 "" -- cmp "$tmp/back.jdca" "$golden"/random-arity3.jdca
+check_json "compress --json: sizes and codecs" \
+  'j["valid"] is True and j["input_codec"] == "none" and j["output_codec"] == "zstd" and 0 < j["output_bytes"] < j["input_bytes"]' \
+  "$jdc" compress --json --codec zstd "$golden"/random-arity3.jdca "$tmp/zj.jdca"
+check_json "decompress --json: the arena's size back" \
+  'j["valid"] is True and j["input_codec"] == "zstd" and j["output_codec"] == "none" and j["output_bytes"] > j["input_bytes"]' \
+  "$jdc" decompress --json "$tmp/zj.jdca" "$tmp/backj.jdca"
+expect "decompress --json to standard output is a usage error" 2 "needs an output file" -- "$jdc" decompress --json "$tmp/zj.jdca" -
 cp "$tmp/z.jdca" "$tmp/zflip.jdca"
 printf '\x00' | dd of="$tmp/zflip.jdca" bs=1 seek=200 conv=notrunc status=none
 expect "verify a damaged compressed arena" 1 "zflip.jdca: INVALID \(checksum mismatch\)" -- "$jdc" verify "$tmp/zflip.jdca"
 expect "decompress a damaged compressed arena" 1 "INVALID" -- "$jdc" decompress "$tmp/zflip.jdca" "$tmp/nothing.jdca"
 expect "compress refuses an invalid arena" 1 "INVALID" -- "$jdc" compress "$tmp/flip.jdca" "$tmp/nothing.jdca"
+expect "compress --json: an invalid arena, exit 1" 1 '"valid": false' -- "$jdc" compress --json "$tmp/flip.jdca" "$tmp/nothing.jdca"
 expect "compress: a level out of range is a usage error" 2 "outside" -- "$jdc" compress --level 99 "$golden"/shapes.jdca "$tmp/nothing.jdca"
 expect "compress: an unknown codec is a usage error" 2 "" -- "$jdc" compress --codec gzip "$golden"/shapes.jdca "$tmp/nothing.jdca"
 [ ! -e "$tmp/nothing.jdca" ] && echo "ok   nothing written on failure" || { echo "FAIL something written on failure"; fail=$((fail + 1)); }

@@ -16,6 +16,7 @@
 #include "jdc/build_cache_manager.hpp"
 #include "jdc/resolver.hpp"
 #include "util/forward_error.hpp"
+#include "tools/tool_support.hpp"
 #include "util/report_format.hpp"
 
 namespace jdc::tools {
@@ -114,7 +115,13 @@ TableInputs inputs_for(const DispatchTable& methods_of) {
     return in;
 }
 
-Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOptions& o, const char* label) {
+struct DemoBuild {
+    std::vector<DispatchTable> tables;
+    std::uint64_t wall_ns = 0;
+    std::string report_json;  // BuildCacheManager::build_report_json()
+};
+
+Result<DemoBuild> build_once(const Program& p, const DemoOptions& o, const char* label) {
     CacheConfig::Request request;
     request.directory = o.cache_dir;
     auto config = CacheConfig::load(request);  // the environment, and the demo cache's jdc.conf
@@ -133,12 +140,15 @@ Result<std::vector<DispatchTable>> build_once(const Program& p, const DemoOption
     }
     const auto took = std::chrono::steady_clock::now() - start;
     JDC_FORWARD_IF_ERROR(manager->endBuildSession());
-    std::cout << "== " << label << " build: " << p.functions.size() << " dispatch tables in "
-              << format_duration_ns(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()))
-              << " wall\n";
-    manager->generateBuildReport(std::cout);
-    std::cout << "\n";
-    return tables;
+    DemoBuild build{std::move(tables), static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                    manager->build_report_json()};
+    if (!o.json) {
+        std::cout << "== " << label << " build: " << p.functions.size() << " dispatch tables in " << format_duration_ns(build.wall_ns)
+                  << " wall\n";
+        manager->generateBuildReport(std::cout);
+        std::cout << "\n";
+    }
+    return build;
 }
 
 }  // namespace
@@ -149,8 +159,9 @@ int run_demo_build(const DemoOptions& o) {
         return 2;
     }
     const Program p = make_program(o);
-    std::cout << "synthetic program: " << o.types << " types (multiple inheritance), " << o.functions
-              << " generic functions of arity 1-2; cache " << o.cache_dir << "\n\n";
+    if (!o.json)
+        std::cout << "synthetic program: " << o.types << " types (multiple inheritance), " << o.functions
+                  << " generic functions of arity 1-2; cache " << o.cache_dir << "\n\n";
     auto cold = build_once(p, o, "first");
     if (!cold) {
         std::cerr << "jdc: " << cold.error().message << "\n";
@@ -162,9 +173,21 @@ int run_demo_build(const DemoOptions& o) {
         return 2;
     }
     std::size_t same = 0;
-    for (std::size_t i = 0; i < cold->size(); ++i) same += (*cold)[i] == (*warm)[i] ? 1 : 0;
-    std::cout << same << " of " << cold->size() << " tables identical in both builds\n";
-    return same == cold->size() ? 0 : 1;
+    for (std::size_t i = 0; i < cold->tables.size(); ++i) same += cold->tables[i] == warm->tables[i] ? 1 : 0;
+    if (o.json) {
+        const auto build_json = [](const DemoBuild& b) {
+            return nlohmann::json{{"wall_ns", b.wall_ns}, {"report", nlohmann::json::parse(b.report_json)}};
+        };
+        print_json(json_document({{"types", o.types},
+                                  {"functions", o.functions},
+                                  {"cache_dir", o.cache_dir},
+                                  {"cold", build_json(*cold)},
+                                  {"warm", build_json(*warm)},
+                                  {"tables_identical", same}}));
+    } else {
+        std::cout << same << " of " << cold->tables.size() << " tables identical in both builds\n";
+    }
+    return same == cold->tables.size() ? 0 : 1;
 }
 
 }  // namespace jdc::tools

@@ -11,6 +11,7 @@ struct DemoOptions {
     std::uint32_t functions = 300;
     std::uint32_t types = 120;
     std::uint64_t seed = 1;
+    bool json = false;  // one JSON document (both build reports) instead of text
 };
 
 // Returns the process exit code: 0 when the warm build served every table from the

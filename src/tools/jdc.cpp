@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -309,7 +310,16 @@ int write_output(const std::string& out, std::span<const std::byte> bytes) {
 }
 
 // Writes IN's arena to OUT compressed with `codec` (none: decompressed), atomically.
-int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec codec, int level) {
+// --json prints one JSON document on standard output, which then cannot also carry an
+// arena.
+int json_needs_a_file(const char* command) {
+    std::cerr << "jdc: " << command << " --json needs an output file: with '-', standard output carries the arena\n";
+    return kExitUsage;
+}
+
+int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec codec, int level, bool as_json) {
+    const char* command = codec == jdc::PayloadCodec::none ? "decompress" : "compress";
+    if (as_json && out == "-") return json_needs_a_file(command);
     if (const std::string refusal = unusable_output(out); !refusal.empty()) {
         std::cerr << "jdc: " << refusal << "\n";
         return kExitUsage;
@@ -318,12 +328,13 @@ int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec
     if (int rc = load_for_report(in, bytes); rc != kExitOk) return rc;
     const std::uint64_t in_size = bytes.size();
     auto raw = decode_for_report(bytes);
-    if (!raw) {
-        std::cout << in << ": INVALID (" << jdc::to_string(raw.error().code) << "): " << raw.error().message << "\n";
-        return kExitInvalid;
-    }
-    if (auto ok = jdc::verify_arena(bytes, jdc::VerifyLevel::full); !ok) {
-        std::cout << in << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
+    auto ok = raw ? jdc::verify_arena(bytes, jdc::VerifyLevel::full) : jdc::Result<void>(tl::unexpected(raw.error()));
+    if (!ok) {
+        if (as_json)
+            jdc::tools::print_json(jdc::tools::json_document(
+                {{"input", in}, {"valid", false}, {"error", jdc::to_string(ok.error().code)}, {"message", ok.error().message}}));
+        else
+            std::cout << in << ": INVALID (" << jdc::to_string(ok.error().code) << "): " << ok.error().message << "\n";
         return kExitInvalid;
     }
     std::vector<std::byte> result;
@@ -338,6 +349,16 @@ int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec
         result = std::move(*packed);
     }
     if (int rc = write_output(out, result); rc != kExitOk) return rc;
+    if (as_json) {
+        jdc::tools::print_json(jdc::tools::json_document({{"input", in},
+                                                          {"valid", true},
+                                                          {"input_bytes", in_size},
+                                                          {"input_codec", jdc::to_string(*raw)},
+                                                          {"output", out},
+                                                          {"output_bytes", result.size()},
+                                                          {"output_codec", jdc::to_string(codec)}}));
+        return kExitOk;
+    }
     // With "-" standard output carries the arena: the summary goes to stderr.
     (out == "-" ? std::cerr : std::cout) << out << ": " << result.size() << " bytes (" << jdc::to_string(codec) << ") from "
                                          << in_size << " bytes (" << jdc::to_string(*raw) << ")\n";
@@ -347,7 +368,8 @@ int cmd_convert(const std::string& in, const std::string& out, jdc::PayloadCodec
 // The sample: a small hierarchy with multiple inheritance and a binary generic
 // function, written as an arena, loaded back from disk, bound and queried for every
 // pair of argument types; each answer is checked against the reference resolver.
-int cmd_sample(const std::string& path, bool quiet) {
+int cmd_sample(const std::string& path, bool quiet, bool as_json) {
+    if (as_json && path == "-") return json_needs_a_file("sample");
     if (const std::string refusal = unusable_output(path); !refusal.empty()) {
         std::cerr << "jdc: " << refusal << "\n";
         return kExitUsage;
@@ -355,7 +377,9 @@ int cmd_sample(const std::string& path, bool quiet) {
     // With "-" standard output carries the arena, the report goes to stderr, and the
     // arena is loaded back from the bytes written rather than from a file.
     const bool to_stdout = path == "-";
-    std::ostream& report = to_stdout ? std::cerr : std::cout;
+    std::ostringstream discarded;  // with --json, the text report is not printed
+    std::ostream& report = as_json ? discarded : to_stdout ? std::cerr : std::cout;
+    json lookups = json::array();
     jdc::TypeRegistry reg;
     auto add = [&](const char* name, std::initializer_list<jdc::TypeId> supers) {
         return *reg.add(name, jdc::TypeKind::struct_, std::vector<jdc::TypeId>(supers));
@@ -429,6 +453,17 @@ int cmd_sample(const std::string& path, bool quiet) {
             const bool agree = got.same_outcome(want);
             disagreements += agree ? 0 : 1;
             ++count;
+            json outcome = {{"arguments", {reg.find(a)->name, reg.find(b)->name}}, {"agrees_with_reference", agree}};
+            if (got.kind == jdc::ResolutionKind::method) {
+                outcome["result"] = "method";
+                outcome["method"] = got.index;
+            } else if (got.kind == jdc::ResolutionKind::ambiguous) {
+                outcome["result"] = "ambiguous";
+                outcome["methods"] = {got.index, got.other};
+            } else {
+                outcome["result"] = "no_method";
+            }
+            lookups.push_back(std::move(outcome));
             std::string answer;
             if (got.kind == jdc::ResolutionKind::method) {
                 const auto e = view->entry(got.index);
@@ -445,6 +480,13 @@ int cmd_sample(const std::string& path, bool quiet) {
             report << line;
         }
     report << "\n" << count - disagreements << " of " << count << " lookups agree with the reference resolver\n";
+    if (as_json)
+        jdc::tools::print_json(jdc::tools::json_document({{"file", path},
+                                                          {"bytes", bytes->size()},
+                                                          {"loaded", loaded && loaded->is_mapped() ? "mmap" : "read"},
+                                                          {"lookups", count},
+                                                          {"agreeing", count - disagreements},
+                                                          {"results", std::move(lookups)}}));
     return disagreements == 0 ? kExitOk : kExitInvalid;
 }
 
@@ -482,6 +524,9 @@ int main(int argc, char** argv) {
     std::string decompress_in, decompress_out;
     decompress->add_option("input", decompress_in, "Compressed (or raw) arena file")->required();
     decompress->add_option("output", decompress_out, "Where to write the raw arena: a regular file or a new path, or - for stdout")->required();
+    bool compress_json = false, decompress_json = false;
+    compress->add_flag("--json", compress_json, "Print one JSON document (sizes and codecs) instead of text");
+    decompress->add_flag("--json", decompress_json, "Print one JSON document (sizes and codecs) instead of text");
 
     jdc::tools::CacheCommands cache_commands(app);
 
@@ -490,6 +535,8 @@ int main(int argc, char** argv) {
     bool sample_quiet = false;
     sample->add_option("file", sample_file, "Where to write the sample arena: a regular file or a new path, or - for stdout (the report then goes to stderr)")->required();
     sample->add_flag("-q,--quiet", sample_quiet, "Do not dump the arena");
+    bool sample_json = false;
+    sample->add_flag("--json", sample_json, "Print one JSON document (every lookup and whether it agrees) instead of text");
 
     auto* demo = app.add_subcommand("demo-build",
                                     "Build a synthetic program twice through the cache (cold, then warm) and print both build reports");
@@ -498,16 +545,17 @@ int main(int argc, char** argv) {
     demo->add_option("--functions", demo_options.functions, "Generic functions")->capture_default_str()->check(CLI::Range(1u, 1000000u));
     demo->add_option("--types", demo_options.types, "Types in the hierarchy")->capture_default_str()->check(CLI::Range(2u, 100000u));
     demo->add_option("--seed", demo_options.seed, "Generator seed")->capture_default_str();
+    demo->add_flag("--json", demo_options.json, "Print one JSON document (both build reports) instead of text");
 
     if (auto rc = jdc::tools::parse_command_line(app, argc, argv)) return *rc;
     if (*verify) return cmd_verify(verify_files, verify_quiet, verify_json);
     if (*inspect) return cmd_inspect(inspect_file, inspect_dir, inspect_json);
     if (*compress)
         return cmd_convert(compress_in, compress_out, compress_codec == "zstd" ? jdc::PayloadCodec::zstd : jdc::PayloadCodec::lz4,
-                           compress_level);
-    if (*decompress) return cmd_convert(decompress_in, decompress_out, jdc::PayloadCodec::none, 0);
+                           compress_level, compress_json);
+    if (*decompress) return cmd_convert(decompress_in, decompress_out, jdc::PayloadCodec::none, 0, decompress_json);
     if (auto rc = cache_commands.run()) return *rc;
-    if (*sample) return cmd_sample(sample_file, sample_quiet);
+    if (*sample) return cmd_sample(sample_file, sample_quiet, sample_json);
     if (*demo) return jdc::tools::run_demo_build(demo_options);
     return kExitUsage;
 }
