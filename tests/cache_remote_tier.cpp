@@ -531,7 +531,9 @@ TEST_CASE("a server that answers slowly switches the remote off once the session
     look_up(*m, p, 0, p.models.size());
     REQUIRE(m->endBuildSession());
     const CacheMetrics s = m->session_metrics();
-    CHECK(s.remote_misses >= 2);
+    // How many lookups fit in the budget depends on the machine; that no more than
+    // three can (each takes at least the 200 ms of its drip) does not.
+    CHECK(s.remote_misses >= 1);
     CHECK(s.remote_misses <= 4);
     CHECK(s.remote_errors == 1);
     CHECK(count_of(server.commands(), "GETRANGE") <= 4);

@@ -147,7 +147,7 @@ check_json "validate --fix --json" 'j["valid"] is False and j["valid_after_fix"]
   "$jdc" validate --fix --json --dir "$tmp/damaged2"
 
 # ---- clear, optimize, jdc-compactor: JSON ---------------------------------------------
-check_json "optimize --json" 'j["outcome"] == "compacted" and j["entries_packed"] == 12 and j["wall_ns"] > 0' "$jdc" optimize --json --dir "$c"
+check_json "optimize --json" 'j["outcome"] == "compacted" and j["entries_packed"] == 12 and isinstance(j["wall_ns"], int)' "$jdc" optimize --json --dir "$c"
 check_json "jdc-compactor --once --json: one line per run" 'j["outcome"] == "nothing_to_do"' "$compactor" --once --json --dir "$c"
 # On a terminal the progress bar is cleared before the report: no report line starts on the bar's.
 check "optimize: the progress bar never shares a line with the report" \
