@@ -43,6 +43,7 @@
 
 #include "jdc/compactor.hpp"
 #include "jdc/local_store.hpp"
+#include "bench_caches.hpp"
 #include "bench_support.hpp"
 #include "storage/read_history.hpp"
 #include "support/arena_samples.hpp"
@@ -53,9 +54,9 @@ using namespace jdc;
 namespace fs = std::filesystem;
 using jdc::bench::fail;
 
+// The benchmarks' roomy store (nothing is evicted), without maintenance after puts.
 StoreOptions store_options() {
-    StoreOptions o;
-    o.max_size_bytes = std::uint64_t{4} << 30;  // nothing is evicted
+    StoreOptions o = jdc::bench::roomy_store_options();
     o.automatic_maintenance = false;
     return o;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "cache/compactor_launch.hpp"
@@ -42,11 +43,13 @@ void finish_session_upkeep(LocalStore& store, const CacheConfig& config, std::ve
     // A build that read the tables the last one read leaves the file as it is
     // (written_at_ns says when the list last changed): with several threads, the order
     // of a session's reads varies from build to build anyway.
-    const auto sorted = [](std::vector<CacheKey> keys) {
-        std::sort(keys.begin(), keys.end());
-        return keys;
+    const auto same_keys = [&] {
+        if (history.size() != previous.size()) return false;
+        if (history == previous) return true;
+        const std::unordered_set<CacheKey, CacheKeyHash> before(previous.begin(), previous.end());  // both lists hold each key once
+        return std::all_of(history.begin(), history.end(), [&](const CacheKey& k) { return before.count(k) != 0; });
     };
-    if (history.size() != previous.size() || sorted(history) != sorted(previous))
+    if (!same_keys())
         if (auto saved = save_read_history(store.root(), store.temp_directory(), history, wall_clock_ns()); !saved)
             log("cannot save the read history: " + saved.error().message);
 
