@@ -23,6 +23,12 @@ StoreOptions roomy_store_options() {
     return o;
 }
 
+StoreOptions roomy_unmaintained_store_options() {
+    StoreOptions o = roomy_store_options();
+    o.automatic_maintenance = false;
+    return o;
+}
+
 std::vector<std::uint64_t> sample_indexes(std::uint64_t n, std::size_t count, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<std::uint64_t> out;

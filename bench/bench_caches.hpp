@@ -54,6 +54,8 @@ std::optional<std::string> make_tiny_arenas(TinyArenas& arenas);
 
 // Store options: the defaults, but large enough that no fixture entry is evicted.
 StoreOptions roomy_store_options();
+// The same without maintenance after puts (fixtures whose layout a benchmark measures).
+StoreOptions roomy_unmaintained_store_options();
 
 // A fixed-seed random sample of `count` distinct indexes below `n` (all of them, in
 // random order, when n <= count).

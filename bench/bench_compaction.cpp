@@ -43,13 +43,6 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t kImplementations = 4;
 using jdc::bench::fail;
 
-// The benchmarks' roomy store (nothing is evicted), without maintenance after puts.
-StoreOptions store_options() {
-    StoreOptions o = jdc::bench::roomy_store_options();
-    o.automatic_maintenance = false;
-    return o;
-}
-
 struct Fixture {
     fs::path dir;
     std::uint64_t entries = 0;
@@ -59,7 +52,7 @@ struct Fixture {
 };
 
 std::optional<std::string> fill(const fs::path& root, const Fixture& fx) {
-    auto store = LocalStore::open(root, store_options());
+    auto store = LocalStore::open(root, jdc::bench::roomy_unmaintained_store_options());
     if (!store) return "open " + root.string() + ": " + store.error().message;
     std::vector<PutRequest> puts;
     for (std::uint64_t n = 0; n < fx.entries; ++n) puts.push_back({testing::key_for(n), fx.arenas[n]});
@@ -76,7 +69,7 @@ std::optional<std::string> make_fixture(Fixture& fx) {
     fx.packed_root = fx.dir / "packed";
     if (auto e = fill(fx.loose_root, fx)) return e;
     if (auto e = fill(fx.packed_root, fx)) return e;
-    auto store = LocalStore::open(fx.packed_root, store_options());
+    auto store = LocalStore::open(fx.packed_root, jdc::bench::roomy_unmaintained_store_options());
     if (!store) return store.error().message;
     auto report = compact_store(*store);
     if (!report) return "compact_store: " + report.error().message;
@@ -86,7 +79,7 @@ std::optional<std::string> make_fixture(Fixture& fx) {
 }
 
 void get_all(benchmark::State& state, const fs::path& root, const Fixture& fx, EntryLocation want) {
-    auto store = LocalStore::open(root, store_options());
+    auto store = LocalStore::open(root, jdc::bench::roomy_unmaintained_store_options());
     if (!store) return fail(state, store.error().message);
     std::uint64_t n = 0;
     for (auto _ : state) {
@@ -101,7 +94,7 @@ void get_all(benchmark::State& state, const fs::path& root, const Fixture& fx, E
 
 void open_store(benchmark::State& state, const fs::path& root, const Fixture& fx) {
     for (auto _ : state) {
-        auto store = LocalStore::open(root, store_options());
+        auto store = LocalStore::open(root, jdc::bench::roomy_unmaintained_store_options());
         if (!store) return fail(state, store.error().message);
         benchmark::DoNotOptimize(store->stats().index.live_count);
     }
@@ -115,7 +108,7 @@ void compact(benchmark::State& state, const Fixture& fx) {
         state.PauseTiming();
         const fs::path root = fx.dir / ("compact-" + std::to_string(run++));
         if (auto e = fill(root, fx)) return fail(state, *e);
-        auto store = LocalStore::open(root, store_options());
+        auto store = LocalStore::open(root, jdc::bench::roomy_unmaintained_store_options());
         if (!store) return fail(state, store.error().message);
         state.ResumeTiming();
         auto report = compact_store(*store);

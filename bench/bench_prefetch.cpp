@@ -54,13 +54,6 @@ using namespace jdc;
 namespace fs = std::filesystem;
 using jdc::bench::fail;
 
-// The benchmarks' roomy store (nothing is evicted), without maintenance after puts.
-StoreOptions store_options() {
-    StoreOptions o = jdc::bench::roomy_store_options();
-    o.automatic_maintenance = false;
-    return o;
-}
-
 struct Fixture {
     fs::path root;
     std::uint64_t entries = 0;
@@ -69,7 +62,7 @@ struct Fixture {
 };
 
 std::optional<std::string> make_fixture(Fixture& fx) {
-    auto store = LocalStore::open(fx.root, store_options());
+    auto store = LocalStore::open(fx.root, jdc::bench::roomy_unmaintained_store_options());
     if (!store) return "open " + fx.root.string() + ": " + store.error().message;
     std::vector<std::vector<std::byte>> arenas;
     arenas.reserve(fx.entries);
@@ -120,7 +113,7 @@ void warm_build(benchmark::State& state, const Fixture& fx, Cache cache) {
             if (auto e = drop_page_cache(fx.root)) return fail(state, *e);
         const auto start = std::chrono::steady_clock::now();
         {
-            auto store = LocalStore::open(fx.root, store_options());
+            auto store = LocalStore::open(fx.root, jdc::bench::roomy_unmaintained_store_options());
             if (!store) return fail(state, store.error().message);
             if (cache == Cache::dropped_prefetch) benchmark::DoNotOptimize(store->prefetch(fx.history).entries);
             for (const CacheKey& key : fx.history) {
