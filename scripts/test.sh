@@ -14,10 +14,12 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   # GCC's manual: sanitizers "tend to increase the rate of false positive warnings,
   # most notably those around -Wmaybe-uninitialized" (GCC 12 warns inside
   # libstdc++'s <regex> and <functional> here); that one warning is off in this build
-  # only, the normal build keeps it.
+  # only, the normal build keeps it. -gz compresses the debug sections (objects and
+  # programs), which are most of this build's disk (1.8 GB without it); the
+  # sanitizers' reports still name file and line.
   opts+=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
-         "-Dcpp_args=-fno-sanitize-recover=all -Wno-maybe-uninitialized" -Dcpp_link_args=-fno-sanitize-recover=all)
-  flags+=(-Wno-maybe-uninitialized)
+         "-Dcpp_args=-fno-sanitize-recover=all -Wno-maybe-uninitialized -gz" "-Dcpp_link_args=-fno-sanitize-recover=all -gz")
+  flags+=(-Wno-maybe-uninitialized -gz)
 fi
 # scripts/build.sh applies options only to a new directory; one configured before
 # these options were the rule is switched to them (a one-time rebuild).
